@@ -1,0 +1,587 @@
+/**
+ * A small client for the OCI distribution API: does a manifest exist, and authenticated requests for
+ * anything else (uploads in tests, future builders). It speaks the two auth schemes registries use:
+ * `Basic`, and `Bearer` with a token service (Docker Hub, GHCR, Harbor, distribution's token auth).
+ *
+ * Failures never throw from `manifestExists`: the engine needs a tri-state answer, so anything that is
+ * neither "found" nor "not found" is `unknown` with a reason that names the registry and what happened.
+ */
+
+import { createHash } from "node:crypto";
+import { ImageSpecError, type ErrorCode } from "../errors.js";
+import { DOCKER_HUB, isLoopbackRegistry, parseImageReference } from "../reference.js";
+import type { CredentialResolver, RegistryCredentials } from "./credentials.js";
+
+/** Whether a manifest is in its registry; `unknown` (down, no permission, ...) carries why. */
+export type Existence =
+  | { status: "present"; digest?: string }
+  | { status: "absent" }
+  | { status: "unknown"; reason: string };
+
+export interface RegistryClientOptions {
+  /** Where credentials come from when a registry asks for them. Default: none (anonymous only). */
+  credentials?: CredentialResolver;
+  /** Registries (`host[:port]`) spoken to over plain HTTP. Loopback registries always are, as with Docker. */
+  insecureRegistries?: readonly string[];
+  /** Upper bound for one operation, including auth round trips. Default 10 s. */
+  timeoutMs?: number;
+  /** Replaces the global fetch (tests). */
+  fetch?: typeof fetch;
+}
+
+/** A repository in a registry; an `ImageReference` fits. */
+export interface RegistryRepository {
+  /** Registry host and port as in an image reference; `docker.io` for Docker Hub. */
+  domain: string;
+  /** Repository path, e.g. `library/python`. */
+  path: string;
+}
+
+export interface RegistryRequestInit {
+  method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
+  headers?: Record<string, string>;
+  /** Bytes only (no streams): a request may be sent twice when the registry asks for authentication. */
+  body?: string | Uint8Array;
+  /** What the token must allow on the repository. Default `["pull"]`. */
+  actions?: readonly ("pull" | "push")[];
+  signal?: AbortSignal;
+  /** Overrides the client's bound for this request (large uploads). */
+  timeoutMs?: number;
+}
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+const MAX_TIMEOUT_MS = 10 * 60_000;
+const DOCKER_HUB_API_HOST = "registry-1.docker.io";
+
+/** Every manifest kind an image tag can point to; schema 1 only as a last resort for very old images. */
+export const MANIFEST_ACCEPT = [
+  "application/vnd.oci.image.manifest.v1+json",
+  "application/vnd.oci.image.index.v1+json",
+  "application/vnd.docker.distribution.manifest.v2+json",
+  "application/vnd.docker.distribution.manifest.list.v2+json",
+  "application/vnd.docker.distribution.manifest.v1+prettyjws;q=0.5",
+].join(", ");
+
+/** Tokens are refreshed this long before the registry says they expire, so a request never races expiry. */
+const TOKEN_EXPIRY_MARGIN_MS = 5_000;
+/** Token lifetime when the token service does not say (the distribution token spec's default). */
+const DEFAULT_TOKEN_LIFETIME_S = 60;
+
+interface Challenge {
+  scheme: string;
+  params: Record<string, string>;
+}
+
+interface CachedToken {
+  token: string;
+  expiresAt: number;
+}
+
+/**
+ * Why a registry operation did not get an answer. Internal: `manifestExists` turns it into `unknown`,
+ * `request` into an ImageSpecError.
+ */
+class RegistryProblem extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    readonly reason: string,
+    /** The connection dropped after it was made: a GET may still work where a HEAD did not. */
+    readonly dropped = false,
+  ) {
+    super(reason);
+  }
+}
+
+export class RegistryClient {
+  readonly #credentials: CredentialResolver | undefined;
+  readonly #insecure: Set<string>;
+  readonly #timeoutMs: number;
+  readonly #fetch: typeof fetch;
+  /** The last auth challenge each registry sent, so later requests authenticate up front. */
+  readonly #challenges = new Map<string, Challenge>();
+  /** Bearer tokens by (realm, service, scope); in-flight requests are shared so concurrent checks fetch once. */
+  readonly #tokens = new Map<string, CachedToken>();
+  readonly #pendingTokens = new Map<string, Promise<CachedToken>>();
+  readonly #resolvedCredentials = new Map<string, Promise<RegistryCredentials | undefined>>();
+
+  constructor(options: RegistryClientOptions = {}) {
+    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0 || timeoutMs > MAX_TIMEOUT_MS) {
+      throw new ImageSpecError("INVALID_SPEC", `Cannot create a registry client: timeoutMs must be between 1 and ${MAX_TIMEOUT_MS}`, {
+        field: "timeoutMs",
+        value: timeoutMs,
+      });
+    }
+    this.#credentials = options.credentials;
+    this.#insecure = new Set((options.insecureRegistries ?? []).map(normalizeRegistryHost));
+    this.#timeoutMs = timeoutMs;
+    this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
+  }
+
+  /** `https://<host>` (or `http://` for loopback and insecure registries); Docker Hub's API host for `docker.io`. */
+  registryBaseUrl(domain: string): string {
+    const host = domain === DOCKER_HUB ? DOCKER_HUB_API_HOST : domain;
+    return `${this.#isPlainHttp(domain) ? "http" : "https"}://${host}`;
+  }
+
+  /**
+   * Whether `reference` (`registry/path:tag` or `@digest`; no tag means `latest`) has a manifest.
+   * Never throws for registry trouble; throws INVALID_SPEC for a reference that does not parse and
+   * CANCELLED when `signal` aborts.
+   */
+  async manifestExists(reference: string, options: { signal?: AbortSignal } = {}): Promise<Existence> {
+    const ref = parseImageReference(reference);
+    if (!ref) {
+      throw new ImageSpecError("INVALID_SPEC", `Cannot check whether ${JSON.stringify(reference)} exists: it is not a valid image reference`, {
+        value: reference,
+        hint: "Write it as registry/name:tag, e.g. ghcr.io/acme/app:1a2b3c.",
+      });
+    }
+    const tagOrDigest = ref.digest ?? ref.tag ?? "latest";
+    const url = `${this.registryBaseUrl(ref.domain)}/v2/${ref.path}/manifests/${tagOrDigest}`;
+    const op = this.#operation(this.#timeoutMs, options.signal);
+    const init = { headers: { Accept: MANIFEST_ACCEPT }, actions: ["pull"] as const };
+    try {
+      let response: Response | undefined;
+      try {
+        response = await this.#send(ref, url, { ...init, method: "HEAD" }, op);
+      } catch (error) {
+        if (!(error instanceof RegistryProblem && error.dropped)) throw error;
+      }
+      // Some registries and proxies do not implement HEAD on manifests; GET answers the same question.
+      if (response === undefined || response.status === 405 || response.status === 501) {
+        await discard(response);
+        return await this.#existenceFromGet(ref, url, init, ref.digest, op);
+      }
+      await discard(response);
+      if (response.status === 404) return { status: "absent" };
+      if (response.status !== 200) return { status: "unknown", reason: describeStatus(ref.domain, response) };
+      const digest = ref.digest ?? response.headers.get("docker-content-digest") ?? undefined;
+      if (digest !== undefined) return { status: "present", digest };
+      // Present, but this registry does not say the digest on HEAD: a GET of the (small) manifest tells it.
+      const viaGet = await this.#existenceFromGet(ref, url, init, undefined, op).catch(() => undefined);
+      return viaGet?.status === "present" ? viaGet : { status: "present" };
+    } catch (error) {
+      if (error instanceof RegistryProblem) {
+        if (error.code === "CANCELLED") throw new ImageSpecError("CANCELLED", `Cannot check whether ${reference} exists: cancelled`);
+        return { status: "unknown", reason: error.reason };
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * One authenticated request to a repository's registry: negotiates Basic or Bearer auth as the registry
+   * asks, with a token scoped to `repository:<path>:<actions>`. `pathOrUrl` is `/v2/...` or an absolute URL
+   * a registry returned (an upload `Location`); credentials are only sent to the registry's own origin.
+   * Returns the response for any status except a final 401/403 (AUTH_ERROR); unreachable registries throw
+   * REGISTRY_ERROR.
+   */
+  async request(repository: RegistryRepository, pathOrUrl: string, init: RegistryRequestInit = {}): Promise<Response> {
+    const method = init.method ?? "GET";
+    const url = new URL(pathOrUrl, this.registryBaseUrl(repository.domain)).toString();
+    const op = this.#operation(init.timeoutMs ?? this.#timeoutMs, init.signal);
+    try {
+      return await this.#send(repository, url, { ...init, method }, op);
+    } catch (error) {
+      if (error instanceof RegistryProblem) {
+        throw new ImageSpecError(error.code, `Cannot send ${method} ${new URL(url).pathname} to ${repository.domain}: ${error.reason}`, {
+          hint:
+            error.code === "AUTH_ERROR"
+              ? `Check the credentials for ${repository.domain} (docker login ${repository.domain}).`
+              : `Check that ${repository.domain} is running and reachable.`,
+        });
+      }
+      throw error;
+    }
+  }
+
+  async #existenceFromGet(
+    repository: RegistryRepository,
+    url: string,
+    init: { headers: Record<string, string>; actions: readonly ("pull" | "push")[] },
+    knownDigest: string | undefined,
+    op: Operation,
+  ): Promise<Existence> {
+    const response = await this.#send(repository, url, { ...init, method: "GET" }, op);
+    if (response.status !== 200) {
+      await discard(response);
+      return response.status === 404 ? { status: "absent" } : { status: "unknown", reason: describeStatus(repository.domain, response) };
+    }
+    const headerDigest = response.headers.get("docker-content-digest");
+    if (knownDigest !== undefined || headerDigest !== null) {
+      await discard(response);
+      return { status: "present", digest: knownDigest ?? headerDigest ?? undefined };
+    }
+    // The registry serves a manifest byte for byte, so its digest is the sha256 of the body.
+    const body = await readBody(response, url, op);
+    return { status: "present", digest: `sha256:${createHash("sha256").update(body).digest("hex")}` };
+  }
+
+  /** Sends a request, answering at most one auth challenge; a final 401/403 becomes a RegistryProblem. */
+  async #send(
+    repository: RegistryRepository,
+    url: string,
+    init: RegistryRequestInit & { method: string },
+    op: Operation,
+  ): Promise<Response> {
+    const { domain } = repository;
+    const scope = `repository:${repository.path}:${(init.actions ?? ["pull"]).join(",")}`;
+    // Credentials go to the registry's own origin only, never to a host an upload Location points elsewhere.
+    const sameOrigin = new URL(url).origin === new URL(this.registryBaseUrl(domain)).origin;
+    const auth: AuthAttempt = { usedCredentials: false };
+
+    const known = sameOrigin ? this.#challenges.get(domain) : undefined;
+    let authorization = known ? await this.#authorize(domain, known, scope, auth, op) : undefined;
+    let response = await this.#fetchOnce(domain, url, init, authorization, op);
+
+    if (response.status === 401 && sameOrigin) {
+      const challenge = pickChallenge(response.headers.get("www-authenticate"));
+      await discard(response);
+      if (!challenge) throw new RegistryProblem("AUTH_ERROR", `${domain} refused the request (401) without saying how to authenticate`);
+      // The same Basic credentials were just refused: sending them again cannot help.
+      if (authorization?.startsWith("Basic ") && challenge.scheme === "basic") {
+        throw new RegistryProblem("AUTH_ERROR", describeRefusal(domain, repository.path, scope, 401, true));
+      }
+      // A token the registry no longer accepts must not be offered again.
+      if (authorization?.startsWith("Bearer ")) this.#tokens.delete(tokenKey(challenge, scope));
+      this.#challenges.set(domain, challenge);
+      authorization = await this.#authorize(domain, challenge, scope, auth, op);
+      if (authorization === undefined) throw new RegistryProblem("AUTH_ERROR", credentialsNeeded(domain));
+      response = await this.#fetchOnce(domain, url, init, authorization, op);
+    }
+    if (response.status === 401 || response.status === 403) {
+      await discard(response);
+      throw new RegistryProblem("AUTH_ERROR", describeRefusal(domain, repository.path, scope, response.status, auth.usedCredentials));
+    }
+    return response;
+  }
+
+  /** The Authorization header for a challenge; undefined when Basic is asked for and there are no credentials. */
+  async #authorize(
+    domain: string,
+    challenge: Challenge,
+    scope: string,
+    auth: AuthAttempt,
+    op: Operation,
+  ): Promise<string | undefined> {
+    const credentials = await this.#credentialsFor(domain, op);
+    if (challenge.scheme === "basic") {
+      if (credentials?.username === undefined || credentials.password === undefined) return undefined;
+      auth.usedCredentials = true;
+      return `Basic ${basicToken(credentials)}`;
+    }
+    const key = tokenKey(challenge, scope);
+    const cached = this.#tokens.get(key);
+    if (cached && cached.expiresAt > Date.now()) {
+      auth.usedCredentials = credentials !== undefined;
+      return `Bearer ${cached.token}`;
+    }
+    let pending = this.#pendingTokens.get(key);
+    if (!pending) {
+      pending = this.#fetchToken(domain, challenge, scope, credentials, op).finally(() => this.#pendingTokens.delete(key));
+      this.#pendingTokens.set(key, pending);
+    }
+    const token = await raceAbort(pending, `the token service of ${domain} did not answer`, op);
+    this.#tokens.set(key, token);
+    auth.usedCredentials = credentials !== undefined;
+    return `Bearer ${token.token}`;
+  }
+
+  /** The distribution token flow: GET realm?service&scope with Basic credentials, or POST an OAuth2 refresh token. */
+  async #fetchToken(
+    domain: string,
+    challenge: Challenge,
+    scope: string,
+    credentials: RegistryCredentials | undefined,
+    op: Operation,
+  ): Promise<CachedToken> {
+    const { realm, service } = challenge.params;
+    let realmUrl: URL;
+    try {
+      realmUrl = new URL(realm ?? "");
+      if (realmUrl.protocol !== "https:" && realmUrl.protocol !== "http:") throw new Error("not http");
+    } catch {
+      throw new RegistryProblem("REGISTRY_ERROR", `${domain} asked for a Bearer token without a usable realm URL (${JSON.stringify(realm ?? "")})`);
+    }
+    const tokenHost = realmUrl.host;
+    if (credentials && realmUrl.protocol === "http:" && !this.#isPlainHttp(tokenHost)) {
+      throw new RegistryProblem(
+        "AUTH_ERROR",
+        `will not send the credentials for ${domain} over plain HTTP to its token service ${tokenHost}; add ${tokenHost} to insecureRegistries if that is intended`,
+      );
+    }
+
+    let response: Response | undefined;
+    if (credentials?.identityToken !== undefined) {
+      const form = new URLSearchParams({ grant_type: "refresh_token", refresh_token: credentials.identityToken, client_id: "imagespec", scope });
+      if (service !== undefined) form.set("service", service);
+      response = await this.#fetchOnce(tokenHost, realmUrl.toString(), {
+        method: "POST",
+        headers: { "Content-Type": "application/x-www-form-urlencoded" },
+        body: form.toString(),
+      }, undefined, op);
+      // A token service without OAuth2 support: fall back to the plain GET below.
+      if (response.status === 404 || response.status === 405) response = await discard(response);
+    }
+    if (response === undefined) {
+      const query = new URL(realmUrl);
+      if (service !== undefined) query.searchParams.set("service", service);
+      query.searchParams.set("scope", scope);
+      const basic = credentials?.username !== undefined && credentials.password !== undefined ? `Basic ${basicToken(credentials)}` : undefined;
+      response = await this.#fetchOnce(tokenHost, query.toString(), { method: "GET" }, basic, op);
+    }
+
+    if (response.status === 401 || response.status === 403) {
+      await discard(response);
+      throw new RegistryProblem(
+        "AUTH_ERROR",
+        credentials
+          ? `credentials for ${domain} were refused by its token service ${tokenHost} (${response.status})`
+          : `${credentialsNeeded(domain)}; its token service ${tokenHost} refused anonymous access (${response.status})`,
+      );
+    }
+    if (response.status !== 200) {
+      await discard(response);
+      throw new RegistryProblem("REGISTRY_ERROR", `the token service ${tokenHost} of ${domain} answered ${response.status} ${response.statusText}`.trimEnd());
+    }
+    const body = await readBody(response, realmUrl.toString(), op);
+    let answer: unknown;
+    try {
+      answer = JSON.parse(body.toString("utf8"));
+    } catch {
+      answer = undefined;
+    }
+    const fields = (typeof answer === "object" && answer !== null ? answer : {}) as Record<string, unknown>;
+    const token = typeof fields.token === "string" && fields.token !== "" ? fields.token : fields.access_token;
+    if (typeof token !== "string" || token === "") {
+      throw new RegistryProblem("REGISTRY_ERROR", `the token service ${tokenHost} of ${domain} answered without a token`);
+    }
+    const lifetimeS = typeof fields.expires_in === "number" && fields.expires_in > 0 ? fields.expires_in : DEFAULT_TOKEN_LIFETIME_S;
+    const issuedAt = typeof fields.issued_at === "string" ? Date.parse(fields.issued_at) : Number.NaN;
+    // Trust the service's issue time only when the clocks roughly agree; otherwise count from now.
+    const start = Number.isFinite(issuedAt) && Math.abs(issuedAt - Date.now()) < 60_000 ? issuedAt : Date.now();
+    return { token, expiresAt: start + lifetimeS * 1000 - TOKEN_EXPIRY_MARGIN_MS };
+  }
+
+  async #credentialsFor(domain: string, op: Operation): Promise<RegistryCredentials | undefined> {
+    const resolver = this.#credentials;
+    if (!resolver) return undefined;
+    let pending = this.#resolvedCredentials.get(domain);
+    if (!pending) {
+      pending = resolver(domain);
+      this.#resolvedCredentials.set(domain, pending);
+      pending.catch(() => this.#resolvedCredentials.delete(domain));
+    }
+    try {
+      return await raceAbort(pending, `the credentials for ${domain} were not ready`, op);
+    } catch (error) {
+      if (error instanceof RegistryProblem) throw error;
+      const message = error instanceof Error ? error.message : String(error);
+      throw new RegistryProblem("AUTH_ERROR", `the credentials for ${domain} could not be read: ${message}`);
+    }
+  }
+
+  /** One HTTP exchange; network failures become a RegistryProblem that names the host and what went wrong. */
+  async #fetchOnce(
+    host: string,
+    url: string,
+    init: { method: string; headers?: Record<string, string>; body?: string | Uint8Array },
+    authorization: string | undefined,
+    op: Operation,
+  ): Promise<Response> {
+    const headers: Record<string, string> = { ...init.headers };
+    if (authorization !== undefined) headers.Authorization = authorization;
+    try {
+      return await this.#fetch(url, {
+        method: init.method,
+        headers,
+        ...(init.body !== undefined && { body: init.body }),
+        signal: op.signal,
+        redirect: "follow",
+      });
+    } catch (error) {
+      throw transportProblem(host, error, op);
+    }
+  }
+
+  #operation(timeoutMs: number, callerSignal: AbortSignal | undefined): Operation {
+    const deadline = AbortSignal.timeout(timeoutMs);
+    return { signal: callerSignal ? AbortSignal.any([callerSignal, deadline]) : deadline, timeoutMs };
+  }
+
+  #isPlainHttp(domain: string): boolean {
+    const host = normalizeRegistryHost(domain);
+    return isLoopbackRegistry(host) || this.#insecure.has(host) || this.#insecure.has(host.replace(/:[0-9]+$/, ""));
+  }
+}
+
+interface AuthAttempt {
+  usedCredentials: boolean;
+}
+
+/** One bounded operation: its abort signal and the bound it was given (for the timeout message). */
+interface Operation {
+  signal: AbortSignal;
+  timeoutMs: number;
+}
+
+function normalizeRegistryHost(entry: string): string {
+  return entry
+    .trim()
+    .replace(/^[a-z][a-z0-9+.-]*:\/\//i, "")
+    .replace(/\/.*$/, "")
+    .toLowerCase();
+}
+
+function basicToken(credentials: RegistryCredentials): string {
+  return Buffer.from(`${credentials.username ?? ""}:${credentials.password ?? ""}`, "utf8").toString("base64");
+}
+
+function tokenKey(challenge: Challenge, scope: string): string {
+  return JSON.stringify([challenge.params.realm ?? "", challenge.params.service ?? "", scope]);
+}
+
+function credentialsNeeded(domain: string): string {
+  return `${domain} requires credentials and none were found for it (run \`docker login ${domain}\` or set registryConfig)`;
+}
+
+function describeRefusal(domain: string, path: string, scope: string, status: number, usedCredentials: boolean): string {
+  if (usedCredentials) {
+    return status === 401
+      ? `credentials for ${domain} were refused (401)`
+      : `credentials for ${domain} do not allow ${scope} (403)`;
+  }
+  // Docker Hub answers an anonymous request for a repository that does not exist with 401 too.
+  return status === 401
+    ? `${credentialsNeeded(domain)}; it refused anonymous access to ${path} (401), or the repository does not exist`
+    : `${domain} denied anonymous access to ${path} (403); log in with \`docker login ${domain}\``;
+}
+
+function describeStatus(domain: string, response: Response): string {
+  const text = `${response.status} ${response.statusText}`.trimEnd();
+  if (response.status === 429) return `${domain} is rate limiting requests (${text}); try again later`;
+  if (response.status >= 500) return `${domain} answered with a server error (${text})`;
+  return `${domain} answered ${text}`;
+}
+
+/**
+ * Parses `WWW-Authenticate` (several challenges may be joined by commas) and picks the one to answer:
+ * Bearer when offered, else Basic.
+ */
+export function pickChallenge(header: string | null): Challenge | undefined {
+  if (!header) return undefined;
+  const challenges: Challenge[] = [];
+  // A token followed by `=value` is a parameter of the current challenge; a bare token starts a new one.
+  const item = /\s*,?\s*([!#$%&'*+.^_`|~0-9A-Za-z-]+)(?:\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*)))?/y;
+  let position = 0;
+  while (position < header.length) {
+    item.lastIndex = position;
+    const match = item.exec(header);
+    if (!match || item.lastIndex === position) break;
+    position = item.lastIndex;
+    const [, name = "", quoted, bare] = match;
+    if (quoted === undefined && bare === undefined) {
+      challenges.push({ scheme: name.toLowerCase(), params: {} });
+    } else {
+      const current = challenges.at(-1);
+      if (current) current.params[name.toLowerCase()] = quoted !== undefined ? quoted.replace(/\\(.)/g, "$1") : (bare ?? "");
+    }
+  }
+  return challenges.find((c) => c.scheme === "bearer") ?? challenges.find((c) => c.scheme === "basic");
+}
+
+/** Turns a fetch failure into words: refused, DNS, TLS, timeout, dropped connection. */
+function transportProblem(host: string, error: unknown, op: Operation): RegistryProblem {
+  if (op.signal.aborted) return abortProblem(op, `${host} did not answer`);
+  const cause = (error as { cause?: unknown } | undefined)?.cause;
+  const detail = firstErrorWithCode(cause) ?? firstErrorWithCode(error);
+  const code = detail?.code ?? "";
+  const message = detail?.message ?? (error instanceof Error ? error.message : String(error));
+  if (code === "ECONNREFUSED") return new RegistryProblem("REGISTRY_ERROR", `cannot connect to ${host}: connection refused`);
+  if (code === "ENOTFOUND" || code === "EAI_AGAIN" || code === "EAI_NONAME") {
+    return new RegistryProblem("REGISTRY_ERROR", `cannot connect to ${host}: its name does not resolve (DNS lookup failed)`);
+  }
+  if (code === "ETIMEDOUT" || code === "UND_ERR_CONNECT_TIMEOUT") {
+    return new RegistryProblem("REGISTRY_ERROR", `cannot connect to ${host}: the connection timed out`);
+  }
+  if (code === "EHOSTUNREACH" || code === "ENETUNREACH") return new RegistryProblem("REGISTRY_ERROR", `cannot connect to ${host}: no route to the host`);
+  if (/CERT|SSL|TLS|EPROTO|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/i.test(code)) {
+    return new RegistryProblem(
+      "REGISTRY_ERROR",
+      `cannot connect to ${host}: TLS failed (${tlsFailure(code, message)}); if it serves plain HTTP, add it to insecureRegistries`,
+    );
+  }
+  if (code.startsWith("HPE_")) {
+    return new RegistryProblem("REGISTRY_ERROR", `${host} did not answer with HTTP (${message}); if it serves HTTPS, remove it from insecureRegistries`);
+  }
+  if (code === "ECONNRESET" || code === "EPIPE" || code === "UND_ERR_SOCKET" || code === "UND_ERR_CLOSED") {
+    return new RegistryProblem("REGISTRY_ERROR", `${host} closed the connection without answering`, true);
+  }
+  return new RegistryProblem("REGISTRY_ERROR", `cannot connect to ${host}: ${message}`);
+}
+
+/** OpenSSL writes `...:error:0A00010B:SSL routines:ssl3_get_record:wrong version number:<file>:<line>:`; keep the words. */
+function tlsFailure(code: string, message: string): string {
+  const parts = message.split(":");
+  const routines = parts.findIndex((part) => part.endsWith("routines"));
+  const words = routines >= 0 ? parts[routines + 2] : message.split("\n")[0];
+  return words?.trim() || code;
+}
+
+/** The deadline passed (`whatTimedOut` within N s), or the caller cancelled. */
+function abortProblem(op: Operation, whatTimedOut: string): RegistryProblem {
+  const reason: unknown = op.signal.reason;
+  if (reason instanceof DOMException && reason.name === "TimeoutError") {
+    return new RegistryProblem("REGISTRY_ERROR", `${whatTimedOut} within ${formatSeconds(op.timeoutMs)}`);
+  }
+  return new RegistryProblem("CANCELLED", "cancelled");
+}
+
+/** Node reports a failed connection as `fetch failed` with the cause inside, sometimes an AggregateError per address. */
+function firstErrorWithCode(error: unknown): { code: string; message: string } | undefined {
+  for (let depth = 0, current = error; depth < 4 && typeof current === "object" && current !== null; depth++) {
+    const candidate = current as { code?: unknown; message?: unknown; errors?: unknown; cause?: unknown };
+    if (typeof candidate.code === "string") return { code: candidate.code, message: String(candidate.message ?? candidate.code) };
+    current = Array.isArray(candidate.errors) ? candidate.errors[0] : candidate.cause;
+  }
+  return undefined;
+}
+
+async function readBody(response: Response, url: string, op: Operation): Promise<Buffer> {
+  try {
+    return Buffer.from(await response.arrayBuffer());
+  } catch (error) {
+    throw transportProblem(new URL(url).host, error, op);
+  }
+}
+
+/** Releases a response body we do not read, so its connection goes back to the pool. Returns undefined. */
+async function discard(response: Response | undefined): Promise<undefined> {
+  await response?.body?.cancel().catch(() => undefined);
+  return undefined;
+}
+
+/** Waits for a promise but gives up when the signal aborts (a slow credential helper must not outlive the bound). */
+function raceAbort<T>(promise: Promise<T>, whatTimedOut: string, op: Operation): Promise<T> {
+  const { signal } = op;
+  if (signal.aborted) return Promise.reject(abortProblem(op, whatTimedOut));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abortProblem(op, whatTimedOut));
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+function formatSeconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`;
+}
