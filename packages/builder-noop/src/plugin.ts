@@ -1,0 +1,15 @@
+import { definePlugin } from "@imagespec/core";
+import { createNoopBuilder, NOOP_BUILDER_TYPE } from "./index.js";
+
+/** Lowest priority: noop is chosen when named, or when nothing else can build the image. */
+export default definePlugin({
+  name: "@imagespec/builder-noop",
+  builders: [
+    {
+      type: NOOP_BUILDER_TYPE,
+      priority: 0,
+      description: "uses the base image as is; builds nothing",
+      create: () => createNoopBuilder(),
+    },
+  ],
+});

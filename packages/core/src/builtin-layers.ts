@@ -1,0 +1,201 @@
+/**
+ * The layer kinds core owns. Builders render these; layer packages add their own kinds with `defineLayer`.
+ * Every schema is strict (misspelled fields are errors) and leaves optional fields absent rather than
+ * defaulted, so that adding an optional field later does not change existing tags.
+ */
+
+import { z } from "zod";
+import {
+  checkAptPackage,
+  checkCommand,
+  checkCondaChannel,
+  checkCondaPackage,
+  checkCudaVersion,
+  checkCudnnVersion,
+  checkEnvName,
+  checkEnvValue,
+  checkImagePath,
+  checkIndexUrl,
+  checkPep508,
+  checkSecretId,
+  checkShellArgument,
+} from "./grammar.js";
+import { defineLayer } from "./layer.js";
+import { grammarString } from "./validation.js";
+
+export const envName = grammarString(checkEnvName);
+export const imagePath = grammarString(checkImagePath);
+/** A path on the build machine, stored relative to the image root with `/` separators. */
+export const localPath = grammarString(checkImagePath);
+export const pep508 = grammarString(checkPep508);
+
+/**
+ * A BuildKit secret made available to one RUN step. Its value comes from a local file (`src`) or a local
+ * environment variable (`env`); it is mounted at `target` (default `/run/secrets/<id>`) or exposed as the
+ * environment variable `asEnv` for that step only. Never an ARG or ENV, never in the hash, the log or a layer.
+ */
+export interface SecretMount {
+  readonly id: string;
+  readonly src?: string;
+  readonly env?: string;
+  readonly target?: string;
+  readonly asEnv?: string;
+}
+
+export const secretMountSchema = z.union([
+  grammarString(checkSecretId).transform((id): SecretMount => ({ id, env: id })),
+  z
+    .object({
+      id: grammarString(checkSecretId),
+      src: localPath.optional(),
+      env: envName.optional(),
+      target: imagePath.optional(),
+      asEnv: envName.optional(),
+    })
+    .strict()
+    .refine((m) => !(m.src !== undefined && m.env !== undefined), { message: "a secret comes from either src (a file) or env (a variable), not both" }),
+]);
+
+/** What enters the hash for secret mounts: how the secret appears in the build, never where its value comes from. */
+function secretIdentity(mounts: readonly SecretMount[] | undefined) {
+  if (!mounts) return undefined;
+  return [...mounts]
+    .map((m) => ({ id: m.id, target: m.target, asEnv: m.asEnv }))
+    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+const sorted = (list: readonly string[] | undefined) => (list ? [...list].sort() : undefined);
+
+const pipOptionFields = {
+  indexUrl: grammarString(checkIndexUrl).optional(),
+  extraIndexUrls: z.array(grammarString(checkIndexUrl)).optional(),
+  pre: z.boolean().optional(),
+  extraArgs: z.array(grammarString(checkShellArgument)).optional(),
+  secretMounts: z.array(secretMountSchema).optional(),
+};
+
+export const pipPackagesLayer = defineLayer({
+  kind: "pipPackages",
+  description: "Python packages installed with pip (PEP 508 specifiers, exactly as written).",
+  schema: z.object({ packages: z.array(pep508).min(1), ...pipOptionFields }).strict(),
+  identity: (f) => ({ ...f, packages: sorted(f.packages), secretMounts: secretIdentity(f.secretMounts) }),
+});
+
+export const requirementsLayer = defineLayer({
+  kind: "requirements",
+  description: "A pip requirements file, installed with pip.",
+  schema: z
+    .object({
+      file: localPath.refine((p) => p.toLowerCase().endsWith(".txt"), { message: "a requirements file must be a .txt file" }),
+      ...pipOptionFields,
+    })
+    .strict(),
+  inputs: (f) => [{ field: "file", path: f.file, type: "file" }],
+  identity: (f) => ({ ...f, secretMounts: secretIdentity(f.secretMounts) }),
+});
+
+export const aptPackagesLayer = defineLayer({
+  kind: "aptPackages",
+  description: "Debian packages installed with apt-get.",
+  schema: z.object({ packages: z.array(grammarString(checkAptPackage)).min(1), secretMounts: z.array(secretMountSchema).optional() }).strict(),
+  identity: (f) => ({ ...f, packages: sorted(f.packages), secretMounts: secretIdentity(f.secretMounts) }),
+});
+
+export const condaPackagesLayer = defineLayer({
+  kind: "condaPackages",
+  description: "Conda packages, installed with micromamba from the given channels (channel order is priority order).",
+  schema: z
+    .object({ packages: z.array(grammarString(checkCondaPackage)).min(1), channels: z.array(grammarString(checkCondaChannel)).optional() })
+    .strict(),
+  identity: (f) => ({ ...f, packages: sorted(f.packages) }),
+});
+
+export const copyLayer = defineLayer({
+  kind: "copy",
+  description: "A file or folder copied into the image.",
+  schema: z.object({ src: localPath, dst: imagePath, type: z.enum(["file", "folder", "auto"]) }).strict(),
+  inputs: (f) => [{ field: "src", path: f.src, type: f.type }],
+});
+
+export const codeBundleLayer = defineLayer({
+  kind: "codeBundle",
+  description: "The project's source, copied into the image, or shipped separately in fast mode.",
+  codeBundle: true,
+  schema: z.object({ src: localPath, dst: imagePath, select: z.enum(["all", "tracked"]) }).strict(),
+  inputs: (f) => [{ field: "src", path: f.src, type: "folder", select: f.select }],
+});
+
+export const dockerignoreLayer = defineLayer({
+  kind: "dockerignore",
+  description: "An ignore file (.dockerignore syntax) applied to every folder this image copies.",
+  schema: z.object({ file: localPath }).strict(),
+  inputs: (f) => [{ field: "file", path: f.file, type: "file" }],
+});
+
+export const envLayer = defineLayer({
+  kind: "env",
+  description: "Environment variables set in the image, values exactly as written.",
+  schema: z
+    .object({ vars: z.record(envName, grammarString(checkEnvValue)).refine((v) => Object.keys(v).length > 0, { message: "expected at least one variable" }) })
+    .strict(),
+});
+
+export const workdirLayer = defineLayer({
+  kind: "workdir",
+  description: "The working directory for the following layers and for the container.",
+  schema: z.object({ path: imagePath }).strict(),
+});
+
+export const commandsLayer = defineLayer({
+  kind: "commands",
+  description: "Shell commands run in order, one step each.",
+  schema: z.object({ commands: z.array(grammarString(checkCommand)).min(1), secretMounts: z.array(secretMountSchema).optional() }).strict(),
+  identity: (f) => ({ ...f, secretMounts: secretIdentity(f.secretMounts) }),
+});
+
+export const entrypointLayer = defineLayer({
+  kind: "entrypoint",
+  description: "The container's entrypoint, in exec form; an empty list removes the base image's entrypoint.",
+  schema: z.object({ command: z.array(z.string().refine((s) => !s.includes("\0"), { message: "cannot contain NUL" })) }).strict(),
+});
+
+export const runtimePackagesLayer = defineLayer({
+  kind: "runtimePackages",
+  description: "Python packages installed with pip when the container starts (pip must be in the image).",
+  schema: z.object({ packages: z.array(pep508).min(1) }).strict(),
+  identity: (f) => ({ ...f, packages: sorted(f.packages) }),
+});
+
+export const cudaLayer = defineLayer({
+  kind: "cuda",
+  description: "CUDA (and optionally cuDNN) from an NVIDIA base.",
+  schema: z.object({ cuda: grammarString(checkCudaVersion), cudnn: grammarString(checkCudnnVersion).optional() }).strict(),
+});
+
+/** Every kind core owns, by kind. */
+export const builtinLayers = {
+  pipPackages: pipPackagesLayer,
+  requirements: requirementsLayer,
+  aptPackages: aptPackagesLayer,
+  condaPackages: condaPackagesLayer,
+  copy: copyLayer,
+  codeBundle: codeBundleLayer,
+  dockerignore: dockerignoreLayer,
+  env: envLayer,
+  workdir: workdirLayer,
+  commands: commandsLayer,
+  entrypoint: entrypointLayer,
+  runtimePackages: runtimePackagesLayer,
+  cuda: cudaLayer,
+} as const;
+
+export type BuiltinLayerKind = keyof typeof builtinLayers;
+export type PipOptions = {
+  indexUrl?: string;
+  extraIndexUrls?: readonly string[];
+  pre?: boolean;
+  extraArgs?: readonly string[];
+  secretMounts?: readonly SecretMountInput[];
+};
+/** A secret mount as users write it: an id (value from the local env var of that name) or the full form. */
+export type SecretMountInput = string | { id: string; src?: string; env?: string; target?: string; asEnv?: string };

@@ -1,0 +1,101 @@
+/**
+ * `imagespec.config.ts`: plugins added by import, builder priorities and settings, discovery on or off.
+ * Found by walking up from the current directory; TypeScript loads without a build step (through jiti,
+ * imported only when a config file exists).
+ */
+
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { z } from "zod";
+import { errorMessage, ImageSpecError, showValue } from "./errors.js";
+import { checkRegistry } from "./grammar.js";
+import { type ImageSpecPlugin, isPlugin } from "./plugin.js";
+import { grammarString, parseOrThrow } from "./validation.js";
+
+export interface ImageSpecConfig {
+  /** Plugins added by import, in addition to (or, with `discovery: false`, instead of) discovered ones. */
+  readonly plugins?: readonly ImageSpecPlugin[];
+  /** Discover plugins from the dependencies your package.json declares. Default true. */
+  readonly discovery?: boolean;
+  /** Pins builder priorities by type, e.g. `{ envd: 200 }` to prefer envd over docker. */
+  readonly priorities?: Readonly<Record<string, number>>;
+  /** Settings per builder type, handed to the builder, e.g. `{ remote: { engines: [...] } }`. */
+  readonly builders?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  /** Builder type to use when an image names none (IMAGESPEC_BUILDER overrides it). */
+  readonly builder?: string;
+  /** Registry for images that name none (IMAGESPEC_REGISTRY overrides it). */
+  readonly registry?: string;
+  /** The Debian Python base, a template with `{python_version}` (IMAGESPEC_DEBIAN_BASE_IMAGE overrides it). */
+  readonly debianBaseImage?: string;
+}
+
+const configSchema = z
+  .object({
+    plugins: z.array(z.custom<ImageSpecPlugin>(isPlugin, { message: "expected a plugin made with definePlugin() (import it and list the default export)" })).optional(),
+    discovery: z.boolean().optional(),
+    priorities: z.record(z.string(), z.number().finite()).optional(),
+    builders: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
+    builder: z.string().regex(/^[a-z][a-z0-9-]*$/).optional(),
+    registry: grammarString(checkRegistry).optional(),
+    debianBaseImage: z.string().includes("{python_version}", { message: "must contain {python_version}" }).optional(),
+  })
+  .strict();
+
+/** Declares the configuration; validates it so a mistake names the field. */
+export function defineConfig(config: ImageSpecConfig): ImageSpecConfig {
+  return Object.freeze(parseOrThrow(configSchema, config, "read the imagespec configuration"));
+}
+
+export const CONFIG_FILE_NAMES = ["imagespec.config.ts", "imagespec.config.mts", "imagespec.config.js", "imagespec.config.mjs"] as const;
+
+/** The nearest config file from `startDir` upwards, or undefined. */
+export function findConfigFile(startDir: string): string | undefined {
+  let dir = path.resolve(startDir);
+  for (;;) {
+    for (const name of CONFIG_FILE_NAMES) {
+      const candidate = path.join(dir, name);
+      if (existsSync(candidate)) return candidate;
+    }
+    const parent = path.dirname(dir);
+    if (parent === dir) return undefined;
+    dir = parent;
+  }
+}
+
+/** Loads a config file (TypeScript or JavaScript), whose default export is `defineConfig({...})`. */
+export async function loadConfigFile(file: string): Promise<ImageSpecConfig> {
+  const absolute = path.resolve(file);
+  if (!existsSync(absolute)) {
+    throw new ImageSpecError("CONFIG_ERROR", `Cannot load config ${showValue(file)}: the file does not exist`, { value: file });
+  }
+  let loaded: unknown;
+  try {
+    loaded = await importModule(absolute);
+  } catch (error) {
+    throw new ImageSpecError("CONFIG_ERROR", `Cannot load config ${showValue(file)}: ${errorMessage(error)}`, { value: file, cause: error });
+  }
+  const config = (loaded as { default?: unknown })?.default ?? loaded;
+  try {
+    return defineConfig(config as ImageSpecConfig);
+  } catch (error) {
+    throw new ImageSpecError("CONFIG_ERROR", `Cannot use config ${showValue(file)}: ${errorMessage(error).replace(/^Cannot [^:]*: /, "")}`, {
+      value: file,
+      cause: error,
+      issues: (error as ImageSpecError).issues,
+    });
+  }
+}
+
+/**
+ * Imports a module by path: TypeScript through jiti, JavaScript natively. Used for config files and, by the
+ * CLI, for the user's image definition modules.
+ */
+export async function importModule(file: string): Promise<Record<string, unknown>> {
+  if (/\.(c|m)?tsx?$/.test(file)) {
+    const { createJiti } = await import("jiti");
+    const jiti = createJiti(import.meta.url, { interopDefault: false, moduleCache: true });
+    return (await jiti.import(file)) as Record<string, unknown>;
+  }
+  return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+}

@@ -1,0 +1,309 @@
+/**
+ * ImageBuildEngine: picks a builder for each image, builds base images first (a DAG, deduplicated by URI,
+ * independent images concurrently), skips images whose tag already exists unless forced, and pushes when the
+ * image has a registry. An instance, not global state: two engines never see each other's builders.
+ */
+
+import type { BuildEvent, BuildResult, ImageBuilder } from "./builder.js";
+import { errorMessage, ImageSpecError, showValue } from "./errors.js";
+import type { ImageIdentity } from "./identity.js";
+import { type Image, isImage } from "./image.js";
+import { limiter } from "./limiter.js";
+import { type CredentialResolver, createDockerConfigResolver, type Existence, RegistryClient } from "./registry/index.js";
+import { type ImageSpec, isImageSpec } from "./spec.js";
+
+export interface RegisterOptions {
+  /** Higher wins when several builders support an image. Default 0. */
+  readonly priority?: number;
+  /** Where it came from (a package name, `config`), for `imagespec builders`. */
+  readonly source?: string;
+  /** Configuration handed to this builder in every BuildContext. */
+  readonly config?: Readonly<Record<string, unknown>>;
+}
+
+export interface RegisteredBuilder {
+  readonly builder: ImageBuilder;
+  readonly priority: number;
+  readonly source: string | undefined;
+  readonly config: Readonly<Record<string, unknown>>;
+  /** Registration order, the tie-breaker between equal priorities (earlier wins). */
+  readonly order: number;
+}
+
+export type BuildTarget = Image | ImageSpec;
+
+export interface BuildOptions {
+  /** Build even when the tag exists (also `IMAGESPEC_FORCE_PUSH=true`, or `image.forcePush()`). */
+  readonly force?: boolean;
+  /** `false` never pushes (also `IMAGESPEC_PUSH=false`). */
+  readonly push?: boolean;
+  /** Use this builder type for every image (also `IMAGESPEC_BUILDER`); an image's own `builder` field comes first. */
+  readonly builder?: string;
+  /** Fast mode: code bundles are shipped separately, so left out of images and tags. */
+  readonly fast?: boolean;
+  /** How many independent images build at once. Default 3. */
+  readonly concurrency?: number;
+  readonly signal?: AbortSignal;
+  readonly onEvent?: (event: EngineEvent) => void;
+  /** Resolve, hash and check existence only; build nothing. */
+  readonly dryRun?: boolean;
+}
+
+export type EngineEvent =
+  | { readonly type: "image"; readonly uri: string; readonly status: ImageStatus; readonly builder?: string; readonly reason?: string }
+  | { readonly type: "build"; readonly uri: string; readonly event: BuildEvent }
+  | { readonly type: "warning"; readonly uri?: string; readonly message: string };
+
+export type ImageStatus = "queued" | "checking" | "building" | "built" | "skipped" | "failed" | "planned";
+
+export interface BuildOutcome {
+  readonly image: Image;
+  readonly identity: ImageIdentity;
+  readonly uri: string;
+  readonly builder: string;
+  /** `planned`: dry run, would be built. */
+  readonly status: "built" | "skipped" | "failed" | "planned";
+  readonly pushed: boolean;
+  readonly digest?: string;
+  /** Why it was skipped or failed, or what existence said. */
+  readonly reason?: string;
+  readonly existence?: Existence;
+  readonly error?: unknown;
+  readonly result?: BuildResult;
+  /** True for images asked for directly; false for base images built on the way. */
+  readonly requested: boolean;
+}
+
+export interface EngineOptions {
+  /** Registry client for existence checks. Default: one with Docker config credentials. */
+  readonly registry?: RegistryClient;
+  readonly credentials?: CredentialResolver;
+  /** Environment variables to read (IMAGESPEC_PUSH, IMAGESPEC_FORCE_PUSH, IMAGESPEC_BUILDER). Default process.env. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+interface Node {
+  readonly image: Image;
+  readonly identity: ImageIdentity;
+  readonly base: Node | undefined;
+  requested: boolean;
+  selected?: RegisteredBuilder;
+  outcome?: Promise<BuildOutcome>;
+}
+
+export class ImageBuildEngine {
+  readonly #builders: RegisteredBuilder[] = [];
+  readonly #env: Readonly<Record<string, string | undefined>>;
+  readonly #credentials: CredentialResolver;
+  readonly #registry: RegistryClient;
+
+  constructor(options: EngineOptions = {}) {
+    this.#env = options.env ?? process.env;
+    this.#credentials = options.credentials ?? createDockerConfigResolver();
+    this.#registry = options.registry ?? new RegistryClient({ credentials: this.#credentials });
+  }
+
+  /** Registers a builder. A later registration of the same type replaces the earlier one. */
+  register(builder: ImageBuilder, options: RegisterOptions = {}): this {
+    const existing = this.#builders.findIndex((b) => b.builder.type === builder.type);
+    const entry: RegisteredBuilder = {
+      builder,
+      priority: options.priority ?? 0,
+      source: options.source,
+      config: options.config ?? {},
+      order: existing >= 0 ? this.#builders[existing]!.order : this.#builders.length,
+    };
+    if (existing >= 0) this.#builders[existing] = entry;
+    else this.#builders.push(entry);
+    return this;
+  }
+
+  /** Registered builders, highest priority first (ties: registration order). */
+  builders(): readonly RegisteredBuilder[] {
+    return [...this.#builders].sort((a, b) => b.priority - a.priority || a.order - b.order);
+  }
+
+  /**
+   * The builder for an image: the one it names (or `override`, or IMAGESPEC_BUILDER), else the highest-priority
+   * one whose `supports()` accepts it. Throws NO_BUILDER listing every builder with its reason.
+   */
+  select(target: BuildTarget, override?: string): RegisteredBuilder {
+    const image = toImage(target);
+    const wanted = image.builder ?? override ?? (this.#env.IMAGESPEC_BUILDER || undefined);
+    const ordered = this.builders();
+    if (wanted !== undefined) {
+      const named = ordered.find((b) => b.builder.type === wanted);
+      if (!named) {
+        throw new ImageSpecError("NO_BUILDER", `Cannot build ${image.name}: no builder of type ${showValue(wanted)} is registered (registered: ${ordered.map((b) => b.builder.type).join(", ") || "none"})`, {
+          field: "builder",
+          value: wanted,
+          hint: "Install the builder's package (e.g. @imagespec/builder-docker) and list it in your package.json dependencies, or pick a registered builder.",
+        });
+      }
+      const verdict = safeSupports(named.builder, image);
+      if (verdict !== true) {
+        throw new ImageSpecError("NO_BUILDER", `Cannot build ${image.name} with the ${wanted} builder: ${verdict}`, { field: "builder", value: wanted });
+      }
+      return named;
+    }
+    const refusals: string[] = [];
+    for (const candidate of ordered) {
+      const verdict = safeSupports(candidate.builder, image);
+      if (verdict === true) return candidate;
+      refusals.push(`${candidate.builder.type} (priority ${candidate.priority}): ${verdict}`);
+    }
+    throw new ImageSpecError(
+      "NO_BUILDER",
+      ordered.length === 0
+        ? `Cannot build ${image.name}: no builder is registered`
+        : `Cannot build ${image.name}: no registered builder supports it:\n  - ${refusals.join("\n  - ")}`,
+      { hint: "Install a builder package such as @imagespec/builder-docker and list it in your package.json dependencies." },
+    );
+  }
+
+  /** Whether the image's tag exists: in its registry, or (a local image) in the selected builder's engine. */
+  async existence(target: BuildTarget, options: { signal?: AbortSignal; builder?: string } = {}): Promise<Existence> {
+    const image = toImage(target);
+    const identity = await image.identity();
+    return this.#existence(image, identity, this.select(image, options.builder), options.signal ?? new AbortController().signal);
+  }
+
+  async #existence(image: Image, identity: ImageIdentity, selected: RegisteredBuilder, signal: AbortSignal): Promise<Existence> {
+    if (image.registry !== undefined) return this.#registry.manifestExists(identity.uri);
+    if (selected.builder.exists) {
+      try {
+        return await selected.builder.exists(identity.uri, { signal, config: { ...selected.config, ...image.builderConfig } });
+      } catch (error) {
+        return { status: "unknown", reason: `the ${selected.builder.type} builder could not check: ${errorMessage(error)}` };
+      }
+    }
+    return { status: "absent" };
+  }
+
+  /**
+   * Builds the targets and their base images. Selection problems throw before anything is built; a failed build
+   * fails its dependants and is reported in its outcome, while independent images go on.
+   */
+  async build(targets: BuildTarget | readonly BuildTarget[], options: BuildOptions = {}): Promise<BuildOutcome[]> {
+    const list = (Array.isArray(targets) ? targets : [targets]) as readonly BuildTarget[];
+    const emit = (event: EngineEvent) => {
+      try {
+        options.onEvent?.(event);
+      } catch {
+        // A broken progress renderer must not break the build.
+      }
+    };
+    const signal = options.signal ?? new AbortController().signal;
+    const nodes = await this.#graph(
+      list.map((t) => (options.fast ? toImage(t).forFastRegistration() : toImage(t))),
+      options,
+    );
+    for (const node of nodes) emit({ type: "image", uri: node.identity.uri, status: "queued", builder: node.selected!.builder.type });
+
+    const run = limiter(Math.max(1, options.concurrency ?? 3));
+    const start = (node: Node): Promise<BuildOutcome> => {
+      node.outcome ??= (async () => {
+        const baseOutcome = node.base ? await start(node.base) : undefined;
+        return run(() => this.#buildOne(node, baseOutcome, options, signal, emit));
+      })();
+      return node.outcome;
+    };
+    return Promise.all(nodes.map(start));
+  }
+
+  /** The DAG: every target and, recursively, its Image bases, deduplicated by URI, each with its builder chosen. */
+  async #graph(images: readonly Image[], options: BuildOptions): Promise<Node[]> {
+    const byUri = new Map<string, Node>();
+    const order: Node[] = [];
+    const visit = async (image: Image, requested: boolean): Promise<Node> => {
+      const identity = await image.identity();
+      const existing = byUri.get(identity.uri);
+      if (existing) {
+        existing.requested ||= requested;
+        return existing;
+      }
+      const base = image.base.type === "image" ? await visit(image.base.image, false) : undefined;
+      const again = byUri.get(identity.uri); // a sibling may have added it while we awaited
+      if (again) {
+        again.requested ||= requested;
+        return again;
+      }
+      const node: Node = { image, identity, base, requested, selected: this.select(image, options.builder) };
+      byUri.set(identity.uri, node);
+      order.push(node);
+      return node;
+    };
+    for (const image of images) await visit(image, true);
+    return order;
+  }
+
+  async #buildOne(node: Node, baseOutcome: BuildOutcome | undefined, options: BuildOptions, signal: AbortSignal, emit: (e: EngineEvent) => void): Promise<BuildOutcome> {
+    const { image, identity } = node;
+    const selected = node.selected!;
+    const type = selected.builder.type;
+    const uri = identity.uri;
+    const common = { image, identity, uri, builder: type, requested: node.requested };
+    const fail = (reason: string, error?: unknown): BuildOutcome => {
+      emit({ type: "image", uri, status: "failed", builder: type, reason });
+      return { ...common, status: "failed", pushed: false, reason, error };
+    };
+    if (baseOutcome?.status === "failed") return fail(`its base image ${baseOutcome.uri} failed to build`);
+    if (signal.aborted) return fail("cancelled");
+
+    const force = options.force === true || image.forcePushRequested || this.#env.IMAGESPEC_FORCE_PUSH === "true";
+    const push = image.registry !== undefined && options.push !== false && this.#env.IMAGESPEC_PUSH !== "false";
+    const config = { ...selected.config, ...image.builderConfig };
+
+    let existence: Existence | undefined;
+    if (!force) {
+      emit({ type: "image", uri, status: "checking", builder: type });
+      existence = await this.#existence(image, identity, selected, signal);
+      if (existence.status === "present") {
+        const reason = image.registry ? `${uri} already exists in ${image.registry}` : `${uri} already exists in the ${type} builder's engine`;
+        emit({ type: "image", uri, status: "skipped", builder: type, reason });
+        return { ...common, status: "skipped", pushed: false, reason, existence, ...(existence.digest && { digest: existence.digest }) };
+      }
+      if (existence.status === "unknown") {
+        emit({ type: "warning", uri, message: `Cannot tell whether ${uri} exists (${existence.reason}); building it anyway` });
+      }
+    }
+    if (options.dryRun) {
+      const reason = force ? "forced" : existence?.status === "unknown" ? `existence unknown: ${existence.reason}` : "not in the registry";
+      emit({ type: "image", uri, status: "planned", builder: type, reason });
+      return { ...common, status: "planned", pushed: false, reason, ...(existence && { existence }) };
+    }
+
+    emit({ type: "image", uri, status: "building", builder: type });
+    try {
+      const result = await selected.builder.build(image, {
+        uri,
+        identity,
+        push,
+        baseUri: image.base.type === "image" ? (baseOutcome?.uri ?? (await image.base.image.uri())) : undefined,
+        credentials: this.#credentials,
+        config,
+        signal,
+        report: (event) => emit({ type: "build", uri, event }),
+      });
+      emit({ type: "image", uri, status: "built", builder: type });
+      return { ...common, uri: result.uri, status: "built", pushed: result.pushed, result, ...(result.digest && { digest: result.digest }), ...(existence && { existence }) };
+    } catch (error) {
+      return fail(errorMessage(error), error);
+    }
+  }
+}
+
+function toImage(target: BuildTarget): Image {
+  if (isImageSpec(target)) return target.toImage();
+  if (isImage(target)) return target;
+  throw new ImageSpecError("INVALID_SPEC", `Cannot build ${showValue(target)}: expected an Image or an ImageSpec`, { value: target });
+}
+
+function safeSupports(builder: ImageBuilder, image: Image): true | string {
+  try {
+    const verdict = builder.supports(image);
+    return verdict === true ? true : typeof verdict === "string" && verdict ? verdict : "refused without a reason";
+  } catch (error) {
+    return `its supports() threw: ${errorMessage(error)}`;
+  }
+}

@@ -1,0 +1,191 @@
+/**
+ * Identity, as docs/hashing.md specifies (hash contract v1):
+ *
+ * - `id`: sha256 of the canonical definition alone (base reference or base id, Python, platforms, builder
+ *   options, every layer's hashed view). No file contents, no registry, no name.
+ * - `tag`: sha256 over the list of tag inputs, each `[name, digest]`: the base's identity (a base Image's own
+ *   spec hash, recursively), Python, platforms, builder options, every layer, and every file or folder a layer
+ *   reads. Shortened to 26 base32 characters and placed in `tagFormat`.
+ * - `uri`: `<registry>/<name>:<tag>`.
+ *
+ * Keeping the tag a hash of named input digests is what lets `explain` show why a tag is what it is.
+ */
+
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { canonicalJson, sha256Hex, shortHash } from "./canonical.js";
+import { ImageSpecError } from "./errors.js";
+import { defaultFileHasher, type FileHasher, type FolderEntry } from "./files.js";
+import type { Image } from "./image.js";
+import { type Layer, layerDefinition, layerFields } from "./layer.js";
+import { normalizeImageReference } from "./reference.js";
+
+/** Bump when the way tags are computed changes; it salts both hashes. */
+export const HASH_CONTRACT_VERSION = 1;
+const ID_SALT = `imagespec/id/v${HASH_CONTRACT_VERSION}`;
+const TAG_SALT = `imagespec/tag/v${HASH_CONTRACT_VERSION}`;
+
+export interface TagInput {
+  /** `base`, `python`, `platforms`, `builderOptions`, `layers[2].pipPackages`, `layers[3].requirements.file`, ... */
+  readonly name: string;
+  /** sha256 (hex) of this input. */
+  readonly digest: string;
+  /** What it is, for people: a reference, a path, a summary. */
+  readonly detail?: string;
+  /** For folders and files: each selected file with its own digest, so a change can be pinned to one file. */
+  readonly files?: readonly FolderEntry[];
+}
+
+export interface ImageIdentity {
+  readonly id: string;
+  readonly tag: string;
+  readonly uri: string;
+  /** Full sha256 behind the tag; a child image's `base` input is its base's spec hash. */
+  readonly specHash: string;
+  readonly inputs: readonly TagInput[];
+}
+
+const ids = new WeakMap<Image, string>();
+const identities = new WeakMap<Image, Promise<ImageIdentity>>();
+
+/** The hashed view of a layer: its kind and what its definition says enters the hash. */
+function layerView(layer: Layer): unknown {
+  const definition = layerDefinition(layer);
+  const fields = layerFields(layer);
+  return { kind: layer.kind, fields: definition.identity ? definition.identity(fields as never) : fields };
+}
+
+function baseReference(uri: string): string {
+  return normalizeImageReference(uri) ?? uri;
+}
+
+export function imageId(image: Image): string {
+  let id = ids.get(image);
+  if (id === undefined) {
+    const base = image.base;
+    const definition = {
+      base:
+        base.type === "image"
+          ? { type: "image", id: base.image.id }
+          : base.type === "dockerfile"
+            ? { type: "dockerfile", dockerfile: base.dockerfile, context: base.context }
+            : { type: "reference", uri: baseReference(base.uri) },
+      python: pythonView(image),
+      platforms: [...image.platforms].sort(),
+      builderOptions: image.builderOptions,
+      layers: image.layers.map(layerView),
+    };
+    id = shortHash(sha256Hex(canonicalJson({ salt: ID_SALT, definition })));
+    ids.set(image, id);
+  }
+  return id;
+}
+
+function pythonView(image: Image): unknown {
+  if (image.pythonVersion === undefined && image.pythonExec === undefined) return undefined;
+  return { version: image.pythonVersion, exec: image.pythonExec };
+}
+
+const digestOf = (value: unknown) => sha256Hex(canonicalJson(value));
+
+/** Computes (once per Image instance) every tag input, the tag and the URI. */
+export function computeIdentity(image: Image, hasher: FileHasher = defaultFileHasher()): Promise<ImageIdentity> {
+  let pending = identities.get(image);
+  if (!pending) {
+    pending = compute(image, hasher);
+    identities.set(image, pending);
+    // A failure (a missing file, say) must not stick: the next call retries after the user fixes it.
+    pending.catch(() => identities.delete(image));
+  }
+  return pending;
+}
+
+async function compute(image: Image, hasher: FileHasher): Promise<ImageIdentity> {
+  const inputs: TagInput[] = [];
+  const base = image.base;
+  if (base.type === "image") {
+    const parent = await computeIdentity(base.image, hasher);
+    inputs.push({ name: "base", digest: parent.specHash, detail: parent.uri });
+  } else if (base.type === "dockerfile") {
+    const dockerfile = await hasher.hashFile(path.resolve(image.root, base.dockerfile));
+    const context = await hasher.hashFolder(path.resolve(image.root, base.context));
+    inputs.push({ name: "base.dockerfile", digest: dockerfile.digest, detail: base.dockerfile });
+    inputs.push({ name: "base.context", digest: context.digest, detail: base.context, files: context.entries });
+  } else {
+    const uri = baseReference(base.uri);
+    inputs.push({ name: "base", digest: digestOf({ uri }), detail: uri });
+  }
+  const python = pythonView(image);
+  if (python !== undefined) inputs.push({ name: "python", digest: digestOf(python), detail: image.pythonVersion ?? image.pythonExec });
+  inputs.push({ name: "platforms", digest: digestOf([...image.platforms].sort()), detail: image.platforms.join(",") });
+  if (image.builderOptions !== undefined) inputs.push({ name: "builderOptions", digest: digestOf(image.builderOptions), detail: canonicalJson(image.builderOptions) });
+
+  const ignorePatterns = await dockerignorePatterns(image);
+  const fileInputs = image.layers.map(async (layer, i) => {
+    const name = `layers[${i}].${layer.kind}`;
+    const own: TagInput = { name, digest: digestOf(layerView(layer)), detail: summarize(layer) };
+    const files: TagInput[] = [];
+    for (const input of layerDefinition(layer).inputs?.(layer as never) ?? []) {
+      const abs = path.resolve(image.root, input.path);
+      const kind = input.type === "auto" ? await detectType(abs, `${name}.${input.field}`, input.path) : input.type;
+      const digest =
+        kind === "file"
+          ? await hasher.hashFile(abs).catch((e) => rethrowMissing(e, `${name}.${input.field}`, input.path, image.root))
+          : await hasher
+              .hashFolder(abs, { select: input.select ?? "all", ignorePatterns })
+              .catch((e) => rethrowMissing(e, `${name}.${input.field}`, input.path, image.root));
+      files.push({ name: `${name}.${input.field}`, digest: digest.digest, detail: input.path, files: digest.entries });
+    }
+    return [own, ...files];
+  });
+  for (const group of await Promise.all(fileInputs)) inputs.push(...group);
+  await hasher.flush();
+
+  const specHash = sha256Hex(canonicalJson({ salt: TAG_SALT, inputs: inputs.map((i) => [i.name, i.digest]) }));
+  const tag = image.tagFormat.replaceAll("{spec_hash}", shortHash(specHash));
+  const uri = image.registry ? `${image.registry}/${image.name}:${tag}` : `${image.name}:${tag}`;
+  return Object.freeze({ id: image.id, tag, uri, specHash, inputs: Object.freeze(inputs) });
+}
+
+/** Patterns of every `withDockerignore` file of the image, applied to each folder it copies. */
+async function dockerignorePatterns(image: Image): Promise<string[]> {
+  const patterns: string[] = [];
+  for (const [i, layer] of image.layers.entries()) {
+    if (layer.kind !== "dockerignore") continue;
+    const file = String(layer.file);
+    try {
+      patterns.push(...(await readFile(path.resolve(image.root, file), "utf8")).split(/\r?\n/));
+    } catch (error) {
+      rethrowMissing(error, `layers[${i}].dockerignore.file`, file, image.root);
+    }
+  }
+  return patterns;
+}
+
+async function detectType(abs: string, field: string, rel: string): Promise<"file" | "folder"> {
+  const { stat } = await import("node:fs/promises");
+  try {
+    return (await stat(abs)).isDirectory() ? "folder" : "file";
+  } catch (error) {
+    return rethrowMissing(error, field, rel, path.dirname(abs));
+  }
+}
+
+function rethrowMissing(error: unknown, field: string, rel: string, root: string): never {
+  if (error instanceof ImageSpecError || (error as { code?: string })?.code === "FILE_NOT_FOUND") {
+    const inner = error as ImageSpecError;
+    throw new ImageSpecError("FILE_NOT_FOUND", `Cannot hash ${field} = ${JSON.stringify(rel)}: ${inner.message.replace(/^Cannot [^:]*: /, "")}`, {
+      field,
+      value: rel,
+      hint: `Relative paths are relative to ${root}.`,
+      cause: error,
+    });
+  }
+  throw error;
+}
+
+function summarize(layer: Layer): string {
+  const fields = layerFields(layer);
+  const text = canonicalJson(fields);
+  return text.length > 120 ? `${text.slice(0, 117)}...` : text;
+}

@@ -1,0 +1,87 @@
+/**
+ * @imagespec/core: container images defined in TypeScript.
+ * The model (Image, ImageSpec, YAML specs), validation, content-hash identity, the build engine, the registry
+ * client, plugins and configuration.
+ */
+
+export type { BuildContext, BuildEvent, BuildResult, ImageBuilder, RenderContext, RenderedBuildFile } from "./builder.js";
+export { isImageBuilder } from "./builder.js";
+export {
+  aptPackagesLayer,
+  builtinLayers,
+  type BuiltinLayerKind,
+  codeBundleLayer,
+  commandsLayer,
+  condaPackagesLayer,
+  copyLayer,
+  cudaLayer,
+  dockerignoreLayer,
+  entrypointLayer,
+  envLayer,
+  type PipOptions,
+  pipPackagesLayer,
+  requirementsLayer,
+  runtimePackagesLayer,
+  type SecretMount,
+  type SecretMountInput,
+  workdirLayer,
+} from "./builtin-layers.js";
+export { canonicalJson, sha256Hex, shortHash } from "./canonical.js";
+export { CONFIG_FILE_NAMES, defineConfig, findConfigFile, type ImageSpecConfig, importModule, loadConfigFile } from "./config.js";
+export { type DiscoveredPlugin, type DiscoveryResult, discoverPlugins, findPackageJson, type PluginFailure } from "./discovery.js";
+export {
+  type BuildOptions,
+  type BuildOutcome,
+  type BuildTarget,
+  type EngineEvent,
+  type EngineOptions,
+  ImageBuildEngine,
+  type ImageStatus,
+  type RegisteredBuilder,
+  type RegisterOptions,
+} from "./engine.js";
+export { type ErrorCode, errorMessage, ImageSpecError, isImageSpecError, type ValidationIssue } from "./errors.js";
+export { defaultFileHasher, FileHasher, type FileHasherOptions, type FolderEntry, type FolderSelection, type InputDigest } from "./files.js";
+export * as grammar from "./grammar.js";
+export { HASH_CONTRACT_VERSION, type ImageIdentity, type TagInput } from "./identity.js";
+export {
+  type BaseImage,
+  DEFAULT_DEBIAN_BASE_TEMPLATE,
+  DEFAULT_IMAGE_NAME,
+  DEFAULT_PLATFORM,
+  DEFAULT_PYTHON_VERSION,
+  DEFAULT_TAG_FORMAT,
+  debianBaseImage,
+  IMAGE_ID_ENV,
+  Image,
+  type ImageOptions,
+  isContainer,
+  isImage,
+} from "./image.js";
+export { defineLayer, type FileInput, isLayerDefinition, type Layer, type LayerDefinition, layerDefinition, layerFields } from "./layer.js";
+export { type BuilderFactory, definePlugin, type ImageSpecPlugin, isPlugin } from "./plugin.js";
+export { type LoadedPlugin, type LoadProjectOptions, loadProject, type Project, type RegisteredBuilderInfo } from "./project.js";
+export { formatImageReference, type ImageReference, isLoopbackRegistry, normalizeImageReference, parseImageReference } from "./reference.js";
+export {
+  type CredentialResolver,
+  createDockerConfigResolver,
+  type DockerEngineAuthConfig,
+  type Existence,
+  type RegistryCredentials,
+  RegistryClient,
+  type RegistryClientOptions,
+  toDockerEngineAuth,
+} from "./registry/index.js";
+export { isImageSpec, ImageSpec, type ImageSpecFields, type SourceCopyMode, SPEC_FIELDS, splitArgs } from "./spec.js";
+export { loadImageSpecFile, parseImageSpecYaml } from "./spec-file.js";
+export {
+  dockerfileJsonArray,
+  dockerfileWord,
+  fitsDockerfileWord,
+  mountOption,
+  shellJoin,
+  shellQuote,
+  starlarkList,
+  starlarkString,
+} from "./quote.js";
+export { closestMatch, levenshtein } from "./suggest.js";

@@ -1,0 +1,107 @@
+/**
+ * Layers are plain data: `{ kind, ...fields }`, frozen. What a kind means lives in its LayerDefinition: the zod
+ * schema that validates its fields, the files it reads (they enter the tag), and one renderer per builder type.
+ * Core defines the built-in kinds (builtin-layers.ts); layer packages define more with `defineLayer`.
+ */
+
+import type { z } from "zod";
+import { ImageSpecError, showValue } from "./errors.js";
+import { invalid, zodIssuesToValidation } from "./validation.js";
+
+/** A file or folder a layer reads, relative to the image's root. */
+export interface FileInput {
+  /** The layer field it comes from, for messages and `explain`, e.g. `src` or `file`. */
+  readonly field: string;
+  /** POSIX path relative to the image root (may start with `../` for the Image API). */
+  readonly path: string;
+  /** `auto` accepts either and is resolved when hashing. */
+  readonly type: "file" | "folder" | "auto";
+  /**
+   * For folders: `all` copies everything the ignore files leave in; `tracked` only what git tracks.
+   * Defaults to `all`.
+   */
+  readonly select?: "all" | "tracked";
+}
+
+export interface LayerDefinition<Kind extends string = string, Fields extends object = object> {
+  readonly kind: Kind;
+  /** Validates the fields (everything but `kind`). Should be strict so misspelled fields are caught. */
+  readonly schema: z.ZodType<Fields>;
+  /** The files this layer reads; their bytes enter the tag. */
+  inputs?(fields: Fields): readonly FileInput[];
+  /**
+   * The layer as it enters the hash. Default: the fields as they are. Use it to sort lists whose order means
+   * nothing, and to drop what is not part of the image (such as where a secret's value comes from).
+   */
+  identity?(fields: Fields): unknown;
+  /**
+   * True for a code bundle: shipped separately in fast mode (`--fast`), so it is dropped from the image
+   * and from the tag there.
+   */
+  readonly codeBundle?: boolean;
+  /** Renderers by builder type (`docker`, `envd`, ...). Opaque to core; each builder knows its own signature. */
+  readonly renderers?: Readonly<Record<string, unknown>>;
+  /** One line for docs and `explain`. */
+  readonly description?: string;
+}
+
+const DEFINITION = Symbol.for("imagespec.layer-definition");
+const LAYER_DEFINITION_MARKER = Symbol.for("imagespec.layer-definition-marker");
+
+export type Layer = Readonly<{ kind: string; [field: string]: unknown }>;
+
+/** Declares a layer kind. Pure: defining a kind registers nothing anywhere. */
+export function defineLayer<Kind extends string, Fields extends object>(
+  definition: LayerDefinition<Kind, Fields>,
+): LayerDefinition<Kind, Fields> {
+  if (!/^[a-z][A-Za-z0-9]*(?:[.:/-][a-zA-Z0-9]+)*$/.test(definition.kind)) {
+    throw new ImageSpecError("PLUGIN_ERROR", `Cannot define layer kind ${showValue(definition.kind)}: a kind is camelCase letters and digits, optionally namespaced with '.', ':', '/' or '-'`, {
+      field: "kind",
+      value: definition.kind,
+    });
+  }
+  const copy = { ...definition };
+  Object.defineProperty(copy, LAYER_DEFINITION_MARKER, { value: true });
+  return Object.freeze(copy);
+}
+
+export function isLayerDefinition(value: unknown): value is LayerDefinition {
+  return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[LAYER_DEFINITION_MARKER] === true;
+}
+
+/**
+ * Validates fields against a definition and returns the frozen layer, carrying its definition under a
+ * `Symbol.for` key so builders and hashing find it without any registry.
+ * `context` names the operation for the error message, e.g. `withPipPackages`.
+ */
+export function createLayer<Fields extends object>(definition: LayerDefinition<string, Fields>, fields: unknown, context: string): Layer {
+  const result = definition.schema.safeParse(fields);
+  if (!result.success) throw invalid(context, zodIssuesToValidation(result.error.issues, fields));
+  const layer = { kind: definition.kind, ...(result.data as object) };
+  Object.defineProperty(layer, DEFINITION, { value: definition });
+  return deepFreeze(layer) as Layer;
+}
+
+export function layerDefinition(layer: Layer): LayerDefinition {
+  const definition = (layer as Record<symbol, unknown>)[DEFINITION] as LayerDefinition | undefined;
+  if (!definition) {
+    throw new ImageSpecError("INVALID_SPEC", `Cannot use layer of kind ${showValue(layer.kind)}: it was not created through a layer definition`, {
+      hint: "Add layers with Image.withLayer(definition, fields).",
+    });
+  }
+  return definition;
+}
+
+/** The layer's fields without `kind`. */
+export function layerFields(layer: Layer): Record<string, unknown> {
+  const { kind: _kind, ...fields } = layer;
+  return fields;
+}
+
+export function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
+    Object.freeze(value);
+  }
+  return value;
+}

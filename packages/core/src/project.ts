@@ -1,0 +1,91 @@
+/**
+ * Puts a project's engine together: its config file, the plugins it imports, the plugins discovered from its
+ * package.json, each builder created with its settings and registered with its (possibly pinned) priority.
+ */
+
+import { type ImageSpecConfig, findConfigFile, loadConfigFile } from "./config.js";
+import { discoverPlugins, type PluginFailure } from "./discovery.js";
+import { ImageBuildEngine, type EngineOptions } from "./engine.js";
+import { errorMessage } from "./errors.js";
+import type { ImageSpecPlugin } from "./plugin.js";
+
+export interface LoadedPlugin {
+  readonly plugin: ImageSpecPlugin;
+  /** `config` (imported by imagespec.config.ts) or `dependency` (found in package.json). */
+  readonly via: "config" | "dependency";
+  readonly packageName?: string;
+  readonly version?: string;
+  readonly declaredIn?: string;
+}
+
+export interface RegisteredBuilderInfo {
+  readonly type: string;
+  readonly priority: number;
+  readonly plugin: string;
+  readonly packageName?: string;
+  readonly version?: string;
+  readonly via: "config" | "dependency";
+  readonly from?: string;
+  readonly description?: string;
+}
+
+export interface Project {
+  readonly engine: ImageBuildEngine;
+  readonly config: ImageSpecConfig;
+  readonly configFile: string | undefined;
+  readonly packageJson: string | undefined;
+  readonly plugins: readonly LoadedPlugin[];
+  readonly builders: readonly RegisteredBuilderInfo[];
+  readonly failures: readonly PluginFailure[];
+}
+
+export interface LoadProjectOptions extends EngineOptions {
+  /** Where to start looking for imagespec.config.* and package.json. Default: the current directory. */
+  readonly cwd?: string;
+  /** An explicit config file (skips the search); `false` uses none. */
+  readonly configFile?: string | false;
+}
+
+export async function loadProject(options: LoadProjectOptions = {}): Promise<Project> {
+  const cwd = options.cwd ?? process.cwd();
+  const configFile = options.configFile === false ? undefined : (options.configFile ?? findConfigFile(cwd));
+  const config = configFile ? await loadConfigFile(configFile) : {};
+  const discovered = config.discovery === false ? { packageJson: undefined, plugins: [], failures: [] } : await discoverPlugins(cwd);
+
+  // A plugin imported by the config file wins over the same plugin found as a dependency.
+  const plugins: LoadedPlugin[] = (config.plugins ?? []).map((plugin) => ({ plugin, via: "config" as const }));
+  const byName = new Set(plugins.map((p) => p.plugin.name));
+  for (const found of discovered.plugins) {
+    if (byName.has(found.plugin.name)) continue;
+    byName.add(found.plugin.name);
+    plugins.push({ plugin: found.plugin, via: "dependency", packageName: found.packageName, version: found.version, declaredIn: found.declaredIn });
+  }
+
+  const engine = new ImageBuildEngine(options);
+  const failures: PluginFailure[] = [...discovered.failures];
+  const builders: RegisteredBuilderInfo[] = [];
+  for (const loaded of plugins) {
+    for (const factory of loaded.plugin.builders) {
+      const settings = config.builders?.[factory.type] ?? {};
+      const priority = config.priorities?.[factory.type] ?? factory.priority;
+      try {
+        const builder = await factory.create({ config: settings });
+        engine.register(builder, { priority, source: loaded.packageName ?? loaded.plugin.name, config: settings });
+        builders.push({
+          type: factory.type,
+          priority,
+          plugin: loaded.plugin.name,
+          via: loaded.via,
+          ...(loaded.packageName !== undefined && { packageName: loaded.packageName }),
+          ...(loaded.version !== undefined && { version: loaded.version }),
+          ...(loaded.declaredIn !== undefined && { from: loaded.declaredIn }),
+          ...(factory.description !== undefined && { description: factory.description }),
+        });
+      } catch (error) {
+        failures.push({ packageName: loaded.packageName ?? loaded.plugin.name, reason: `creating the ${factory.type} builder failed: ${errorMessage(error)}` });
+      }
+    }
+  }
+  builders.sort((a, b) => b.priority - a.priority);
+  return { engine, config, configFile, packageJson: discovered.packageJson, plugins, builders, failures };
+}

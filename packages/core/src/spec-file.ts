@@ -1,0 +1,104 @@
+/**
+ * ImageSpec from a YAML file, through the same schema as `new ImageSpec`. Fields may be camelCase or the
+ * snake_case Flyte users write. Numbers where a string is expected keep the text as written, so
+ * `python_version: 3.10` is "3.10", not 3.1. Relative paths are relative to the YAML file's folder.
+ */
+
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { isMap, isScalar, isSeq, type Node, parseDocument } from "yaml";
+import { ImageSpecError, showValue, type ValidationIssue } from "./errors.js";
+import { ImageSpec, type ImageSpecFields, SPEC_FIELDS } from "./spec.js";
+import { closestMatch } from "./suggest.js";
+import { invalid } from "./validation.js";
+
+/** Free-form mappings whose numbers stay numbers. */
+const FREE_FORM = new Set(["builderOptions", "builderConfig"]);
+
+const toSnake = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+const FIELD_BY_KEY = new Map<string, string>(SPEC_FIELDS.flatMap((f) => [[f, f] as const, [toSnake(f), f] as const]));
+
+export async function loadImageSpecFile(file: string): Promise<ImageSpec> {
+  const absolute = path.resolve(file);
+  let text: string;
+  try {
+    text = await readFile(absolute, "utf8");
+  } catch (error) {
+    throw new ImageSpecError("FILE_NOT_FOUND", `Cannot load image spec ${showValue(file)}: the file cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`, {
+      value: file,
+      cause: error,
+    });
+  }
+  return parseImageSpecYaml(text, { root: path.dirname(absolute), source: file });
+}
+
+/** Parses YAML text into an ImageSpec; `root` is the folder relative paths are relative to. */
+export function parseImageSpecYaml(text: string, options: { root: string; source?: string }): ImageSpec {
+  const source = options.source ?? "YAML";
+  const doc = parseDocument(text, { keepSourceTokens: true, prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const first = doc.errors[0]!;
+    throw new ImageSpecError("INVALID_SPEC", `Cannot load image spec ${source}: ${first.message.split("\n")[0]}`, {
+      value: source,
+      issues: doc.errors.map((e) => ({ field: `line ${e.linePos?.[0]?.line ?? "?"}`, value: undefined, message: e.message.split("\n")[0]! })),
+    });
+  }
+  if (!isMap(doc.contents)) {
+    throw new ImageSpecError("INVALID_SPEC", `Cannot load image spec ${source}: the top level must be a mapping of spec fields (name, python_version, packages, ...)`, { value: source });
+  }
+  return new ImageSpec(mappingToFields(doc.contents, options.root, source, ""));
+}
+
+function mappingToFields(map: Node, root: string, source: string, prefix: string): ImageSpecFields {
+  if (!isMap(map)) throw invalid(`load image spec ${source}`, [{ field: prefix || "(top level)", value: undefined, message: "expected a mapping" }]);
+  const fields: Record<string, unknown> = {};
+  const issues: ValidationIssue[] = [];
+  const seenAs = new Map<string, string>();
+  for (const pair of map.items) {
+    const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+    const field = FIELD_BY_KEY.get(key);
+    if (!field) {
+      const suggestion = closest(key);
+      issues.push({ field: prefix + key, value: pair.value ? toJS(pair.value as Node, false) : null, message: `is not a spec field${suggestion ? `; did you mean ${suggestion}?` : ""}` });
+      continue;
+    }
+    const earlier = seenAs.get(field);
+    if (earlier !== undefined) {
+      issues.push({ field: prefix + key, value: undefined, message: `is the same field as ${earlier}; write it once` });
+      continue;
+    }
+    seenAs.set(field, key);
+    const node = pair.value as Node | null;
+    if (node === null) continue; // `key:` with no value means unset, as in docker-compose
+    if (field === "baseImage" && isMap(node)) {
+      fields.baseImage = new ImageSpec(mappingToFields(node, root, source, `${prefix}${key}.`));
+      continue;
+    }
+    fields[field] = toJS(node, !FREE_FORM.has(field));
+  }
+  if (issues.length > 0) throw invalid(`load image spec ${source}`, issues);
+  // Relative paths in the file are relative to the file's folder.
+  fields.root = typeof fields.root === "string" ? path.resolve(root, fields.root) : root;
+  return fields as ImageSpecFields;
+}
+
+/** Node to plain JS; with `numbersAsText`, numeric scalars keep their source text (3.10 stays "3.10"). */
+function toJS(node: Node, numbersAsText: boolean): unknown {
+  if (isScalar(node)) {
+    if (numbersAsText && typeof node.value === "number") return node.srcToken && "source" in node.srcToken ? node.srcToken.source : String(node.value);
+    return node.value;
+  }
+  if (isSeq(node)) return node.items.map((item) => toJS(item as Node, numbersAsText));
+  if (isMap(node)) {
+    const out: Record<string, unknown> = {};
+    for (const pair of node.items) out[isScalar(pair.key) ? String(pair.key.value) : String(pair.key)] = pair.value == null ? null : toJS(pair.value as Node, numbersAsText);
+    return out;
+  }
+  return (node as { toJSON?: () => unknown }).toJSON?.();
+}
+
+function closest(key: string): string | undefined {
+  // Suggest in the style the user wrote: snake_case for snake_case keys.
+  const candidates = [...FIELD_BY_KEY.keys()].filter((k) => (key.includes("_") ? !/[A-Z]/.test(k) : !k.includes("_")));
+  return closestMatch(key, candidates);
+}
