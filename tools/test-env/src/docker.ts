@@ -1,0 +1,68 @@
+import { execa } from "execa";
+import { testEnv } from "./env.js";
+
+export interface DockerOptions {
+  /** Written to the command's stdin. */
+  input?: string | Uint8Array;
+  cwd?: string;
+  /** Extra environment for the CLI (added to process.env). */
+  env?: Record<string, string>;
+  /** Milliseconds before the command is killed; default 10 minutes. */
+  timeout?: number;
+}
+
+function tail(text: string, lines = 30): string {
+  return text.trimEnd().split("\n").slice(-lines).join("\n");
+}
+
+/**
+ * Runs the Debian docker client (IMAGESPEC_DOCKER_CLI) with DOCKER_BUILDKIT=1 against the test engine and
+ * returns its stdout (final newline stripped). Throws with the command's stderr when it fails.
+ */
+export async function docker(args: string[], opts: DockerOptions = {}): Promise<string> {
+  const env = testEnv();
+  const result = await execa(env.dockerCli, args, {
+    reject: false,
+    cwd: opts.cwd,
+    input: opts.input,
+    stdin: opts.input === undefined ? "ignore" : undefined,
+    timeout: opts.timeout ?? 10 * 60_000,
+    env: { ...opts.env, DOCKER_BUILDKIT: "1", DOCKER_HOST: env.dockerHost },
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  if (result.failed) {
+    const why = result.timedOut
+      ? `timed out after ${opts.timeout ?? 10 * 60_000} ms`
+      : `exit code ${result.exitCode ?? result.signal ?? "unknown"}`;
+    const stderr = tail(String(result.stderr ?? ""));
+    throw new Error(`Cannot run docker ${args.join(" ")}: ${why}${stderr ? `\n${stderr}` : ""}`);
+  }
+  return String(result.stdout ?? "");
+}
+
+export interface RunImageOptions {
+  /** Overrides the image's ENTRYPOINT. */
+  entrypoint?: string;
+  /** Environment variables for the container. */
+  env?: Record<string, string>;
+  /** Container network, e.g. "host" to reach servers on the host's 127.0.0.1. */
+  network?: string;
+  /** Container user. */
+  user?: string;
+  /** Written to the container's stdin (runs with -i). */
+  input?: string;
+  /** Milliseconds before the command is killed; default 10 minutes. */
+  timeout?: number;
+}
+
+/** `docker run --rm` of an image; returns the container's stdout and throws with its stderr when it fails. */
+export async function runImage(uri: string, command: string[], opts: RunImageOptions = {}): Promise<string> {
+  const args = ["run", "--rm"];
+  if (opts.input !== undefined) args.push("-i");
+  if (opts.entrypoint !== undefined) args.push("--entrypoint", opts.entrypoint);
+  if (opts.network !== undefined) args.push("--network", opts.network);
+  if (opts.user !== undefined) args.push("--user", opts.user);
+  for (const [key, value] of Object.entries(opts.env ?? {})) args.push("--env", `${key}=${value}`);
+  args.push(uri, ...command);
+  return docker(args, { input: opts.input, timeout: opts.timeout });
+}

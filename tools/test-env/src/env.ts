@@ -1,0 +1,55 @@
+/** The test environment's settings, as `scripts/test-env up` writes them and the global setup exports them. */
+export interface TestEnv {
+  /** Docker engine endpoint, e.g. unix:///var/run/docker.sock (DOCKER_HOST). */
+  dockerHost: string;
+  /** The Docker CLI to use, /usr/bin/docker (IMAGESPEC_DOCKER_CLI). */
+  dockerCli: string;
+  /** Open registry, host:port, e.g. 127.0.0.1:5000 (IMAGESPEC_TEST_REGISTRY). */
+  registry: string;
+  /** Basic-auth registry, host:port, e.g. 127.0.0.1:5001 (IMAGESPEC_TEST_AUTH_REGISTRY). */
+  authRegistry: string;
+  /** User of the auth registry (IMAGESPEC_TEST_AUTH_USER). */
+  authUser: string;
+  /** Password of the auth registry (IMAGESPEC_TEST_AUTH_PASSWORD). */
+  authPassword: string;
+  /** Seeded Python base image, in the open registry and in the local engine (IMAGESPEC_TEST_BASE_IMAGE). */
+  baseImage: string;
+  /** Manifest digest of baseImage in the open registry (IMAGESPEC_TEST_BASE_IMAGE_DIGEST). */
+  baseImageDigest: string;
+  /** State dir of scripts/test-env (IMAGESPEC_TEST_ENV_DIR). */
+  envDir: string;
+}
+
+const VARIABLES = {
+  dockerHost: "DOCKER_HOST",
+  dockerCli: "IMAGESPEC_DOCKER_CLI",
+  registry: "IMAGESPEC_TEST_REGISTRY",
+  authRegistry: "IMAGESPEC_TEST_AUTH_REGISTRY",
+  authUser: "IMAGESPEC_TEST_AUTH_USER",
+  authPassword: "IMAGESPEC_TEST_AUTH_PASSWORD",
+  baseImage: "IMAGESPEC_TEST_BASE_IMAGE",
+  baseImageDigest: "IMAGESPEC_TEST_BASE_IMAGE_DIGEST",
+  envDir: "IMAGESPEC_TEST_ENV_DIR",
+} as const satisfies Record<keyof TestEnv, string>;
+
+/** Names of the environment variables, by TestEnv field. */
+export const TEST_ENV_VARIABLES: Readonly<Record<keyof TestEnv, string>> = VARIABLES;
+
+/**
+ * The test environment's settings from process.env. Throws when a variable is missing, which means the
+ * vitest globalSetup (@imagespec/test-env/global-setup) did not run.
+ */
+export function testEnv(): TestEnv {
+  const env = {} as TestEnv;
+  for (const [field, variable] of Object.entries(VARIABLES) as [keyof TestEnv, string][]) {
+    const value = process.env[variable];
+    if (!value) {
+      throw new Error(
+        `Cannot read the test environment: ${variable} is not set. Add the global setup to vitest.config.ts ` +
+          `(test.globalSetup: ["../../tools/test-env/global-setup.ts"]), or run \`eval "$(scripts/test-env env)"\` first.`,
+      );
+    }
+    env[field] = value;
+  }
+  return env;
+}
