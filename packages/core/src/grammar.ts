@@ -167,7 +167,7 @@ export function checkAptPackage(text: string): string | undefined {
 }
 
 // Conda match specs: `name`, `name=1.2`, `name>=1.2,<2`, `channel::name=1.2=build`.
-const CONDA_SPEC_RE = /^(?:[A-Za-z0-9_.-]+::)?[A-Za-z0-9_][A-Za-z0-9_.-]*(?:\s*(?:==?|>=?|<=?|!=|~=)?\s*[A-Za-z0-9_.*+!,<>=|-]+)?(?:=[A-Za-z0-9_.*]+)?$/;
+const CONDA_SPEC_RE = /^(?:[A-Za-z0-9_.-]+::)?[A-Za-z0-9_][A-Za-z0-9_.-]*(?:\s*(?:==?|>=?|<=?|!=|~=)\s*[A-Za-z0-9_.*+!,<>=|-]+|\s+[0-9*][A-Za-z0-9_.*+!,<>=|-]*)?(?:=[A-Za-z0-9_.*]+)?$/;
 export function checkCondaPackage(text: string): string | undefined {
   return CONDA_SPEC_RE.test(text) ? undefined : "a conda package is a match spec such as `numpy`, `numpy=1.26` or `conda-forge::numpy>=1.26,<2`";
 }

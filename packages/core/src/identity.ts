@@ -177,7 +177,7 @@ function rethrowMissing(error: unknown, field: string, rel: string, root: string
     throw new ImageSpecError("FILE_NOT_FOUND", `Cannot hash ${field} = ${JSON.stringify(rel)}: ${inner.message.replace(/^Cannot [^:]*: /, "")}`, {
       field,
       value: rel,
-      hint: `Relative paths are relative to ${root}.`,
+      hint: inner.hint ?? `Relative paths are relative to ${root}.`,
       cause: error,
     });
   }

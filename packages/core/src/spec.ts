@@ -130,7 +130,17 @@ const specSchema = z
       .array(z.union([z.tuple([localFile, z.string().min(1)]).transform(([src, target]) => ({ id: secretIdFromPath(src), src, target })), secretMountSchema]))
       .optional(),
     pipExtraArgs: z
-      .union([z.string().transform(splitArgs), z.array(z.string())])
+      .union([
+        z.string().transform((text, ctx) => {
+          const args = trySplitArgs(text);
+          if (typeof args === "string") {
+            ctx.issues.push({ code: "custom", message: args, input: text });
+            return z.NEVER;
+          }
+          return args;
+        }),
+        z.array(z.string()),
+      ])
       .pipe(z.array(grammarString(checkShellArgument)))
       .optional(),
     runtimePackages: strings(checkPep508).optional(),
@@ -341,6 +351,13 @@ function compile(spec: ImageSpecData): Image {
 
 /** Splits a command-line string into arguments, honouring single and double quotes and backslashes. */
 export function splitArgs(text: string): string[] {
+  const args = trySplitArgs(text);
+  if (typeof args === "string") throw invalid("split arguments", [{ field: "(arguments)", value: text, message: args }]);
+  return args;
+}
+
+/** The arguments, or why the text cannot be split. */
+function trySplitArgs(text: string): string[] | string {
   const args: string[] = [];
   let current = "";
   let quote: '"' | "'" | undefined;
@@ -368,7 +385,7 @@ export function splitArgs(text: string): string[] {
       current += c;
     }
   }
-  if (quote) throw invalid("parse pipExtraArgs", [{ field: "pipExtraArgs", value: text, message: `unclosed ${quote} quote` }]);
+  if (quote) return `unclosed ${quote} quote`;
   if (started || current) args.push(current);
   return args;
 }

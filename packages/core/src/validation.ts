@@ -59,6 +59,12 @@ export function zodIssuesToValidation(issues: readonly z.core.$ZodIssue[], input
       out.push(...zodIssuesToValidation(best.map((i) => ({ ...i, path: [...issue.path, ...i.path] })), input, knownKeys));
       continue;
     }
+    if (issue.code === "invalid_key") {
+      // The key itself is what is wrong: show it, with the reason its own check gave.
+      const key = issue.path.at(-1);
+      out.push({ field: formatFieldPath(issue.path), value: key, message: `the name is invalid: ${issue.issues.map((i) => i.message).join("; ")}` });
+      continue;
+    }
     const at = locate(input, issue.path);
     out.push({ field: formatFieldPath(at.path), value: at.value, message: describeIssue(issue) });
   }

@@ -3,26 +3,15 @@
  * an open one and one behind htpasswd basic auth. The test image is uploaded through the distribution API
  * itself (monolithic blob uploads and a manifest PUT), so no Docker engine is involved.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDockerConfigResolver, type CredentialResolver, RegistryClient } from "../src/registry/index.js";
-
-/** Fails the file loudly: these tests must run against the real environment, never be skipped. */
-function requireEnv(name: string): string {
-  const value = process.env[name];
-  if (!value) {
-    throw new Error(
-      `${name} is not set: the registry tests need the real test environment. Run them through vitest in packages/core, whose globalSetup (tools/test-env/global-setup.ts) starts it with scripts/test-env up.`,
-    );
-  }
-  return value;
-}
+import { pushTinyImage, requireEnv, type TinyImage, tinyImage } from "./support/tiny-image.js";
 
 const OPEN_REGISTRY = requireEnv("IMAGESPEC_TEST_REGISTRY");
 const AUTH_REGISTRY = requireEnv("IMAGESPEC_TEST_AUTH_REGISTRY");
@@ -34,66 +23,10 @@ const RUN_ID = `${Date.now().toString(36)}-${randomBytes(3).toString("hex")}`;
 const REPOSITORY = `imagespec-test/registry-client-${RUN_ID}`;
 const TAG = "v1";
 
-const sha256 = (bytes: Uint8Array | string) => `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
 const credentials = (username: string, password: string): CredentialResolver => async () => ({ username, password });
+const pushImage = (client: RegistryClient, domain: string, image: TinyImage) => pushTinyImage(client, domain, REPOSITORY, TAG, image);
 
-interface TinyImage {
-  manifest: Buffer;
-  digest: string;
-  blobs: Buffer[];
-}
-
-/** The smallest real image: one empty layer (an empty tar, gzipped), its config, and an OCI manifest. */
-function tinyImage(): TinyImage {
-  const emptyTar = Buffer.alloc(1024); // an empty tar archive is two zero blocks
-  const layer = gzipSync(emptyTar);
-  const config = Buffer.from(
-    JSON.stringify({
-      architecture: "amd64",
-      os: "linux",
-      config: { Env: [`IMAGESPEC_TEST_RUN=${RUN_ID}`] },
-      rootfs: { type: "layers", diff_ids: [sha256(emptyTar)] },
-    }),
-  );
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: "application/vnd.oci.image.manifest.v1+json",
-      config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: sha256(config), size: config.length },
-      layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: sha256(layer), size: layer.length }],
-    }),
-  );
-  return { manifest, digest: sha256(manifest), blobs: [layer, config] };
-}
-
-/** Uploads blobs (POST a session, PUT the bytes with their digest) and the manifest; returns the registry's digest. */
-async function pushImage(client: RegistryClient, domain: string, image: TinyImage): Promise<string | null> {
-  const repository = { domain, path: REPOSITORY };
-  const push = ["pull", "push"] as const;
-  for (const blob of image.blobs) {
-    const session = await client.request(repository, `/v2/${REPOSITORY}/blobs/uploads/`, { method: "POST", actions: push });
-    expect(session.status, `starting a blob upload on ${domain}`).toBe(202);
-    const location = new URL(session.headers.get("location") ?? "", client.registryBaseUrl(domain));
-    location.searchParams.set("digest", sha256(blob));
-    const uploaded = await client.request(repository, location.toString(), {
-      method: "PUT",
-      headers: { "Content-Type": "application/octet-stream" },
-      body: blob,
-      actions: push,
-    });
-    expect(uploaded.status, `uploading a blob to ${domain}`).toBe(201);
-  }
-  const put = await client.request(repository, `/v2/${REPOSITORY}/manifests/${TAG}`, {
-    method: "PUT",
-    headers: { "Content-Type": "application/vnd.oci.image.manifest.v1+json" },
-    body: image.manifest,
-    actions: push,
-  });
-  expect(put.status, `putting the manifest on ${domain}`).toBe(201);
-  return put.headers.get("docker-content-digest");
-}
-
-const image = tinyImage();
+const image = tinyImage(RUN_ID);
 
 describe("the open registry", () => {
   const client = new RegistryClient();

@@ -1,0 +1,283 @@
+import { writeFileSync } from "node:fs";
+import path from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { type BuildContext, type EngineEvent, Image, ImageBuildEngine, type ImageBuilder, ImageSpec, RegistryClient } from "../src/index.js";
+import { project } from "./support/project.js";
+import { pushTinyImage, requireEnv, tinyImage } from "./support/tiny-image.js";
+
+const REGISTRY = requireEnv("IMAGESPEC_TEST_REGISTRY");
+const RUN = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+
+interface Recorded {
+  builder: ImageBuilder & { calls: { image: Image; context: BuildContext }[]; active: number; maxActive: number };
+}
+
+/** A builder that records what it was asked to build: the boundary the engine talks to. */
+function recordingBuilder(type: string, options: { refuse?: (image: Image) => string | undefined; fail?: (image: Image) => boolean; delayMs?: number; localImages?: Set<string> } = {}): Recorded["builder"] {
+  const builder = {
+    type,
+    calls: [] as { image: Image; context: BuildContext }[],
+    active: 0,
+    maxActive: 0,
+    supports(image: Image) {
+      return options.refuse?.(image) ?? true;
+    },
+    async build(image: Image, context: BuildContext) {
+      builder.calls.push({ image, context });
+      builder.active++;
+      builder.maxActive = Math.max(builder.maxActive, builder.active);
+      try {
+        await new Promise((resolve) => setTimeout(resolve, options.delayMs ?? 5));
+        context.report({ type: "log", line: `building ${context.uri}` });
+        if (options.fail?.(image)) throw new Error(`step 2 failed for ${image.name}`);
+        return { uri: context.uri, pushed: context.push, digest: "sha256:abc" };
+      } finally {
+        builder.active--;
+      }
+    },
+    ...(options.localImages && {
+      async exists(uri: string) {
+        return options.localImages!.has(uri) ? ({ status: "present" } as const) : ({ status: "absent" } as const);
+      },
+    }),
+  };
+  return builder;
+}
+
+const unique = (name: string) => Image.fromBase("python:3.12-slim", { name, pythonVersion: "3.12" }).withEnvVars({ RUN });
+
+describe("builder selection", () => {
+  afterEach(() => {
+    delete process.env.IMAGESPEC_BUILDER;
+  });
+
+  it("picks the highest priority builder that supports the image, ties by registration order", () => {
+    const engine = new ImageBuildEngine({ env: {} });
+    engine.register(recordingBuilder("low"), { priority: 1 });
+    engine.register(recordingBuilder("picky", { refuse: () => "cannot do envs" }), { priority: 100 });
+    engine.register(recordingBuilder("first"), { priority: 50 });
+    engine.register(recordingBuilder("second"), { priority: 50 });
+    expect(engine.select(unique("a")).builder.type).toBe("first");
+    expect(engine.builders().map((b) => b.builder.type)).toEqual(["picky", "first", "second", "low"]);
+  });
+
+  it("uses the builder the image names, then the override, then IMAGESPEC_BUILDER", () => {
+    const engine = new ImageBuildEngine({ env: { IMAGESPEC_BUILDER: "low" } });
+    engine.register(recordingBuilder("high"), { priority: 100 }).register(recordingBuilder("low"), { priority: 1 }).register(recordingBuilder("mid"), { priority: 5 });
+    expect(engine.select(unique("a")).builder.type).toBe("low");
+    expect(engine.select(unique("a"), "mid").builder.type).toBe("mid");
+    const named = Image.fromBase("python:3.12-slim", { builder: "high" });
+    expect(engine.select(named, "mid").builder.type).toBe("high");
+  });
+
+  it("explains an unknown builder name and lists what is registered", () => {
+    const engine = new ImageBuildEngine({ env: {} });
+    engine.register(recordingBuilder("docker"), { priority: 100 });
+    expect(() => engine.select(Image.fromBase("x:1", { builder: "envd" }))).toThrow(/no builder of type "envd" is registered \(registered: docker\)/);
+  });
+
+  it("explains a named builder that refuses", () => {
+    const engine = new ImageBuildEngine({ env: {} });
+    engine.register(recordingBuilder("noopish", { refuse: () => "it has layers" }));
+    expect(() => engine.select(unique("a"), "noopish")).toThrow(/with the noopish builder: it has layers/);
+  });
+
+  it("lists every builder's refusal when none supports the image", () => {
+    const engine = new ImageBuildEngine({ env: {} });
+    engine.register(recordingBuilder("a", { refuse: () => "no GPUs" }), { priority: 2 });
+    engine.register(recordingBuilder("b", { refuse: () => "no envs" }), { priority: 1 });
+    try {
+      engine.select(unique("x"));
+      throw new Error("expected a throw");
+    } catch (error) {
+      expect(error).toMatchObject({ code: "NO_BUILDER" });
+      expect((error as Error).message).toContain("a (priority 2): no GPUs");
+      expect((error as Error).message).toContain("b (priority 1): no envs");
+    }
+    expect(() => new ImageBuildEngine({ env: {} }).select(unique("x"))).toThrow(/no builder is registered/);
+  });
+
+  it("a builder whose supports() throws is refused with the reason, not a crash", () => {
+    const engine = new ImageBuildEngine({ env: {} });
+    engine.register({ type: "broken", supports: () => { throw new Error("boom"); }, build: async () => ({ uri: "", pushed: false }) });
+    expect(() => engine.select(unique("x"))).toThrow(/broken \(priority 0\): its supports\(\) threw: boom/);
+  });
+
+  it("two engines never see each other's builders", () => {
+    const one = new ImageBuildEngine({ env: {} }).register(recordingBuilder("only-here"));
+    const two = new ImageBuildEngine({ env: {} });
+    expect(one.builders()).toHaveLength(1);
+    expect(two.builders()).toHaveLength(0);
+  });
+});
+
+describe("building", () => {
+  it("builds base images first, once per URI, and independent images concurrently", async () => {
+    const builder = recordingBuilder("fake", { delayMs: 30 });
+    const engine = new ImageBuildEngine({ env: {} }).register(builder);
+    const base = unique("base").withAptPackages("git");
+    const childA = Image.fromBase(base, { name: "child-a" }).withPipPackages("a");
+    const childB = Image.fromBase(base, { name: "child-b" }).withPipPackages("b");
+    const other = unique("other");
+    const outcomes = await engine.build([childA, childB, other]);
+    expect(builder.calls.filter((c) => c.image.name === "base")).toHaveLength(1);
+    const order = builder.calls.map((c) => c.image.name);
+    expect(order.indexOf("base")).toBeLessThan(order.indexOf("child-a"));
+    expect(order.indexOf("base")).toBeLessThan(order.indexOf("child-b"));
+    expect(builder.maxActive).toBeGreaterThan(1);
+    // Outcomes come in build order: every base before the images on it.
+    expect(outcomes.map((o) => [o.image.name, o.status, o.requested])).toEqual([
+      ["base", "built", false],
+      ["child-a", "built", true],
+      ["child-b", "built", true],
+      ["other", "built", true],
+    ]);
+    // The child builds FROM its base's URI.
+    const childCall = builder.calls.find((c) => c.image.name === "child-a")!;
+    expect(childCall.context.baseUri).toBe(await base.uri());
+  });
+
+  it("respects the concurrency limit", async () => {
+    const builder = recordingBuilder("fake", { delayMs: 20 });
+    const engine = new ImageBuildEngine({ env: {} }).register(builder);
+    await engine.build([unique("a"), unique("b"), unique("c"), unique("d")], { concurrency: 1 });
+    expect(builder.maxActive).toBe(1);
+  });
+
+  it("a failed base fails its children with the reason; independent images still build", async () => {
+    const builder = recordingBuilder("fake", { fail: (image) => image.name === "base" });
+    const engine = new ImageBuildEngine({ env: {} }).register(builder);
+    const base = unique("base");
+    const outcomes = await engine.build([Image.fromBase(base, { name: "child" }), unique("independent")]);
+    const byName = Object.fromEntries(outcomes.map((o) => [o.image.name, o]));
+    expect(byName.base?.status).toBe("failed");
+    expect(byName.base?.reason).toContain("step 2 failed for base");
+    expect(byName.child?.status).toBe("failed");
+    expect(byName.child?.reason).toMatch(/its base image .*base:.* failed to build/);
+    expect(byName.independent?.status).toBe("built");
+    expect(builder.calls.map((c) => c.image.name).sort()).toEqual(["base", "independent"]);
+  });
+
+  it("throws selection problems before building anything", async () => {
+    const builder = recordingBuilder("fake", { refuse: (image) => (image.name === "bad" ? "not this one" : undefined) });
+    const engine = new ImageBuildEngine({ env: {} }).register(builder);
+    await expect(engine.build([unique("good"), unique("bad")])).rejects.toMatchObject({ code: "NO_BUILDER" });
+    expect(builder.calls).toHaveLength(0);
+  });
+
+  it("accepts ImageSpecs and reports progress events", async () => {
+    const builder = recordingBuilder("fake");
+    const engine = new ImageBuildEngine({ env: {} }).register(builder);
+    const events: EngineEvent[] = [];
+    const [outcome] = await engine.build(new ImageSpec({ name: "spec", env: { RUN } }), { onEvent: (e) => events.push(e) });
+    expect(outcome?.status).toBe("built");
+    const statuses = events.filter((e) => e.type === "image").map((e) => (e.type === "image" ? e.status : ""));
+    expect(statuses).toEqual(["queued", "checking", "building", "built"]);
+    expect(events.some((e) => e.type === "build" && e.event.type === "log")).toBe(true);
+  });
+
+  it("dry run resolves and checks but builds nothing", async () => {
+    const builder = recordingBuilder("fake");
+    const engine = new ImageBuildEngine({ env: {} }).register(builder);
+    const [outcome] = await engine.build(unique("dry"), { dryRun: true });
+    expect(outcome?.status).toBe("planned");
+    expect(builder.calls).toHaveLength(0);
+  });
+
+  it("fast mode leaves code bundles out of what is built", async () => {
+    const dir = project();
+    writeFileSync(path.join(dir, "app.py"), "1");
+    const builder = recordingBuilder("fake");
+    const engine = new ImageBuildEngine({ env: {} }).register(builder);
+    const image = Image.fromBase("python:3.12-slim", { root: dir }).withEnvVars({ RUN }).withCodeBundle({ dst: "/src" });
+    const [outcome] = await engine.build(image, { fast: true });
+    expect(builder.calls[0]?.image.layers.map((l) => l.kind)).toEqual(["env"]);
+    expect(outcome?.uri).toBe(await image.forFastRegistration().uri());
+    expect(outcome?.uri).not.toBe(await image.uri());
+  });
+
+  it("a cancelled build fails without calling the builder", async () => {
+    const builder = recordingBuilder("fake");
+    const engine = new ImageBuildEngine({ env: {} }).register(builder);
+    const controller = new AbortController();
+    controller.abort();
+    const [outcome] = await engine.build(unique("c"), { signal: controller.signal });
+    expect(outcome).toMatchObject({ status: "failed", reason: "cancelled" });
+    expect(builder.calls).toHaveLength(0);
+  });
+
+  it("a throwing progress listener does not break the build", async () => {
+    const engine = new ImageBuildEngine({ env: {} }).register(recordingBuilder("fake"));
+    const [outcome] = await engine.build(unique("l"), { onEvent: () => { throw new Error("renderer bug"); } });
+    expect(outcome?.status).toBe("built");
+  });
+});
+
+describe("existence and push, against the real registry", () => {
+  const registryImage = (name: string) => unique(name).clone({ registry: REGISTRY, name: `imagespec-test/engine-${name}` });
+
+  async function publish(image: Image): Promise<void> {
+    const tag = await image.tag();
+    expect(await pushTinyImage(new RegistryClient(), REGISTRY, image.name, tag, tinyImage(tag))).toMatch(/^sha256:/);
+  }
+
+  it("skips an image whose tag exists, and builds and pushes one whose tag does not", async () => {
+    const builder = recordingBuilder("fake");
+    const engine = new ImageBuildEngine({ env: {} }).register(builder);
+    const present = registryImage("present");
+    await publish(present);
+    const absent = registryImage("absent");
+    const outcomes = await engine.build([present, absent]);
+    expect(outcomes[0]).toMatchObject({ status: "skipped", existence: { status: "present" } });
+    expect(outcomes[0]?.reason).toContain("already exists in 127.0.0.1");
+    expect(outcomes[1]).toMatchObject({ status: "built", pushed: true });
+    expect(builder.calls.map((c) => c.image.name)).toEqual(["imagespec-test/engine-absent"]);
+    expect(builder.calls[0]?.context.push).toBe(true);
+  });
+
+  it("force builds an existing tag: the option, forcePush(), and IMAGESPEC_FORCE_PUSH", async () => {
+    const image = registryImage("forced");
+    await publish(image);
+    for (const [engineEnv, options, target] of [
+      [{}, { force: true }, image],
+      [{}, {}, image.forcePush()],
+      [{ IMAGESPEC_FORCE_PUSH: "true" }, {}, image],
+    ] as const) {
+      const builder = recordingBuilder("fake");
+      const engine = new ImageBuildEngine({ env: engineEnv }).register(builder);
+      const [outcome] = await engine.build(target, options);
+      expect(outcome?.status).toBe("built");
+      expect(builder.calls).toHaveLength(1);
+    }
+  });
+
+  it("IMAGESPEC_PUSH=false and push: false build without pushing; a local image never pushes", async () => {
+    for (const [env, options] of [[{ IMAGESPEC_PUSH: "false" }, {}], [{}, { push: false }]] as const) {
+      const builder = recordingBuilder("fake");
+      await new ImageBuildEngine({ env }).register(builder).build(registryImage(`nopush${Math.random()}`.replace(".", "")), options);
+      expect(builder.calls[0]?.context.push).toBe(false);
+    }
+    const builder = recordingBuilder("fake");
+    await new ImageBuildEngine({ env: {} }).register(builder).build(unique("local"));
+    expect(builder.calls[0]?.context.push).toBe(false);
+  });
+
+  it("builds with a warning that says why when existence is unknown (registry down)", async () => {
+    const builder = recordingBuilder("fake");
+    const events: EngineEvent[] = [];
+    const engine = new ImageBuildEngine({ env: {}, registry: new RegistryClient({ timeoutMs: 2000 }) }).register(builder);
+    const [outcome] = await engine.build(unique("down").clone({ registry: "127.0.0.1:9" }), { onEvent: (e) => events.push(e) });
+    expect(outcome?.status).toBe("built");
+    expect(outcome?.existence?.status).toBe("unknown");
+    const warning = events.find((e) => e.type === "warning");
+    expect(warning?.type === "warning" && warning.message).toMatch(/Cannot tell whether 127\.0\.0\.1:9\/.* exists \(.*127\.0\.0\.1:9.*\); building it anyway/);
+  });
+
+  it("asks the builder's own engine about local images", async () => {
+    const image = unique("local-present");
+    const builder = recordingBuilder("fake", { localImages: new Set([await image.uri()]) });
+    const [outcome] = await new ImageBuildEngine({ env: {} }).register(builder).build(image);
+    expect(outcome?.status).toBe("skipped");
+    expect(outcome?.reason).toContain("in the fake builder's engine");
+  });
+});

@@ -1,0 +1,96 @@
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { FileHasher } from "../src/index.js";
+
+function project(files: Record<string, string>): string {
+  const dir = mkdtempSync(path.join(tmpdir(), "imagespec-files-"));
+  for (const [rel, content] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+    writeFileSync(path.join(dir, rel), content);
+    // Old mtimes, so the racy-write guard does not keep digests out of the cache.
+    utimesSync(path.join(dir, rel), new Date(2020, 0, 1), new Date(2020, 0, 1));
+  }
+  return dir;
+}
+
+const paths = async (dir: string, patterns?: string[]) => (await new FileHasher({ cacheFile: false }).listFolder(dir, { ignorePatterns: patterns })).map((e) => `${e.type[0]} ${e.path}`);
+
+describe("folder selection", () => {
+  it("applies .dockerignore the way Docker does, exceptions included", async () => {
+    const dir = project({ ".dockerignore": "*.md\n!README.md\ndocs\n", "README.md": "", "CHANGES.md": "", "docs/a.txt": "", "sub/x.md": "", "app.py": "" });
+    expect(await paths(dir)).toEqual(["f .dockerignore", "f README.md", "f app.py", "d sub", "f sub/x.md"]);
+  });
+
+  it("descends into an excluded folder when an exception may re-include something in it", async () => {
+    const dir = project({ "build/keep.txt": "", "build/drop.txt": "" });
+    expect(await paths(dir, ["build", "!build/keep.txt"])).toEqual(["d build", "f build/keep.txt"]);
+  });
+
+  it("applies nested .gitignore files relative to their folder", async () => {
+    const dir = project({ ".gitignore": "*.pyc\n", "pkg/.gitignore": "local/\n", "pkg/local/x": "", "pkg/m.py": "", "pkg/m.pyc": "", "local/kept": "" });
+    expect(await paths(dir)).toEqual(["f .gitignore", "d local", "f local/kept", "d pkg", "f pkg/.gitignore", "f pkg/m.py"]);
+  });
+
+  it("records symlinks as links, without following them", async () => {
+    const dir = project({ "real/file": "x" });
+    symlinkSync("real/file", path.join(dir, "link"));
+    const entries = await new FileHasher({ cacheFile: false }).listFolder(dir);
+    expect(entries.find((e) => e.path === "link")).toEqual({ path: "link", type: "symlink", target: "real/file" });
+  });
+
+  it("explains a missing folder and a file given as a folder", async () => {
+    const dir = project({ f: "" });
+    const hasher = new FileHasher({ cacheFile: false });
+    await expect(hasher.hashFolder(path.join(dir, "nope"))).rejects.toMatchObject({ code: "FILE_NOT_FOUND" });
+    await expect(hasher.hashFolder(path.join(dir, "f"))).rejects.toThrow(/as a folder: it is a file/);
+    await expect(hasher.hashFile(dir)).rejects.toThrow(/as a file: it is a folder/);
+  });
+});
+
+describe("the digest cache", () => {
+  it("persists digests so an unchanged tree is not read again, and re-reads what changed", async () => {
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 50; i++) files[`src/m${i}.py`] = `print(${i})\n`;
+    const dir = project(files);
+    const cacheFile = path.join(mkdtempSync(path.join(tmpdir(), "imagespec-cache-")), "digests.json");
+
+    const first = new FileHasher({ cacheFile });
+    const cold = await first.hashFolder(path.join(dir, "src"));
+    expect(first.stats).toEqual({ read: 50, cached: 0 });
+    expect(Object.keys(JSON.parse(readFileSync(cacheFile, "utf8")).files)).toHaveLength(50);
+
+    const second = new FileHasher({ cacheFile }); // a new process, as far as the cache knows
+    const warm = await second.hashFolder(path.join(dir, "src"));
+    expect(warm.digest).toBe(cold.digest);
+    expect(second.stats).toEqual({ read: 0, cached: 50 });
+
+    writeFileSync(path.join(dir, "src/m7.py"), "print('changed')\n");
+    utimesSync(path.join(dir, "src/m7.py"), new Date(2021, 0, 1), new Date(2021, 0, 1));
+    const third = new FileHasher({ cacheFile });
+    const changed = await third.hashFolder(path.join(dir, "src"));
+    expect(changed.digest).not.toBe(cold.digest);
+    expect(third.stats).toEqual({ read: 1, cached: 49 });
+  });
+
+  it("does not cache a file written within the last moments, whose mtime may not change on the next write", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "imagespec-racy-"));
+    writeFileSync(path.join(dir, "fresh.txt"), "a");
+    const cacheFile = path.join(dir, "cache.json");
+    const hasher = new FileHasher({ cacheFile });
+    await hasher.hashFile(path.join(dir, "fresh.txt"));
+    await hasher.flush();
+    const again = new FileHasher({ cacheFile });
+    await again.hashFile(path.join(dir, "fresh.txt"));
+    expect(again.stats.read).toBe(1);
+  });
+
+  it("survives a damaged cache file", async () => {
+    const dir = project({ a: "1" });
+    const cacheFile = path.join(dir, "cache.json");
+    writeFileSync(cacheFile, "{not json");
+    const hasher = new FileHasher({ cacheFile });
+    expect((await hasher.hashFile(path.join(dir, "a"))).digest).toMatch(/^[0-9a-f]{64}$/);
+  });
+});
