@@ -6,11 +6,20 @@
 
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { isMap, isScalar, isSeq, type Node, parseDocument } from "yaml";
+import { createRequire } from "node:module";
+import type { Node } from "yaml";
 import { ImageSpecError, showValue, type ValidationIssue } from "./errors.js";
 import { ImageSpec, type ImageSpecFields, SPEC_FIELDS } from "./spec.js";
 import { closestMatch } from "./suggest.js";
 import { invalid } from "./validation.js";
+
+type YamlModule = typeof import("yaml");
+let yamlModule: YamlModule | undefined;
+/** The YAML parser, loaded on first use, so that importing core (starting the CLI) does not pay for it. */
+function yaml(): YamlModule {
+  yamlModule ??= createRequire(import.meta.url)("yaml") as YamlModule;
+  return yamlModule;
+}
 
 /** Free-form mappings whose numbers stay numbers. */
 const FREE_FORM = new Set(["builderOptions", "builderConfig"]);
@@ -35,7 +44,7 @@ export async function loadImageSpecFile(file: string): Promise<ImageSpec> {
 /** Parses YAML text into an ImageSpec; `root` is the folder relative paths are relative to. */
 export function parseImageSpecYaml(text: string, options: { root: string; source?: string }): ImageSpec {
   const source = options.source ?? "YAML";
-  const doc = parseDocument(text, { keepSourceTokens: true, prettyErrors: true, uniqueKeys: true });
+  const doc = yaml().parseDocument(text, { keepSourceTokens: true, prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     const first = doc.errors[0]!;
     throw new ImageSpecError("INVALID_SPEC", `Cannot load image spec ${source}: ${first.message.split("\n")[0]}`, {
@@ -43,19 +52,19 @@ export function parseImageSpecYaml(text: string, options: { root: string; source
       issues: doc.errors.map((e) => ({ field: `line ${e.linePos?.[0]?.line ?? "?"}`, value: undefined, message: e.message.split("\n")[0]! })),
     });
   }
-  if (!isMap(doc.contents)) {
+  if (!yaml().isMap(doc.contents)) {
     throw new ImageSpecError("INVALID_SPEC", `Cannot load image spec ${source}: the top level must be a mapping of spec fields (name, python_version, packages, ...)`, { value: source });
   }
   return new ImageSpec(mappingToFields(doc.contents, options.root, source, ""));
 }
 
 function mappingToFields(map: Node, root: string, source: string, prefix: string): ImageSpecFields {
-  if (!isMap(map)) throw invalid(`load image spec ${source}`, [{ field: prefix || "(top level)", value: undefined, message: "expected a mapping" }]);
+  if (!yaml().isMap(map)) throw invalid(`load image spec ${source}`, [{ field: prefix || "(top level)", value: undefined, message: "expected a mapping" }]);
   const fields: Record<string, unknown> = {};
   const issues: ValidationIssue[] = [];
   const seenAs = new Map<string, string>();
   for (const pair of map.items) {
-    const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+    const key = yaml().isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
     const field = FIELD_BY_KEY.get(key);
     if (!field) {
       const suggestion = closest(key);
@@ -70,7 +79,7 @@ function mappingToFields(map: Node, root: string, source: string, prefix: string
     seenAs.set(field, key);
     const node = pair.value as Node | null;
     if (node === null) continue; // `key:` with no value means unset, as in docker-compose
-    if (field === "baseImage" && isMap(node)) {
+    if (field === "baseImage" && yaml().isMap(node)) {
       fields.baseImage = new ImageSpec(mappingToFields(node, root, source, `${prefix}${key}.`));
       continue;
     }
@@ -84,14 +93,14 @@ function mappingToFields(map: Node, root: string, source: string, prefix: string
 
 /** Node to plain JS; with `numbersAsText`, numeric scalars keep their source text (3.10 stays "3.10"). */
 function toJS(node: Node, numbersAsText: boolean): unknown {
-  if (isScalar(node)) {
+  if (yaml().isScalar(node)) {
     if (numbersAsText && typeof node.value === "number") return node.srcToken && "source" in node.srcToken ? node.srcToken.source : String(node.value);
     return node.value;
   }
-  if (isSeq(node)) return node.items.map((item) => toJS(item as Node, numbersAsText));
-  if (isMap(node)) {
+  if (yaml().isSeq(node)) return node.items.map((item) => toJS(item as Node, numbersAsText));
+  if (yaml().isMap(node)) {
     const out: Record<string, unknown> = {};
-    for (const pair of node.items) out[isScalar(pair.key) ? String(pair.key.value) : String(pair.key)] = pair.value == null ? null : toJS(pair.value as Node, numbersAsText);
+    for (const pair of node.items) out[yaml().isScalar(pair.key) ? String(pair.key.value) : String(pair.key)] = pair.value == null ? null : toJS(pair.value as Node, numbersAsText);
     return out;
   }
   return (node as { toJSON?: () => unknown }).toJSON?.();

@@ -8,7 +8,6 @@
 import { readFile, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { execa } from "execa";
 import { ImageSpecError } from "../errors.js";
 import { DOCKER_HUB } from "../reference.js";
 
@@ -268,6 +267,8 @@ async function runCredentialHelper(
     );
   if (!/^[A-Za-z0-9._-]+$/.test(helper)) throw failed("the helper name is not a plain program name");
 
+  // Imported here: only credential helpers need a child process, and the CLI should not pay for it at start.
+  const { execa } = await import("execa");
   const result = await execa(executable, ["get"], {
     input: serverUrl,
     env,
