@@ -44,7 +44,7 @@ const configSchema = z
 
 /** Declares the configuration; validates it so a mistake names the field. */
 export function defineConfig(config: ImageSpecConfig): ImageSpecConfig {
-  return Object.freeze(parseOrThrow(configSchema, config, "read the imagespec configuration"));
+  return Object.freeze(parseOrThrow(configSchema, config, "read the imagespec configuration", Object.keys(configSchema.shape)));
 }
 
 export const CONFIG_FILE_NAMES = ["imagespec.config.ts", "imagespec.config.mts", "imagespec.config.js", "imagespec.config.mjs"] as const;
