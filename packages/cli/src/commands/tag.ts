@@ -1,0 +1,17 @@
+/** `imagespec tag`: each image's URI, computed without building. */
+
+import { EXIT } from "../exit.js";
+import { loadSettings, loadTargets } from "../load.js";
+import type { Invocation } from "../main.js";
+
+export async function run(inv: Invocation): Promise<number> {
+  const settings = await loadSettings(inv, { project: false });
+  const targets = await loadTargets(inv, settings, "many");
+  const identities = await Promise.all(targets.map((t) => t.image.identity()));
+  if (inv.out.json) {
+    inv.out.outJson(targets.map((t, i) => ({ name: t.name, id: identities[i]!.id, tag: identities[i]!.tag, uri: identities[i]!.uri })));
+  } else {
+    for (const identity of identities) inv.out.out(identity.uri);
+  }
+  return EXIT.ok;
+}

@@ -1,0 +1,65 @@
+/**
+ * Exit codes, the contract scripts rely on: 0 success, 1 a build failed, 2 usage or invalid definition,
+ * 3 environment (no Docker engine, registry unreachable when it must be reached). Only the CLI turns
+ * ImageSpecError codes into exit codes. Recognised through core's `Symbol.for` marker, so this module does
+ * not load core, and errors from a second copy of core are recognised too.
+ */
+
+import { UsageError } from "./args.js";
+
+export const EXIT = { ok: 0, failed: 1, usage: 2, environment: 3, cancelled: 130 } as const;
+
+const ERROR_MARKER = Symbol.for("imagespec.error");
+
+export interface CoreError extends Error {
+  readonly code: string;
+  readonly field?: string;
+  readonly value?: unknown;
+  readonly hint?: string;
+  readonly issues: readonly { field: string; value: unknown; message: string }[];
+  toJSON(): Record<string, unknown>;
+}
+
+export function isCoreError(error: unknown): error is CoreError {
+  return typeof error === "object" && error !== null && (error as Record<symbol, unknown>)[ERROR_MARKER] === true;
+}
+
+const BY_CODE: Readonly<Record<string, number>> = {
+  INVALID_SPEC: EXIT.usage,
+  FILE_NOT_FOUND: EXIT.usage,
+  NOT_EXTENDABLE: EXIT.usage,
+  NO_BUILDER: EXIT.usage,
+  CONFIG_ERROR: EXIT.usage,
+  PLUGIN_ERROR: EXIT.usage,
+  BUILD_FAILED: EXIT.failed,
+  REGISTRY_ERROR: EXIT.environment,
+  AUTH_ERROR: EXIT.environment,
+  ENVIRONMENT: EXIT.environment,
+  CANCELLED: EXIT.cancelled,
+};
+
+/** System errors that mean something outside imagespec is missing or unreachable. */
+const ENVIRONMENT_ERRNOS = new Set(["ECONNREFUSED", "ECONNRESET", "EHOSTUNREACH", "ENETUNREACH", "ETIMEDOUT", "EAI_AGAIN", "ENOTFOUND"]);
+
+export function exitCodeFor(error: unknown): number {
+  if (error instanceof UsageError) return EXIT.usage;
+  if (isCoreError(error)) return BY_CODE[error.code] ?? EXIT.failed;
+  if (isEnvironmentErrno(error)) return EXIT.environment;
+  return EXIT.failed;
+}
+
+/** A socket that is not there (`connect ENOENT /var/run/docker.sock`) or refuses: the engine or registry is missing. */
+export function isEnvironmentErrno(error: unknown): boolean {
+  for (let e = error, depth = 0; typeof e === "object" && e !== null && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const { code, syscall } = e as { code?: unknown; syscall?: unknown };
+    if (typeof code === "string" && (ENVIRONMENT_ERRNOS.has(code) || (syscall === "connect" && (code === "ENOENT" || code === "EACCES")))) return true;
+  }
+  return false;
+}
+
+/** The JSON form of an error for --json output. */
+export function errorJson(error: unknown): Record<string, unknown> {
+  if (isCoreError(error)) return error.toJSON();
+  if (error instanceof UsageError) return { code: "USAGE", message: error.message };
+  return { code: isEnvironmentErrno(error) ? "ENVIRONMENT" : "INTERNAL", message: error instanceof Error ? error.message : String(error) };
+}

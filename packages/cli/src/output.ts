@@ -1,0 +1,78 @@
+/**
+ * Where output goes and how it looks. Results go to stdout (with --json, one JSON document and nothing else);
+ * progress, warnings and errors go to stderr. Colour follows NO_COLOR / FORCE_COLOR / TERM=dumb; live progress
+ * needs a terminal on stderr and no CI.
+ */
+
+export interface Styles {
+  readonly bold: (s: string) => string;
+  readonly dim: (s: string) => string;
+  readonly red: (s: string) => string;
+  readonly green: (s: string) => string;
+  readonly yellow: (s: string) => string;
+  readonly cyan: (s: string) => string;
+}
+
+const code = (open: number, close: number) => (s: string) => `\x1b[${open}m${s}\x1b[${close}m`;
+const plain = (s: string) => s;
+
+export class Output {
+  readonly env: NodeJS.ProcessEnv;
+  readonly json: boolean;
+  readonly debug: boolean;
+  /** Colours on stderr. */
+  readonly style: Styles;
+  /** Redraw progress in place (stderr is a terminal, not CI, not TERM=dumb). */
+  readonly live: boolean;
+
+  constructor(options: { env: NodeJS.ProcessEnv; json: boolean; debug: boolean }) {
+    this.env = options.env;
+    this.json = options.json;
+    this.debug = options.debug;
+    const tty = process.stderr.isTTY === true && options.env.TERM !== "dumb";
+    this.live = tty && !isCI(options.env);
+    this.style = useColor(options.env, tty)
+      ? { bold: code(1, 22), dim: code(2, 22), red: code(31, 39), green: code(32, 39), yellow: code(33, 39), cyan: code(36, 39) }
+      : { bold: plain, dim: plain, red: plain, green: plain, yellow: plain, cyan: plain };
+  }
+
+  /** A result line (or block) on stdout. */
+  out(text: string): void {
+    process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
+  }
+
+  /** The --json document. */
+  outJson(value: unknown): void {
+    process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  }
+
+  /** Progress and diagnostics on stderr. */
+  err(text: string): void {
+    process.stderr.write(text.endsWith("\n") ? text : `${text}\n`);
+  }
+
+  warn(message: string): void {
+    this.err(`${this.style.yellow("warning:")} ${message}`);
+  }
+}
+
+export function isCI(env: NodeJS.ProcessEnv): boolean {
+  const ci = env.CI;
+  return ci !== undefined && ci !== "" && ci !== "0" && ci.toLowerCase() !== "false";
+}
+
+/** NO_COLOR (any non-empty value) wins, then FORCE_COLOR, then whether stderr is a terminal. */
+export function useColor(env: NodeJS.ProcessEnv, tty: boolean): boolean {
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== "") return false;
+  const force = env.FORCE_COLOR;
+  if (force !== undefined && force !== "") return force !== "0" && force.toLowerCase() !== "false";
+  return tty;
+}
+
+/** Resolves once everything written so far has been handed to the OS, so exiting does not cut output off. */
+export function drain(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.destroyed || !stream.writable) return resolve();
+    stream.write("", () => resolve());
+  });
+}

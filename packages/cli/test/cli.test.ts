@@ -1,0 +1,118 @@
+/** The command line itself: help, version, mistakes and what they suggest, and that --help loads nothing heavy. */
+
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { afterAll, describe, expect, it } from "vitest";
+import { createProject, packagesDir } from "./support/project.js";
+
+const project = createProject();
+afterAll(() => project.remove());
+
+const COMMANDS = ["build", "tag", "dockerfile", "explain", "exists", "builders"];
+
+describe("help", () => {
+  it("lists every command and the exit codes", async () => {
+    const { code, stdout } = await project.run(["--help"]);
+    expect(code).toBe(0);
+    for (const command of COMMANDS) expect(stdout).toMatch(new RegExp(`^  ${command} `, "m"));
+    expect(stdout).toMatch(/3 {2}environment problem/);
+  });
+
+  it.each(COMMANDS)("%s --help shows its usage, options and an example", async (command) => {
+    for (const args of [[command, "--help"], [command, "-h"], ["help", command]]) {
+      const { code, stdout, stderr } = await project.run(args);
+      expect(code, stderr).toBe(0);
+      expect(stdout).toContain(`imagespec ${command}`);
+      expect(stdout).toMatch(/^Options:\n {2}/m);
+      expect(stdout).toMatch(new RegExp(`^Examples:\\n {2}imagespec ${command}`, "m"));
+    }
+  });
+
+  it("prints the version", async () => {
+    const { code, stdout } = await project.run(["--version"]);
+    expect(code).toBe(0);
+    const pkg = JSON.parse(readFileSync(path.join(packagesDir, "cli", "package.json"), "utf8")) as { version: string };
+    expect(stdout.trim()).toBe(pkg.version);
+  });
+
+  it("without a command prints the help on stderr and exits 2", async () => {
+    const { code, stdout, stderr } = await project.run([]);
+    expect(code).toBe(2);
+    expect(stdout).toBe("");
+    expect(stderr).toContain("Usage: imagespec <command>");
+  });
+
+  it("loads no command, core, YAML parser, TypeScript loader or Docker client for --help", async () => {
+    const trace = path.join(mkdtempSync(path.join(tmpdir(), "imagespec-trace-")), "imports.txt");
+    const bin = path.join(packagesDir, "cli", "dist", "cli.js");
+    await promisify(execFile)(process.execPath, ["--import", path.join(import.meta.dirname, "support", "trace-imports.mjs"), bin, "--help"], {
+      env: { ...process.env, TRACE_IMPORTS_FILE: trace },
+    });
+    const loaded = readFileSync(trace, "utf8").trim().split("\n");
+    expect(loaded.some((url) => url.endsWith("/cli/dist/cli.js"))).toBe(true);
+    for (const heavy of ["/core/dist/", "/zod/", "/yaml/", "/jiti/", "/dockerode/", "/execa/", "build-", "explain-"]) {
+      expect(loaded.filter((url) => url.includes(heavy)), heavy).toEqual([]);
+    }
+  });
+});
+
+describe("mistakes", () => {
+  it("suggests the command a misspelling meant", async () => {
+    const { code, stdout, stderr } = await project.run(["biuld", "images.ts"]);
+    expect(code).toBe(2);
+    expect(stdout).toBe("");
+    expect(stderr).toContain('unknown command "biuld"; did you mean build?');
+  });
+
+  it("suggests the flag an unknown flag meant", async () => {
+    const { code, stderr } = await project.run(["build", "images.ts", "--fsat"]);
+    expect(code).toBe(2);
+    expect(stderr).toContain("unknown option --fsat for imagespec build; did you mean --fast?");
+    expect(stderr).toContain('Run "imagespec build --help"');
+  });
+
+  it("says when a flag belongs to another command", async () => {
+    const { code, stderr } = await project.run(["tag", "images.ts", "--against", "HEAD"]);
+    expect(code).toBe(2);
+    expect(stderr).toContain("--against is not an option of imagespec tag");
+  });
+
+  it("asks for an option's missing value", async () => {
+    const { code, stderr } = await project.run(["build", "images.ts", "--builder"]);
+    expect(code).toBe(2);
+    expect(stderr).toContain("--builder needs a value: --builder <type>");
+  });
+
+  it("rejects a value given to a flag", async () => {
+    const { code, stderr } = await project.run(["build", "images.ts", "--fast=yes"]);
+    expect(code).toBe(2);
+    expect(stderr).toContain("--fast does not take a value");
+  });
+
+  it("rejects extra arguments", async () => {
+    const { code, stderr } = await project.run(["explain", "images.ts", "app", "extra"]);
+    expect(code).toBe(2);
+    expect(stderr).toContain('unexpected "extra"');
+  });
+
+  it("asks for a file when none is given", async () => {
+    const { code, stderr } = await project.run(["tag"]);
+    expect(code).toBe(2);
+    expect(stderr).toContain("tag needs a module or a spec file");
+  });
+
+  it("with --json, a usage error is one JSON document on stdout", async () => {
+    const { result, value } = await project.json(["tag", "--fsat"]);
+    expect(result.code).toBe(2);
+    expect(value).toEqual({ error: { code: "USAGE", message: "unknown option --fsat for imagespec tag; did you mean --fast?" } });
+  });
+
+  it("accepts global options before the command", async () => {
+    const { code, stderr } = await project.run(["--debug", "tag", "--fsat"]);
+    expect(code).toBe(2);
+    expect(stderr).toContain("did you mean --fast?");
+  });
+});

@@ -1,0 +1,135 @@
+/**
+ * A user's project in a temporary folder: its own package.json depending on the workspace packages, and a
+ * node_modules with those packages linked in as `npm install file:<folder>` links them. The CLI runs as a user
+ * runs it: node_modules/.bin/imagespec, as a child process, with its own environment.
+ */
+
+import { spawn } from "node:child_process";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const packagesDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
+const cliBin = path.join(packagesDir, "cli", "dist", "cli.js");
+
+/** Workspace packages a project can depend on, by name. */
+export const WORKSPACE: Readonly<Record<string, string>> = {
+  "@imagespec/core": path.join(packagesDir, "core"),
+  "@imagespec/builder-noop": path.join(packagesDir, "builder-noop"),
+  "@imagespec/builder-docker": path.join(packagesDir, "builder-docker"),
+  imagespec: path.join(packagesDir, "cli"),
+};
+
+export interface RunResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export interface Project {
+  readonly dir: string;
+  write(file: string, content: string): void;
+  run(args: readonly string[], options?: { env?: Record<string, string | undefined>; cwd?: string }): Promise<RunResult>;
+  /** Runs another program in the project with the same environment rules (e.g. \`script\` for a terminal). */
+  runCommand(command: string, args: readonly string[], env?: Record<string, string | undefined>): Promise<RunResult>;
+  /** Runs and parses stdout as the single JSON document it must be. */
+  json<T = unknown>(args: readonly string[], options?: { env?: Record<string, string | undefined>; cwd?: string }): Promise<{ result: RunResult; value: T }>;
+  remove(): void;
+}
+
+export interface ProjectOptions {
+  /** Workspace packages to depend on (linked into node_modules); default core and builder-noop. */
+  readonly dependencies?: readonly string[];
+  /** Extra packages written into node_modules and declared as dependencies: name → files. */
+  readonly localPackages?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  readonly files?: Readonly<Record<string, string>>;
+}
+
+/** Environment every run starts from: no CI, no colours unless asked, no settings leaking in from the host. */
+function baseEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (value === undefined) continue;
+    if (/^(IMAGESPEC_(REGISTRY|BUILDER|PUSH|FORCE_PUSH|DEBIAN_BASE_IMAGE)|CI|NO_COLOR|FORCE_COLOR)$/.test(key)) continue;
+    env[key] = value;
+  }
+  return env;
+}
+
+function spawnIn(command: string, args: readonly string[], cwd: string, extra: Record<string, string | undefined> = {}): Promise<RunResult> {
+  const env = { ...baseEnv(), ...extra };
+  for (const [key, value] of Object.entries(env)) if (value === undefined) delete env[key];
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, [...args], { cwd, env: env as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    const timer = setTimeout(() => child.kill("SIGKILL"), 10 * 60_000);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+export function createProject(options: ProjectOptions = {}): Project {
+  const dir = mkdtempSync(path.join(tmpdir(), "imagespec-cli-"));
+  const dependencies = options.dependencies ?? ["@imagespec/core", "@imagespec/builder-noop"];
+  const declared: Record<string, string> = {};
+  mkdirSync(path.join(dir, "node_modules", ".bin"), { recursive: true });
+  for (const name of [...dependencies, "imagespec"]) {
+    const target = WORKSPACE[name];
+    if (!target) throw new Error(`no workspace package ${name}`);
+    declared[name] = `file:${target}`;
+    const link = path.join(dir, "node_modules", name);
+    mkdirSync(path.dirname(link), { recursive: true });
+    symlinkSync(target, link, "dir");
+  }
+  symlinkSync(path.relative(path.join(dir, "node_modules", ".bin"), path.join(dir, "node_modules", "imagespec", "dist", "cli.js")), path.join(dir, "node_modules", ".bin", "imagespec"));
+  chmodSync(cliBin, 0o755);
+  for (const [name, files] of Object.entries(options.localPackages ?? {})) {
+    const folder = path.join(dir, "packages", name);
+    declared[name] = `file:./packages/${name}`;
+    for (const [file, content] of Object.entries(files)) {
+      mkdirSync(path.dirname(path.join(folder, file)), { recursive: true });
+      writeFileSync(path.join(folder, file), content);
+    }
+    const link = path.join(dir, "node_modules", name);
+    mkdirSync(path.dirname(link), { recursive: true });
+    symlinkSync(folder, link, "dir");
+  }
+  writeFileSync(path.join(dir, "package.json"), `${JSON.stringify({ name: "demo", private: true, type: "module", dependencies: declared }, null, 2)}\n`);
+
+  const project: Project = {
+    dir,
+    write(file, content) {
+      const abs = path.join(dir, file);
+      mkdirSync(path.dirname(abs), { recursive: true });
+      writeFileSync(abs, content);
+    },
+    run(args, runOptions = {}) {
+      return spawnIn(path.join(dir, "node_modules", ".bin", "imagespec"), args, runOptions.cwd ?? dir, runOptions.env);
+    },
+    runCommand(command, args, env) {
+      return spawnIn(command, args, dir, env);
+    },
+    async json(args, runOptions) {
+      const result = await project.run([...args, "--json"], runOptions);
+      let value: unknown;
+      try {
+        value = JSON.parse(result.stdout);
+      } catch {
+        throw new Error(`stdout of imagespec ${args.join(" ")} --json is not one JSON document (exit ${result.code}):\n${result.stdout}\nstderr:\n${result.stderr}`);
+      }
+      return { result, value: value as never };
+    },
+    remove() {
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  for (const [file, content] of Object.entries(options.files ?? {})) project.write(file, content);
+  return project;
+}
