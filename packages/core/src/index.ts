@@ -28,6 +28,15 @@ export {
 } from "./builtin-layers.js";
 export { canonicalJson, sha256Hex, shortHash } from "./canonical.js";
 export { CONFIG_FILE_NAMES, defineConfig, findConfigFile, type ImageSpecConfig, importModule, loadConfigFile } from "./config.js";
+export type {
+  DockerCacheMountOptions,
+  DockerInstructions,
+  DockerLayerRenderer,
+  DockerPythonEnvironment,
+  DockerQuoting,
+  DockerRenderContext,
+  DockerRunOptions,
+} from "./docker-render.js";
 export { type DiscoveredPlugin, type DiscoveryResult, discoverPlugins, findPackageJson, type PluginFailure } from "./discovery.js";
 export {
   type BuildOptions,
@@ -75,6 +84,7 @@ export {
 export { isImageSpec, ImageSpec, type ImageSpecFields, type SourceCopyMode, SPEC_FIELDS, splitArgs } from "./spec.js";
 export { loadImageSpecFile, parseImageSpecYaml } from "./spec-file.js";
 export {
+  dockerfileFlag,
   dockerfileJsonArray,
   dockerfileWord,
   fitsDockerfileWord,

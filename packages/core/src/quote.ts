@@ -52,6 +52,17 @@ export function mountOption(key: string, value: string): string {
   return /[",\s]/.test(field) ? `"${field.replaceAll('"', '""')}"` : field;
 }
 
+/**
+ * One `--name=value` flag of a Dockerfile instruction, e.g. `RUN --mount=...` with a value joined from `mountOption`
+ * fields. The Dockerfile parser ends a flag at whitespace and removes quotes and backslashes before BuildKit reads
+ * the value, so each of those is escaped with a backslash; a flag cannot span lines.
+ */
+export function dockerfileFlag(name: string, value: string): string {
+  if (!/^[a-z][a-z0-9-]*$/.test(name)) throw unquotable(name, "a Dockerfile flag name", "it is not lowercase letters, digits and '-'");
+  if (/[\r\n\0]/.test(value)) throw unquotable(value, `the Dockerfile flag --${name}`, "it contains a newline or NUL");
+  return `--${name}=${value.replace(/[\s"'\\]/g, (c) => `\\${c}`)}`;
+}
+
 /** A Starlark (build.envd) string literal. Escapes make newlines, quotes and backslashes literal. */
 export function starlarkString(value: string): string {
   if (value.includes("\0")) throw unquotable(value, "a Starlark string", "it contains NUL");

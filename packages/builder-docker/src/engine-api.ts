@@ -1,0 +1,209 @@
+/**
+ * The Docker Engine API through dockerode (imported lazily: creating the builder for `supports()` and `render()`
+ * loads none of it). Builds with BuildKit (`version: "2"`) from a streamed context tar, pushes, inspects.
+ */
+
+import type { Readable } from "node:stream";
+import { type CredentialResolver, type DockerEngineAuthConfig, ImageSpecError, parseImageReference, toDockerEngineAuth } from "@imagespec/core";
+import type Dockerode from "dockerode";
+import type { DockerBuilderConfig } from "./config.js";
+import { type BuildProgress, decodeStatusResponse } from "./progress.js";
+
+export interface EngineConnection {
+  readonly docker: Dockerode;
+  /** Where the engine is, for messages: `unix:///var/run/docker.sock`, `tcp://...`. */
+  readonly endpoint: string;
+}
+
+function endpointOf(config: DockerBuilderConfig, env: NodeJS.ProcessEnv): string {
+  return config.host ?? (env.DOCKER_HOST || "unix:///var/run/docker.sock");
+}
+
+function connectionOptions(endpoint: string): Dockerode.DockerOptions {
+  if (endpoint.startsWith("unix://")) return { socketPath: endpoint.slice("unix://".length) };
+  if (endpoint.startsWith("npipe://")) return { socketPath: endpoint.slice("npipe://".length) };
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    throw new ImageSpecError("CONFIG_ERROR", `Cannot connect to the Docker engine at ${JSON.stringify(endpoint)}: it is not an address`, {
+      field: "host",
+      value: endpoint,
+      hint: "Write it as unix:///var/run/docker.sock, tcp://host:2375 or ssh://user@host.",
+    });
+  }
+  const port = url.port ? Number(url.port) : undefined;
+  if (url.protocol === "ssh:") return { protocol: "ssh", host: url.hostname, ...(port && { port }), ...(url.username && { username: url.username }) };
+  const https = url.protocol === "https:" || process.env.DOCKER_TLS_VERIFY === "1";
+  return { protocol: https ? "https" : "http", host: url.hostname, port: port ?? (https ? 2376 : 2375) };
+}
+
+/** Connects and pings the engine; no engine → an ENVIRONMENT error that says how to start one. */
+export async function connectEngine(config: DockerBuilderConfig, action: string, env: NodeJS.ProcessEnv = process.env): Promise<EngineConnection> {
+  const endpoint = endpointOf(config, env);
+  const { default: Docker } = await import("dockerode");
+  const docker = new Docker(config.host !== undefined ? connectionOptions(endpoint) : undefined);
+  try {
+    await withTimeout(docker.ping(), 15_000, "did not answer within 15 s");
+  } catch (error) {
+    throw new ImageSpecError("ENVIRONMENT", `Cannot ${action}: no Docker engine answers at ${endpoint} (${(error as Error).message})`, {
+      value: endpoint,
+      hint: "Start Docker (e.g. `sudo systemctl start docker`, or Docker Desktop), or point DOCKER_HOST (or the docker builder's `host` setting) at a running engine.",
+      cause: error,
+    });
+  }
+  return { docker, endpoint };
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Engine API auth for each registry of the given references that the resolver has credentials for. */
+export async function registryAuths(references: readonly string[], credentials: CredentialResolver): Promise<Record<string, DockerEngineAuthConfig>> {
+  const auths: Record<string, DockerEngineAuthConfig> = {};
+  for (const reference of references) {
+    const domain = parseImageReference(reference)?.domain;
+    if (domain === undefined || domain in auths) continue;
+    const found = await credentials(domain);
+    if (found) auths[domain] = toDockerEngineAuth(domain, found);
+  }
+  return auths;
+}
+
+/** Splits a newline-delimited JSON stream into objects, across chunk boundaries. */
+async function* jsonMessages(stream: Readable): AsyncGenerator<Record<string, unknown>> {
+  let buffer = "";
+  for await (const chunk of stream) {
+    buffer += typeof chunk === "string" ? chunk : (chunk as Buffer).toString("utf8");
+    let newline = buffer.indexOf("\n");
+    while (newline >= 0) {
+      const line = buffer.slice(0, newline).trim();
+      buffer = buffer.slice(newline + 1);
+      if (line) yield parseMessage(line);
+      newline = buffer.indexOf("\n");
+    }
+  }
+  if (buffer.trim()) yield parseMessage(buffer.trim());
+}
+
+function parseMessage(line: string): Record<string, unknown> {
+  try {
+    const value = JSON.parse(line) as unknown;
+    return typeof value === "object" && value !== null ? (value as Record<string, unknown>) : { stream: line };
+  } catch {
+    return { stream: line };
+  }
+}
+
+function errorText(message: Record<string, unknown>): string | undefined {
+  const detail = message.errorDetail as { message?: unknown } | undefined;
+  if (typeof detail?.message === "string") return detail.message;
+  return typeof message.error === "string" ? message.error : undefined;
+}
+
+export interface EngineBuildOptions {
+  readonly tag: string;
+  readonly dockerfile: string;
+  readonly buildArgs: Readonly<Record<string, string>>;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly platform: string | undefined;
+  readonly network: DockerBuilderConfig["network"];
+  readonly pull: boolean;
+  readonly noCache: boolean;
+  readonly auths: Record<string, DockerEngineAuthConfig>;
+  readonly signal: AbortSignal;
+}
+
+/** Builds through the Engine API with BuildKit. Resolves to the image id; rejects with the engine's error text. */
+export async function engineBuild(connection: EngineConnection, context: Readable, options: EngineBuildOptions, progress: BuildProgress): Promise<{ imageId: string | undefined; error: string | undefined }> {
+  const firstAuth = Object.values(options.auths)[0];
+  const stream = (await connection.docker.buildImage(context as unknown as NodeJS.ReadableStream, {
+    t: options.tag,
+    version: "2",
+    dockerfile: options.dockerfile,
+    buildargs: { ...options.buildArgs },
+    labels: { ...options.labels },
+    ...(options.platform !== undefined && { platform: options.platform }),
+    ...(options.network !== undefined && options.network !== "default" && { networkmode: options.network }),
+    ...(options.pull && { pull: true }),
+    ...(options.noCache && { nocache: true }),
+    rm: true,
+    forcerm: true,
+    // BuildKit asks its session for base image credentials; dockerode's session answers with this one.
+    ...(firstAuth !== undefined && { authconfig: firstAuth }),
+    ...(Object.keys(options.auths).length > 0 && { registryconfig: options.auths as Dockerode.RegistryConfig }),
+    abortSignal: options.signal,
+  })) as unknown as Readable;
+  let imageId: string | undefined;
+  let error: string | undefined;
+  for await (const message of jsonMessages(stream)) {
+    if (message.id === "moby.buildkit.trace" && typeof message.aux === "string") {
+      try {
+        progress.status(decodeStatusResponse(Buffer.from(message.aux, "base64")));
+      } catch (decodeError) {
+        progress.line(`(cannot decode a BuildKit progress message: ${(decodeError as Error).message})`);
+      }
+    } else if (message.id === "moby.image.id") {
+      const id = (message.aux as { ID?: unknown } | undefined)?.ID;
+      if (typeof id === "string") imageId = id;
+    } else if (errorText(message) !== undefined) {
+      error = errorText(message);
+      progress.line(`ERROR: ${error}`);
+    } else if (typeof message.stream === "string") {
+      for (const line of message.stream.split("\n")) if (line.trim()) progress.line(line);
+    }
+  }
+  return { imageId, error };
+}
+
+/** `repository:tag` → [repository, tag]; the tag is after the last ':' that follows the last '/'. */
+function splitTag(uri: string): [string, string] {
+  const slash = uri.lastIndexOf("/");
+  const colon = uri.lastIndexOf(":");
+  return colon > slash ? [uri.slice(0, colon), uri.slice(colon + 1)] : [uri, "latest"];
+}
+
+/** Pushes a local image with the resolver's credentials; returns the manifest digest. */
+export async function enginePush(connection: EngineConnection, uri: string, credentials: CredentialResolver, signal: AbortSignal, progress: BuildProgress): Promise<string | undefined> {
+  const domain = parseImageReference(uri)?.domain;
+  const found = domain === undefined ? undefined : await credentials(domain);
+  const [repository, tag] = splitTag(uri);
+  const stream = (await connection.docker.getImage(repository).push({
+    tag,
+    ...(found && domain !== undefined && { authconfig: toDockerEngineAuth(domain, found) }),
+    abortSignal: signal,
+  } as Dockerode.ImagePushOptions)) as unknown as Readable;
+  let digest: string | undefined;
+  for await (const message of jsonMessages(stream)) {
+    const failure = errorText(message);
+    if (failure !== undefined) {
+      const denied = /unauthorized|authentication required|denied|no basic auth credentials/i.test(failure);
+      throw new ImageSpecError(denied ? "AUTH_ERROR" : "REGISTRY_ERROR", `Cannot push ${uri}: ${failure}`, {
+        value: uri,
+        hint: denied
+          ? `Log in to ${domain} (docker login ${domain}), or give credentials through registryConfig or the engine's credential resolver.`
+          : `Check that ${domain} is reachable and accepts pushes.`,
+      });
+    }
+    const aux = message.aux as { Digest?: unknown } | undefined;
+    if (typeof aux?.Digest === "string") digest = aux.Digest;
+    if (typeof message.status === "string" && message.id === undefined) progress.line(message.status);
+  }
+  return digest;
+}
+
+/** Whether the engine has the image: present (with its id), absent, or an error (thrown). */
+export async function engineImageId(connection: EngineConnection, uri: string): Promise<string | undefined> {
+  try {
+    const info = await connection.docker.getImage(uri).inspect();
+    return info.Id;
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode === 404) return undefined;
+    throw error;
+  }
+}

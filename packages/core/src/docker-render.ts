@@ -1,0 +1,110 @@
+/**
+ * The Docker renderer extension point (types only). A layer package renders its own kinds for
+ * @imagespec/builder-docker by giving its definition a `docker` renderer:
+ *
+ *   const uvProjectLayer = defineLayer({ kind: "uvProject", schema, inputs, renderers: { docker: renderUvProject } });
+ *   const renderUvProject: DockerLayerRenderer<UvProjectFields> = (layer, ctx) => {
+ *     const lock = ctx.addFile(layer.lockFile);
+ *     const py = ctx.python();
+ *     return [ctx.run(`uv sync --locked --python ${ctx.quote.shellQuote(py.python)}`, { mounts: [ctx.bindMount(lock, "/tmp/uv.lock")] })];
+ *   };
+ *
+ * The docker builder implements the context; every helper that writes Dockerfile text goes through core's quoting
+ * module, so a renderer built from them cannot add an instruction or a command that was not asked for.
+ */
+
+import type { SecretMount } from "./builtin-layers.js";
+import type { Image } from "./image.js";
+
+/** Dockerfile instructions, in order, one per string. Each must be a single line: the builder refuses a line break. */
+export type DockerInstructions = readonly string[];
+
+/** Renders one layer into Dockerfile instructions. May be async (e.g. to read a lock file). */
+export type DockerLayerRenderer<Fields extends object = Record<string, unknown>> = (
+  layer: Readonly<{ kind: string } & Fields>,
+  context: DockerRenderContext,
+) => DockerInstructions | Promise<DockerInstructions>;
+
+/** The Python environment packages are installed into and the container runs. */
+export interface DockerPythonEnvironment {
+  /** `venv`: a virtual environment the builder created; `conda`: the micromamba environment of conda/CUDA images. */
+  readonly kind: "venv" | "conda";
+  /** The interpreter, e.g. `/opt/venv/bin/python`. */
+  readonly python: string;
+  /** The environment's prefix (`sys.prefix`), e.g. `/opt/venv` (for uv: `UV_PROJECT_ENVIRONMENT`). */
+  readonly prefix: string;
+  /** pip as an argument list, e.g. `["/opt/venv/bin/python", "-m", "pip"]`. */
+  readonly pip: readonly string[];
+  /** The Python version the image states, if it states one. */
+  readonly version: string | undefined;
+}
+
+export interface DockerCacheMountOptions {
+  /** Cache id, shared by every build on the engine that uses it. Default: `imagespec-` plus the target. */
+  readonly id?: string;
+  /** Default `locked` (concurrent builds wait rather than corrupt a package cache). */
+  readonly sharing?: "shared" | "private" | "locked";
+  /** Octal mode of the cache folder. Default `0777`, so a non-root build user can write to it too. */
+  readonly mode?: string;
+}
+
+export interface DockerRunOptions {
+  /** `--mount=...` flags, from `cacheMount` and `bindMount`. */
+  readonly mounts?: readonly string[];
+  /**
+   * Secrets for this step only: mounted as files (`/run/secrets/<id>` or `target`), or exported to the step's shell as
+   * `asEnv`. Never an ARG or ENV; a build with secrets runs through the docker CLI.
+   */
+  readonly secrets?: readonly SecretMount[];
+  /** What the step does, for progress and for the error when it fails. Default: the script. */
+  readonly description?: string;
+}
+
+/** Quoting functions of core's one quoting module (see quote.ts). */
+export interface DockerQuoting {
+  dockerfileWord(value: string): string;
+  dockerfileJsonArray(args: readonly string[]): string;
+  dockerfileFlag(name: string, value: string): string;
+  shellQuote(value: string): string;
+  shellJoin(args: readonly string[]): string;
+  mountOption(key: string, value: string): string;
+}
+
+export interface DockerRenderContext {
+  /** The image being rendered (its root, Python version, platforms, ...). */
+  readonly image: Image;
+  /** Index of the layer being rendered in `image.layers`. */
+  readonly layerIndex: number;
+  /**
+   * Adds a local file (relative to `image.root`) to the build context; returns its path in the context. `name` is
+   * the file's name there (default: its own name).
+   */
+  addFile(path: string, options?: { readonly name?: string }): string;
+  /**
+   * Adds a local folder (relative to `image.root`) to the build context, with the same selection the tag uses
+   * (ignore files, `withDockerignore` patterns, `tracked`); returns the context path of the folder.
+   */
+  addFolder(path: string, options?: { readonly select?: "all" | "tracked" }): string;
+  /** Adds generated content as a file of the build context; returns its path in the context. */
+  addContent(name: string, content: string | Uint8Array, options?: { readonly executable?: boolean }): string;
+  /**
+   * The Python environment to install into. The first call in an image sets it up (the builder inserts the
+   * instructions that create it before this layer's own) and puts it first on PATH.
+   */
+  python(): DockerPythonEnvironment;
+  /** A stage `FROM <reference> AS <name>` before the image's own; returns the name, for `bindMount(..., { from })`. */
+  stage(reference: string): string;
+  /** `--mount=type=cache,...`: a package cache that stays on the engine and never enters the image. */
+  cacheMount(target: string, options?: DockerCacheMountOptions): string;
+  /** `--mount=type=bind,...`: a context path (or a path in a `stage`) visible to one step only, never in the image. */
+  bindMount(source: string, target: string, options?: { readonly from?: string }): string;
+  /** The `--mount=type=secret,...` flags for secrets and the shell prelude that exports their `asEnv` variables. */
+  secretMounts(mounts: readonly SecretMount[]): { readonly flags: readonly string[]; readonly prelude: string };
+  /** `RUN [flags] ["/bin/sh", "-c", script]`: exec form, so nothing in the script can add an instruction. */
+  run(script: string, options?: DockerRunOptions): string;
+  /** ENV instructions with the values exactly as given; a value with a line break travels as a build argument. */
+  env(vars: Readonly<Record<string, string>>): DockerInstructions;
+  /** `COPY ["<contextPath>", "<destination>"]`; a relative destination is relative to the working directory. */
+  copy(contextPath: string, destination: string): string;
+  readonly quote: DockerQuoting;
+}
