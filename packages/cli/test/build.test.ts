@@ -176,6 +176,35 @@ describe("build", () => {
   });
 });
 
+describe("two copies of @imagespec/core", () => {
+  it("images, plugins and errors from the project's own copy of core work with the CLI's copy", async () => {
+    const copied = createProject({
+      copyCore: true,
+      localPackages: { [FAKE_BUILDER_PACKAGE]: fakeBuilderFiles },
+      files: { "images.ts": IMAGES, "bad.ts": `import { ImageSpec } from "@imagespec/core";\nexport const bad = new ImageSpec({ packages: ["numpy=="] });\n` },
+    });
+    try {
+      const state = freshState();
+      const { result, value } = await copied.json<BuildJson[]>(["build", "images.ts"], { env: { FAKE_STATE_DIR: state } });
+      expect(result.code, result.stderr).toBe(0);
+      expect(value.map((r) => [r.name, r.builder, r.status])).toEqual([
+        ["base", "fake", "built"],
+        ["app", "fake", "built"],
+        ["other", "fake", "built"],
+      ]);
+      // Same tags as with one copy: the copies hash alike.
+      expect(value.map((r) => r.uri).sort()).toEqual((await project.run(["tag", "images.ts"])).stdout.trim().split("\n").sort());
+
+      const bad = await copied.run(["tag", "bad.ts"]);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain('packages[0] = "numpy=="');
+      expect(bad.stderr).not.toMatch(/^\s+at /m);
+    } finally {
+      copied.remove();
+    }
+  });
+});
+
 describe("progress", () => {
   /** Runs the CLI under a pseudo-terminal (util-linux `script`), as in an interactive shell. */
   const inTerminal = async (env: Record<string, string>) => {

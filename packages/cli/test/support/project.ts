@@ -5,7 +5,7 @@
  */
 
 import { spawn } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -44,6 +44,11 @@ export interface ProjectOptions {
   /** Extra packages written into node_modules and declared as dependencies: name → files. */
   readonly localPackages?: Readonly<Record<string, Readonly<Record<string, string>>>>;
   readonly files?: Readonly<Record<string, string>>;
+  /**
+   * Install @imagespec/core as a copy of its package (as a registry install would) instead of a link, so the
+   * user's module and plugins get a different copy of core than the CLI.
+   */
+  readonly copyCore?: boolean;
 }
 
 /** Environment every run starts from: no CI, no colours unless asked, no settings leaking in from the host. */
@@ -86,7 +91,13 @@ export function createProject(options: ProjectOptions = {}): Project {
     declared[name] = `file:${target}`;
     const link = path.join(dir, "node_modules", name);
     mkdirSync(path.dirname(link), { recursive: true });
-    symlinkSync(target, link, "dir");
+    if (name === "@imagespec/core" && options.copyCore) {
+      cpSync(path.join(target, "package.json"), path.join(link, "package.json"));
+      cpSync(path.join(target, "dist"), path.join(link, "dist"), { recursive: true });
+      symlinkSync(path.join(target, "node_modules"), path.join(link, "node_modules"), "dir");
+    } else {
+      symlinkSync(target, link, "dir");
+    }
   }
   symlinkSync(path.relative(path.join(dir, "node_modules", ".bin"), path.join(dir, "node_modules", "imagespec", "dist", "cli.js")), path.join(dir, "node_modules", ".bin", "imagespec"));
   chmodSync(cliBin, 0o755);
