@@ -8,7 +8,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { z } from "zod";
-import { errorMessage, ImageSpecError, showValue } from "./errors.js";
+import { errorMessage, ImageSpecError, isImageSpecError, showValue } from "./errors.js";
 import { checkRegistry } from "./grammar.js";
 import { type ImageSpecPlugin, isPlugin } from "./plugin.js";
 import { grammarString, parseOrThrow } from "./validation.js";
@@ -42,9 +42,14 @@ const configSchema = z
   })
   .strict();
 
-/** Declares the configuration; validates it so a mistake names the field. */
+/** Declares the configuration; validates it so a mistake names the field (CONFIG_ERROR, every problem listed). */
 export function defineConfig(config: ImageSpecConfig): ImageSpecConfig {
-  return Object.freeze(parseOrThrow(configSchema, config, "read the imagespec configuration", Object.keys(configSchema.shape)));
+  try {
+    return Object.freeze(parseOrThrow(configSchema, config, "read the imagespec configuration", Object.keys(configSchema.shape)));
+  } catch (error) {
+    const invalid = error as ImageSpecError;
+    throw new ImageSpecError("CONFIG_ERROR", invalid.message, { field: invalid.field, value: invalid.value, issues: invalid.issues, hint: "Fix imagespec.config.ts." });
+  }
 }
 
 export const CONFIG_FILE_NAMES = ["imagespec.config.ts", "imagespec.config.mts", "imagespec.config.js", "imagespec.config.mjs"] as const;
@@ -69,21 +74,32 @@ export async function loadConfigFile(file: string): Promise<ImageSpecConfig> {
   if (!existsSync(absolute)) {
     throw new ImageSpecError("CONFIG_ERROR", `Cannot load config ${showValue(file)}: the file does not exist`, { value: file });
   }
+  // defineConfig() usually runs while the file is imported, so its validation errors surface there too.
+  const unusable = (error: unknown) =>
+    new ImageSpecError("CONFIG_ERROR", `Cannot use config ${showValue(file)}: ${errorMessage(error).replace(/^Cannot read the imagespec configuration: /, "")}`, {
+      value: file,
+      cause: error,
+      issues: (error as ImageSpecError).issues,
+      hint: "Fix the fields named above; the file's default export is defineConfig({...}).",
+    });
   let loaded: unknown;
   try {
     loaded = await importModule(absolute);
   } catch (error) {
+    if (isImageSpecError(error) && error.code === "CONFIG_ERROR") throw unusable(error);
     throw new ImageSpecError("CONFIG_ERROR", `Cannot load config ${showValue(file)}: ${errorMessage(error)}`, { value: file, cause: error });
   }
-  const config = (loaded as { default?: unknown })?.default ?? loaded;
+  const config = (loaded as { default?: unknown })?.default;
+  if (config === undefined) {
+    throw new ImageSpecError("CONFIG_ERROR", `Cannot use config ${showValue(file)}: it has no default export`, {
+      value: file,
+      hint: "End the file with `export default defineConfig({ ... })`.",
+    });
+  }
   try {
     return defineConfig(config as ImageSpecConfig);
   } catch (error) {
-    throw new ImageSpecError("CONFIG_ERROR", `Cannot use config ${showValue(file)}: ${errorMessage(error).replace(/^Cannot [^:]*: /, "")}`, {
-      value: file,
-      cause: error,
-      issues: (error as ImageSpecError).issues,
-    });
+    throw unusable(error);
   }
 }
 

@@ -81,6 +81,11 @@ export async function discoverPlugins(startDir: string): Promise<DiscoveryResult
         return;
       }
       const modulePath = path.resolve(packageDir, entry);
+      const inside = path.relative(packageDir, modulePath);
+      if (inside === "" || inside.startsWith("..") || path.isAbsolute(inside)) {
+        failures.push({ packageName: name, reason: `"imagespec.plugin" (${entry}) points outside its package; it must be a file inside it, such as "./dist/plugin.js"` });
+        return;
+      }
       try {
         const mod = (await import(pathToFileURL(modulePath).href)) as { default?: unknown };
         if (!isPlugin(mod.default)) {
@@ -93,7 +98,9 @@ export async function discoverPlugins(startDir: string): Promise<DiscoveryResult
       }
     }),
   );
+  // Sorted by package name: the order builders are registered in, which breaks priority ties.
   plugins.sort((a, b) => (a.packageName < b.packageName ? -1 : 1));
+  failures.sort((a, b) => (a.packageName < b.packageName ? -1 : 1));
   return { packageJson, plugins, failures };
 }
 

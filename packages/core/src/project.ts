@@ -3,6 +3,7 @@
  * package.json, each builder created with its settings and registered with its (possibly pinned) priority.
  */
 
+import path from "node:path";
 import { type ImageSpecConfig, findConfigFile, loadConfigFile } from "./config.js";
 import { discoverPlugins, type PluginFailure } from "./discovery.js";
 import { ImageBuildEngine, type EngineOptions } from "./engine.js";
@@ -36,7 +37,10 @@ export interface Project {
   readonly packageJson: string | undefined;
   readonly plugins: readonly LoadedPlugin[];
   readonly builders: readonly RegisteredBuilderInfo[];
+  /** Plugins (or builders of plugins) that could not be used, each naming its package: warnings, not errors. */
   readonly failures: readonly PluginFailure[];
+  /** Settings in the config file that had no effect, e.g. a priority for a builder type nothing offers. */
+  readonly warnings: readonly string[];
 }
 
 export interface LoadProjectOptions extends EngineOptions {
@@ -64,8 +68,17 @@ export async function loadProject(options: LoadProjectOptions = {}): Promise<Pro
   const engine = new ImageBuildEngine(options);
   const failures: PluginFailure[] = [...discovered.failures];
   const builders: RegisteredBuilderInfo[] = [];
+  // Registration order breaks priority ties: config plugins in the order listed, then dependencies by package name.
+  const offeredBy = new Map<string, string>();
   for (const loaded of plugins) {
+    const source = loaded.packageName ?? loaded.plugin.name;
     for (const factory of loaded.plugin.builders) {
+      const first = offeredBy.get(factory.type);
+      if (first !== undefined) {
+        failures.push({ packageName: source, reason: `its ${factory.type} builder was not registered: ${first} already offers the builder type ${factory.type} (the first one found is kept)` });
+        continue;
+      }
+      offeredBy.set(factory.type, source);
       const settings = config.builders?.[factory.type] ?? {};
       const priority = config.priorities?.[factory.type] ?? factory.priority;
       try {
@@ -87,5 +100,13 @@ export async function loadProject(options: LoadProjectOptions = {}): Promise<Pro
     }
   }
   builders.sort((a, b) => b.priority - a.priority);
-  return { engine, config, configFile, packageJson: discovered.packageJson, plugins, builders, failures };
+
+  const warnings: string[] = [];
+  const offered = [...offeredBy.keys()].sort().join(", ") || "none";
+  for (const field of ["priorities", "builders"] as const) {
+    for (const type of Object.keys(config[field] ?? {})) {
+      if (!offeredBy.has(type)) warnings.push(`${field}.${type} in ${configFile ? path.basename(configFile) : "the config"} has no effect: no plugin offers a builder of type ${type} (offered: ${offered})`);
+    }
+  }
+  return { engine, config, configFile, packageJson: discovered.packageJson, plugins, builders, failures, warnings };
 }
