@@ -154,14 +154,19 @@ export class Progress {
 
   #draw(): void {
     const width = Math.max(40, (process.stderr.columns || 100) - 1);
-    const lines: string[] = [];
-    for (const state of this.#images.values()) {
-      lines.push(this.#imageLine(state, true, width));
+    // Cursor movement cannot reach above the top of the screen: the region must fit in it.
+    const height = Math.max(3, (process.stderr.rows || 24) - 2);
+    const images = [...this.#images.values()].map((state) => this.#imageLine(state, true, width));
+    let lines: string[] = [];
+    for (const [i, state] of [...this.#images.values()].entries()) {
+      lines.push(images[i]!);
       if (state.status === "building") {
         const steps = [...state.steps.values()].slice(-LIVE_STEPS);
         for (const step of steps) lines.push(`    ${this.#stepLine(step, true, width - 4)}`);
       }
     }
+    if (lines.length > height) lines = images;
+    if (lines.length > height) lines = [...lines.slice(0, height - 1), this.#out.style.dim(`… and ${lines.length - height + 1} more`)];
     this.#clear();
     if (lines.length > 0) process.stderr.write(`${lines.join("\n")}\n`);
     this.#drawn = lines.length;

@@ -207,9 +207,9 @@ describe("two copies of @imagespec/core", () => {
 
 describe("progress", () => {
   /** Runs the CLI under a pseudo-terminal (util-linux `script`), as in an interactive shell. */
-  const inTerminal = async (env: Record<string, string>) => {
+  const inTerminal = async (env: Record<string, string>, stty = "", images = "app") => {
     const bin = path.join(project.dir, "node_modules", ".bin", "imagespec");
-    return project.runCommand("script", ["-qec", `${bin} build images.ts app`, "/dev/null"], env);
+    return project.runCommand("script", ["-qec", `${stty}${bin} build images.ts ${images}`, "/dev/null"], env);
   };
 
   it("on a terminal redraws one line per image with the build steps underneath", async () => {
@@ -218,6 +218,15 @@ describe("progress", () => {
     expect(stdout).toMatch(/\x1b\[\d+F\x1b\[0J/); // lines redrawn in place
     expect(stdout).toContain("[1/1] pipPackages"); // a step of app's build
     expect(stdout).toMatch(/\x1b\[32m✓\x1b\[39m \x1b\[32mapp built/); // coloured final state
+  });
+
+  it("keeps the live region within a small terminal", async () => {
+    const { code, stdout } = await inTerminal({ FAKE_STATE_DIR: freshState(), TERM: "xterm" }, "stty rows 5 cols 60; ", "");
+    expect(code).toBe(0);
+    const moves = [...stdout.matchAll(/\x1b\[(\d+)F/g)].map((m) => Number(m[1]));
+    expect(moves.length).toBeGreaterThan(0);
+    expect(Math.max(...moves)).toBeLessThanOrEqual(3);
+    for (const line of stdout.split(/\r?\n/)) expect(line.replace(/\x1b\[[0-9;]*[A-Za-z]/g, "").length).toBeLessThanOrEqual(59);
   });
 
   it("NO_COLOR drops the colours, not the live display", async () => {

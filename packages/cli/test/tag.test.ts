@@ -67,6 +67,13 @@ describe("tag", () => {
     expect(value).toEqual([{ name: "tool", id: expected.id, tag: await expected.tag(), uri: await expected.uri() }]);
   });
 
+  it("includes the default export, once when it is also a named export", async () => {
+    project.write("default-only.ts", `import { Image } from "@imagespec/core";\nexport default Image.fromBase("python:3.12-slim", { name: "dflt" });\n`);
+    project.write("default-named.ts", `import { Image } from "@imagespec/core";\nexport const named = Image.fromBase("python:3.12-slim", { name: "dflt" });\nexport default named;\n`);
+    expect(Object.keys(await tags(["default-only.ts"]))).toEqual(["default"]);
+    expect(Object.keys(await tags(["default-named.ts"]))).toEqual(["named"]);
+  });
+
   it("suggests the export a misspelled name meant (exit 2)", async () => {
     const { code, stderr } = await project.run(["tag", "images.ts", "ap"]);
     expect(code).toBe(2);
