@@ -198,6 +198,12 @@ export function prepare(targets: readonly Target[], inv: Invocation, settings: S
   const platforms = Array.isArray(inv.options.platform) && inv.options.platform.length > 0 ? inv.options.platform : undefined;
   const fast = inv.options.fast === true;
   if (registry !== undefined) checkRegistry(registry, inv.env.IMAGESPEC_REGISTRY ? "IMAGESPEC_REGISTRY" : "registry in the config file");
+  for (const platform of platforms ?? []) {
+    const problem = grammar.checkPlatform(platform);
+    if (problem !== undefined) {
+      throw new ImageSpecError("INVALID_SPEC", `Cannot use --platform ${JSON.stringify(platform)}: ${problem}`, { field: "--platform", value: platform });
+    }
+  }
   const change = (image: Image): Image => {
     let next = image;
     if (registry !== undefined && next.registry === undefined) next = next.clone({ registry });

@@ -125,6 +125,10 @@ describe("tag", () => {
     const arm = await tags(["images.ts", "tool", "--platform", "linux/arm64"]);
     const both = await tags(["images.ts", "tool", "--platform", "linux/amd64,linux/arm64"]);
     expect(new Set([normal.tool!.tag, arm.tool!.tag, both.tool!.tag]).size).toBe(3);
+
+    const { code, stderr } = await project.run(["tag", "images.ts", "--platform", "linux"]);
+    expect(code).toBe(2);
+    expect(stderr).toContain('Cannot use --platform "linux"');
   });
 
   it("IMAGESPEC_REGISTRY is the registry of images (and their base Images) that name none; the tag stays", async () => {
