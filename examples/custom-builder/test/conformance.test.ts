@@ -1,0 +1,47 @@
+import { mkdtemp, readFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { Image } from "@imagespec/core";
+import { describeBuilderConformance } from "@imagespec/testing";
+import { expect } from "vitest";
+import plugin from "../src/plugin.js";
+
+// The same suite imagespec's own builders pass.
+const outDir = await mkdtemp(path.join(os.tmpdir(), "export-conformance-"));
+
+describeBuilderConformance(plugin.builders[0]!, {
+  plugin,
+  config: { outDir },
+  supported: [
+    ({ root }) => Image.fromBase("alpine:3.20", { root }),
+    ({ root, folder, requirements, ignoreFile }) =>
+      Image.fromDebianBase({ root })
+        .withAptPackages("curl")
+        .withPipPackages("six", { indexUrl: "https://pypi.org/simple" })
+        .withRequirements(requirements)
+        .withDockerignore(ignoreFile)
+        .withSourceFolder(folder, "/app")
+        .withEnvVars({ A: "it's \"quoted\" $HOME" })
+        .withWorkdir("/app")
+        .withCommands(["echo 'hello' > hello.txt"])
+        .withEntrypoint(["python3", "app.py"]),
+  ],
+  refused: [
+    ({ root }) => Image.fromDebianBase({ root }).withCondaPackages(["numpy"]),
+    ({ root }) => Image.fromDebianBase({ root }).withCommands("cat /run/secrets/token", { secretMounts: ["token"] }),
+    ({ root, dockerfile }) => Image.fromDockerfile(dockerfile, { root }),
+  ],
+  build: {
+    image: ({ root, folder }) => Image.fromDebianBase({ root }).withSourceFolder(folder, "/app"),
+    check: async (result, { identity, events }) => {
+      expect(result).toMatchObject({ uri: identity.uri, pushed: false });
+      const record = JSON.parse(await readFile(path.join(outDir, "imagespec", identity.tag, "image.json"), "utf8"));
+      expect(record).toMatchObject({ uri: identity.uri, id: identity.id, tag: identity.tag });
+      expect(events.filter((e) => e.type === "step").map((e) => e.status)).toEqual(["started", "done", "started", "done"]);
+    },
+  },
+  errors: [
+    { name: "the output folder cannot be created", image: ({ root }) => Image.fromBase("alpine:3.20", { root }), config: { outDir: "/dev/null/export" }, code: "ENVIRONMENT" },
+    { name: "outDir is not a path", image: ({ root }) => Image.fromBase("alpine:3.20", { root }), config: { outDir: 42 }, code: "CONFIG_ERROR" },
+  ],
+});

@@ -1,0 +1,126 @@
+import { lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { Image, ImageBuildEngine, ImageSpec } from "@imagespec/core";
+import { createBuildContext } from "@imagespec/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createExportBuilder, exportFolder } from "../src/index.js";
+
+let root: string;
+let outDir: string;
+
+beforeAll(async () => {
+  root = await mkdtemp(path.join(os.tmpdir(), "export-root-"));
+  outDir = await mkdtemp(path.join(os.tmpdir(), "export-out-"));
+  await mkdir(path.join(root, "src", "bin"), { recursive: true });
+  await writeFile(path.join(root, "src", "app.py"), "print(1)\n");
+  await writeFile(path.join(root, "src", "bin", "run.sh"), "#!/bin/sh\n", { mode: 0o755 });
+  await writeFile(path.join(root, "src", "debug.log"), "left out\n");
+  await symlink("app.py", path.join(root, "src", "link.py"));
+  await writeFile(path.join(root, "requirements.txt"), "six\n");
+  await writeFile(path.join(root, "notes.txt"), "notes\n");
+  await writeFile(path.join(root, ".dockerignore"), "*.log\n");
+});
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+  await rm(outDir, { recursive: true, force: true });
+});
+
+describe("the export builder's Dockerfile", () => {
+  it("renders every layer it supports, with every value quoted by core", async () => {
+    const image = Image.fromDebianBase({ root, name: "app", pythonVersion: "3.12" })
+      .withAptPackages("git", "curl")
+      .withPipPackages("pandas<2,>=1.5", { indexUrl: "https://mirror.example/simple", extraIndexUrls: ["https://extra.example/simple"], pre: true, extraArgs: ["--no-deps"] })
+      .withRequirements("requirements.txt")
+      .withDockerignore(".dockerignore")
+      .withSourceFolder("src", "/app")
+      .withSourceFile("notes.txt", "/app/docs/")
+      .withEnvVars({ GREETING: 'say "hi" to $USER' })
+      .withWorkdir("/app")
+      .withCommands(["echo 'one' && echo two"])
+      .withEntrypoint(["python3", "app.py"]);
+    const identity = await image.identity();
+    const { content, filename } = await createExportBuilder().render!(image, { identity, baseUri: undefined, config: {} });
+    expect(filename).toBe("Dockerfile");
+    expect(content).toBe(
+      [
+        "# syntax=docker/dockerfile:1",
+        "# Exported by imagespec-builder-export.",
+        "FROM python:3.12-slim-bookworm",
+        'RUN ["/bin/sh","-c","apt-get update && apt-get install -y --no-install-recommends git curl && rm -rf /var/lib/apt/lists/*"]',
+        `RUN ["/bin/sh","-c","python3 -m pip install --no-cache-dir --index-url https://mirror.example/simple --extra-index-url https://extra.example/simple --pre --no-deps 'pandas<2,>=1.5'"]`,
+        'COPY ["files/2/requirements.txt","/tmp/imagespec/requirements-2.txt"]',
+        'RUN ["/bin/sh","-c","python3 -m pip install --no-cache-dir -r /tmp/imagespec/requirements-2.txt"]',
+        'COPY ["files/4","/app"]',
+        'COPY ["files/5/notes.txt","/app/docs/"]',
+        'ENV GREETING="say \\"hi\\" to \\$USER"',
+        'WORKDIR "/app"',
+        `RUN ["/bin/sh","-c","echo 'one' && echo two"]`,
+        'ENTRYPOINT ["python3","app.py"]',
+        `ENV IMAGESPEC_IMAGE_ID="${identity.id}"`,
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("refuses by name what it cannot write", () => {
+    const builder = createExportBuilder();
+    const debian = Image.fromDebianBase({ root });
+    expect(builder.supports(debian.withCondaPackages(["numpy"]))).toBe("layers[0] (condaPackages): this example builder does not handle condaPackages layers");
+    expect(builder.supports(debian.withEnvVars({ MULTI: "a\nb" }))).toBe("layers[0] (env): the value of MULTI has a newline, which a Dockerfile ENV cannot hold");
+    expect(builder.supports(debian.withPipPackages("six", { secretMounts: ["PIP_TOKEN"] }))).toMatch(/needs build secrets \(PIP_TOKEN\)/);
+    expect(builder.supports(Image.fromDockerfile("notes.txt", { root }))).toMatch(/built from its own Dockerfile/);
+  });
+});
+
+describe("exporting", () => {
+  const image = () => Image.fromDebianBase({ root, name: "team/app" }).withDockerignore(".dockerignore").withSourceFolder("src", "/app").withRequirements("requirements.txt");
+
+  it("writes the Dockerfile, the context the tag was computed from, and image.json, into <outDir>/<repository>/<tag>", async () => {
+    const img = image();
+    const context = await createBuildContext(img, { config: { outDir } });
+    const result = await createExportBuilder().build(img, context);
+    const folder = exportFolder(outDir, context.uri);
+    expect(folder).toBe(path.join(outDir, "team", "app", context.identity.tag));
+    expect(result).toEqual({ uri: context.uri, pushed: false, engine: `export:${outDir}` });
+    expect((await readdir(folder)).sort()).toEqual(["Dockerfile", "files", "image.json"]);
+    expect((await readdir(path.join(folder, "files", "1"))).sort()).toEqual(["app.py", "bin", "link.py"]);
+    expect((await stat(path.join(folder, "files", "1", "bin", "run.sh"))).mode & 0o111).not.toBe(0);
+    expect((await lstat(path.join(folder, "files", "1", "link.py"))).isSymbolicLink()).toBe(true);
+    expect(await readFile(path.join(folder, "files", "2", "requirements.txt"), "utf8")).toBe("six\n");
+    expect(JSON.parse(await readFile(path.join(folder, "image.json"), "utf8"))).toEqual({
+      uri: context.uri,
+      id: img.id,
+      tag: context.identity.tag,
+      platforms: ["linux/amd64"],
+      push: false,
+    });
+    // No half-written staging folders are left behind.
+    expect(await readdir(path.dirname(folder))).toEqual([context.identity.tag]);
+  });
+
+  it("copies what an ImageSpec's copy list names, file or folder", async () => {
+    const img = new ImageSpec({ root, name: "spec", copy: ["notes.txt", "src"] }).toImage();
+    const identity = await img.identity();
+    const { content } = await createExportBuilder().render!(img, { identity, baseUri: undefined, config: {} });
+    expect(content).toContain('COPY ["files/0/notes.txt","/root/notes.txt"]');
+    expect(content).toContain('COPY ["files/1","/root/src"]');
+  });
+
+  it("lets the engine skip a local image already exported, and exports base images first", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "export-engine-"));
+    const engine = new ImageBuildEngine({ env: {} }).register(createExportBuilder(), { priority: 10, config: { outDir: dir } });
+    const base = Image.fromDebianBase({ root, name: "base" }).withAptPackages("curl");
+    const app = Image.fromBase(base, { root, name: "app" }).withSourceFolder("src", "/app");
+    const first = await engine.build(app);
+    expect(first.map((o) => [o.image.name, o.status])).toEqual([
+      ["base", "built"],
+      ["app", "built"],
+    ]);
+    const dockerfile = await readFile(path.join(exportFolder(dir, await app.uri()), "Dockerfile"), "utf8");
+    expect(dockerfile).toContain(`FROM ${await base.uri()}\n`);
+    const second = await engine.build(app);
+    expect(second.map((o) => o.status)).toEqual(["skipped", "skipped"]);
+    await rm(dir, { recursive: true, force: true });
+  });
+});
