@@ -26,7 +26,7 @@ function connectionOptions(endpoint: string): Dockerode.DockerOptions {
   try {
     url = new URL(endpoint);
   } catch {
-    throw new ImageSpecError("CONFIG_ERROR", `Cannot connect to the Docker engine at ${JSON.stringify(endpoint)}: it is not an address`, {
+    throw new ImageSpecError("CONFIG_ERROR", `Cannot connect to the Docker engine: ${JSON.stringify(endpoint)} is not an engine address`, {
       field: "host",
       value: endpoint,
       hint: "Write it as unix:///var/run/docker.sock, tcp://host:2375 or ssh://user@host.",
@@ -169,7 +169,7 @@ function splitTag(uri: string): [string, string] {
 }
 
 /** Pushes a local image with the resolver's credentials; returns the manifest digest. */
-export async function enginePush(connection: EngineConnection, uri: string, credentials: CredentialResolver, signal: AbortSignal, progress: BuildProgress): Promise<string | undefined> {
+export async function enginePush(connection: EngineConnection, name: string, uri: string, credentials: CredentialResolver, signal: AbortSignal, progress: BuildProgress): Promise<string | undefined> {
   const domain = parseImageReference(uri)?.domain;
   const found = domain === undefined ? undefined : await credentials(domain);
   const [repository, tag] = splitTag(uri);
@@ -183,7 +183,7 @@ export async function enginePush(connection: EngineConnection, uri: string, cred
     const failure = errorText(message);
     if (failure !== undefined) {
       const denied = /unauthorized|authentication required|denied|no basic auth credentials/i.test(failure);
-      throw new ImageSpecError(denied ? "AUTH_ERROR" : "REGISTRY_ERROR", `Cannot push ${uri}: ${failure}`, {
+      throw new ImageSpecError(denied ? "AUTH_ERROR" : "REGISTRY_ERROR", `Cannot push ${name}: ${domain ?? "the registry"} refused ${uri}: ${failure}`, {
         value: uri,
         hint: denied
           ? `Log in to ${domain} (docker login ${domain}), or give credentials through registryConfig or the engine's credential resolver.`

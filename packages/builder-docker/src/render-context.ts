@@ -223,7 +223,7 @@ export class RenderState {
 
   stage(reference: string): string {
     if (normalizeImageReference(reference) === undefined) {
-      throw new ImageSpecError("INVALID_SPEC", `Cannot use ${JSON.stringify(reference)} as a build stage: it is not an image reference`, {
+      throw new ImageSpecError("INVALID_SPEC", `Cannot add a build stage: ${JSON.stringify(reference)} is not an image reference`, {
         value: reference,
         hint: "Write it as [registry/]name[:tag][@digest].",
       });
@@ -279,7 +279,7 @@ export class RenderState {
   run(script: string, options: DockerRunOptions = {}): string {
     for (const flag of options.mounts ?? []) {
       if (typeof flag !== "string" || !flag.startsWith("--mount=") || /[\r\n\0]/.test(flag)) {
-        throw new ImageSpecError("PLUGIN_ERROR", `Cannot write a RUN step with the mount ${JSON.stringify(flag)}: mounts come from cacheMount, bindMount or secretMounts`, { value: flag });
+        throw new ImageSpecError("PLUGIN_ERROR", `Cannot write a RUN step: ${JSON.stringify(flag)} is not a mount from cacheMount, bindMount or secretMounts`, { value: flag });
       }
     }
     const secrets = options.secrets && options.secrets.length > 0 ? this.secretMounts(options.secrets) : { flags: [], prelude: "" };

@@ -43,10 +43,11 @@ export class DockerBuildError extends ImageSpecError {
   }
 }
 
-function failureError(uri: string, failure: StepFailure | undefined, engineMessage: string | undefined, log: string): DockerBuildError {
+/** `Cannot <do what>: <why>`: the image's name (no `:` in it), with the URI in the details. */
+function failureError(name: string, uri: string, failure: StepFailure | undefined, engineMessage: string | undefined, log: string): DockerBuildError {
   if (failure === undefined) {
     const tail = log.split("\n").slice(-20);
-    return new DockerBuildError(`Cannot build ${uri}: ${engineMessage ?? "the build failed"}${tail.length > 0 ? `\n${indent(tail)}` : ""}`, {
+    return new DockerBuildError(`Cannot build ${name}: ${engineMessage ?? "the build failed"}\n  image: ${uri}${tail.length > 0 ? `\n${indent(tail)}` : ""}`, {
       log,
       logTail: tail,
       hint: "The full build log is in the error's `log`; run with --debug to see it.",
@@ -67,7 +68,8 @@ function failureError(uri: string, failure: StepFailure | undefined, engineMessa
             : "the Dockerfile";
   const command = origin?.description ?? failure.name;
   const lines = [
-    `Cannot build ${uri}: a step of ${where} failed: ${failure.error ?? "unknown error"}`,
+    `Cannot build ${name}: a step of ${where} failed: ${failure.error ?? "unknown error"}`,
+    `  image: ${uri}`,
     `  step: ${failure.name}`,
     `  command: ${command}`,
     ...(failure.logTail.length > 0 ? ["  log tail:", indent(failure.logTail, "    ")] : ["  (the step printed nothing)"]),
@@ -117,17 +119,17 @@ async function resolveSecrets(image: Image, secrets: readonly SecretMount[], env
 
 export async function runBuild(image: Image, context: BuildContext, config: DockerBuilderConfig, env: NodeJS.ProcessEnv = process.env): Promise<BuildResult> {
   const { uri, signal } = context;
-  const cancelled = () => new ImageSpecError("CANCELLED", `Cannot build ${uri}: cancelled`);
+  const cancelled = () => new ImageSpecError("CANCELLED", `Cannot build ${image.name}: cancelled`, { value: uri });
   if (signal.aborted) throw cancelled();
 
   const plan: DockerBuildPlan = await renderDockerBuild(image, { baseUri: context.baseUri, config });
   const progress = new BuildProgress((event) => context.report(event), plan.steps);
-  const connection = await connectEngine(config, `build ${uri}`, env);
+  const connection = await connectEngine(config, `build ${image.name}`, env);
   const labels = await ociLabels(image, config.labels ?? {}, env);
   const severalPlatforms = image.platforms.length > 1;
   const useCli = plan.secrets.length > 0 || severalPlatforms;
   if (severalPlatforms && !context.push) {
-    throw new ImageSpecError("INVALID_SPEC", `Cannot build ${uri} for ${image.platforms.join(", ")}: an image of several platforms cannot be kept in the local engine, only pushed`, {
+    throw new ImageSpecError("INVALID_SPEC", `Cannot build ${image.name} for ${image.platforms.join(", ")}: an image of several platforms cannot be kept in the local engine, only pushed`, {
       field: "platform",
       value: image.platforms,
       hint: "Give the image a registry (and leave IMAGESPEC_PUSH unset), or build one platform.",
@@ -201,17 +203,17 @@ export async function runBuild(image: Image, context: BuildContext, config: Dock
     if (tarError !== undefined) throw tarError;
     if (signal.aborted) throw cancelled();
     if (isImageSpecError(error)) throw error;
-    throw new DockerBuildError(`Cannot build ${uri}: ${(error as Error).message}`, { log: progress.log, cause: error });
+    throw new DockerBuildError(`Cannot build ${image.name}: ${(error as Error).message}\n  image: ${uri}`, { log: progress.log, cause: error });
   }
   const tarError = await tarFailure;
   if (tarError !== undefined) throw tarError;
   if (signal.aborted) throw cancelled();
   const failure = progress.failure();
-  if (engineMessage !== undefined || failure !== undefined) throw failureError(uri, failure, engineMessage, progress.log);
+  if (engineMessage !== undefined || failure !== undefined) throw failureError(image.name, uri, failure, engineMessage, progress.log);
 
   if (context.push && !pushed) {
     progress.line(`Pushing ${uri}`);
-    digest = await enginePush(connection, uri, context.credentials, signal, progress);
+    digest = await enginePush(connection, image.name, uri, context.credentials, signal, progress);
     pushed = true;
   }
   return {
@@ -226,7 +228,7 @@ export async function runBuild(image: Image, context: BuildContext, config: Dock
 
 export async function imageExists(uri: string, config: DockerBuilderConfig, env: NodeJS.ProcessEnv = process.env): Promise<Existence> {
   if (parseImageReference(uri) === undefined) return { status: "unknown", reason: `${uri} is not an image reference` };
-  const connection = await connectEngine(config, `check whether ${uri} exists`, env);
+  const connection = await connectEngine(config, "check whether an image exists in the Docker engine", env);
   const id = await engineImageId(connection, uri);
   return id === undefined ? { status: "absent" } : { status: "present", digest: id };
 }

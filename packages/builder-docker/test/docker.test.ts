@@ -1,0 +1,427 @@
+/**
+ * Against the real engine (scripts/test-env: local dockerd, an open and a basic-auth registry, a seeded offline
+ * Python image): build, then run every image and look inside it. Builds are shared between assertions to keep
+ * the suite short; the timings are printed at the end.
+ */
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import path from "node:path";
+import {
+  type BuildContext,
+  type BuildEvent,
+  type BuildOutcome,
+  createDockerConfigResolver,
+  type EngineEvent,
+  Image,
+  ImageBuildEngine,
+  isImageSpecError,
+  RegistryClient,
+} from "@imagespec/core";
+import { buildWheel, docker, type PackageIndex, runImage, servePackageIndex, type TestEnv, testEnv } from "@imagespec/test-env";
+import { execa } from "execa";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { findDockerCli } from "../src/cli.js";
+import { createDockerBuilder, renderDockerBuild } from "../src/index.js";
+import type { DockerBuildError } from "../src/run-build.js";
+import { project } from "./support/project.js";
+
+let env: TestEnv;
+let index: PackageIndex;
+let root: string;
+let engine: ImageBuildEngine;
+const timings: [string, number][] = [];
+const events: EngineEvent[] = [];
+
+async function timed<T>(name: string, work: () => Promise<T>): Promise<T> {
+  const start = Date.now();
+  try {
+    return await work();
+  } finally {
+    timings.push([name, Date.now() - start]);
+  }
+}
+
+async function buildOne(target: Image, options: Parameters<ImageBuildEngine["build"]>[1] = {}, using = engine): Promise<BuildOutcome> {
+  const outcomes = await using.build(target, { ...options, onEvent: (e) => events.push(e) });
+  const uri = await target.uri();
+  const outcome = outcomes.find((o) => o.uri === uri);
+  if (!outcome) throw new Error(`no outcome for ${uri}`);
+  return outcome;
+}
+
+function expectBuilt(outcome: BuildOutcome): void {
+  if (outcome.status !== "built") throw new Error(`expected ${outcome.uri} to be built, got ${outcome.status}: ${outcome.reason}\n${(outcome.error as DockerBuildError | undefined)?.log ?? ""}`);
+}
+
+/** Runs python3 in the image (the image's own PATH decides which) and parses the JSON it prints. */
+async function inspectInside(uri: string, program: string): Promise<Record<string, unknown>> {
+  return JSON.parse(await runImage(uri, ["-c", program], { entrypoint: "python3" })) as Record<string, unknown>;
+}
+
+async function imageConfig(uri: string): Promise<{ Entrypoint: string[] | null; WorkingDir: string; Env: string[]; Labels: Record<string, string> | null }> {
+  return JSON.parse(await docker(["image", "inspect", uri, "--format", "{{json .Config}}"]));
+}
+
+const WEIRD = `a "double" 'single' $HOME \${PATH} \\back\\slash <>;|& \`id\` $(echo x)`;
+const MULTI = "line one\nRUN echo injected\n  indented \"q\" $HOME \\\n\\";
+
+beforeAll(async () => {
+  env = testEnv();
+  process.env.IMAGESPEC_DEBIAN_BASE_IMAGE = `${env.registry}/imagespec/python:{python_version}-slim-bookworm`;
+  const wheelDir = project({}, "imagespec-docker-wheels-");
+  const wheel = (name: string, module: string, value: string) => buildWheel(wheelDir, { name, version: "1.0.0", modules: { [`${module}/__init__.py`]: `VALUE = ${JSON.stringify(value)}\n` } });
+  index = await servePackageIndex([
+    await wheel("imagespec-demo", "imagespec_demo", "demo"),
+    await wheel("imagespec-extra", "imagespec_extra", "extra"),
+    await wheel("imagespec-base-pkg", "imagespec_base_pkg", "base"),
+    await wheel("imagespec-runtime-pkg", "imagespec_runtime_pkg", "runtime"),
+    await wheel("imagespec-secret-pkg", "imagespec_secret_pkg", "secret"),
+  ]);
+  root = project({
+    "requirements.txt": 'imagespec-extra<2,>=1.0; python_version >= "3"\n',
+    ".imagespecignore": "*.log\nsecret/\n",
+    "app/main.py": 'import os, imagespec_demo\nprint("main ran in", os.getcwd(), "with", imagespec_demo.VALUE)\n',
+    "app/run.sh*": "#!/bin/sh\necho run\n",
+    "app/debug.log": "left out by withDockerignore\n",
+    "app/secret/key.pem": "left out by withDockerignore\n",
+    "app/.gitignore": "build/\n",
+    "app/build/out.txt": "left out by .gitignore\n",
+    "app/data/with space.txt": "spaces\n",
+    "config.yaml": "answer: 42\n",
+    "bundle/tracked.py": "TRACKED = True\n",
+    "docker/hello.txt": "hello from a Dockerfile\n",
+  });
+  writeFileSync(path.join(root, "docker/Dockerfile"), `FROM ${env.baseImage}\nCOPY hello.txt /hello.txt\n`);
+  const git = (...args: string[]) => execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", ...args], { cwd: root, stdio: "ignore" });
+  git("init", "-q");
+  git("remote", "add", "origin", "https://someone:a-token@example.com/org/project.git");
+  git("add", ".");
+  git("commit", "-q", "-m", "test project");
+  writeFileSync(path.join(root, "bundle/untracked.py"), "UNTRACKED = True\n");
+  engine = new ImageBuildEngine().register(createDockerBuilder({ network: "host" }), { priority: 100 });
+});
+
+afterAll(async () => {
+  await index?.close();
+  if (timings.length > 0) {
+    console.log(`docker test timings:\n${timings.map(([name, ms]) => `  ${(ms / 1000).toFixed(1).padStart(6)} s  ${name}`).join("\n")}`);
+  }
+});
+
+describe("an image with every kind of layer, built through the Engine API", () => {
+  let image: Image;
+  let uri: string;
+  let first: BuildOutcome;
+
+  beforeAll(async () => {
+    image = Image.fromDebianBase({ pythonVersion: "3.11", root, registry: env.registry, name: "builder-docker-test/everything" })
+      .withAptPackages("tree")
+      .withPipPackages("imagespec-demo==1.0.0", { indexUrl: index.url })
+      .withRequirements("requirements.txt", { indexUrl: index.url })
+      .withDockerignore(".imagespecignore")
+      .withSourceFolder("app", "/srv/app")
+      .withSourceFile("config.yaml", "/etc/imagespec/")
+      .withCodeBundle({ src: "bundle", dst: "/srv/bundle", copyStyle: "tracked" })
+      .withEnvVars({ WEIRD, MULTI })
+      .withWorkdir("/srv/app")
+      .withCommands(["echo first > /tmp/order", "echo second >> /tmp/order"])
+      .withEntrypoint(["python3", "main.py"]);
+    uri = await image.uri();
+    process.env.SOURCE_DATE_EPOCH = "1700000000";
+    try {
+      // force: a re-run finds the tag in the registry; the build itself is then mostly cache hits.
+      first = await timed("everything: build and push", () => buildOne(image, { force: true }));
+    } finally {
+      delete process.env.SOURCE_DATE_EPOCH;
+    }
+    expectBuilt(first);
+  });
+
+  it("is pushed to the open registry with its digest, and reports steps with timings", async () => {
+    expect(first.pushed).toBe(true);
+    expect(first.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    const existence = await new RegistryClient().manifestExists(uri);
+    expect(existence).toEqual({ status: "present", digest: first.digest });
+    const steps = events.flatMap((e) => (e.type === "build" && e.uri === uri && e.event.type === "step" ? [e.event] : [])) as Extract<BuildEvent, { type: "step" }>[];
+    expect(steps.some((s) => s.name.includes("pip install") && (s.status === "done" || s.status === "cached") && typeof s.durationMs === "number")).toBe(true);
+    expect(first.result?.log).toContain("apt-get install");
+  });
+
+  it("has the apt package, the pip packages (index on 127.0.0.1) and the requirements, in the venv first on PATH", async () => {
+    const inside = await inspectInside(
+      uri,
+      "import json, shutil, sys, imagespec_demo, imagespec_extra; print(json.dumps({'demo': imagespec_demo.VALUE, 'extra': imagespec_extra.VALUE, 'prefix': sys.prefix, 'version': '%d.%d' % sys.version_info[:2], 'tree': shutil.which('tree')}))",
+    );
+    expect(inside).toEqual({ demo: "demo", extra: "extra", prefix: "/opt/venv", version: "3.11", tree: "/usr/bin/tree" });
+  });
+
+  it("keeps neither apt lists nor pip's cache nor the requirements file in the image", async () => {
+    const inside = await inspectInside(
+      uri,
+      "import json, os; lists = [f for f in os.listdir('/var/lib/apt/lists') if f not in ('lock', 'partial')]; print(json.dumps({'lists': lists, 'pipCache': os.path.exists('/root/.cache/pip') and os.listdir('/root/.cache/pip'), 'imagespecCache': os.path.exists('/var/cache/imagespec/pip') and os.listdir('/var/cache/imagespec/pip'), 'requirements': os.path.exists('/tmp/imagespec') and os.listdir('/tmp/imagespec')}))",
+    );
+    expect(inside.lists).toEqual([]);
+    expect(inside.pipCache || []).toEqual([]);
+    expect(inside.imagespecCache || []).toEqual([]);
+    expect(inside.requirements || []).toEqual([]);
+  });
+
+  it("carries env values with quotes, $, backslashes and newlines exactly, and the image id", async () => {
+    const inside = await inspectInside(uri, "import json, os; print(json.dumps({k: os.environ.get(k) for k in ('WEIRD', 'MULTI', 'IMAGESPEC_IMAGE_ID', 'VIRTUAL_ENV')}))");
+    expect(inside).toEqual({ WEIRD, MULTI, IMAGESPEC_IMAGE_ID: image.id, VIRTUAL_ENV: "/opt/venv" });
+  });
+
+  it("has the copied folder with the ignore rules applied, the file, the tracked code bundle, and ran the commands in order", async () => {
+    const inside = await inspectInside(
+      uri,
+      [
+        "import json, os, pathlib",
+        "def tree(d): return sorted(str(p.relative_to(d)) for p in pathlib.Path(d).rglob('*'))",
+        "print(json.dumps({'app': tree('/srv/app'), 'bundle': tree('/srv/bundle'), 'config': open('/etc/imagespec/config.yaml').read(),",
+        "  'order': open('/tmp/order').read(), 'cwd': os.getcwd(), 'exec': os.access('/srv/app/run.sh', os.X_OK), 'space': open('/srv/app/data/with space.txt').read()}))",
+      ].join("\n"),
+    );
+    expect(inside).toEqual({
+      app: [".gitignore", "data", "data/with space.txt", "main.py", "run.sh"],
+      bundle: ["tracked.py"],
+      config: "answer: 42\n",
+      order: "first\nsecond\n",
+      cwd: "/srv/app",
+      exec: true,
+      space: "spaces\n",
+    });
+  });
+
+  it("runs its entrypoint in its working directory, and carries OCI labels without credentials", async () => {
+    expect(await runImage(uri, [])).toBe("main ran in /srv/app with demo");
+    const config = await imageConfig(uri);
+    expect(config.Entrypoint).toEqual(["python3", "main.py"]);
+    expect(config.WorkingDir).toBe("/srv/app");
+    const revision = execFileSync("git", ["rev-parse", "HEAD"], { cwd: root, encoding: "utf8" }).trim();
+    expect(config.Labels).toMatchObject({
+      "org.opencontainers.image.source": "https://example.com/org/project",
+      "org.opencontainers.image.revision": revision,
+      "org.opencontainers.image.created": "2023-11-14T22:13:20.000Z",
+    });
+    expect(JSON.stringify(config.Labels)).not.toContain("a-token");
+  });
+
+  it("is skipped the second time because the tag exists, and rebuilt (from the cache) with forcePush", async () => {
+    const again = await timed("everything: second build (skipped)", () => buildOne(image));
+    expect(again.status).toBe("skipped");
+    expect(again.reason).toContain("already exists");
+    const forced = await timed("everything: forcePush rebuild", () => buildOne(image.forcePush()));
+    expectBuilt(forced);
+    expect(forced.pushed).toBe(true);
+    expect(forced.result?.cached).toBe(true);
+    expect(forced.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(await new RegistryClient().manifestExists(uri)).toEqual({ status: "present", digest: forced.digest });
+  });
+});
+
+describe("pushing to the authenticated registry", () => {
+  it("pushes with credentials from the resolver, and fails with AUTH_ERROR without them", async () => {
+    const configDir = project({
+      "config.json": JSON.stringify({ auths: { [env.authRegistry]: { auth: Buffer.from(`${env.authUser}:${env.authPassword}`).toString("base64") } } }),
+    });
+    const credentials = createDockerConfigResolver({ configPath: path.join(configDir, "config.json") });
+    const authEngine = new ImageBuildEngine({ credentials }).register(createDockerBuilder(), { priority: 100 });
+    const image = Image.fromBase(env.baseImage, { pythonVersion: "3.11", root, registry: env.authRegistry, name: "builder-docker-test/auth" }).withEnvVars({ PUSHED_TO: "auth" });
+    const outcome = await timed("auth registry: build and push", () => buildOne(image, { force: true }, authEngine));
+    expectBuilt(outcome);
+    expect(outcome.pushed).toBe(true);
+    expect(await new RegistryClient({ credentials }).manifestExists(await image.uri())).toEqual({ status: "present", digest: outcome.digest });
+
+    const anonymous = new ImageBuildEngine({ credentials: async () => undefined }).register(createDockerBuilder(), { priority: 100 });
+    const refused = await buildOne(image, { force: true }, anonymous);
+    expect(refused.status).toBe("failed");
+    expect(isImageSpecError(refused.error) && refused.error.code).toBe("AUTH_ERROR");
+    expect(refused.reason).toContain(`Cannot push builder-docker-test/auth: ${env.authRegistry} refused ${await image.uri()}`);
+
+    // A private base: gone from the engine, it is pulled from the authenticated registry with the same credentials.
+    await docker(["image", "rm", await image.uri()]);
+    const child = Image.fromBase(await image.uri(), { root, name: "builder-docker-test/private-base-child" }).withEnvVars({ CHILD: "yes" });
+    const pulled = await timed("auth registry: child of a private base", () => buildOne(child, { force: true }, authEngine));
+    expectBuilt(pulled);
+    expect(await runImage(await child.uri(), ["sh", "-c", 'echo "$PUSHED_TO $CHILD"'])).toBe("auth yes");
+    // BuildKit pulled it into its own store, not the engine's image list: nothing local answers for it now either.
+    await expect(docker(["image", "inspect", await image.uri()])).rejects.toThrow(/No such image/);
+    const denied = await buildOne(child, { force: true }, anonymous);
+    expect(denied.status).toBe("failed");
+    expect(denied.reason).toContain(`load metadata for ${await image.uri()}`);
+    expect((denied.error as { hint?: string }).hint).toContain("credentials");
+  });
+});
+
+describe("a base Image built first and used by a child", () => {
+  it("builds the base, then the child from it; the child installs runtime packages when it starts", async () => {
+    const base = Image.fromBase(env.baseImage, { pythonVersion: "3.11", root, name: "builder-docker-test/base" }).withPipPackages("imagespec-base-pkg==1.0.0", { indexUrl: index.url });
+    const child = Image.fromBase(base, { root, name: "builder-docker-test/child" })
+      .withCommands("python -c 'import imagespec_base_pkg' && echo child-ok > /child-ok")
+      .withRuntimePackages("imagespec-runtime-pkg");
+    const outcomes = await timed("base + child: build", () => engine.build(child, { force: true, onEvent: (e) => events.push(e) }));
+    const [baseUri, childUri] = [await base.uri(), await child.uri()];
+    expect(outcomes.map((o) => [o.uri, o.status, o.requested])).toEqual([
+      [baseUri, "built", false],
+      [childUri, "built", true],
+    ]);
+    const dockerfile = (await renderDockerBuild(child, { baseUri })).dockerfile;
+    expect(dockerfile.startsWith(`FROM ${baseUri}\n`)).toBe(true);
+    expect(dockerfile).not.toContain("-m venv");
+
+    const output = await timed("child: run (runtime install)", () =>
+      runImage(childUri, ["python", "-c", "import imagespec_base_pkg as b, imagespec_runtime_pkg as r; print(b.VALUE, r.VALUE, open('/child-ok').read().strip())"], {
+        network: "host",
+        env: { PIP_INDEX_URL: index.url },
+      }),
+    );
+    expect(output).toBe("base runtime child-ok");
+    // Without the package index the wrapper's install fails, and the container says so.
+    await expect(runImage(childUri, ["true"], { env: { PIP_INDEX_URL: "http://127.0.0.1:9/simple", PIP_RETRIES: "0", PIP_TIMEOUT: "2" } })).rejects.toThrow(/imagespec-runtime-pkg/);
+
+    expect(await engine.existence(child)).toMatchObject({ status: "present" });
+    const again = await buildOne(child);
+    expect(again.status).toBe("skipped");
+  });
+});
+
+describe("failures", () => {
+  it("name the layer, the command and the tail of its log", async () => {
+    const image = Image.fromBase(env.baseImage, { pythonVersion: "3.11", root, name: "builder-docker-test/fails" })
+      .withEnvVars({ A: "1" })
+      .withCommands(["echo fine", "echo some output; echo the reason >&2; exit 3", "echo never"]);
+    const outcome = await timed("failing build", () => buildOne(image, { force: true }));
+    expect(outcome.status).toBe("failed");
+    const error = outcome.error as DockerBuildError;
+    expect(isImageSpecError(error) && error.code).toBe("BUILD_FAILED");
+    expect(error.layerIndex).toBe(1);
+    expect(error.layerKind).toBe("commands");
+    expect(error.command).toBe("echo some output; echo the reason >&2; exit 3");
+    expect(error.logTail).toEqual(["some output", "the reason"]);
+    expect(error.message).toContain("a step of layers[1] (commands) failed");
+    expect(error.message).toContain("exit code: 3");
+    expect(error.log).toContain("fine");
+  });
+
+  it("stop at the start when the base has another Python than the image states", async () => {
+    const image = Image.fromBase(env.baseImage, { pythonVersion: "3.12", root, name: "builder-docker-test/wrong-python" }).withPipPackages("imagespec-demo", { indexUrl: index.url });
+    const outcome = await buildOne(image, { force: true });
+    expect(outcome.status).toBe("failed");
+    expect(outcome.reason).toContain("the image states pythonVersion 3.12, but the base image has Python 3.11");
+  });
+
+  it("say how to start Docker when no engine answers", async () => {
+    const image = Image.fromBase(env.baseImage, { root, name: "builder-docker-test/no-engine" });
+    const identity = await image.identity();
+    const context: BuildContext = {
+      uri: identity.uri,
+      identity,
+      push: false,
+      baseUri: undefined,
+      credentials: async () => undefined,
+      config: {},
+      signal: new AbortController().signal,
+      report: () => {},
+    };
+    const builder = createDockerBuilder({ host: "unix:///tmp/imagespec-no-such-docker.sock" });
+    await expect(builder.build(image, context)).rejects.toMatchObject({
+      code: "ENVIRONMENT",
+      message: expect.stringContaining("no Docker engine answers at unix:///tmp/imagespec-no-such-docker.sock"),
+      hint: expect.stringContaining("Start Docker"),
+    });
+  });
+});
+
+describe("the docker CLI path", () => {
+  it("mounts secrets for pip and commands: readable in the step, absent from the image and its history", async () => {
+    const token = `s3cr3t-${randomBytes(8).toString("hex")}`;
+    process.env.IMAGESPEC_TEST_TOKEN = token;
+    process.env.IMAGESPEC_TEST_INDEX_URL = index.url;
+    const sha = (value: string) => execFileSync("sha256sum", { input: value, encoding: "utf8" }).split(" ")[0];
+    const image = Image.fromBase(env.baseImage, { pythonVersion: "3.11", root, name: "builder-docker-test/secrets", builderConfig: { noCache: true } })
+      .withPipPackages("imagespec-secret-pkg", { secretMounts: [{ id: "index", env: "IMAGESPEC_TEST_INDEX_URL", asEnv: "PIP_INDEX_URL" }] })
+      .withCommands(['cat /run/secrets/token | sha256sum | cut -d" " -f1 > /token-file.sha', 'printf %s "$TOKEN" | sha256sum | cut -d" " -f1 > /token-env.sha'], {
+        secretMounts: [{ id: "token", env: "IMAGESPEC_TEST_TOKEN", asEnv: "TOKEN" }],
+      });
+    try {
+      const outcome = await timed("secrets: build with the CLI", () => buildOne(image, { force: true }));
+      expectBuilt(outcome);
+      expect(outcome.result?.log).toContain(`Building with ${env.dockerCli} (docker `);
+    } finally {
+      delete process.env.IMAGESPEC_TEST_TOKEN;
+      delete process.env.IMAGESPEC_TEST_INDEX_URL;
+    }
+    const uri = await image.uri();
+    const inside = await inspectInside(
+      uri,
+      "import json, os, imagespec_secret_pkg as s; print(json.dumps({'pkg': s.VALUE, 'file': open('/token-file.sha').read().strip(), 'env': open('/token-env.sha').read().strip(), 'secrets': os.path.exists('/run/secrets') and os.listdir('/run/secrets'), 'TOKEN': os.environ.get('TOKEN'), 'PIP_INDEX_URL': os.environ.get('PIP_INDEX_URL')}))",
+    );
+    expect(inside).toMatchObject({ pkg: "secret", file: sha(token), env: sha(token), TOKEN: null, PIP_INDEX_URL: null });
+    expect(inside.secrets || []).toEqual([]);
+    const history = await docker(["history", "--no-trunc", "--format", "{{.CreatedBy}}", uri]);
+    expect(history).toContain("sha256sum");
+    expect(history).not.toContain(token);
+    expect(await docker(["image", "inspect", uri])).not.toContain(token);
+    // Every byte of the image (all layers and the config): the value is nowhere.
+    const saved = execa(env.dockerCli, ["save", uri], { encoding: "buffer", buffer: false, env: { DOCKER_HOST: env.dockerHost } });
+    const needle = Buffer.from(token);
+    let carry = Buffer.alloc(0);
+    let found = false;
+    let size = 0;
+    for await (const chunk of saved.stdout!) {
+      const window = Buffer.concat([carry, chunk as Buffer]);
+      size += (chunk as Buffer).length;
+      if (window.includes(needle)) found = true;
+      carry = window.subarray(Math.max(0, window.length - needle.length));
+    }
+    await saved;
+    expect(size).toBeGreaterThan(1_000_000);
+    expect(found).toBe(false);
+  });
+
+  it("refuses a build whose secret has no value, before building", async () => {
+    const image = Image.fromBase(env.baseImage, { root, name: "builder-docker-test/secret-missing" }).withCommands("true", { secretMounts: ["IMAGESPEC_TEST_UNSET_SECRET"] });
+    const outcome = await buildOne(image, { force: true });
+    expect(outcome.status).toBe("failed");
+    expect(outcome.reason).toContain("the environment variable IMAGESPEC_TEST_UNSET_SECRET is not set");
+  });
+
+  it("finds a working client: a docker 23+ without buildx is passed over for one with built-in BuildKit", async () => {
+    const warnings: string[] = [];
+    const cli = await findDockerCli({ dockerCli: "/usr/local/bin/docker" }, "secrets", { ...process.env, IMAGESPEC_DOCKER_CLI: env.dockerCli }, (w) => warnings.push(w));
+    const newer = await execa("/usr/local/bin/docker", ["buildx", "version"], { reject: false });
+    if (newer.exitCode === 0) {
+      expect(cli.path).toBe("/usr/local/bin/docker");
+    } else {
+      // This machine: /usr/local/bin/docker is docker 28 without buildx (or absent); /usr/bin/docker is 20.10.
+      expect(cli.path).toBe(env.dockerCli);
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatch(/The configured docker CLI \/usr\/local\/bin\/docker cannot be used \((not found|docker \S+ runs BuildKit only through the buildx plugin, which is not installed)\)/);
+    }
+  });
+
+  it("gives a clear error for several platforms when no client has buildx", async () => {
+    const image = Image.fromBase(env.baseImage, { root, registry: env.registry, name: "builder-docker-test/multi", platform: ["linux/amd64", "linux/arm64"] });
+    const withBuildx = await findDockerCli({}, "platforms", process.env, () => {}).catch((error: unknown) => error);
+    if (!isImageSpecError(withBuildx)) {
+      // A machine with buildx builds several platforms through it.
+      expect((withBuildx as { buildx: boolean }).buildx).toBe(true);
+      return;
+    }
+    const outcome = await buildOne(image, { force: true });
+    expect(outcome.status).toBe("failed");
+    expect(isImageSpecError(outcome.error) && outcome.error.code).toBe("ENVIRONMENT");
+    expect(outcome.reason).toContain("needs docker buildx");
+    expect((outcome.error as { hint?: string }).hint).toContain("docker-buildx");
+  });
+});
+
+describe("an image from the user's own Dockerfile", () => {
+  it("is built from that Dockerfile and its context, with the image id added", async () => {
+    const image = Image.fromDockerfile("docker/Dockerfile", { root, name: "builder-docker-test/dockerfile" });
+    const outcome = await timed("user Dockerfile: build", () => buildOne(image, { force: true }));
+    expectBuilt(outcome);
+    expect(await runImage(await image.uri(), ["sh", "-c", 'cat /hello.txt; echo "$IMAGESPEC_IMAGE_ID"'])).toBe(`hello from a Dockerfile\n${image.id}`);
+  });
+});
