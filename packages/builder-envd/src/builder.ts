@@ -89,7 +89,7 @@ export function createEnvdBuilder(options: EnvdBuilderOptions = {}): ImageBuilde
         await writeBuildContext(dir, image, context.identity, rendering);
         if (context.signal.aborted) throw cancelled(image);
         const args = envdBuildArgs({ contextDir: dir, platform: image.platforms[0]!, uri: context.uri, push: context.push });
-        const log = await runEnvdBuild(settings.binary, args, image, context);
+        const log = await runEnvdBuild(settings.binary, args, image, context, registryConfigEnv(image));
         return { uri: context.uri, pushed: context.push, log };
       } finally {
         if (settings.keepContext) context.report({ type: "log", line: `envd build context kept in ${dir}` });
@@ -155,9 +155,9 @@ export async function checkEnvd(binary: string, image: Image, signal: AbortSigna
 }
 
 /** Runs `envd build`, reporting every output line, and BuildKit's plain progress lines as steps. */
-async function runEnvdBuild(binary: string, args: readonly string[], image: Image, context: BuildContext): Promise<string> {
+async function runEnvdBuild(binary: string, args: readonly string[], image: Image, context: BuildContext, env: Record<string, string>): Promise<string> {
   context.report({ type: "log", line: `$ ${[binary, ...args].join(" ")}` });
-  const subprocess = execa(binary, args, { reject: false, stdin: "ignore", all: true, cancelSignal: context.signal, forceKillAfterDelay: 5_000 });
+  const subprocess = execa(binary, args, { reject: false, stdin: "ignore", all: true, cancelSignal: context.signal, forceKillAfterDelay: 5_000, env });
   const steps = new StepTracker(context.report);
   try {
     for await (const line of subprocess.iterable({ from: "all" })) {
@@ -177,6 +177,32 @@ async function runEnvdBuild(binary: string, args: readonly string[], image: Imag
     });
   }
   return log;
+}
+
+/**
+ * envd pushes with the Docker config's credentials; an image's `registryConfig` (a config.json, or the folder
+ * holding one) is handed over as DOCKER_CONFIG, the variable Docker's own tools read.
+ */
+function registryConfigEnv(image: Image): Record<string, string> {
+  if (image.registryConfig === undefined) return {};
+  const file = path.resolve(image.registryConfig);
+  let isDirectory = false;
+  try {
+    isDirectory = statSync(file).isDirectory();
+  } catch {
+    throw new ImageSpecError("FILE_NOT_FOUND", `Cannot build ${image.name} with envd: the registry config ${JSON.stringify(image.registryConfig)} does not exist`, {
+      field: "registryConfig",
+      value: image.registryConfig,
+    });
+  }
+  if (!isDirectory && path.basename(file) !== "config.json") {
+    throw new ImageSpecError("CONFIG_ERROR", `Cannot build ${image.name} with envd: envd reads registry credentials from a folder's config.json, and ${JSON.stringify(image.registryConfig)} is not named config.json`, {
+      field: "registryConfig",
+      value: image.registryConfig,
+      hint: "Name the file config.json (or give the folder that holds it).",
+    });
+  }
+  return { DOCKER_CONFIG: isDirectory ? file : path.dirname(file) };
 }
 
 /** BuildKit plain progress: `#5 [internal] load build definition`, `#5 DONE 0.2s`, `#5 CACHED`, `#5 ERROR: ...`. */

@@ -154,6 +154,27 @@ describe("envd build", () => {
     await rm(kept, { recursive: true, force: true });
   });
 
+  it("hands an image's registryConfig to envd as DOCKER_CONFIG, the folder of its config.json", async () => {
+    const fake = await fakeOnPath();
+    await mkdir(path.join(root, "auth"), { recursive: true });
+    await writeFile(path.join(root, "auth", "config.json"), "{}");
+    await writeFile(path.join(root, "auth", "creds.json"), "{}");
+    const withConfig = (registryConfig: string) => Image.fromBase("ubuntu:22.04", { root, name: "auth", registryConfig }).withEnvVars({ A: "1" });
+    const file = withConfig(path.join(root, "auth", "config.json"));
+    await createEnvdBuilder().build(file, await createBuildContext(file));
+    expect(await fake.dockerConfig()).toBe(path.join(root, "auth"));
+    const folder = withConfig(path.join(root, "auth"));
+    await createEnvdBuilder().build(folder, await createBuildContext(folder));
+    expect(await fake.dockerConfig()).toBe(path.join(root, "auth"));
+
+    const otherName = withConfig(path.join(root, "auth", "creds.json"));
+    const error = await failure(createEnvdBuilder().build(otherName, await createBuildContext(otherName)));
+    expect(error.code).toBe("CONFIG_ERROR");
+    expect(error.message).toMatch(/envd reads registry credentials from a folder's config\.json/);
+    const missing = withConfig(path.join(root, "nowhere", "config.json"));
+    expect((await failure(createEnvdBuilder().build(missing, await createBuildContext(missing)))).code).toBe("FILE_NOT_FOUND");
+  });
+
   it("takes the binary from builders.envd.binary", async () => {
     const fake = await createFakeEnvd();
     process.env.PATH = "/nonexistent";

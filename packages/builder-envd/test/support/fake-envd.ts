@@ -27,6 +27,8 @@ export interface FakeEnvd {
   calls(): Promise<string[][]>;
   /** The build context of the last `envd build`, as it was when envd ran. */
   readonly contextCopy: string;
+  /** DOCKER_CONFIG as the last invocation saw it (`<unset>` when it was not set). */
+  dockerConfig(): Promise<string>;
 }
 
 export async function createFakeEnvd(options: FakeEnvdOptions = {}): Promise<FakeEnvd> {
@@ -44,6 +46,7 @@ export async function createFakeEnvd(options: FakeEnvdOptions = {}): Promise<Fak
 export PATH=/usr/local/bin:/usr/bin:/bin
 n=$(ls ${bashWord(callsDir)} | wc -l)
 printf '%s\\0' "$@" > ${bashWord(callsDir)}/$(printf '%04d' "$n")
+printf '%s' "\${DOCKER_CONFIG-<unset>}" > ${bashWord(path.join(dir, "docker-config"))}
 case "$1" in
   version)
     printf '%s\\n' ${bashWord(version)}
@@ -69,6 +72,7 @@ exit 64
     dir,
     binary,
     contextCopy,
+    dockerConfig: () => readFile(path.join(dir, "docker-config"), "utf8"),
     async calls() {
       const files = (await readdir(callsDir)).sort();
       return Promise.all(files.map(async (f) => (await readFile(path.join(callsDir, f), "utf8")).split("\0").slice(0, -1)));
