@@ -207,6 +207,14 @@ describe("an image with every kind of layer, built through the Engine API", () =
     expect(JSON.stringify(config.Labels)).not.toContain("a-token");
   });
 
+  it("loses its entrypoint in a child that sets `[]`", async () => {
+    const child = Image.fromBase(uri, { root, name: "builder-docker-test/no-entrypoint" }).withEntrypoint([]);
+    expectBuilt(await timed("entrypoint []: build", () => buildOne(child, { force: true })));
+    const config = await imageConfig(await child.uri());
+    expect(config.Entrypoint ?? []).toEqual([]);
+    expect(await runImage(await child.uri(), ["sh", "-c", "echo no entrypoint in $PWD"])).toBe("no entrypoint in /srv/app");
+  });
+
   it("is skipped the second time because the tag exists, and rebuilt (from the cache) with forcePush", async () => {
     const again = await timed("everything: second build (skipped)", () => buildOne(image));
     expect(again.status).toBe("skipped");
