@@ -15,6 +15,7 @@ import {
   IMAGE_ID_ENV,
   type Image,
   ImageSpecError,
+  imageIgnorePatterns,
   type Layer,
   layerDefinition,
   shellQuote,
@@ -122,7 +123,7 @@ export async function renderDockerBuild(image: Image, options: RenderDockerOptio
 /** Renders the layers of an image (and, for an Image base, what it inherits) into a RenderState. */
 async function renderState(image: Image, config: DockerBuilderConfig): Promise<{ state: RenderState }> {
   const chain: ChainState = image.base.type === "image" ? chainOf((await renderState(image.base.image, config)).state) : EMPTY_CHAIN;
-  const state = new RenderState(image, chain, { micromambaImage: config.micromambaImage ?? DEFAULT_MICROMAMBA_IMAGE }, await readIgnorePatterns(image));
+  const state = new RenderState(image, chain, { micromambaImage: config.micromambaImage ?? DEFAULT_MICROMAMBA_IMAGE }, await imageIgnorePatterns(image));
 
   const versionCheck = pythonVersionCheck(image, state);
   if (versionCheck !== undefined) state.add(state.run(versionCheck.script, { description: versionCheck.description }));
@@ -194,26 +195,6 @@ export function cudaImage(template: string, cuda: string, cudnn: string | undefi
   const major = cudnn === undefined ? undefined : Number.parseInt(cudnn, 10);
   const cudnnPart = major === undefined ? "" : major >= 9 ? "cudnn-" : `cudnn${major}-`;
   return template.replaceAll("{cuda}", cuda).replaceAll("{cudnn}", cudnnPart);
-}
-
-/** The `withDockerignore` patterns, read the way the tag reads them: every such file applies to every folder. */
-async function readIgnorePatterns(image: Image): Promise<string[]> {
-  const patterns: string[] = [];
-  for (const [i, layer] of image.layers.entries()) {
-    if (layer.kind !== "dockerignore") continue;
-    const file = path.resolve(image.root, String(layer.file));
-    try {
-      patterns.push(...(await readFile(file, "utf8")).split(/\r?\n/));
-    } catch (error) {
-      throw new ImageSpecError("FILE_NOT_FOUND", `Cannot read layers[${i}].dockerignore.file = ${JSON.stringify(layer.file)}: ${file} does not exist`, {
-        field: `layers[${i}].dockerignore.file`,
-        value: layer.file,
-        hint: `Relative paths are relative to ${image.root}.`,
-        cause: error,
-      });
-    }
-  }
-  return patterns;
 }
 
 /** An image from the user's own Dockerfile: their file, their context folder, and the image id appended. */

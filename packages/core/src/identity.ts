@@ -120,7 +120,7 @@ async function compute(image: Image, hasher: FileHasher): Promise<ImageIdentity>
   inputs.push({ name: "platforms", digest: digestOf([...image.platforms].sort()), detail: image.platforms.join(",") });
   if (image.builderOptions !== undefined) inputs.push({ name: "builderOptions", digest: digestOf(image.builderOptions), detail: canonicalJson(image.builderOptions) });
 
-  const ignorePatterns = await dockerignorePatterns(image);
+  const ignorePatterns = await imageIgnorePatterns(image);
   const fileInputs = image.layers.map(async (layer, i) => {
     const name = `layers[${i}].${layer.kind}`;
     const own: TagInput = { name, digest: digestOf(layerView(layer)), detail: summarize(layer) };
@@ -147,8 +147,11 @@ async function compute(image: Image, hasher: FileHasher): Promise<ImageIdentity>
   return Object.freeze({ id: image.id, tag, uri, specHash, inputs: Object.freeze(inputs) });
 }
 
-/** Patterns of every `withDockerignore` file of the image, applied to each folder it copies. */
-async function dockerignorePatterns(image: Image): Promise<string[]> {
+/**
+ * Patterns of every `withDockerignore` file of the image, applied to each folder it copies. Builders pack their
+ * context with these, so what the tag ignores is what they leave out.
+ */
+export async function imageIgnorePatterns(image: Image): Promise<string[]> {
   const patterns: string[] = [];
   for (const [i, layer] of image.layers.entries()) {
     if (layer.kind !== "dockerignore") continue;

@@ -52,7 +52,7 @@ export {
 export { type ErrorCode, errorMessage, ImageSpecError, isImageSpecError, type ValidationIssue } from "./errors.js";
 export { defaultFileHasher, FileHasher, type FileHasherOptions, type FolderEntry, type FolderSelection, type InputDigest } from "./files.js";
 export * as grammar from "./grammar.js";
-export { HASH_CONTRACT_VERSION, type ImageIdentity, type TagInput } from "./identity.js";
+export { HASH_CONTRACT_VERSION, type ImageIdentity, imageIgnorePatterns, type TagInput } from "./identity.js";
 export {
   type BaseImage,
   DEFAULT_DEBIAN_BASE_TEMPLATE,
