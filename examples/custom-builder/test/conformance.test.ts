@@ -1,13 +1,14 @@
-import { mkdtemp, readFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { Image } from "@imagespec/core";
 import { describeBuilderConformance } from "@imagespec/testing";
-import { expect } from "vitest";
+import { afterAll, expect } from "vitest";
 import plugin from "../src/plugin.js";
 
 // The same suite imagespec's own builders pass.
 const outDir = await mkdtemp(path.join(os.tmpdir(), "export-conformance-"));
+afterAll(() => rm(outDir, { recursive: true, force: true }));
 
 describeBuilderConformance(plugin.builders[0]!, {
   plugin,

@@ -5,7 +5,7 @@ import { type BuildEvent, Image, ImageBuildEngine, type ImageBuilder, type Image
 import { createBuildContext } from "@imagespec/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createEnvdBuilder, envdBuildArgs } from "../src/index.js";
-import { createFakeEnvd } from "./support/fake-envd.js";
+import { createFakeEnvd, removeFakeEnvds } from "./support/fake-envd.js";
 
 let root: string;
 const originalPath = process.env.PATH;
@@ -20,7 +20,10 @@ beforeAll(async () => {
   await symlink("app.py", path.join(root, "src", "link.py"));
   await writeFile(path.join(root, ".dockerignore"), "*.log\n");
 });
-afterAll(() => rm(root, { recursive: true, force: true }));
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+  await removeFakeEnvds();
+});
 afterEach(() => {
   process.env.PATH = originalPath;
 });

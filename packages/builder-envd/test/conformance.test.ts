@@ -2,15 +2,16 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { Image } from "@imagespec/core";
 import { describeBuilderConformance } from "@imagespec/testing";
-import { expect } from "vitest";
+import { afterAll, expect } from "vitest";
 import plugin from "../src/plugin.js";
-import { createFakeEnvd } from "./support/fake-envd.js";
+import { createFakeEnvd, removeFakeEnvds } from "./support/fake-envd.js";
 
 // envd cannot be installed on the test machines: each case points the builder at a fake envd (see fake-envd.ts).
 const working = await createFakeEnvd({ buildOutput: ["#1 [internal] load build definition", "#1 DONE 0.2s"] });
 const old = await createFakeEnvd({ version: "envd: v0.3.37" });
 const failing = await createFakeEnvd({ buildOutput: ["ERROR: failed to solve"], buildExit: 1 });
 const slow = await createFakeEnvd({ buildOutput: ["#1 building"], buildSleep: 60 });
+afterAll(removeFakeEnvds);
 
 describeBuilderConformance(plugin.builders[0]!, {
   plugin,

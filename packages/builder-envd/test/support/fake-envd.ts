@@ -1,4 +1,4 @@
-import { chmod, mkdir, mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 
@@ -31,8 +31,16 @@ export interface FakeEnvd {
   dockerConfig(): Promise<string>;
 }
 
+const created: string[] = [];
+
+/** Removes every fake envd this test file created. */
+export async function removeFakeEnvds(): Promise<void> {
+  for (const dir of created.splice(0)) await rm(dir, { recursive: true, force: true });
+}
+
 export async function createFakeEnvd(options: FakeEnvdOptions = {}): Promise<FakeEnvd> {
   const dir = await mkdtemp(path.join(os.tmpdir(), "fake-envd-"));
+  created.push(dir);
   const callsDir = path.join(dir, "calls");
   await mkdir(callsDir);
   const contextCopy = path.join(dir, "context-copy");
