@@ -51,6 +51,7 @@ export async function loadSettings(inv: Invocation, options: { project: boolean;
     const project = await loadProject({ cwd: inv.cwd, ...(explicit !== undefined && { configFile: explicit }) });
     if (options.warnPluginFailures !== false) {
       for (const failure of project.failures) inv.out.warn(`plugin ${failure.packageName} was not loaded: ${failure.reason}`);
+      for (const warning of project.warnings) inv.out.warn(warning);
     }
     settings = { config: project.config, configFile: project.configFile, project };
   } else {

@@ -316,6 +316,21 @@ describe("builders", () => {
     }
   });
 
+  it("reports config settings for builders nothing offers, in builders and as warnings elsewhere", async () => {
+    const project = createProject({ dependencies: ["@imagespec/core", "@imagespec/builder-noop"] });
+    try {
+      project.write("imagespec.config.mjs", `export default { priorities: { envd: 500 } };\n`);
+      const { result, value } = await project.json<{ warnings: string[] }>(["builders"]);
+      expect(result.code, result.stderr).toBe(0);
+      expect(value.warnings).toEqual([expect.stringMatching(/^priorities\.envd in imagespec\.config\.mjs has no effect: no plugin offers a builder of type envd/)]);
+      project.write("plain.ts", PLAIN);
+      const dry = await project.run(["build", "plain.ts", "--dry-run"]);
+      expect(dry.stderr).toContain("warning: priorities.envd in imagespec.config.mjs has no effect");
+    } finally {
+      project.remove();
+    }
+  });
+
   it("lists only noop when only noop is declared", async () => {
     const onlyNoop = createProject({ dependencies: ["@imagespec/core", "@imagespec/builder-noop"] });
     try {

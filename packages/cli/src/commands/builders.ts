@@ -7,7 +7,7 @@ import type { Invocation } from "../main.js";
 export async function run(inv: Invocation): Promise<number> {
   const { out } = inv;
   const { project } = await loadSettings(inv, { project: true, warnPluginFailures: false });
-  const { builders, failures, configFile, packageJson } = project!;
+  const { builders, failures, warnings, configFile, packageJson } = project!;
   if (out.json) {
     out.outJson({
       configFile: configFile ?? null,
@@ -23,6 +23,7 @@ export async function run(inv: Invocation): Promise<number> {
         description: b.description ?? null,
       })),
       failures: failures.map((f) => ({ package: f.packageName, reason: f.reason })),
+      warnings,
     });
     return EXIT.ok;
   }
@@ -43,6 +44,11 @@ export async function run(inv: Invocation): Promise<number> {
     out.out("");
     out.out("Plugins that failed to load:");
     for (const f of failures) out.out(`  ${f.packageName}: ${f.reason}`);
+  }
+  if (warnings.length > 0) {
+    out.out("");
+    out.out("Configuration warnings:");
+    for (const w of warnings) out.out(`  ${w}`);
   }
   return EXIT.ok;
 }
