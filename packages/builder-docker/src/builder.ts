@@ -5,8 +5,8 @@
  */
 
 import type { BuildContext, BuildResult, Existence, Image, ImageBuilder, RenderContext, RenderedBuildFile } from "@imagespec/core";
+import { dockerRefusal, renderDockerBuild } from "@imagespec/docker-build";
 import { type DockerBuilderConfig, parseDockerConfig } from "./config.js";
-import { dockerRefusal, renderDockerBuild } from "./render.js";
 
 export const DOCKER_BUILDER_TYPE = "docker";
 

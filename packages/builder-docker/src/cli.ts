@@ -10,9 +10,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Readable } from "node:stream";
 import { type DockerEngineAuthConfig, ImageSpecError, mountOption, type SecretMount } from "@imagespec/core";
+import { type BuildProgress, PlainProgressParser } from "@imagespec/docker-build/engine";
 import { execa } from "execa";
 import type { DockerBuilderConfig } from "./config.js";
-import { type BuildProgress, PlainProgressParser } from "./progress.js";
 
 export interface DockerCli {
   readonly path: string;

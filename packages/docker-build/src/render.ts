@@ -20,7 +20,7 @@ import {
   layerDefinition,
   shellQuote,
 } from "@imagespec/core";
-import { DEFAULT_CUDA_IMAGE, DEFAULT_MICROMAMBA_IMAGE, type DockerBuilderConfig } from "./config.js";
+import { DEFAULT_CUDA_IMAGE, DEFAULT_MICROMAMBA_IMAGE, type DockerBuildSettings } from "./settings.js";
 import { coreRenderers, runtimeWrapper } from "./layers.js";
 import type { ContextItem, DockerBuildPlan, StepOrigin } from "./plan.js";
 import { type ChainState, EMPTY_CHAIN, type Line, RenderState } from "./render-context.js";
@@ -28,7 +28,7 @@ import { type ChainState, EMPTY_CHAIN, type Line, RenderState } from "./render-c
 export interface RenderDockerOptions {
   /** The reference of the base when the base is another Image (the engine passes where it built it). */
   readonly baseUri?: string;
-  readonly config?: DockerBuilderConfig;
+  readonly config?: DockerBuildSettings;
 }
 
 /** Instructions BuildKit runs as a step and numbers `[n/m]`. */
@@ -121,7 +121,7 @@ export async function renderDockerBuild(image: Image, options: RenderDockerOptio
 }
 
 /** Renders the layers of an image (and, for an Image base, what it inherits) into a RenderState. */
-async function renderState(image: Image, config: DockerBuilderConfig): Promise<{ state: RenderState }> {
+async function renderState(image: Image, config: DockerBuildSettings): Promise<{ state: RenderState }> {
   const chain: ChainState = image.base.type === "image" ? chainOf((await renderState(image.base.image, config)).state) : EMPTY_CHAIN;
   const state = new RenderState(image, chain, { micromambaImage: config.micromambaImage ?? DEFAULT_MICROMAMBA_IMAGE }, await imageIgnorePatterns(image));
 
@@ -175,7 +175,7 @@ function pythonVersionCheck(image: Image, state: RenderState): { script: string;
   };
 }
 
-async function baseReference(image: Image, baseUri: string | undefined, config: DockerBuilderConfig): Promise<string> {
+async function baseReference(image: Image, baseUri: string | undefined, config: DockerBuildSettings): Promise<string> {
   const base = image.base;
   const cuda = image.layers.find((l) => l.kind === "cuda");
   if (cuda !== undefined) return cudaImage(config.cudaImage ?? DEFAULT_CUDA_IMAGE, cuda.cuda as string, cuda.cudnn as string | undefined);

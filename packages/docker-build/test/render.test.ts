@@ -1,12 +1,11 @@
 /**
  * Rendering, without an engine: each core layer kind, the quoting of hostile values, the Python environment, the
- * extension point for layer packages, and what `supports()` refuses.
+ * extension point for layer packages, and what `dockerRefusal()` refuses.
  */
-import { type DockerLayerRenderer, defineLayer, Image, ImageSpec, isImageSpecError } from "@imagespec/core";
+import { type DockerLayerRenderer, defineLayer, Image, ImageSpec } from "@imagespec/core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { createDockerBuilder, cudaImage, renderDockerBuild } from "../src/index.js";
-import plugin from "../src/plugin.js";
+import { cudaImage, dockerRefusal, renderDockerBuild } from "../src/index.js";
 import { instructions, KEYWORDS, project, runArgv } from "./support/project.js";
 
 const DEBIAN_TEMPLATE = "127.0.0.1:5000/imagespec/python:{python_version}-slim-bookworm";
@@ -303,7 +302,7 @@ describe("the ImageSpec front door", () => {
       platform: "linux/arm64",
     } as ConstructorParameters<typeof ImageSpec>[0]);
     const image = spec.toImage();
-    expect(createDockerBuilder().supports(image)).toBe(true);
+    expect(dockerRefusal(image)).toBeUndefined();
     const plan = await renderDockerBuild(image);
     const lines = instructions(plan.dockerfile);
     expect(lines.findIndex((l) => l.includes("apt-get"))).toBeLessThan(lines.findIndex((l) => l.includes("pip install")));
@@ -339,7 +338,7 @@ describe("the extension point for layer packages", () => {
 
   it("renders a non-core kind through renderers.docker with the context's helpers", async () => {
     const image = Image.fromDebianBase({ root, pythonVersion: "3.11" }).withLayer(uvLayer, { lock: "uv.lock" });
-    expect(createDockerBuilder().supports(image)).toBe(true);
+    expect(dockerRefusal(image)).toBeUndefined();
     const plan = await renderDockerBuild(image);
     expect(plan.dockerfile).toMatchSnapshot();
     const lines = instructions(plan.dockerfile);
@@ -365,24 +364,22 @@ describe("the extension point for layer packages", () => {
   it("says which layers it cannot render instead of ignoring them", () => {
     const foreign = defineLayer({ kind: "testEnvdOnly", schema: z.object({}).strict(), renderers: { envd: () => "" } });
     const image = Image.fromDebianBase({ root }).withPipPackages("six").withLayer(foreign, {});
-    expect(createDockerBuilder().supports(image)).toBe("layers[1] is of kind testEnvdOnly, which has no docker renderer (its layer package does not support the docker builder)");
+    expect(dockerRefusal(image)).toBe("layers[1] is of kind testEnvdOnly, which has no docker renderer (its layer package does not support the docker builder)");
   });
 });
 
-describe("supports()", () => {
+describe("dockerRefusal()", () => {
   it("accepts images from the Debian base, a reference, another Image and a Dockerfile", () => {
-    const builder = createDockerBuilder();
     const base = Image.fromDebianBase({ root }).withPipPackages("six");
     for (const image of [base, Image.fromBase("alpine:3", { root }), Image.fromBase(base, { root }), Image.fromDockerfile("docker/Dockerfile", { root })]) {
-      expect(builder.supports(image)).toBe(true);
+      expect(dockerRefusal(image)).toBeUndefined();
     }
   });
 
-  it("gives reasons for what it cannot build", () => {
-    const builder = createDockerBuilder();
-    expect(builder.supports(Image.fromBase("ghcr.io/org/py:1", { root }).withCuda({ cuda: "12.4.1" }))).toMatch(/withCuda replaces the Debian base/);
-    expect(builder.supports(Image.fromDebianBase({ root, platform: "windows/amd64" }))).toMatch(/Linux images only, not windows\/amd64/);
-    expect(builder.supports(Image.fromDebianBase({ root, builderOptions: { gpu: true } }))).toMatch(/takes no builderOptions, but the image sets gpu/);
+  it("gives reasons for what it cannot render", () => {
+    expect(dockerRefusal(Image.fromBase("ghcr.io/org/py:1", { root }).withCuda({ cuda: "12.4.1" }))).toMatch(/withCuda replaces the Debian base/);
+    expect(dockerRefusal(Image.fromDebianBase({ root, platform: "windows/amd64" }))).toMatch(/Linux images only, not windows\/amd64/);
+    expect(dockerRefusal(Image.fromDebianBase({ root, builderOptions: { gpu: true } }))).toMatch(/takes no builderOptions, but the image sets gpu/);
   });
 
   it("renders a Dockerfile image as the user's file with the image id appended, its context folder as the context", async () => {
@@ -391,27 +388,5 @@ describe("supports()", () => {
     expect(plan.dockerfile).toBe(`FROM python:3.12-slim\nCOPY . /src\n\n# Added by imagespec\nENV IMAGESPEC_IMAGE_ID="${image.id}"\n`);
     expect(plan.context[0]).toMatchObject({ type: "folder", path: ".", source: `${root}/docker` });
     expect(plan.baseReferences).toEqual(["python:3.12-slim"]);
-  });
-});
-
-describe("the builder", () => {
-  it("is a plugin with type docker and priority 100, created without loading dockerode", async () => {
-    expect(plugin.name).toBe("@imagespec/builder-docker");
-    expect(plugin.builders.map((b) => [b.type, b.priority])).toEqual([["docker", 100]]);
-    const builder = await plugin.builders[0]!.create({ config: {} });
-    expect(builder.type).toBe("docker");
-    const rendered = await builder.render!(everything(), { identity: await everything().identity(), baseUri: undefined, config: {} });
-    expect(rendered.filename).toBe("Dockerfile");
-    expect(rendered.content).toBe((await renderDockerBuild(everything())).dockerfile);
-  });
-
-  it("rejects bad configuration with the field named", () => {
-    try {
-      createDockerBuilder({ network: "bridge-ish" as "host" });
-      expect.unreachable();
-    } catch (error) {
-      expect(isImageSpecError(error) && error.code).toBe("CONFIG_ERROR");
-      expect((error as Error).message).toContain("network");
-    }
   });
 });

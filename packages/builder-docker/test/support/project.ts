@@ -26,17 +26,3 @@ export function write(dir: string, files: Record<string, string>): void {
     if (executable) chmodSync(path.join(dir, rel), 0o755);
   }
 }
-
-/** The instructions of a Dockerfile: every line that is not blank or a comment. */
-export function instructions(dockerfile: string): string[] {
-  return dockerfile.split("\n").filter((line) => line.trim() !== "" && !line.startsWith("#"));
-}
-
-/** The argv of an exec-form RUN line (`RUN [flags] ["/bin/sh", "-c", script]`). */
-export function runArgv(line: string): [string, string, string, ...string[]] {
-  const start = line.indexOf('["/bin/sh"');
-  if (!line.startsWith("RUN ") || start < 0) throw new Error(`not an exec-form RUN: ${line}`);
-  return JSON.parse(line.slice(start)) as [string, string, string, ...string[]];
-}
-
-export const KEYWORDS = new Set(["FROM", "RUN", "COPY", "ENV", "ARG", "WORKDIR", "ENTRYPOINT"]);

@@ -1,0 +1,62 @@
+/** The builder itself, without an engine: its plugin, its configuration, what supports() refuses, what it loads. */
+import { execFile } from "node:child_process";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { Image, isImageSpecError } from "@imagespec/core";
+import { renderDockerBuild } from "@imagespec/docker-build";
+import { describe, expect, it } from "vitest";
+import { createDockerBuilder } from "../src/index.js";
+import plugin from "../src/plugin.js";
+import { project } from "./support/project.js";
+
+const packageDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+describe("the docker builder", () => {
+  it("is a plugin with type docker and priority 100 whose render() is the shared renderer's Dockerfile", async () => {
+    expect(plugin.name).toBe("@imagespec/builder-docker");
+    expect(plugin.builders.map((b) => [b.type, b.priority])).toEqual([["docker", 100]]);
+    const builder = await plugin.builders[0]!.create({ config: {} });
+    expect(builder.type).toBe("docker");
+    const image = Image.fromDebianBase({ root: project({ "a.txt": "a\n" }), pythonVersion: "3.11" }).withPipPackages("six").withSourceFile("a.txt", "/a.txt");
+    const rendered = await builder.render!(image, { identity: await image.identity(), baseUri: undefined, config: {} });
+    expect(rendered.filename).toBe("Dockerfile");
+    expect(rendered.content).toBe((await renderDockerBuild(image)).dockerfile);
+  });
+
+  it("loads neither dockerode nor tar-stream to be created, asked supports() and render()", async () => {
+    const script = `
+      import { createRequire } from "node:module";
+      import { Image } from "@imagespec/core";
+      const { default: plugin } = await import(${JSON.stringify(path.join(packageDir, "dist", "plugin.js"))});
+      const builder = await plugin.builders[0].create({ config: {} });
+      const image = Image.fromBase("127.0.0.1:5000/x:1", { root: process.cwd() }).withEnvVars({ A: "1" });
+      if (builder.supports(image) !== true) throw new Error("refused");
+      await builder.render(image, { identity: await image.identity(), baseUri: undefined, config: {} });
+      const loaded = Object.keys(createRequire(import.meta.url).cache).filter((f) => /[\\\\/](dockerode|docker-modem|tar-stream)[\\\\/]/.test(f));
+      console.log(JSON.stringify(loaded));
+    `;
+    const { stdout } = await promisify(execFile)(process.execPath, ["--input-type=module", "-e", script], { cwd: packageDir });
+    expect(JSON.parse(stdout)).toEqual([]);
+  });
+
+  it("rejects bad configuration naming every bad field, its own and the shared build settings", () => {
+    try {
+      createDockerBuilder({ network: "bridge-ish" as "host", host: "" });
+      expect.unreachable();
+    } catch (error) {
+      expect(isImageSpecError(error) && error.code).toBe("CONFIG_ERROR");
+      expect((error as Error).message).toContain("network");
+      expect((error as Error).message).toContain("host");
+      expect((error as { issues: unknown[] }).issues).toHaveLength(2);
+    }
+  });
+
+  it("refuses what the renderer cannot render, with the reason", () => {
+    const builder = createDockerBuilder();
+    const root = project();
+    expect(builder.supports(Image.fromDebianBase({ root }).withPipPackages("six"))).toBe(true);
+    expect(builder.supports(Image.fromBase("ghcr.io/org/py:1", { root }).withCuda({ cuda: "12.4.1" }))).toMatch(/withCuda replaces the Debian base/);
+    expect(builder.supports(Image.fromDebianBase({ root, platform: "windows/amd64" }))).toMatch(/Linux images only, not windows\/amd64/);
+  });
+});

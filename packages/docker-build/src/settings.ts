@@ -1,0 +1,57 @@
+/**
+ * How a Docker build runs, whichever builder runs it: the settings the docker and remote builders share. None of it
+ * enters the tag: it says how to build, not what is built. Each builder reads these keys from its own configuration
+ * (`defineConfig({ builders: { <type>: {...} } })`, an image's `builderConfig`) next to its own keys.
+ */
+
+import type { ValidationIssue } from "@imagespec/core";
+import { z } from "zod";
+
+export interface DockerBuildSettings {
+  /** Network for RUN steps: `host` reaches servers on the build machine's 127.0.0.1 (a local package index). */
+  readonly network?: "default" | "host" | "none";
+  /** Pull base images even when the engine has them. */
+  readonly pull?: boolean;
+  /** Build without the build cache. */
+  readonly noCache?: boolean;
+  /** The image micromamba is taken from, for conda packages and CUDA images. */
+  readonly micromambaImage?: string;
+  /** The NVIDIA CUDA base for `withCuda`: a template with `{cuda}` and `{cudnn}` (e.g. `cudnn9-` or empty). */
+  readonly cudaImage?: string;
+  /** OCI labels added to every image (not to the tag). */
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+export const DEFAULT_MICROMAMBA_IMAGE = "mambaorg/micromamba:2.0.5";
+/** `{cudnn}` becomes `cudnn-` for cuDNN 9 and later (NVIDIA's tags drop the number), `cudnn8-` for 8, empty without. */
+export const DEFAULT_CUDA_IMAGE = "nvidia/cuda:{cuda}-{cudnn}runtime-ubuntu22.04";
+
+const schema = z.object({
+  network: z.enum(["default", "host", "none"]).optional(),
+  pull: z.boolean().optional(),
+  noCache: z.boolean().optional(),
+  micromambaImage: z.string().min(1).optional(),
+  cudaImage: z.string().min(1).optional(),
+  labels: z.record(z.string().min(1), z.string()).optional(),
+});
+
+/** The configuration keys the shared settings use; a builder's own keys must not collide with them. */
+export const DOCKER_BUILD_SETTING_KEYS: readonly string[] = Object.freeze(Object.keys(schema.shape));
+
+/**
+ * Reads the shared settings from a builder's configuration. Keys it does not know are left alone (the builder's
+ * own keys); problems come back as issues, so the builder can report them together with its own in one error.
+ */
+export function readDockerBuildSettings(config: Readonly<Record<string, unknown>> | undefined): { settings: DockerBuildSettings; issues: ValidationIssue[] } {
+  const own = Object.fromEntries(Object.entries(config ?? {}).filter(([key]) => DOCKER_BUILD_SETTING_KEYS.includes(key)));
+  const result = schema.safeParse(own);
+  if (result.success) return { settings: result.data, issues: [] };
+  return { settings: {}, issues: result.error.issues.map((issue) => ({ field: issue.path.join("."), value: valueAt(own, issue.path), message: issue.message })) };
+}
+
+/** The value at a zod issue's path, for error messages. */
+export function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
+  let current = value;
+  for (const key of path) current = (current as Record<PropertyKey, unknown> | undefined)?.[key];
+  return current;
+}
