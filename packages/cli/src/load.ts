@@ -10,15 +10,13 @@ import {
   closestMatch,
   findConfigFile,
   grammar,
-  Image,
+  type Image,
   ImageSpecError,
   type ImageSpecConfig,
   importModule,
   isImage,
   isImageSpec,
   isImageSpecError,
-  layerDefinition,
-  layerFields,
   loadConfigFile,
   loadImageSpecFile,
   loadProject,
@@ -232,33 +230,11 @@ export function mapChain(image: Image, change: (image: Image) => Image, cache = 
   let current = image;
   if (image.base.type === "image") {
     const base = mapChain(image.base.image, change, cache);
-    if (base !== image.base.image) current = rebase(image, base);
+    if (base !== image.base.image) current = image.withBase(base);
   }
   const result = change(current);
   cache.set(image, result);
   return result;
-}
-
-/** The same definition on another base: same options, same layers (re-validated by their own schemas). */
-function rebase(image: Image, base: Image): Image {
-  const options = Object.fromEntries(
-    Object.entries({
-      name: image.name,
-      registry: image.registry,
-      platform: [...image.platforms],
-      pythonVersion: image.pythonVersion,
-      pythonExec: image.pythonExec,
-      root: image.root,
-      builder: image.builder,
-      builderOptions: image.builderOptions,
-      builderConfig: image.builderConfig,
-      tagFormat: image.tagFormat,
-      registryConfig: image.registryConfig,
-    }).filter(([, value]) => value !== undefined),
-  );
-  let next = Image.fromBase(base, options);
-  for (const layer of image.layers) next = next.withLayer(layerDefinition(layer), layerFields(layer));
-  return image.forcePushRequested ? next.forcePush() : next;
 }
 
 /** Every Image a target is built on, nearest first. */

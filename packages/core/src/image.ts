@@ -366,6 +366,20 @@ export class Image {
     return this.#with(changes);
   }
 
+  /**
+   * The same definition (options, layers, flags) on another base: a reference, or an Image built first. A Dockerfile
+   * image has no base to replace.
+   */
+  withBase(base: string | Image): Image {
+    if (this.base.type === "dockerfile") {
+      throw new ImageSpecError("NOT_EXTENDABLE", `Cannot replace the base of ${this.name}: it is built from the Dockerfile ${showValue(this.base.dockerfile)}`, {
+        field: "base",
+        value: typeof base === "string" ? base : base.name,
+      });
+    }
+    return this.#with({ base: Image.fromBase(base).base });
+  }
+
   /** Builds and pushes even when the tag already exists in the registry. */
   forcePush(): Image {
     return this.#with({ forcePush: true });

@@ -212,6 +212,18 @@ describe("variants", () => {
     expect(thrown(() => image.clone({ registry: "bad registry" })).field).toBe("registry");
   });
 
+  it("withBase keeps the definition and replaces the base", async () => {
+    const image = Image.fromDebianBase({ pythonVersion: "3.11", name: "app", registry: "ghcr.io/acme" }).withAptPackages("git").forcePush();
+    const parent = base().withPipPackages("numpy");
+    const rebased = image.withBase(parent);
+    expect(rebased.base).toEqual({ type: "image", image: parent });
+    expect(rebased).toMatchObject({ name: "app", registry: "ghcr.io/acme", pythonVersion: "3.11", forcePushRequested: true });
+    expect(rebased.layers).toEqual(image.layers);
+    expect(image.withBase("python:3.12-slim").base).toEqual({ type: "uri", uri: "python:3.12-slim" });
+    expect(thrown(() => image.withBase("Not Valid")).field).toBe("base");
+    expect(thrown(() => Image.fromDockerfile("Dockerfile").withBase("x:1")).code).toBe("NOT_EXTENDABLE");
+  });
+
   it("forcePush marks the image without changing its identity", async () => {
     const image = base().withAptPackages("curl");
     const forced = image.forcePush();
