@@ -1,5 +1,5 @@
 import { execa } from "execa";
-import { testEnv } from "./env.js";
+import { remoteTestEnv, testEnv } from "./env.js";
 
 export interface DockerOptions {
   /** Written to the command's stdin. */
@@ -65,4 +65,28 @@ export async function runImage(uri: string, command: string[], opts: RunImageOpt
   for (const [key, value] of Object.entries(opts.env ?? {})) args.push("--env", `${key}=${value}`);
   args.push(uri, ...command);
   return docker(args, { input: opts.input, timeout: opts.timeout });
+}
+
+/**
+ * Runs the docker CLI against the test environment's second ("remote") engine, over mutual TLS with the client
+ * certificate from IMAGESPEC_TEST_REMOTE_CERT_PATH; `listener` 2 uses its second address. Returns stdout.
+ */
+export async function remoteDocker(args: string[], opts: DockerOptions & { listener?: 1 | 2 } = {}): Promise<string> {
+  const remote = remoteTestEnv();
+  const host = opts.listener === 2 ? remote.remoteEngine2 : remote.remoteEngine;
+  const result = await execa(testEnv().dockerCli, args, {
+    reject: false,
+    cwd: opts.cwd,
+    input: opts.input,
+    stdin: opts.input === undefined ? "ignore" : undefined,
+    timeout: opts.timeout ?? 10 * 60_000,
+    env: { ...opts.env, DOCKER_BUILDKIT: "1", DOCKER_HOST: host, DOCKER_TLS_VERIFY: "1", DOCKER_CERT_PATH: remote.remoteCertPath },
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  if (result.failed) {
+    const why = result.timedOut ? `timed out after ${opts.timeout ?? 10 * 60_000} ms` : `exit code ${result.exitCode ?? result.signal ?? "unknown"}`;
+    const stderr = tail(String(result.stderr ?? ""));
+    throw new Error(`Cannot run docker ${args.join(" ")} on the remote engine ${host}: ${why}${stderr ? `\n${stderr}` : ""}`);
+  }
+  return String(result.stdout ?? "");
 }

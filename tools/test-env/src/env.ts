@@ -53,3 +53,42 @@ export function testEnv(): TestEnv {
   }
   return env;
 }
+
+/** The second ("remote") Docker engine of the test environment: TCP with mutual TLS on 127.0.0.1. */
+export interface RemoteTestEnv {
+  /** Its first listener, e.g. tcp://127.0.0.1:2376 (IMAGESPEC_TEST_REMOTE_ENGINE). */
+  remoteEngine: string;
+  /** The same engine's second listener, e.g. tcp://127.0.0.1:2377, to list it twice in a pool (IMAGESPEC_TEST_REMOTE_ENGINE_2). */
+  remoteEngine2: string;
+  /** A DOCKER_CERT_PATH-style folder with the client's ca.pem, cert.pem and key.pem (IMAGESPEC_TEST_REMOTE_CERT_PATH). */
+  remoteCertPath: string;
+}
+
+const REMOTE_VARIABLES = {
+  remoteEngine: "IMAGESPEC_TEST_REMOTE_ENGINE",
+  remoteEngine2: "IMAGESPEC_TEST_REMOTE_ENGINE_2",
+  remoteCertPath: "IMAGESPEC_TEST_REMOTE_CERT_PATH",
+} as const satisfies Record<keyof RemoteTestEnv, string>;
+
+/** Names of the remote engine's environment variables, by RemoteTestEnv field. */
+export const REMOTE_TEST_ENV_VARIABLES: Readonly<Record<keyof RemoteTestEnv, string>> = REMOTE_VARIABLES;
+
+/**
+ * The remote engine's settings from process.env. Throws when they are missing: the global setup did not run, or
+ * `scripts/test-env up` could not start the engine (it says why, and the other components work without it).
+ */
+export function remoteTestEnv(): RemoteTestEnv {
+  const env = {} as RemoteTestEnv;
+  for (const [field, variable] of Object.entries(REMOTE_VARIABLES) as [keyof RemoteTestEnv, string][]) {
+    const value = process.env[variable];
+    if (!value) {
+      const dir = process.env.IMAGESPEC_TEST_ENV_DIR || "/tmp/imagespec-test-env";
+      throw new Error(
+        `Cannot read the remote engine of the test environment: ${variable} is not set. Either the vitest globalSetup did not run, ` +
+          `or \`scripts/test-env up\` could not start the second dockerd (its summary says "remote engine: NOT STARTED: <why>"; log: ${dir}/remote-engine/dockerd.log).`,
+      );
+    }
+    env[field] = value;
+  }
+  return env;
+}
