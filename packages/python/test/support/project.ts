@@ -1,0 +1,51 @@
+/** Temporary project folders for tests, removed when the test file finishes. */
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll } from "vitest";
+
+export const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "fixtures");
+
+const created: string[] = [];
+afterAll(() => {
+  for (const dir of created.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh folder holding `files` (relative path → content), optionally starting from a copy of a fixture folder. */
+export function project(files: Record<string, string> = {}, fixture?: string): string {
+  const dir = mkdtempSync(path.join(tmpdir(), "imagespec-python-test-"));
+  created.push(dir);
+  if (fixture) cpSync(path.join(FIXTURES, fixture), dir, { recursive: true });
+  write(dir, files);
+  return dir;
+}
+
+export function write(dir: string, files: Record<string, string>): void {
+  for (const [name, content] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+    writeFileSync(path.join(dir, name), content);
+  }
+}
+
+/** The instructions of a Dockerfile: every line that is not blank or a comment. */
+export function instructions(dockerfile: string): string[] {
+  return dockerfile.split("\n").filter((line) => line.trim() !== "" && !line.startsWith("#"));
+}
+
+/** The script of an exec-form RUN line (`RUN [flags] ["/bin/sh", "-c", script]`). */
+export function runScript(line: string): string {
+  const start = line.indexOf('["/bin/sh"');
+  if (!line.startsWith("RUN ") || start < 0) throw new Error(`not an exec-form RUN: ${line}`);
+  return (JSON.parse(line.slice(start)) as string[])[2]!;
+}
+
+/** Catches the error a function throws (sync or async) so a test can look at it. */
+export async function thrown(fn: () => unknown): Promise<Error & { code?: string; field?: string; value?: unknown; hint?: string }> {
+  try {
+    await fn();
+  } catch (error) {
+    return error as Error & { code?: string };
+  }
+  throw new Error("expected an error, but nothing was thrown");
+}
