@@ -121,21 +121,33 @@ function isPipOptions(value: unknown): value is PipOptions {
 }
 
 export class Image {
+  /** What the image starts from: the Debian base, a reference, another Image, or a Dockerfile. */
   readonly base: BaseImage;
+  /** Repository name inside the registry. */
   readonly name: string;
+  /** Where the image is pushed; undefined for a local image. */
   readonly registry: string | undefined;
+  /** The platforms to build for, e.g. `["linux/amd64"]`. */
   readonly platforms: readonly string[];
+  /** The Python version the image runs, when known. */
   readonly pythonVersion: string | undefined;
+  /** The interpreter packages are installed with, when it is not the default. */
   readonly pythonExec: string | undefined;
+  /** The layers, in order, each frozen plain data `{ kind, ...fields }`. */
   readonly layers: readonly Layer[];
   /** Absolute folder that the layers' relative paths are relative to. */
   readonly root: string;
+  /** The builder type this image asks for, if any. */
   readonly builder: string | undefined;
+  /** Builder options (they enter the tag). */
   readonly builderOptions: Readonly<Record<string, unknown>> | undefined;
+  /** How the builder runs (does not enter the tag). */
   readonly builderConfig: Readonly<Record<string, unknown>> | undefined;
+  /** The tag format, with `{spec_hash}`. */
   readonly tagFormat: string;
   /** Build and push even when the tag already exists. */
   readonly forcePushRequested: boolean;
+  /** A Docker config file with registry credentials for this image. */
   readonly registryConfig: string | undefined;
 
   /** Use the static constructors: `Image.fromDebianBase`, `Image.fromBase`, `Image.fromDockerfile`. */
@@ -309,6 +321,7 @@ export class Image {
     return this.#append(envLayer, { vars }, "add environment variables");
   }
 
+  /** The working directory for the following layers and for the container. */
   withWorkdir(dir: string): Image {
     return this.#append(workdirLayer, { path: dir }, "set the working directory");
   }
@@ -339,6 +352,10 @@ export class Image {
     return this.#append(runtimePackagesLayer, { packages }, "add runtime packages");
   }
 
+  /**
+   * CUDA and optionally cuDNN, e.g. `{ cuda: "12.4.1", cudnn: "9" }`. The docker builder starts such an image from
+   * NVIDIA's CUDA image instead of the Debian base, and refuses it on any other base.
+   */
   withCuda(options: { cuda: string; cudnn?: string }): Image {
     return this.#append(cudaLayer, options, "add CUDA");
   }
@@ -441,6 +458,7 @@ export class Image {
     return computeIdentity(this);
   }
 
+  /** The tag: `tagFormat` with the content hash of the definition, every file it reads and its base. */
   async tag(): Promise<string> {
     return (await this.identity()).tag;
   }
@@ -496,6 +514,7 @@ export function isContainer(): boolean {
   return Boolean(process.env[IMAGE_ID_ENV]);
 }
 
+/** The Debian Python base for a Python version: `IMAGESPEC_DEBIAN_BASE_IMAGE`'s template, else `python:<version>-slim-bookworm`. */
 export function debianBaseImage(pythonVersion: string): string {
   const template = process.env.IMAGESPEC_DEBIAN_BASE_IMAGE || DEFAULT_DEBIAN_BASE_TEMPLATE;
   const uri = template.replaceAll("{python_version}", pythonVersion);

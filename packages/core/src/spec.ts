@@ -49,8 +49,11 @@ export interface ImageSpecFields {
   packages?: readonly string[];
   /** A requirements .txt file. */
   requirements?: string;
+  /** Conda packages (match specs such as `numpy=1.26`), installed with micromamba into a conda environment. */
   condaPackages?: readonly string[];
+  /** Conda channels, highest priority first; needs `condaPackages`. */
   condaChannels?: readonly string[];
+  /** Debian packages, installed with apt-get before anything else. */
   aptPackages?: readonly string[];
   /** A reference, or another spec or Image (built first). Default: the Debian Python base. */
   baseImage?: string | ImageSpec | Image;
@@ -62,16 +65,22 @@ export interface ImageSpecFields {
   sourceCopyMode?: SourceCopyMode;
   /** Files and folders copied to /root/<path>; relative paths only, inside the root. */
   copy?: readonly string[];
+  /** Environment variables set in the image; values arrive exactly as written. */
   env?: Readonly<Record<string, string>>;
+  /** Shell commands run in order, one build step each, after the files are copied and env is set. */
   commands?: readonly string[];
   /** Exec form; `[]` removes the base's entrypoint. */
   entrypoint?: readonly string[];
+  /** CUDA version, e.g. "12.4.1" (the docker builder starts from NVIDIA's CUDA image instead of the Debian base). */
   cuda?: string;
+  /** cuDNN version, e.g. "9"; needs `cuda`. */
   cudnn?: string;
   /** `linux/amd64`, a list, or a comma-separated list. */
   platform?: string | readonly string[];
+  /** The package index pip installs `packages` and `requirements` from (`--index-url`). */
   pipIndex?: string;
-  pipExtraIndexUrl?: readonly string[];
+  /** More package indexes (`--extra-index-url`), in order: one URL or a list. */
+  pipExtraIndexUrl?: string | readonly string[];
   /** Secrets for pip: an id (value from that local env var), `{ id, src|env, target, asEnv }`, or `[localPath, mountPath]`. */
   pipSecretMounts?: readonly (SecretMountInput | readonly [string, string])[];
   /** Extra pip arguments: a list, or one string split like a shell would. */
@@ -174,6 +183,7 @@ export const SPEC_FIELDS: readonly string[] = Object.freeze(Object.keys(specSche
 const SPEC_MARKER = Symbol.for("imagespec.spec");
 const compiled = new WeakMap<ImageSpec, Image>();
 
+/** True when the value is an ImageSpec from any copy of @imagespec/core. */
 export function isImageSpec(value: unknown): value is ImageSpec {
   return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[SPEC_MARKER] === true;
 }
@@ -189,12 +199,15 @@ export class ImageSpec {
     Object.freeze(this);
   }
 
+  /** The repository name (`imagespec` when the spec names none). */
   get name(): string {
     return this.fields.name ?? DEFAULT_IMAGE_NAME;
   }
+  /** The registry, or undefined for a local image. */
   get registry(): string | undefined {
     return this.fields.registry;
   }
+  /** The builder type the spec asks for, if any. */
   get builder(): string | undefined {
     return this.fields.builder;
   }
@@ -241,24 +254,31 @@ export class ImageSpec {
     return new ImageSpec({ ...(this.fields as ImageSpecFields), ...changes });
   }
 
+  /** A new spec with these pip packages appended to `packages`. */
   withPackages(...packages: string[]): ImageSpec {
     return this.#with({ packages: [...(this.fields.packages ?? []), ...packages] });
   }
+  /** A new spec with these Debian packages appended to `aptPackages`. */
   withAptPackages(...packages: string[]): ImageSpec {
     return this.#with({ aptPackages: [...(this.fields.aptPackages ?? []), ...packages] });
   }
+  /** A new spec with these commands appended to `commands`. */
   withCommands(...commands: string[]): ImageSpec {
     return this.#with({ commands: [...(this.fields.commands ?? []), ...commands] });
   }
+  /** A new spec with these paths appended to `copy`. */
   withCopy(...paths: string[]): ImageSpec {
     return this.#with({ copy: [...(this.fields.copy ?? []), ...paths] });
   }
+  /** A new spec with these packages appended to `runtimePackages`. */
   withRuntimePackages(...packages: string[]): ImageSpec {
     return this.#with({ runtimePackages: [...(this.fields.runtimePackages ?? []), ...packages] });
   }
+  /** A new spec with these options merged into `builderOptions`. */
   withBuilderOptions(options: Readonly<Record<string, unknown>>): ImageSpec {
     return this.#with({ builderOptions: { ...this.fields.builderOptions, ...options } });
   }
+  /** A new spec that is built and pushed even when its tag already exists. */
   forcePush(): ImageSpec {
     return this.#with({ forcePush: true });
   }
@@ -275,26 +295,33 @@ export class ImageSpec {
     return image;
   }
 
+  /** The definition's id (no file contents, no registry), as `Image.id`. */
   get id(): string {
     return this.toImage().id;
   }
+  /** Every input of the tag with its own digest, the tag and the URI, as `Image.identity()`. */
   identity(): Promise<ImageIdentity> {
     return this.toImage().identity();
   }
+  /** The tag: `tagFormat` with the content hash of the definition and every file it reads. */
   tag(): Promise<string> {
     return this.toImage().tag();
   }
+  /** `<registry>/<name>:<tag>`, or `<name>:<tag>` for a local image. */
   uri(): Promise<string> {
     return this.toImage().uri();
   }
+  /** True when running inside a container built from this definition. */
   isContainer(): boolean {
     return this.toImage().isContainer();
   }
+  /** Checks that every file and folder the spec reads exists (as `Image.validate()`); returns the spec. */
   validate(): this {
     this.toImage().validate();
     return this;
   }
 
+  /** The fields as plain data, a spec or Image base as its own JSON. */
   toJSON(): Record<string, unknown> {
     const { baseImage, ...rest } = this.fields;
     return { ...rest, ...(baseImage !== undefined && { baseImage: typeof baseImage === "string" ? baseImage : baseImage.toJSON() }) };
