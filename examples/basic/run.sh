@@ -13,7 +13,7 @@ docker_cli=${IMAGESPEC_DOCKER_CLI:-docker}
 
 # The pip package comes from a package index served here; a fixed port keeps the index URL (part of the tag) stable.
 port=${EXAMPLE_INDEX_PORT:-18765}
-python3 serve_index.py "$port" > "${TMPDIR:-/tmp}/imagespec-example-index.$$" &
+python3 "$repo/tools/example-index/serve_index.py" "$port" > "${TMPDIR:-/tmp}/imagespec-example-index.$$" &
 server=$!
 trap 'kill "$server" 2>/dev/null || true; rm -f "${TMPDIR:-/tmp}/imagespec-example-index.$$"' EXIT
 for _ in $(seq 1 50); do

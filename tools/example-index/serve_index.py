@@ -1,4 +1,4 @@
-"""Builds the imagespec-greeting wheel from ./greeting and serves a PEP 503 index of it on 127.0.0.1.
+"""Builds the imagespec-greeting wheel from ./greeting and serves a PEP 503 index of it on 127.0.0.1, for the examples.
 
 Prints the index URL on the first line of stdout, then serves until killed.
 """
