@@ -69,7 +69,7 @@ export interface ImageOptions {
   builder?: string;
   /** Options passed to the builder. They enter the tag, since they may change what is built. */
   builderOptions?: Readonly<Record<string, unknown>>;
-  /** How the builder runs (network, engine, cache settings), by builder type or flat. Does not enter the tag. */
+  /** How the builder that builds it runs (network, engine, cache settings): its keys, flat, merged over the config file's `builders.<type>`. Does not enter the tag. */
   builderConfig?: Readonly<Record<string, unknown>>;
   /** How the tag is formatted; must contain `{spec_hash}`. */
   tagFormat?: string;
