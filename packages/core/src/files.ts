@@ -121,7 +121,7 @@ export class FileHasher {
         if (fileStat) raw.push({ rel, abs, stat: fileStat });
       }
     } else {
-      await walk(absolutePath, "", [], raw, isDockerIgnored, canPrune);
+      await walk(absolutePath, "", await ancestorGitignores(absolutePath), raw, isDockerIgnored, canPrune);
     }
 
     // Directories: every parent of a selected entry, plus the selected (possibly empty) directories themselves.
@@ -198,10 +198,57 @@ export class FileHasher {
   }
 }
 
+/**
+ * A .gitignore's rules and where they sit relative to the folder being listed: `base` is its folder below the listed
+ * one (`""` for the listed folder itself), `prefix` the path from an ancestor's folder down to the listed one.
+ */
+interface GitignoreScope {
+  readonly base: string;
+  readonly prefix: string;
+  readonly rules: Ignore;
+}
+
+/**
+ * The .gitignore files of the folders above `folder`, up to the root of its git repository, as git applies them.
+ * Outside a repository there are none. When those rules ignore `folder` itself, none apply: a folder that is named
+ * explicitly (a build output, say) is copied with what is in it.
+ */
+async function ancestorGitignores(folder: string): Promise<GitignoreScope[]> {
+  const ancestors: string[] = [];
+  let repositoryRoot: string | undefined;
+  for (let dir = folder; ; ) {
+    if (await exists(path.join(dir, ".git"))) {
+      repositoryRoot = dir;
+      break;
+    }
+    const parent = path.dirname(dir);
+    if (parent === dir) break;
+    ancestors.push(parent);
+    dir = parent;
+  }
+  if (repositoryRoot === undefined || repositoryRoot === folder) return [];
+  const scopes: GitignoreScope[] = [];
+  for (const dir of ancestors.reverse()) {
+    const rules = await readIgnoreFile(path.join(dir, ".gitignore"));
+    if (rules) scopes.push({ base: "", prefix: path.relative(dir, folder).split(path.sep).join("/"), rules: gitignore().add(rules) });
+  }
+  const selfIgnored = scopes.some((scope) => scope.rules.ignores(`${scope.prefix}/`));
+  return selfIgnored ? [] : scopes;
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await fs.lstat(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function walk(
   root: string,
   relDir: string,
-  gitignores: readonly { base: string; rules: Ignore }[],
+  gitignores: readonly GitignoreScope[],
   out: { rel: string; abs: string; stat: import("node:fs").Stats }[],
   isDockerIgnored: (rel: string) => boolean,
   canPrune: boolean,
@@ -209,7 +256,7 @@ async function walk(
   const absDir = relDir ? path.join(root, relDir) : root;
   let scoped = gitignores;
   const gitignoreRules = await readIgnoreFile(path.join(absDir, ".gitignore"));
-  if (gitignoreRules) scoped = [...gitignores, { base: relDir, rules: gitignore().add(gitignoreRules) }];
+  if (gitignoreRules) scoped = [...gitignores, { base: relDir, prefix: "", rules: gitignore().add(gitignoreRules) }];
   const names = (await fs.readdir(absDir)).sort();
   const stats = await Promise.all(names.map((name) => fs.lstat(path.join(absDir, name))));
   const subdirs: Promise<void>[] = [];
@@ -231,9 +278,10 @@ async function walk(
   await Promise.all(subdirs);
 }
 
-function isGitIgnored(scopes: readonly { base: string; rules: Ignore }[], rel: string, isDir: boolean): boolean {
+function isGitIgnored(scopes: readonly GitignoreScope[], rel: string, isDir: boolean): boolean {
   for (const scope of scopes) {
-    const local = scope.base ? rel.slice(scope.base.length + 1) : rel;
+    const below = scope.base ? rel.slice(scope.base.length + 1) : rel;
+    const local = scope.prefix ? `${scope.prefix}/${below}` : below;
     if (scope.rules.ignores(isDir ? `${local}/` : local)) return true;
   }
   return false;

@@ -94,3 +94,26 @@ describe("the digest cache", () => {
     expect((await hasher.hashFile(path.join(dir, "a"))).digest).toMatch(/^[0-9a-f]{64}$/);
   });
 });
+
+describe(".gitignore files above the folder", () => {
+  function repo(files: Record<string, string>): string {
+    const dir = project(files);
+    mkdirSync(path.join(dir, ".git"));
+    return dir;
+  }
+
+  it("apply up to the repository root, as git applies them", async () => {
+    const dir = repo({ ".gitignore": "__pycache__/\n*.log\n/top-only\n", "services/.gitignore": ".venv/\n", "services/api/app.py": "", "services/api/__pycache__/app.pyc": "", "services/api/.venv/bin/python": "", "services/api/debug.log": "", "services/api/top-only": "" });
+    expect(await paths(path.join(dir, "services/api"))).toEqual(["f app.py", "f top-only"]);
+  });
+
+  it("do not empty a folder that is named explicitly although git ignores it", async () => {
+    const dir = repo({ ".gitignore": "dist/\n", "dist/app.js": "", "dist/inner/x.js": "" });
+    expect(await paths(path.join(dir, "dist"))).toEqual(["f app.js", "d inner", "f inner/x.js"]);
+  });
+
+  it("do not apply outside a git repository", async () => {
+    const dir = project({ ".gitignore": "*.log\n", "sub/debug.log": "" });
+    expect(await paths(path.join(dir, "sub"))).toEqual(["f debug.log"]);
+  });
+});
