@@ -1,0 +1,1 @@
+"""A poetry project, installed into an image by imagespec."""

@@ -1,0 +1,3 @@
+import greeting
+
+print(greeting.hello("a poetry project"))
