@@ -2,7 +2,10 @@ import { definePlugin } from "@imagespec/core";
 import { createDockerBuilder, DOCKER_BUILDER_TYPE } from "./index.js";
 import type { DockerBuilderConfig } from "./config.js";
 
-/** The highest priority among the builders imagespec ships: docker builds whatever it supports. */
+/**
+ * Priority 100: the highest among the builders that need no configuration; docker builds whatever it supports. The
+ * remote builder (110) ranks above it but takes images only when remote engines are configured.
+ */
 export default definePlugin({
   name: "@imagespec/builder-docker",
   builders: [
