@@ -172,12 +172,27 @@ export class ImageBuildEngine {
     if (image.registry !== undefined) return this.#registry.manifestExists(identity.uri);
     if (selected.builder.exists) {
       try {
-        return await selected.builder.exists(identity.uri, { signal, config: { ...selected.config, ...image.builderConfig } });
+        return await selected.builder.exists(identity.uri, { signal, config: this.#configFor(image, selected) });
       } catch (error) {
         return { status: "unknown", reason: `the ${selected.builder.type} builder could not check: ${errorMessage(error)}` };
       }
     }
     return { status: "absent" };
+  }
+
+  /**
+   * What a builder gets as its configuration for an image: the config file's `builders.<type>`, then the image's
+   * `builderConfig` — its flat keys, then its section for this builder type. A key naming a registered builder type
+   * is such a section, so `{ network: "host" }` and `{ docker: { network: "host" } }` both reach the docker builder,
+   * and another builder's section is never handed to the wrong one.
+   */
+  #configFor(image: Image, selected: RegisteredBuilder): Readonly<Record<string, unknown>> {
+    const own = image.builderConfig ?? {};
+    const types = new Set(this.#builders.map((b) => b.builder.type));
+    const flat = Object.fromEntries(Object.entries(own).filter(([key]) => !types.has(key)));
+    const section = own[selected.builder.type];
+    const sectionConfig = typeof section === "object" && section !== null && !Array.isArray(section) ? (section as Record<string, unknown>) : {};
+    return { ...selected.config, ...flat, ...sectionConfig };
   }
 
   /**
@@ -252,7 +267,7 @@ export class ImageBuildEngine {
 
     const force = options.force === true || image.forcePushRequested || this.#env.IMAGESPEC_FORCE_PUSH === "true";
     const push = image.registry !== undefined && options.push !== false && this.#env.IMAGESPEC_PUSH !== "false";
-    const config = { ...selected.config, ...image.builderConfig };
+    const config = this.#configFor(image, selected);
 
     let existence: Existence | undefined;
     if (!force) {

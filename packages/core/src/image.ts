@@ -69,7 +69,11 @@ export interface ImageOptions {
   builder?: string;
   /** Options passed to the builder. They enter the tag, since they may change what is built. */
   builderOptions?: Readonly<Record<string, unknown>>;
-  /** How the builder that builds it runs (network, engine, cache settings): its keys, flat, merged over the config file's `builders.<type>`. Does not enter the tag. */
+  /**
+   * How the builder that builds it runs (network, engine, cache settings), merged over the config file's
+   * `builders.<type>`: flat keys for whichever builder builds it, and sections by builder type
+   * (`{ docker: { network: "host" } }`) for one builder only. Does not enter the tag.
+   */
   builderConfig?: Readonly<Record<string, unknown>>;
   /** How the tag is formatted; must contain `{spec_hash}`. */
   tagFormat?: string;

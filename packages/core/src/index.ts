@@ -81,7 +81,7 @@ export {
   type RegistryClientOptions,
   toDockerEngineAuth,
 } from "./registry/index.js";
-export { isImageSpec, ImageSpec, type ImageSpecFields, type SourceCopyMode, SPEC_FIELDS, splitArgs } from "./spec.js";
+export { isImageSpec, ImageSpec, type ImageSpecData, type ImageSpecFields, type SourceCopyMode, SPEC_FIELDS, splitArgs } from "./spec.js";
 export { loadImageSpecFile, parseImageSpecYaml } from "./spec-file.js";
 export {
   dockerfileFlag,

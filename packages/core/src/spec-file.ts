@@ -8,7 +8,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { createRequire } from "node:module";
 import type { Node } from "yaml";
-import { ImageSpecError, showValue, type ValidationIssue } from "./errors.js";
+import { ImageSpecError, isImageSpecError, showValue, type ValidationIssue } from "./errors.js";
 import { ImageSpec, type ImageSpecFields, SPEC_FIELDS } from "./spec.js";
 import { closestMatch } from "./suggest.js";
 import { invalid } from "./validation.js";
@@ -55,10 +55,10 @@ export function parseImageSpecYaml(text: string, options: { root: string; source
   if (!yaml().isMap(doc.contents)) {
     throw new ImageSpecError("INVALID_SPEC", `Cannot load image spec ${source}: the top level must be a mapping of spec fields (name, python_version, packages, ...)`, { value: source });
   }
-  return new ImageSpec(mappingToFields(doc.contents, options.root, source, ""));
+  return mappingToSpec(doc.contents, options.root, source, "");
 }
 
-function mappingToFields(map: Node, root: string, source: string, prefix: string): ImageSpecFields {
+function mappingToSpec(map: Node, root: string, source: string, prefix: string): ImageSpec {
   if (!yaml().isMap(map)) throw invalid(`load image spec ${source}`, [{ field: prefix || "(top level)", value: undefined, message: "expected a mapping" }]);
   const fields: Record<string, unknown> = {};
   const issues: ValidationIssue[] = [];
@@ -80,15 +80,23 @@ function mappingToFields(map: Node, root: string, source: string, prefix: string
     const node = pair.value as Node | null;
     if (node === null) continue; // `key:` with no value means unset, as in docker-compose
     if (field === "baseImage" && yaml().isMap(node)) {
-      fields.baseImage = new ImageSpec(mappingToFields(node, root, source, `${prefix}${key}.`));
+      fields.baseImage = mappingToSpec(node, root, source, `${prefix}${key}.`);
       continue;
     }
     fields[field] = toJS(node, !FREE_FORM.has(field));
   }
-  if (issues.length > 0) throw invalid(`load image spec ${source}`, issues);
   // Relative paths in the file are relative to the file's folder.
   fields.root = typeof fields.root === "string" ? path.resolve(root, fields.root) : root;
-  return fields as ImageSpecFields;
+  // Validate here, so every problem — unknown keys and bad values — is reported at once, named as the file names it.
+  let spec: ImageSpec | undefined;
+  try {
+    spec = new ImageSpec(fields as ImageSpecFields);
+  } catch (error) {
+    if (!isImageSpecError(error) || error.code !== "INVALID_SPEC") throw error;
+    issues.push(...error.issues.map((i) => ({ ...i, field: prefix + asWritten(i.field, seenAs) })));
+  }
+  if (issues.length > 0 || spec === undefined) throw invalid(`load image spec ${source}`, issues);
+  return spec;
 }
 
 /** Node to plain JS; with `numbersAsText`, numeric scalars keep their source text (3.10 stays "3.10"). */
@@ -104,6 +112,14 @@ function toJS(node: Node, numbersAsText: boolean): unknown {
     return out;
   }
   return (node as { toJSON?: () => unknown }).toJSON?.();
+}
+
+/** A field path as the user wrote its first key: `aptPackages[1]` is `apt_packages[1]` in a snake_case file. */
+function asWritten(field: string, seenAs: ReadonlyMap<string, string>): string {
+  const match = /^([A-Za-z]+)(.*)$/.exec(field);
+  if (!match) return field;
+  const written = seenAs.get(match[1]!);
+  return written === undefined ? field : `${written}${match[2]}`;
 }
 
 function closest(key: string): string | undefined {

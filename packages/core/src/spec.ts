@@ -89,7 +89,11 @@ export interface ImageSpecFields {
   runtimePackages?: readonly string[];
   /** Builder options; they enter the tag because they may change what is built. */
   builderOptions?: Readonly<Record<string, unknown>>;
-  /** How the builder runs (network, engine, cache settings); does not enter the tag. */
+  /**
+   * How the builder that builds it runs (network, engine, cache settings), merged over the config file's
+   * `builders.<type>`: flat keys for whichever builder builds it, and sections by builder type
+   * (`{ docker: { network: "host" } }`) for one builder only. Does not enter the tag.
+   */
   builderConfig?: Readonly<Record<string, unknown>>;
   /** Docker config file with registry credentials. */
   registryConfig?: string;

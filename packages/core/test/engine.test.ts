@@ -206,6 +206,17 @@ describe("building", () => {
     expect(builder.calls).toHaveLength(0);
   });
 
+  it("hands a builder the config file's settings, the image's flat builderConfig, and its own section of it", async () => {
+    const docker = recordingBuilder("docker");
+    const envd = recordingBuilder("envd");
+    const engine = new ImageBuildEngine({ env: {} }).register(docker, { priority: 2, config: { host: "tcp://file", network: "default" } }).register(envd, { priority: 1 });
+    const image = Image.fromBase("python:3.12-slim", { name: "cfg", builderConfig: { network: "host", docker: { pull: true }, envd: { binary: "/opt/envd" } } }).withEnvVars({ RUN });
+    await engine.build(image);
+    expect(docker.calls[0]?.context.config).toEqual({ host: "tcp://file", network: "host", pull: true });
+    await engine.build(image, { builder: "envd" });
+    expect(envd.calls[0]?.context.config).toEqual({ network: "host", binary: "/opt/envd" });
+  });
+
   it("a throwing progress listener does not break the build", async () => {
     const engine = new ImageBuildEngine({ env: {} }).register(recordingBuilder("fake"));
     const [outcome] = await engine.build(unique("l"), { onEvent: () => { throw new Error("renderer bug"); } });

@@ -333,6 +333,17 @@ describe("YAML specs", () => {
     expect(() => parseImageSpecYaml("aptPackage: [git]\n", { root: "/" })).toThrow(/did you mean aptPackages\?/);
   });
 
+  it("reports unknown keys and bad values together, in the style the file uses", () => {
+    try {
+      parseImageSpecYaml("python_verison: '3.12'\napt_packages: [git, 'Not Valid']\n", { root: "/" });
+      throw new Error("expected a throw");
+    } catch (error) {
+      const e = error as ImageSpecError;
+      expect(e.issues.map((i) => i.field)).toEqual(["python_verison", "apt_packages[1]"]);
+      expect(e.message).toContain("2 invalid fields");
+    }
+  });
+
   it("refuses the same field written twice in two styles", () => {
     expect(() => parseImageSpecYaml("python_version: '3.12'\npythonVersion: '3.11'\n", { root: "/" })).toThrow(/same field as python_version/);
   });
@@ -344,7 +355,8 @@ describe("YAML specs", () => {
     } catch (error) {
       const e = error as ImageSpecError;
       expect(e.code).toBe("INVALID_SPEC");
-      expect(e.issues.map((i) => i.field).sort()).toEqual(["aptPackages[1]", "platform"]);
+      expect(e.issues.map((i) => i.field).sort()).toEqual(["apt_packages[1]", "platform"]);
+      expect(e.message).toMatch(/^Cannot load image spec YAML/);
     }
   });
 
