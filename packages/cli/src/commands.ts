@@ -54,6 +54,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       fast,
       platform,
       { name: "dry-run", description: "Resolve, hash and check the registry, print the plan, build nothing" },
+      { name: "concurrency", value: "<n>", description: "How many independent images build at once (default 3; also IMAGESPEC_CONCURRENCY)" },
       json,
       debug,
       config,

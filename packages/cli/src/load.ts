@@ -68,6 +68,19 @@ export function builderOverride(inv: Invocation, settings: Settings): string | u
   return flag ?? (inv.env.IMAGESPEC_BUILDER || undefined) ?? settings.config.builder;
 }
 
+/** `--concurrency` (else IMAGESPEC_CONCURRENCY): a whole number of at least 1, or undefined for the engine's default. */
+export function concurrency(inv: Invocation): number | undefined {
+  const flag = typeof inv.options.concurrency === "string" ? inv.options.concurrency : undefined;
+  const text = flag ?? (inv.env.IMAGESPEC_CONCURRENCY || undefined);
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) {
+    const source = flag !== undefined ? "--concurrency" : "IMAGESPEC_CONCURRENCY";
+    throw new UsageError(`${source} must be a whole number of at least 1 (got ${JSON.stringify(text)})`, { command: inv.command.name });
+  }
+  return value;
+}
+
 /**
  * The images the command works on, prepared (registry default, platforms, fast mode) and validated.
  * `one`: the command takes a single image (`<file> [name]`); a module with one image needs no name.

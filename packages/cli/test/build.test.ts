@@ -48,7 +48,10 @@ afterAll(() => project.remove());
 
 /** A fresh "engine" for the fake builder: a folder it records built images in. */
 const freshState = () => mkdtempSync(path.join(tmpdir(), "imagespec-fake-engine-"));
-const recorded = (state: string) => (existsSync(state) ? readdirSync(state).map((f) => JSON.parse(readFileSync(path.join(state, f), "utf8")) as { uri: string; push: boolean; dockerfile: string }) : []);
+const recorded = (state: string) =>
+  existsSync(state)
+    ? readdirSync(state).map((f) => JSON.parse(readFileSync(path.join(state, f), "utf8")) as { uri: string; push: boolean; dockerfile: string; started: number; finished: number })
+    : [];
 
 async function build(args: string[], env: Record<string, string> = {}) {
   const { result, value } = await project.json<BuildJson[]>(["build", ...args], { env });
@@ -130,6 +133,23 @@ describe("build", () => {
     expect(recorded(state)).toEqual([]);
     const text = await project.run(["build", "images.ts", "other", "--dry-run"], { env: { FAKE_STATE_DIR: state } });
     expect(text.stdout).toMatch(/^build {2}other {2}other:[a-z2-7]{26} {2}fake/m);
+  });
+
+  it("--concurrency (or IMAGESPEC_CONCURRENCY) bounds how many images build at once", async () => {
+    const state = freshState();
+    const { code, stderr } = await build(["images.ts", "--concurrency", "1"], { FAKE_STATE_DIR: state });
+    expect(code, stderr).toBe(0);
+    const builds = recorded(state).sort((a, b) => a.started - b.started);
+    expect(builds.length).toBeGreaterThan(1);
+    for (let i = 1; i < builds.length; i++) expect(builds[i]!.started).toBeGreaterThanOrEqual(builds[i - 1]!.finished);
+    for (const [args, env, shown] of [
+      [["--concurrency", "0"], {}, '--concurrency must be a whole number of at least 1 (got "0")'],
+      [[], { IMAGESPEC_CONCURRENCY: "many" }, 'IMAGESPEC_CONCURRENCY must be a whole number of at least 1 (got "many")'],
+    ] as const) {
+      const bad = await project.run(["build", "images.ts", ...args], { env: { FAKE_STATE_DIR: freshState(), ...env } });
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain(shown);
+    }
   });
 
   it("--force-push and IMAGESPEC_FORCE_PUSH=true rebuild an image that exists", async () => {

@@ -2,7 +2,7 @@
 
 import type { BuildOutcome } from "@imagespec/core";
 import { EXIT, exitCodeFor, isCoreError } from "../exit.js";
-import { baseChain, builderOverride, loadSettings, loadTargets, type Target } from "../load.js";
+import { baseChain, builderOverride, concurrency, loadSettings, loadTargets, type Target } from "../load.js";
 import type { Invocation } from "../main.js";
 import { Progress } from "../progress.js";
 
@@ -24,6 +24,7 @@ export async function run(inv: Invocation): Promise<number> {
   const targets = await loadTargets(inv, settings, "many");
   const names = await nameImages(targets);
   const dryRun = options["dry-run"] === true;
+  const parallel = concurrency(inv);
 
   const progress = new Progress(out, new Map([...names].map(([uri, list]) => [uri, list.join(",")])));
   const controller = new AbortController();
@@ -43,6 +44,7 @@ export async function run(inv: Invocation): Promise<number> {
         builder: builderOverride(inv, settings),
         fast: options.fast === true,
         dryRun,
+        ...(parallel !== undefined && { concurrency: parallel }),
         signal: controller.signal,
         onEvent: progress.onEvent,
       },

@@ -48,6 +48,7 @@ function createFakeBuilder(config) {
     },
     async build(image, context) {
       if (process.env.FAKE_ENGINE) await connect(process.env.FAKE_ENGINE);
+      const started = Date.now();
       const steps = image.layers.map((l, i) => ({ id: String(i + 1), name: "[" + (i + 1) + "/" + image.layers.length + "] " + l.kind }));
       for (const step of steps) {
         context.report({ type: "step", id: step.id, name: step.name, status: "started" });
@@ -61,7 +62,7 @@ function createFakeBuilder(config) {
       }
       const digest = "sha256:" + "0".repeat(63) + String(steps.length % 10);
       mkdirSync(stateDir(), { recursive: true });
-      writeFileSync(fileOf(context.uri), JSON.stringify({ uri: context.uri, digest, push: context.push, dockerfile: render(image, context.baseUri), config }));
+      writeFileSync(fileOf(context.uri), JSON.stringify({ uri: context.uri, digest, push: context.push, dockerfile: render(image, context.baseUri), config, started, finished: Date.now() }));
       return { uri: context.uri, digest, pushed: context.push };
     },
   };
