@@ -238,7 +238,7 @@ describe("invalid definitions exit 2 and name the field and the value", () => {
   it("a YAML spec with an invalid value", async () => {
     const { code, stderr } = await broken.run(["build", "--image", "bad-value.yaml"]);
     expect(code).toBe(2);
-    expect(stderr).toContain('aptPackages[0] = "curl; rm -rf /"');
+    expect(stderr).toContain('apt_packages[0] = "curl; rm -rf /"');
   });
 
   it("a module that does not run", async () => {
