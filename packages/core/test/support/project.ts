@@ -1,25 +1,9 @@
-/** Temporary project folders for tests, removed when the test file finishes. */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { afterAll } from "vitest";
+/** Temporary project folders for tests (see @imagespec/test-env/project). */
+import { tempProject, writeFiles } from "@imagespec/test-env/project";
 
-const created: string[] = [];
-afterAll(() => {
-  for (const dir of created.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
-/** A fresh folder holding `files` (relative path → content). */
+/** A fresh folder holding `files` (relative path → content; a path ending in `*` is written executable). */
 export function project(files: Record<string, string> = {}, prefix = "imagespec-test-"): string {
-  const dir = mkdtempSync(path.join(tmpdir(), prefix));
-  created.push(dir);
-  write(dir, files);
-  return dir;
+  return tempProject(files, { prefix });
 }
 
-export function write(dir: string, files: Record<string, string>): void {
-  for (const [rel, content] of Object.entries(files)) {
-    mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
-    writeFileSync(path.join(dir, rel), content);
-  }
-}
+export const write = writeFiles;

@@ -1,32 +1,16 @@
 /** Temporary project folders for tests, removed when the test file finishes. */
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll } from "vitest";
+import { tempProject, writeFiles } from "@imagespec/test-env/project";
 
 export const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "fixtures");
 
-const created: string[] = [];
-afterAll(() => {
-  for (const dir of created.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
 /** A fresh folder holding `files` (relative path → content), optionally starting from a copy of a fixture folder. */
 export function project(files: Record<string, string> = {}, fixture?: string): string {
-  const dir = mkdtempSync(path.join(tmpdir(), "imagespec-python-test-"));
-  created.push(dir);
-  if (fixture) cpSync(path.join(FIXTURES, fixture), dir, { recursive: true });
-  write(dir, files);
-  return dir;
+  return tempProject(files, { prefix: "imagespec-python-test-", ...(fixture && { copyFrom: path.join(FIXTURES, fixture) }) });
 }
 
-export function write(dir: string, files: Record<string, string>): void {
-  for (const [name, content] of Object.entries(files)) {
-    mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
-    writeFileSync(path.join(dir, name), content);
-  }
-}
+export const write = writeFiles;
 
 /** The instructions of a Dockerfile: every line that is not blank or a comment. */
 export function instructions(dockerfile: string): string[] {
