@@ -6,14 +6,7 @@
 # and builds nothing; after a change under apps/hello only the hello image is built again.
 set -euo pipefail
 cd "$(dirname "$0")"
-repo=$(cd ../.. && pwd)
-
-eval "$(bash "$repo/scripts/test-env" env)"
-docker_cli=${IMAGESPEC_DOCKER_CLI:-docker}
-
-export IMAGESPEC_REGISTRY=${IMAGESPEC_REGISTRY:-$IMAGESPEC_TEST_REGISTRY}
-seed_template="$IMAGESPEC_TEST_REGISTRY/imagespec/python:{python_version}-slim-bookworm"
-export IMAGESPEC_DEBIAN_BASE_IMAGE=${IMAGESPEC_DEBIAN_BASE_IMAGE:-$seed_template}
+source ../env.sh
 
 # Every export of images.ts: the base first, then both apps (concurrently). Each one whose tag is already in the
 # registry is skipped.

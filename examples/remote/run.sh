@@ -6,10 +6,7 @@
 # (:2376 and :2377) so the scheduler has two engines to spread builds over.
 set -euo pipefail
 cd "$(dirname "$0")"
-repo=$(cd ../.. && pwd)
-
-eval "$(bash "$repo/scripts/test-env" env)"
-docker_cli=${IMAGESPEC_DOCKER_CLI:-docker}
+source ../env.sh
 local_docker_host=$DOCKER_HOST
 if [ -z "${IMAGESPEC_TEST_REMOTE_ENGINE:-}" ]; then
   echo "run.sh: the test environment's remote engine is not running (see scripts/test-env status)" >&2
@@ -18,10 +15,6 @@ fi
 
 export IMAGESPEC_REMOTE_ENGINES="$IMAGESPEC_TEST_REMOTE_ENGINE?name=pool-a&maxBuilds=1,$IMAGESPEC_TEST_REMOTE_ENGINE_2?name=pool-b&maxBuilds=1"
 export DOCKER_CERT_PATH=$IMAGESPEC_TEST_REMOTE_CERT_PATH
-export IMAGESPEC_REGISTRY=${IMAGESPEC_REGISTRY:-$IMAGESPEC_TEST_REGISTRY}
-seed_template="$IMAGESPEC_TEST_REGISTRY/imagespec/python:{python_version}-slim-bookworm"
-export IMAGESPEC_DEBIAN_BASE_IMAGE=${IMAGESPEC_DEBIAN_BASE_IMAGE:-$seed_template}
-
 # No local engine for imagespec: everything it builds is built, and pushed, by the pool.
 uris=$(DOCKER_HOST=unix:///nonexistent/docker.sock pnpm exec imagespec build images.ts)
 

@@ -5,14 +5,7 @@
 # Python base image, since these machines reach no public registry.
 set -euo pipefail
 cd "$(dirname "$0")"
-repo=$(cd ../.. && pwd)
-
-eval "$(bash "$repo/scripts/test-env" env)"
-docker_cli=${IMAGESPEC_DOCKER_CLI:-docker}
-
-export IMAGESPEC_REGISTRY=${IMAGESPEC_REGISTRY:-$IMAGESPEC_TEST_REGISTRY}
-seed_template="$IMAGESPEC_TEST_REGISTRY/imagespec/python:{python_version}-slim-bookworm"
-export IMAGESPEC_DEBIAN_BASE_IMAGE=${IMAGESPEC_DEBIAN_BASE_IMAGE:-$seed_template}
+source ../env.sh
 
 pnpm exec imagespec build images.ts > /dev/null
 uri=$(pnpm exec imagespec tag images.ts report)

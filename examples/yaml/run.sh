@@ -6,14 +6,7 @@
 # and skips the build.
 set -euo pipefail
 cd "$(dirname "$0")"
-repo=$(cd ../.. && pwd)
-
-eval "$(bash "$repo/scripts/test-env" env)"
-docker_cli=${IMAGESPEC_DOCKER_CLI:-docker}
-
-export IMAGESPEC_REGISTRY=${IMAGESPEC_REGISTRY:-$IMAGESPEC_TEST_REGISTRY}
-seed_template="$IMAGESPEC_TEST_REGISTRY/imagespec/python:{python_version}-slim-bookworm"
-export IMAGESPEC_DEBIAN_BASE_IMAGE=${IMAGESPEC_DEBIAN_BASE_IMAGE:-$seed_template}
+source ../env.sh
 
 uri=$(pnpm exec imagespec build --image spec.yaml)
 echo "run.sh: running $uri" >&2
