@@ -92,3 +92,44 @@ export function remoteTestEnv(): RemoteTestEnv {
   }
   return env;
 }
+
+/** The registry with distribution's token auth and the token server it trusts (tools/test-env/token-server.mjs). */
+export interface TokenRegistryTestEnv {
+  /** The registry, host:port, e.g. 127.0.0.1:5002 (IMAGESPEC_TEST_TOKEN_REGISTRY). */
+  tokenRegistry: string;
+  /** The token endpoint its Bearer challenge names, e.g. http://127.0.0.1:5003/token (IMAGESPEC_TEST_TOKEN_REALM). */
+  tokenRealm: string;
+  /** A user the token server grants every action on every repository (IMAGESPEC_TEST_TOKEN_USER). */
+  tokenUser: string;
+  /** A user it grants pull only, with the same password (IMAGESPEC_TEST_TOKEN_READER). */
+  tokenReader: string;
+  /** The password of both (IMAGESPEC_TEST_TOKEN_PASSWORD). */
+  tokenPassword: string;
+}
+
+const TOKEN_REGISTRY_VARIABLES = {
+  tokenRegistry: "IMAGESPEC_TEST_TOKEN_REGISTRY",
+  tokenRealm: "IMAGESPEC_TEST_TOKEN_REALM",
+  tokenUser: "IMAGESPEC_TEST_TOKEN_USER",
+  tokenReader: "IMAGESPEC_TEST_TOKEN_READER",
+  tokenPassword: "IMAGESPEC_TEST_TOKEN_PASSWORD",
+} as const satisfies Record<keyof TokenRegistryTestEnv, string>;
+
+/** Names of the token registry's environment variables, by TokenRegistryTestEnv field. */
+export const TOKEN_REGISTRY_TEST_ENV_VARIABLES: Readonly<Record<keyof TokenRegistryTestEnv, string>> = TOKEN_REGISTRY_VARIABLES;
+
+/** The token registry's settings from process.env. Throws when they are missing: the global setup did not run. */
+export function tokenRegistryTestEnv(): TokenRegistryTestEnv {
+  const env = {} as TokenRegistryTestEnv;
+  for (const [field, variable] of Object.entries(TOKEN_REGISTRY_VARIABLES) as [keyof TokenRegistryTestEnv, string][]) {
+    const value = process.env[variable];
+    if (!value) {
+      throw new Error(
+        `Cannot read the token registry of the test environment: ${variable} is not set. Add the global setup to vitest.config.ts ` +
+          `(test.globalSetup: ["../../tools/test-env/global-setup.ts"]), or run \`eval "$(scripts/test-env env)"\` first.`,
+      );
+    }
+    env[field] = value;
+  }
+  return env;
+}

@@ -1,4 +1,14 @@
 export { docker, type DockerOptions, remoteDocker, runImage, type RunImageOptions } from "./docker.js";
-export { REMOTE_TEST_ENV_VARIABLES, type RemoteTestEnv, remoteTestEnv, TEST_ENV_VARIABLES, testEnv, type TestEnv } from "./env.js";
+export {
+  REMOTE_TEST_ENV_VARIABLES,
+  type RemoteTestEnv,
+  remoteTestEnv,
+  TEST_ENV_VARIABLES,
+  TOKEN_REGISTRY_TEST_ENV_VARIABLES,
+  testEnv,
+  type TestEnv,
+  type TokenRegistryTestEnv,
+  tokenRegistryTestEnv,
+} from "./env.js";
 export { servePackageIndex, type PackageIndex, type PackageIndexOptions } from "./package-index.js";
 export { buildWheel, normalizeProjectName, type WheelSpec } from "./wheel.js";
