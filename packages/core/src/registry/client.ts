@@ -241,7 +241,7 @@ export class RegistryClient {
       if (!challenge) throw new RegistryProblem("AUTH_ERROR", `${domain} refused the request (401) without saying how to authenticate`);
       // The same Basic credentials were just refused: sending them again cannot help.
       if (authorization?.startsWith("Basic ") && challenge.scheme === "basic") {
-        throw new RegistryProblem("AUTH_ERROR", describeRefusal(domain, repository.path, scope, 401, true));
+        throw new RegistryProblem("AUTH_ERROR", describeRefusal(domain, repository.path, scope, 401, true, false));
       }
       // A token the registry no longer accepts must not be offered again.
       if (authorization?.startsWith("Bearer ")) this.#tokens.delete(tokenKey(challenge, scope));
@@ -251,8 +251,13 @@ export class RegistryClient {
       response = await this.#fetchOnce(domain, url, init, authorization, op);
     }
     if (response.status === 401 || response.status === 403) {
+      // Token registries (distribution, Docker Hub, GHCR) answer a valid token that lacks an action with 401 insufficient_scope.
+      const insufficientScope = pickChallenge(response.headers.get("www-authenticate"))?.params.error === "insufficient_scope";
       await discard(response);
-      throw new RegistryProblem("AUTH_ERROR", describeRefusal(domain, repository.path, scope, response.status, auth.usedCredentials));
+      throw new RegistryProblem(
+        "AUTH_ERROR",
+        describeRefusal(domain, repository.path, scope, response.status, auth.usedCredentials, insufficientScope),
+      );
     }
     return response;
   }
@@ -446,11 +451,13 @@ function credentialsNeeded(domain: string): string {
   return `${domain} requires credentials and none were found for it (run \`docker login ${domain}\` or set registryConfig)`;
 }
 
-function describeRefusal(domain: string, path: string, scope: string, status: number, usedCredentials: boolean): string {
+function describeRefusal(domain: string, path: string, scope: string, status: number, usedCredentials: boolean, insufficientScope: boolean): string {
   if (usedCredentials) {
-    return status === 401
-      ? `credentials for ${domain} were refused (401)`
-      : `credentials for ${domain} do not allow ${scope} (403)`;
+    if (status === 403) return `credentials for ${domain} do not allow ${scope} (403)`;
+    // The token service accepted the credentials; the token it gave does not cover what was asked.
+    return insufficientScope
+      ? `credentials for ${domain} do not allow ${scope} (401 insufficient_scope)`
+      : `credentials for ${domain} were refused (401)`;
   }
   // Docker Hub answers an anonymous request for a repository that does not exist with 401 too.
   return status === 401
