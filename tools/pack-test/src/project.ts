@@ -1,6 +1,6 @@
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { tempProject } from "@imagespec/test-env/project";
 import { attempt, run } from "./run.js";
 
 export type Manager = "npm" | "pnpm";
@@ -15,7 +15,10 @@ const INSTALL_ARGS: Record<Manager, string[]> = {
   pnpm: ["install", "--prefer-offline", "--ignore-scripts", "--no-frozen-lockfile"],
 };
 
-/** A fresh project in a temporary folder, as a user of imagespec would have, installed with npm or pnpm. */
+/**
+ * A fresh project in a temporary folder (removed after the test file), as a user of imagespec would have,
+ * installed with npm or pnpm.
+ */
 export class UserProject {
   private constructor(
     readonly manager: Manager,
@@ -26,10 +29,9 @@ export class UserProject {
    * `overrides` stand in for a registry: a package our packages depend on but the user does not list (the docker
    * builder's @imagespec/docker-build) resolves to its tarball too (npm's `overrides`, pnpm's `pnpm.overrides`).
    */
-  static async create(manager: Manager, overrides: Record<string, string> = {}): Promise<UserProject> {
-    const dir = await mkdtemp(path.join(os.tmpdir(), `imagespec-user-${manager}-`));
+  static create(manager: Manager, overrides: Record<string, string> = {}): UserProject {
     const manifest = { name: "user-project", version: "0.0.0", private: true, type: "module", dependencies: {}, overrides, pnpm: { overrides } };
-    await writeFile(path.join(dir, "package.json"), `${JSON.stringify(manifest, null, 2)}\n`);
+    const dir = tempProject({ "package.json": `${JSON.stringify(manifest, null, 2)}\n` }, { prefix: `imagespec-user-${manager}-` });
     return new UserProject(manager, dir);
   }
 
@@ -57,10 +59,6 @@ export class UserProject {
 
   node(args: readonly string[]) {
     return run(process.execPath, args, { cwd: this.dir });
-  }
-
-  async remove(): Promise<void> {
-    await rm(this.dir, { recursive: true, force: true });
   }
 }
 

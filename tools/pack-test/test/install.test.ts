@@ -12,12 +12,12 @@
  */
 
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
-import os from "node:os";
 import path from "node:path";
 import { runImage } from "@imagespec/test-env";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { tempProject } from "@imagespec/test-env/project";
+import { beforeAll, describe, expect, it } from "vitest";
 import { packAll } from "../src/pack.js";
 import { listBuilders, type Manager, UserProject } from "../src/project.js";
 import { run } from "../src/run.js";
@@ -32,11 +32,8 @@ let tarballs: Map<string, string>;
 let tarballDir: string;
 
 beforeAll(async () => {
-  tarballDir = await mkdtemp(path.join(os.tmpdir(), "imagespec-tarballs-"));
+  tarballDir = tempProject({}, { prefix: "imagespec-tarballs-" });
   tarballs = await packAll([...published, thirdParty], tarballDir);
-});
-afterAll(async () => {
-  if (tarballDir) await rm(tarballDir, { recursive: true, force: true });
 });
 
 const fromTarballs = (...names: string[]) => Object.fromEntries(names.map((name) => [name, `file:${tarballs.get(name)}`]));
@@ -63,11 +60,8 @@ describe("pnpm pack", () => {
 
 describe.each<Manager>(["npm", "pnpm"])("installed from tarballs with %s", (manager) => {
   let project: UserProject;
-  beforeAll(async () => {
-    project = await UserProject.create(manager, fromTarballs(...tarballs.keys()));
-  });
-  afterAll(async () => {
-    await project?.remove();
+  beforeAll(() => {
+    project = UserProject.create(manager, fromTarballs(...tarballs.keys()));
   });
 
   it("core, the CLI and noop alone: `imagespec builders` lists noop only, and no dockerode is installed", async () => {

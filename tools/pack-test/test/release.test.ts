@@ -10,13 +10,13 @@
  *      (third-party packages proxied from npm's own registry), and tags the copy;
  *   4. every package installs by name from that registry with npm, and `imagespec builders` finds the builders.
  *
- * The registry is stopped and every temporary folder removed afterwards.
+ * The registry is stopped and the temporary folders removed afterwards.
  */
 
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { tempProject } from "@imagespec/test-env/project";
 import semver from "semver";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type PendingChangeset, pendingChangesets, requestedBumps } from "../src/changesets.js";
@@ -44,7 +44,7 @@ let repoBefore: string;
 
 beforeAll(async () => {
   repoBefore = await repositoryState();
-  work = await mkdtemp(path.join(os.tmpdir(), "imagespec-release-"));
+  work = tempProject({}, { prefix: "imagespec-release-" });
   copy = path.join(work, "repo");
   await copyWorkingTree(REPO_DIR, copy);
   // From the store only: the copy has the same lockfile as this checkout, whose install put everything there.
@@ -58,7 +58,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await registry?.stop();
-  if (work) await rm(work, { recursive: true, force: true });
 });
 
 /** Internal dependency ranges of `manifest` that `versions` does not satisfy (workspace: shorthands are pnpm's). */
