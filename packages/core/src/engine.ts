@@ -248,6 +248,8 @@ export class ImageBuildEngine {
       order.push(node);
       return node;
     };
+    // Hash every image (and its bases) at once; the walk below then reads memoised identities in order.
+    await Promise.all(images.map((image) => image.identity()));
     for (const image of images) await visit(image, true);
     return order;
   }
