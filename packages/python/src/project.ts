@@ -15,8 +15,6 @@ export interface ProjectFiles {
   readonly lock: string;
 }
 
-type Reader = (abs: string) => string | Promise<string>;
-
 function missing(kind: string, field: string, rel: string, abs: string, error: unknown, hint: string): ImageSpecError {
   const code = (error as NodeJS.ErrnoException).code;
   return new ImageSpecError("FILE_NOT_FOUND", `Cannot use the ${kind} ${field} = ${JSON.stringify(rel)}: ${code === "EISDIR" ? `${abs} is a folder, not a file` : `${abs} does not exist`}`, {
@@ -27,22 +25,36 @@ function missing(kind: string, field: string, rel: string, abs: string, error: u
   });
 }
 
-async function readBoth(files: ProjectFiles, kind: string, lockHint: string, read: Reader): Promise<{ pyproject: string; lock: string }> {
-  const pyAbs = path.resolve(files.root, files.pyproject);
-  const lockAbs = path.resolve(files.root, files.lock);
-  let pyproject: string;
-  try {
-    pyproject = await read(pyAbs);
-  } catch (error) {
-    throw missing(kind, "pyproject", files.pyproject, pyAbs, error, `Relative paths are relative to ${files.root}.`);
-  }
-  let lock: string;
-  try {
-    lock = await read(lockAbs);
-  } catch (error) {
-    throw missing(kind, "lock", files.lock, lockAbs, error, lockHint);
-  }
-  return { pyproject, lock };
+/** Where a project file is, and the error when it cannot be read: the hint says how to make a missing lock. */
+function projectFile(files: ProjectFiles, which: "pyproject" | "lock", kind: string, lockHint: string) {
+  const rel = files[which];
+  const abs = path.resolve(files.root, rel);
+  const fail = (error: unknown) => missing(kind, which, rel, abs, error, which === "lock" ? lockHint : `Relative paths are relative to ${files.root}.`);
+  return { abs, fail };
+}
+
+function readBothSync(files: ProjectFiles, kind: string, lockHint: string): { pyproject: string; lock: string } {
+  const read = (which: "pyproject" | "lock") => {
+    const file = projectFile(files, which, kind, lockHint);
+    try {
+      return readFileSync(file.abs, "utf8");
+    } catch (error) {
+      throw file.fail(error);
+    }
+  };
+  return { pyproject: read("pyproject"), lock: read("lock") };
+}
+
+async function readBoth(files: ProjectFiles, kind: string, lockHint: string): Promise<{ pyproject: string; lock: string }> {
+  const read = async (which: "pyproject" | "lock") => {
+    const file = projectFile(files, which, kind, lockHint);
+    try {
+      return await readFile(file.abs, "utf8");
+    } catch (error) {
+      throw file.fail(error);
+    }
+  };
+  return { pyproject: await read("pyproject"), lock: await read("lock") };
 }
 
 function stale(kind: string, files: ProjectFiles, problems: readonly string[], hint: string): ImageSpecError {
@@ -107,25 +119,11 @@ function checkRequiresPython(kind: string, file: string, requires: unknown, fiel
 }
 
 export function loadUvProjectSync(files: ProjectFiles, options: { pythonVersion: string | undefined; installer: "uv" | "pip" }): UvProject {
-  const pyAbs = path.resolve(files.root, files.pyproject);
-  const lockAbs = path.resolve(files.root, files.lock);
-  let pyproject: string;
-  let lock: string;
-  try {
-    pyproject = readFileSync(pyAbs, "utf8");
-  } catch (error) {
-    throw missing("uv project", "pyproject", files.pyproject, pyAbs, error, `Relative paths are relative to ${files.root}.`);
-  }
-  try {
-    lock = readFileSync(lockAbs, "utf8");
-  } catch (error) {
-    throw missing("uv project", "lock", files.lock, lockAbs, error, UV_LOCK_HINT);
-  }
-  return checkUv(files, { pyproject, lock }, options);
+  return checkUv(files, readBothSync(files, "uv project", UV_LOCK_HINT), options);
 }
 
 export async function loadUvProject(files: ProjectFiles, options: { pythonVersion: string | undefined; installer: "uv" | "pip" }): Promise<UvProject> {
-  return checkUv(files, await readBoth(files, "uv project", UV_LOCK_HINT, (abs) => readFile(abs, "utf8")), options);
+  return checkUv(files, await readBoth(files, "uv project", UV_LOCK_HINT), options);
 }
 
 // ------------------------------------------------------------------------------------------------------ poetry
@@ -170,23 +168,9 @@ function checkPoetry(files: ProjectFiles, text: { pyproject: string; lock: strin
 }
 
 export function loadPoetryProjectSync(files: ProjectFiles, pythonVersion: string | undefined): PoetryProject {
-  const pyAbs = path.resolve(files.root, files.pyproject);
-  const lockAbs = path.resolve(files.root, files.lock);
-  let pyproject: string;
-  let lock: string;
-  try {
-    pyproject = readFileSync(pyAbs, "utf8");
-  } catch (error) {
-    throw missing("poetry project", "pyproject", files.pyproject, pyAbs, error, `Relative paths are relative to ${files.root}.`);
-  }
-  try {
-    lock = readFileSync(lockAbs, "utf8");
-  } catch (error) {
-    throw missing("poetry project", "lock", files.lock, lockAbs, error, POETRY_LOCK_HINT);
-  }
-  return checkPoetry(files, { pyproject, lock }, pythonVersion);
+  return checkPoetry(files, readBothSync(files, "poetry project", POETRY_LOCK_HINT), pythonVersion);
 }
 
 export async function loadPoetryProject(files: ProjectFiles, pythonVersion: string | undefined): Promise<PoetryProject> {
-  return checkPoetry(files, await readBoth(files, "poetry project", POETRY_LOCK_HINT, (abs) => readFile(abs, "utf8")), pythonVersion);
+  return checkPoetry(files, await readBoth(files, "poetry project", POETRY_LOCK_HINT), pythonVersion);
 }
