@@ -11,7 +11,7 @@
  * Keeping the tag a hash of named input digests is what lets `explain` show why a tag is what it is.
  */
 
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { canonicalJson, sha256Hex, shortHash } from "./canonical.js";
 import { ImageSpecError } from "./errors.js";
@@ -166,7 +166,6 @@ export async function imageIgnorePatterns(image: Image): Promise<string[]> {
 }
 
 async function detectType(abs: string, field: string, rel: string): Promise<"file" | "folder"> {
-  const { stat } = await import("node:fs/promises");
   try {
     return (await stat(abs)).isDirectory() ? "folder" : "file";
   } catch (error) {
