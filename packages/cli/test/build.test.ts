@@ -9,6 +9,7 @@ import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { brokenPluginFiles, FAKE_BUILDER_PACKAGE, fakeBuilderFiles } from "./support/fake-builder.js";
 import { createProject } from "./support/project.js";
+import type { BuildReport } from "../src/commands/build.js";
 
 const IMAGES = `
 import { Image } from "@imagespec/core";
@@ -30,15 +31,6 @@ import { Image } from "@imagespec/core";
 export const plain = Image.fromBase("python:3.12-slim", { name: "plain" });
 `;
 
-interface BuildJson {
-  name: string;
-  uri: string;
-  builder: string;
-  status: string;
-  pushed: boolean;
-  digest: string | null;
-  reason: string | null;
-}
 
 const project = createProject({
   localPackages: { [FAKE_BUILDER_PACKAGE]: fakeBuilderFiles },
@@ -54,7 +46,7 @@ const recorded = (state: string) =>
     : [];
 
 async function build(args: string[], env: Record<string, string> = {}) {
-  const { result, value } = await project.json<BuildJson[]>(["build", ...args], { env });
+  const { result, value } = await project.json<BuildReport[]>(["build", ...args], { env });
   return { ...result, reports: value, byName: Object.fromEntries(value.map((r) => [r.name, r])) };
 }
 
@@ -179,7 +171,7 @@ describe("build", () => {
 
   it("picks the builder from --builder, IMAGESPEC_BUILDER, the config file, else the highest priority", async () => {
     const chosen = async (args: string[], env: Record<string, string> = {}, cwd?: string) => {
-      const { result, value } = await project.json<BuildJson[]>(["build", "plain.ts", "--dry-run", ...args], { env: { FAKE_STATE_DIR: freshState(), ...env }, cwd });
+      const { result, value } = await project.json<BuildReport[]>(["build", "plain.ts", "--dry-run", ...args], { env: { FAKE_STATE_DIR: freshState(), ...env }, cwd });
       expect(result.code, result.stderr).toBe(0);
       return value[0]!.builder;
     };
@@ -205,7 +197,7 @@ describe("two copies of @imagespec/core", () => {
     });
     try {
       const state = freshState();
-      const { result, value } = await copied.json<BuildJson[]>(["build", "images.ts"], { env: { FAKE_STATE_DIR: state } });
+      const { result, value } = await copied.json<BuildReport[]>(["build", "images.ts"], { env: { FAKE_STATE_DIR: state } });
       expect(result.code, result.stderr).toBe(0);
       expect(value.map((r) => [r.name, r.builder, r.status])).toEqual([
         ["base", "fake", "built"],

@@ -8,6 +8,7 @@ import path from "node:path";
 import { runImage, testEnv } from "@imagespec/test-env";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createProject, packagesDir, type Project } from "./support/project.js";
+import type { BuildReport } from "../src/commands/build.js";
 
 const run = Date.now().toString(36);
 
@@ -20,15 +21,6 @@ export const app = Image.fromDebianBase({ name: "cli-e2e", pythonVersion: "3.11"
 export const broken = Image.fromDebianBase({ name: "cli-e2e-broken", pythonVersion: "3.11" }).withCommands("echo about to fail ${run} && exit 7");
 `;
 
-interface BuildJson {
-  name: string;
-  uri: string;
-  builder: string;
-  status: string;
-  pushed: boolean;
-  digest: string | null;
-  reason: string | null;
-}
 
 let project: Project;
 let env: Record<string, string>;
@@ -65,7 +57,7 @@ describe("build with the docker builder", () => {
   });
 
   it("builds and pushes an image that runs, and skips it the second time", async () => {
-    const first = await project.json<BuildJson[]>(["build", "images.ts", "app"], { env });
+    const first = await project.json<BuildReport[]>(["build", "images.ts", "app"], { env });
     expect(first.result.code, first.result.stderr).toBe(0);
     const [report] = first.value;
     expect(report).toMatchObject({ name: "app", builder: "docker", status: "built", pushed: true, reason: null });
@@ -77,7 +69,7 @@ describe("build with the docker builder", () => {
     const exists = await project.run(["exists", "images.ts", "app"], { env });
     expect(exists.code, exists.stdout + exists.stderr).toBe(0);
 
-    const second = await project.json<BuildJson[]>(["build", "images.ts", "app"], { env });
+    const second = await project.json<BuildReport[]>(["build", "images.ts", "app"], { env });
     expect(second.result.code, second.result.stderr).toBe(0);
     expect(second.value[0]).toMatchObject({ name: "app", status: "skipped", uri: report!.uri });
     expect(second.value[0]!.reason).toContain("already exists");
@@ -92,7 +84,7 @@ describe("build with the docker builder", () => {
 
   it("no Docker engine exits 3", async () => {
     const local = { IMAGESPEC_DEBIAN_BASE_IMAGE: env.IMAGESPEC_DEBIAN_BASE_IMAGE!, DOCKER_HOST: "unix:///nonexistent/docker.sock" };
-    const { result, value } = await project.json<BuildJson[]>(["build", "images.ts", "app"], { env: local });
+    const { result, value } = await project.json<BuildReport[]>(["build", "images.ts", "app"], { env: local });
     expect(result.code, result.stderr).toBe(3);
     expect(value[0]).toMatchObject({ name: "app", status: "failed" });
     expect(value[0]!.reason).toMatch(/Docker engine/i);

@@ -25,9 +25,8 @@ export interface RunOptions {
   timeout?: number;
 }
 
-/** Runs a command to completion and returns its stdout; throws with the tail of its output when it fails. */
-export async function run(command: string, args: readonly string[], options: RunOptions): Promise<string> {
-  const result = await execa(command, args, {
+function execute(command: string, args: readonly string[], options: RunOptions) {
+  return execa(command, args, {
     cwd: options.cwd,
     env: cleanEnv(options.env),
     extendEnv: false,
@@ -36,6 +35,11 @@ export async function run(command: string, args: readonly string[], options: Run
     timeout: options.timeout ?? 300_000,
     maxBuffer: 64 * 1024 * 1024,
   });
+}
+
+/** Runs a command to completion and returns its stdout; throws with the tail of its output when it fails. */
+export async function run(command: string, args: readonly string[], options: RunOptions): Promise<string> {
+  const result = await execute(command, args, options);
   if (result.failed) {
     const why = result.timedOut ? `timed out after ${options.timeout ?? 300_000} ms` : `exit code ${result.exitCode ?? result.signal}`;
     throw new Error(`${command} ${args.join(" ")} failed in ${options.cwd} (${why}):\n${tail(String(result.stdout))}\n${tail(String(result.stderr))}`);
@@ -45,14 +49,6 @@ export async function run(command: string, args: readonly string[], options: Run
 
 /** Like `run`, but returns the exit code and both outputs instead of throwing. */
 export async function attempt(command: string, args: readonly string[], options: RunOptions) {
-  const result = await execa(command, args, {
-    cwd: options.cwd,
-    env: cleanEnv(options.env),
-    extendEnv: false,
-    reject: false,
-    stdin: "ignore",
-    timeout: options.timeout ?? 300_000,
-    maxBuffer: 64 * 1024 * 1024,
-  });
+  const result = await execute(command, args, options);
   return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
 }
