@@ -1,12 +1,10 @@
 import { defineConfig } from "vitest/config";
-import { retryWhenEngineLost } from "../../tools/test-env/src/retry.js";
 
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
     // The real Docker engine and registries (a build in the pack-and-install test).
     globalSetup: ["../../tools/test-env/global-setup.ts"],
-    retry: retryWhenEngineLost,
     runner: "../../tools/test-env/runner.ts",
     // Installs and the release rehearsal each keep two cores busy; one file at a time.
     fileParallelism: false,

@@ -1,15 +1,8 @@
 /**
  * One more run for a test that a crashed Docker engine failed. Debian's dockerd 20.10 can crash under concurrent
  * BuildKit builds (moby/buildkit#2303); tools/test-env/supervise starts it again within seconds, and the tests
- * that were building at that moment deserve one more run. Any other failure is never retried.
- *
- *   // vitest.config.ts of a package whose tests use Docker
- *   import { retryWhenEngineLost } from "../../tools/test-env/src/retry.js";
- *   test: { retry: retryWhenEngineLost, runner: "../../tools/test-env/runner.ts" }
- *
- * The config's condition can only read the failure's message; the runner gives each test a condition that
- * also asks the engines' logs whether one crashed while the test ran (an assertion like "expected 'ENVIRONMENT'
- * to be 'BUILD_FAILED'" does not say why).
+ * that were building at that moment deserve one more run. Any other failure is never retried. Used by
+ * tools/test-env/runner.ts, the vitest runner of every package whose tests use Docker.
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -20,8 +13,6 @@ const ENGINE_LOST_MESSAGE =
 
 /** Restarting an engine takes a few seconds; a test that started in that gap failed because of the same crash. */
 const RESTART_GAP_MS = 20_000;
-
-export const retryWhenEngineLost = { count: 1, delay: 10_000, condition: ENGINE_LOST_MESSAGE };
 
 /** When (ms since the epoch) tools/test-env/supervise found an engine of the test environment dead. */
 export function engineCrashTimes(stateDir = process.env.IMAGESPEC_TEST_ENV_DIR ?? "/tmp/imagespec-test-env"): number[] {
@@ -41,7 +32,15 @@ export function engineCrashTimes(stateDir = process.env.IMAGESPEC_TEST_ENV_DIR ?
   return times;
 }
 
-/** The retry condition of a test that started at `startedAt`: its failure says an engine went away, or one crashed since. */
-export function engineLostSince(startedAt: number, crashTimes: () => number[] = engineCrashTimes): (error: { message?: string }) => boolean {
-  return (error) => ENGINE_LOST_MESSAGE.test(error.message ?? "") || crashTimes().some((time) => time >= startedAt - RESTART_GAP_MS);
+/**
+ * The retry of a test that starts at `startedAt`: once, 10 s later (the engine is back within seconds), when its
+ * failure says an engine went away, or when an engine crashed since shortly before it started.
+ */
+export function retryWhenEngineLost(startedAt: number, crashTimes: () => number[] = engineCrashTimes) {
+  return {
+    count: 1,
+    delay: 10_000,
+    condition: (error: { message?: string }) =>
+      ENGINE_LOST_MESSAGE.test(error.message ?? "") || crashTimes().some((time) => time >= startedAt - RESTART_GAP_MS),
+  };
 }

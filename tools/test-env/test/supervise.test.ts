@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { engineCrashTimes, engineLostSince, retryWhenEngineLost } from "../src/retry.js";
+import { engineCrashTimes, retryWhenEngineLost } from "../src/retry.js";
 
 const SUPERVISE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../supervise");
 
@@ -120,24 +120,24 @@ describe("retrying a test that a crashed engine failed", () => {
     "Cannot run docker push x: exit code 1\nCannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?",
   ];
   const real = ["expected 'hello' to be 'world'", "Cannot build app: step 3/5 failed: RUN pip install nope (exit code 1)", "INVALID_SPEC: packages[0]"];
+  const start = Date.parse("2026-11-22T14:00:00Z");
 
-  it("the config retries once, 10 s later, only failures that say an engine went away", () => {
-    expect(retryWhenEngineLost).toMatchObject({ count: 1, delay: 10_000 });
-    for (const message of lost) expect(message).toMatch(retryWhenEngineLost.condition);
-    for (const message of real) expect(message).not.toMatch(retryWhenEngineLost.condition);
+  it("retries once, 10 s later, a failure that says an engine went away, and no other while no engine crashed", () => {
+    const retry = retryWhenEngineLost(start, () => []);
+    expect(retry).toMatchObject({ count: 1, delay: 10_000 });
+    expect(lost.map((message) => retry.condition({ message }))).toEqual([true, true, true]);
+    expect(real.map((message) => retry.condition({ message }))).toEqual([false, false, false]);
   });
 
-  it("a test's own condition also retries any failure when an engine crashed while it ran, or just before", () => {
-    const start = Date.parse("2026-11-22T14:00:00Z");
-    const noCrash = engineLostSince(start, () => []);
-    expect(lost.map((message) => noCrash({ message }))).toEqual([true, true, true]);
-    expect(real.map((message) => noCrash({ message }))).toEqual([false, false, false]);
-    const crashedDuring = engineLostSince(start, () => [start + 3_000]);
-    expect(crashedDuring({ message: "expected 'ENVIRONMENT' to be 'BUILD_FAILED'" })).toBe(true);
-    const crashedJustBefore = engineLostSince(start, () => [start - 5_000]);
-    expect(crashedJustBefore({ message: "expected 'ENVIRONMENT' to be 'BUILD_FAILED'" })).toBe(true);
-    const crashedLongBefore = engineLostSince(start, () => [start - 60_000]);
-    expect(crashedLongBefore({ message: "expected 'ENVIRONMENT' to be 'BUILD_FAILED'" })).toBe(false);
+  it("retries any failure when an engine crashed while the test ran or just before it started", () => {
+    const unclear = { message: "expected 'ENVIRONMENT' to be 'BUILD_FAILED'" };
+    expect(retryWhenEngineLost(start, () => [start + 3_000]).condition(unclear)).toBe(true);
+    expect(retryWhenEngineLost(start, () => [start - 5_000]).condition(unclear)).toBe(true);
+    expect(retryWhenEngineLost(start, () => [start - 60_000]).condition(unclear)).toBe(false);
+  });
+
+  it("is given to each test by tools/test-env/runner.ts, this package's vitest runner", ({ task }) => {
+    expect(task.retry).toMatchObject({ count: 1, delay: 10_000, condition: expect.any(Function) });
   });
 
   it("reads the crash times from both engines' logs, where supervise wrote them", async () => {
