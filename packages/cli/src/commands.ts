@@ -45,7 +45,9 @@ export const COMMANDS: readonly CommandSpec[] = [
     usage: ["imagespec build <file> [name...] [options]", "imagespec build --image <spec.yaml> [options]"],
     description:
       "Loads a TypeScript or JavaScript module (no build step needed) and builds every Image or ImageSpec it exports, or only the named exports. " +
-      "Base images are built first, independent images concurrently. An image whose tag already exists in its registry is skipped.",
+      "Base images are built first, independent images concurrently. An image whose tag already exists in its registry is skipped. " +
+      "With --json, stdout is one entry per image: name, uri, builder, status (built, skipped, failed, planned), pushed, digest, reason, " +
+      "and error, which for a failed image holds its code, message and hint.",
     options: [
       image,
       builder,

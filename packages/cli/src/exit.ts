@@ -17,7 +17,7 @@ export interface CoreError extends Error {
   readonly value?: unknown;
   readonly hint?: string;
   readonly issues: readonly { field: string; value: unknown; message: string }[];
-  toJSON(): Record<string, unknown>;
+  toJSON(): Record<string, unknown> & { code: string; message: string };
 }
 
 export function isCoreError(error: unknown): error is CoreError {
@@ -57,8 +57,15 @@ export function isEnvironmentErrno(error: unknown): boolean {
   return false;
 }
 
+/** An error as --json prints it: core's `toJSON()` (code, message, field, value, hint, issues) or the same shape. */
+export interface ErrorJson {
+  readonly code: string;
+  readonly message: string;
+  readonly [detail: string]: unknown;
+}
+
 /** The JSON form of an error for --json output. */
-export function errorJson(error: unknown): Record<string, unknown> {
+export function errorJson(error: unknown): ErrorJson {
   if (isCoreError(error)) return error.toJSON();
   if (error instanceof UsageError) return { code: "USAGE", message: error.message };
   return { code: isEnvironmentErrno(error) ? "ENVIRONMENT" : "INTERNAL", message: error instanceof Error ? error.message : String(error) };

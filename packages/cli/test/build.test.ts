@@ -51,15 +51,15 @@ async function build(args: string[], env: Record<string, string> = {}) {
 }
 
 describe("build", () => {
-  it("builds every export, base images first; --json is [{ name, uri, builder, status, pushed, digest, reason }]", async () => {
+  it("builds every export, base images first; --json is [{ name, uri, builder, status, pushed, digest, reason, error }]", async () => {
     const state = freshState();
     const { code, stderr, reports, byName } = await build(["images.ts"], { FAKE_STATE_DIR: state });
     expect(code, stderr).toBe(0);
     expect(reports.map((r) => r.name).sort()).toEqual(["app", "base", "other"]);
     expect(reports.findIndex((r) => r.name === "base")).toBeLessThan(reports.findIndex((r) => r.name === "app"));
     for (const r of reports) {
-      expect(Object.keys(r).sort()).toEqual(["builder", "digest", "name", "pushed", "reason", "status", "uri"]);
-      expect(r).toMatchObject({ builder: "fake", status: "built", pushed: false, reason: null });
+      expect(Object.keys(r).sort()).toEqual(["builder", "digest", "error", "name", "pushed", "reason", "status", "uri"]);
+      expect(r).toMatchObject({ builder: "fake", status: "built", pushed: false, reason: null, error: null });
       expect(r.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
     }
     expect(byName.app!.uri).toMatch(/^app:[a-z2-7]{26}$/);
@@ -95,9 +95,12 @@ describe("build", () => {
     expect(code).toBe(1);
     expect(byName.broken).toMatchObject({ status: "failed", pushed: false, digest: null });
     expect(byName.broken!.reason).toContain("exited with code 7");
+    expect(byName.broken!.error).toMatchObject({ code: "BUILD_FAILED", message: expect.stringContaining("exited with code 7") });
     expect(byName.child!.status).toBe("failed");
     expect(byName.child!.reason).toContain("its base image");
+    expect(byName.child!.error).toMatchObject({ code: "BUILD_FAILED", message: expect.stringContaining("its base image") });
     expect(byName.fine!.status).toBe("built");
+    expect(byName.fine!.error).toBeNull();
     expect(byName.base!.status).toBe("built");
 
     const plain = await project.run(["build", "failing.ts", "broken"], { env: { FAKE_STATE_DIR: state } });
@@ -115,6 +118,7 @@ describe("build", () => {
     expect(code, stderr).toBe(3);
     expect(byName.other!.status).toBe("failed");
     expect(byName.other!.reason).toContain("ENOENT");
+    expect(byName.other!.error).toMatchObject({ code: "ENVIRONMENT", message: expect.stringContaining("ENOENT") });
   });
 
   it("--dry-run resolves and checks, prints the plan, and builds nothing", async () => {

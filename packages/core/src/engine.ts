@@ -68,6 +68,7 @@ export interface BuildOutcome {
   /** Why it was skipped or failed, or what existence said. */
   readonly reason?: string;
   readonly existence?: Existence;
+  /** Set on every failure: the builder's error, or an ImageSpecError (BUILD_FAILED when the base failed, CANCELLED). */
   readonly error?: unknown;
   readonly result?: BuildResult;
   /** True for images asked for directly; false for base images built on the way. */
@@ -260,12 +261,15 @@ export class ImageBuildEngine {
     const type = selected.builder.type;
     const uri = identity.uri;
     const common = { image, identity, uri, builder: type, requested: node.requested };
-    const fail = (reason: string, error?: unknown): BuildOutcome => {
+    const fail = (reason: string, error: unknown): BuildOutcome => {
       emit({ type: "image", uri, status: "failed", builder: type, reason });
       return { ...common, status: "failed", pushed: false, reason, error };
     };
-    if (baseOutcome?.status === "failed") return fail(`its base image ${baseOutcome.uri} failed to build`);
-    if (signal.aborted) return fail("cancelled");
+    if (baseOutcome?.status === "failed") {
+      const reason = `its base image ${baseOutcome.uri} failed to build`;
+      return fail(reason, new ImageSpecError("BUILD_FAILED", `Cannot build ${image.name}: ${reason}`, { value: baseOutcome.uri }));
+    }
+    if (signal.aborted) return fail("cancelled", new ImageSpecError("CANCELLED", `Cannot build ${image.name}: cancelled`));
 
     const force = options.force === true || image.forcePushRequested || this.#env.IMAGESPEC_FORCE_PUSH === "true";
     const push = image.registry !== undefined && options.push !== false && this.#env.IMAGESPEC_PUSH !== "false";

@@ -154,6 +154,7 @@ describe("building", () => {
     expect(byName.base?.reason).toContain("step 2 failed for base");
     expect(byName.child?.status).toBe("failed");
     expect(byName.child?.reason).toMatch(/its base image .*base:.* failed to build/);
+    expect(byName.child?.error).toMatchObject({ code: "BUILD_FAILED", message: expect.stringMatching(/^Cannot build child: its base image /), value: byName.base?.uri });
     expect(byName.independent?.status).toBe("built");
     expect(builder.calls.map((c) => c.image.name).sort()).toEqual(["base", "independent"]);
   });
@@ -202,7 +203,7 @@ describe("building", () => {
     const controller = new AbortController();
     controller.abort();
     const [outcome] = await engine.build(unique("c"), { signal: controller.signal });
-    expect(outcome).toMatchObject({ status: "failed", reason: "cancelled" });
+    expect(outcome).toMatchObject({ status: "failed", reason: "cancelled", error: { code: "CANCELLED" } });
     expect(builder.calls).toHaveLength(0);
   });
 

@@ -1,7 +1,7 @@
 /** `imagespec build`: base images first, independent images concurrently, existing tags skipped. */
 
 import type { BuildOutcome } from "@imagespec/core";
-import { EXIT, exitCodeFor, isCoreError } from "../exit.js";
+import { EXIT, type ErrorJson, errorJson, exitCodeFor, isCoreError } from "../exit.js";
 import { baseChain, builderOverride, concurrency, loadSettings, loadTargets, type Target } from "../load.js";
 import type { Invocation } from "../main.js";
 import { Progress } from "../progress.js";
@@ -16,6 +16,8 @@ export interface BuildReport {
   readonly pushed: boolean;
   readonly digest: string | null;
   readonly reason: string | null;
+  /** For a failure: its code (BUILD_FAILED, ENVIRONMENT, CANCELLED, …), message and, when known, hint and value. */
+  readonly error: ErrorJson | null;
 }
 
 export async function run(inv: Invocation): Promise<number> {
@@ -63,6 +65,7 @@ export async function run(inv: Invocation): Promise<number> {
       pushed: outcome.pushed,
       digest: outcome.digest ?? null,
       reason: outcome.reason ?? null,
+      error: outcome.status === "failed" ? failureJson(outcome) : null,
     })),
   );
   const failed = outcomes.filter((o) => o.status === "failed");
@@ -83,6 +86,12 @@ export async function run(inv: Invocation): Promise<number> {
     if (out.debug) for (const o of failed) if (o.error instanceof Error && o.error.stack) out.err(o.error.stack);
   }
   return failureExitCode(failed);
+}
+
+/** A failure's error for --json; a builder's own error (not an imagespec one) is a BUILD_FAILED, as its exit code 1 says. */
+function failureJson(outcome: BuildOutcome): ErrorJson {
+  const json = errorJson(outcome.error ?? new Error(outcome.reason ?? "failed"));
+  return json.code === "INTERNAL" ? { ...json, code: "BUILD_FAILED" } : json;
 }
 
 /** 3 when a failure was the environment's (no engine, registry down), 130 when cancelled, else 1. */
