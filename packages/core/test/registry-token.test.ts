@@ -130,8 +130,9 @@ describe("a registry with token auth", () => {
     });
   });
 
-  it("lets read-only credentials check, and says they do not allow a push", async () => {
-    const client = new RegistryClient({ credentials: credentials(READER, PASSWORD) });
+  it("lets read-only credentials check, and says they do not allow a push after asking for one push token", async () => {
+    const recorded = recordingFetch(REALM);
+    const client = new RegistryClient({ credentials: credentials(READER, PASSWORD), fetch: recorded.fetch });
     expect(await client.manifestExists(`${REGISTRY}/${REPO_A}:${TAG}`)).toEqual({ status: "present", digest: imageA.digest });
     const upload = client.request({ domain: REGISTRY, path: REPO_A }, `/v2/${REPO_A}/blobs/uploads/`, {
       method: "POST",
@@ -145,5 +146,8 @@ describe("a registry with token auth", () => {
     expect((error as Error).message).toBe(
       `Cannot send POST /v2/${REPO_A}/blobs/uploads/ to ${REGISTRY}: credentials for ${REGISTRY} do not allow repository:${REPO_A}:pull,push (401 insufficient_scope)`,
     );
+    // The token was valid and only lacked push: a second one from the same credentials would lack it too.
+    const pushTokens = recorded.tokenRequests().filter((t) => scopeOf(t.url) === `repository:${REPO_A}:pull,push`);
+    expect(pushTokens.map((t) => [t.auth, t.status])).toEqual([["basic", 200]]);
   });
 });

@@ -243,6 +243,11 @@ export class RegistryClient {
       if (authorization?.startsWith("Basic ") && challenge.scheme === "basic") {
         throw new RegistryProblem("AUTH_ERROR", describeRefusal(domain, repository.path, scope, 401, true, false));
       }
+      // A token refused for insufficient_scope was valid and only lacked an action; the token service would give
+      // the same credentials the same actions again.
+      if (authorization?.startsWith("Bearer ") && challenge.params.error === "insufficient_scope") {
+        throw new RegistryProblem("AUTH_ERROR", describeRefusal(domain, repository.path, scope, 401, auth.usedCredentials, true));
+      }
       // A token the registry no longer accepts must not be offered again.
       if (authorization?.startsWith("Bearer ")) this.#tokens.delete(tokenKey(challenge, scope));
       this.#challenges.set(domain, challenge);
