@@ -19,6 +19,7 @@ import {
   checkPep508,
   checkSecretId,
   checkShellArgument,
+  checkSshId,
 } from "./grammar.js";
 import { defineLayer } from "./layer.js";
 import { grammarString } from "./validation.js";
@@ -64,6 +65,40 @@ function secretIdentity(mounts: readonly SecretMount[] | undefined) {
     .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
+/**
+ * An SSH agent forwarded to one RUN step (`RUN --mount=type=ssh`), e.g. for `git+ssh://` dependencies. The agent is
+ * the one `SSH_AUTH_SOCK` names when the build runs, or one holding only the given key files (`keys`, paths on the
+ * build machine). The step sees a socket at `target` (default BuildKit's, with `SSH_AUTH_SOCK` pointing at it); the
+ * keys never reach the image, and where they come from never enters the tag.
+ */
+export interface SshMount {
+  /** The forward's id; `default` when not given. */
+  readonly id: string;
+  readonly keys?: readonly string[];
+  readonly target?: string;
+}
+
+/** BuildKit's id for an SSH mount that names none. */
+export const DEFAULT_SSH_ID = "default";
+
+export const sshMountSchema = z.union([
+  grammarString(checkSshId).transform((id): SshMount => ({ id })),
+  z
+    .object({
+      id: grammarString(checkSshId).optional(),
+      keys: z.array(localPath).min(1).optional(),
+      target: imagePath.optional(),
+    })
+    .strict()
+    .transform((m): SshMount => ({ ...m, id: m.id ?? DEFAULT_SSH_ID })),
+]);
+
+/** What enters the hash for SSH mounts: how the agent appears in the step (id, socket path), never which keys it holds. */
+export function sshIdentity(mounts: readonly SshMount[] | undefined) {
+  if (!mounts) return undefined;
+  return [...mounts].map((m) => ({ id: m.id, target: m.target })).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
 const sorted = (list: readonly string[] | undefined) => (list ? [...list].sort() : undefined);
 
 const pipOptionFields = {
@@ -72,13 +107,14 @@ const pipOptionFields = {
   pre: z.boolean().optional(),
   extraArgs: z.array(grammarString(checkShellArgument)).optional(),
   secretMounts: z.array(secretMountSchema).optional(),
+  sshMounts: z.array(sshMountSchema).optional(),
 };
 
 export const pipPackagesLayer = defineLayer({
   kind: "pipPackages",
   description: "Python packages installed with pip (PEP 508 specifiers, exactly as written).",
   schema: z.object({ packages: z.array(pep508).min(1), ...pipOptionFields }).strict(),
-  identity: (f) => ({ ...f, packages: sorted(f.packages), secretMounts: secretIdentity(f.secretMounts) }),
+  identity: (f) => ({ ...f, packages: sorted(f.packages), secretMounts: secretIdentity(f.secretMounts), sshMounts: sshIdentity(f.sshMounts) }),
 });
 
 export const requirementsLayer = defineLayer({
@@ -91,7 +127,7 @@ export const requirementsLayer = defineLayer({
     })
     .strict(),
   inputs: (f) => [{ field: "file", path: f.file, type: "file" }],
-  identity: (f) => ({ ...f, secretMounts: secretIdentity(f.secretMounts) }),
+  identity: (f) => ({ ...f, secretMounts: secretIdentity(f.secretMounts), sshMounts: sshIdentity(f.sshMounts) }),
 });
 
 export const aptPackagesLayer = defineLayer({
@@ -149,8 +185,10 @@ export const workdirLayer = defineLayer({
 export const commandsLayer = defineLayer({
   kind: "commands",
   description: "Shell commands run in order, one step each.",
-  schema: z.object({ commands: z.array(grammarString(checkCommand)).min(1), secretMounts: z.array(secretMountSchema).optional() }).strict(),
-  identity: (f) => ({ ...f, secretMounts: secretIdentity(f.secretMounts) }),
+  schema: z
+    .object({ commands: z.array(grammarString(checkCommand)).min(1), secretMounts: z.array(secretMountSchema).optional(), sshMounts: z.array(sshMountSchema).optional() })
+    .strict(),
+  identity: (f) => ({ ...f, secretMounts: secretIdentity(f.secretMounts), sshMounts: sshIdentity(f.sshMounts) }),
 });
 
 export const entrypointLayer = defineLayer({
@@ -196,6 +234,9 @@ export type PipOptions = {
   pre?: boolean;
   extraArgs?: readonly string[];
   secretMounts?: readonly SecretMountInput[];
+  sshMounts?: readonly SshMountInput[];
 };
+/** An SSH mount as users write it: an id (the agent at SSH_AUTH_SOCK), or `{ id?, keys?, target? }`. */
+export type SshMountInput = string | { id?: string; keys?: readonly string[]; target?: string };
 /** A secret mount as users write it: an id (value from the local env var of that name) or the full form. */
 export type SecretMountInput = string | { id: string; src?: string; env?: string; target?: string; asEnv?: string };

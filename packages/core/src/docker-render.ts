@@ -13,7 +13,7 @@
  * module, so a renderer built from them cannot add an instruction or a command that was not asked for.
  */
 
-import type { SecretMount } from "./builtin-layers.js";
+import type { SecretMount, SshMount } from "./builtin-layers.js";
 import type { Image } from "./image.js";
 
 /** Dockerfile instructions, in order, one per string. Each must be a single line: the builder refuses a line break. */
@@ -53,9 +53,14 @@ export interface DockerRunOptions {
   readonly mounts?: readonly string[];
   /**
    * Secrets for this step only: mounted as files (`/run/secrets/<id>` or `target`), or exported to the step's shell as
-   * `asEnv`. Never an ARG or ENV; a build with secrets runs through the docker CLI.
+   * `asEnv`. Never an ARG or ENV; the builder's BuildKit session serves the values when the step runs.
    */
   readonly secrets?: readonly SecretMount[];
+  /**
+   * SSH agents for this step only (`--mount=type=ssh`): a socket at `target` (default BuildKit's, with
+   * `SSH_AUTH_SOCK` set to it), forwarded to an agent on the build machine by the builder's session.
+   */
+  readonly ssh?: readonly SshMount[];
   /** What the step does, for progress and for the error when it fails. Default: the script. */
   readonly description?: string;
 }
@@ -100,6 +105,8 @@ export interface DockerRenderContext {
   bindMount(source: string, target: string, options?: { readonly from?: string }): string;
   /** The `--mount=type=secret,...` flags for secrets and the shell prelude that exports their `asEnv` variables. */
   secretMounts(mounts: readonly SecretMount[]): { readonly flags: readonly string[]; readonly prelude: string };
+  /** The `--mount=type=ssh,...` flags for SSH agents (to pass to `run` as `mounts`, or use `run`'s `ssh`). */
+  sshMounts(mounts: readonly SshMount[]): readonly string[];
   /** `RUN [flags] ["/bin/sh", "-c", script]`: exec form, so nothing in the script can add an instruction. */
   run(script: string, options?: DockerRunOptions): string;
   /** ENV instructions with the values exactly as given; a value with a line break travels as a build argument. */

@@ -262,6 +262,11 @@ export function checkSecretId(text: string): string | undefined {
   return /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(text) ? undefined : "a secret id is letters, digits, '_', '.', '-'";
 }
 
+/** A BuildKit SSH forward id (`default` when a mount names none). */
+export function checkSshId(text: string): string | undefined {
+  return /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(text) ? undefined : "an SSH mount id is letters, digits, '_', '.', '-'";
+}
+
 export function checkImageName(text: string): string | undefined {
   if (REPOSITORY_PATH_RE.test(text)) return undefined;
   if (text !== text.toLowerCase() && REPOSITORY_PATH_RE.test(text.toLowerCase())) return `image names are lowercase; did you mean ${JSON.stringify(text.toLowerCase())}?`;

@@ -22,6 +22,7 @@ import {
   requirementsLayer,
   runtimePackagesLayer,
   type SecretMountInput,
+  type SshMountInput,
   workdirLayer,
 } from "./builtin-layers.js";
 import { ImageSpecError, showValue } from "./errors.js";
@@ -278,7 +279,7 @@ export class Image {
 
   /**
    * pip packages, PEP 508 specifiers exactly as written (`"pandas<2,>=1.5"`). An options object may come last:
-   * `withPipPackages("numpy", "pandas", { indexUrl, extraIndexUrls, pre, extraArgs, secretMounts })`.
+   * `withPipPackages("numpy", "pandas", { indexUrl, extraIndexUrls, pre, extraArgs, secretMounts, sshMounts })`.
    */
   withPipPackages(...args: [...packages: string[], options: PipOptions] | string[]): Image {
     const last = args.at(-1);
@@ -330,8 +331,11 @@ export class Image {
     return this.#append(workdirLayer, { path: dir }, "set the working directory");
   }
 
-  /** Shell commands, run in order, one step each. */
-  withCommands(commands: string | readonly string[], options: { secretMounts?: readonly SecretMountInput[] } = {}): Image {
+  /**
+   * Shell commands, run in order, one step each. `secretMounts` and `sshMounts` (an SSH agent, for `git` over SSH)
+   * are available to every one of these steps and to none after them.
+   */
+  withCommands(commands: string | readonly string[], options: { secretMounts?: readonly SecretMountInput[]; sshMounts?: readonly SshMountInput[] } = {}): Image {
     return this.#append(commandsLayer, { commands: typeof commands === "string" ? [commands] : commands, ...options }, "add commands");
   }
 

@@ -15,6 +15,7 @@ export {
   condaPackagesLayer,
   copyLayer,
   cudaLayer,
+  DEFAULT_SSH_ID,
   dockerignoreLayer,
   entrypointLayer,
   envLayer,
@@ -24,6 +25,8 @@ export {
   runtimePackagesLayer,
   type SecretMount,
   type SecretMountInput,
+  type SshMount,
+  type SshMountInput,
   workdirLayer,
 } from "./builtin-layers.js";
 export { canonicalJson, sha256Hex, shortHash } from "./canonical.js";

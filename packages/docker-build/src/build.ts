@@ -1,17 +1,18 @@
 /**
- * One image built on one Docker engine through the Engine API: render, stream the context tar, build with BuildKit,
- * map a failed step back to its layer, push from the engine. Which engine, and how it was reached, is the builder's
+ * One image built on one Docker engine through the Engine API: render, open a BuildKit session of ours (context,
+ * Dockerfile, credentials, secrets, SSH agents), build with BuildKit, map a failed step back to its layer, push from
+ * the engine. Which engine, and how it was reached, is the builder's
  * business; this module only needs the open connection. A build that loses its engine (the connection drops, the
  * engine dies) fails with an EngineLostError, which a builder with several engines may retry elsewhere.
  */
 
 import { type BuildContext, type BuildResult, type Image, ImageSpecError, isImageSpecError } from "@imagespec/core";
-import { contextTar } from "./context-tar.js";
-import { type EngineConnection, engineBuild, enginePush, registryAuths } from "./engine-api.js";
+import { type EngineConnection, engineBuild, enginePush } from "./engine-api.js";
 import { ociLabels } from "./labels.js";
 import type { DockerBuildPlan } from "./plan.js";
 import { BuildProgress, type StepFailure } from "./progress.js";
 import { renderDockerBuild } from "./render.js";
+import { sessionSources, type StartedSession, startBuildSession } from "./session/build-session.js";
 import type { DockerBuildSettings } from "./settings.js";
 
 /** A failed build: which layer the failing step came from, its command, and the tail of its log. */
@@ -157,21 +158,28 @@ export interface EngineBuildRun {
   readonly engine: string;
   /** The plan, when the builder rendered it already. */
   readonly plan?: DockerBuildPlan;
-  /** Where SOURCE_DATE_EPOCH comes from. Default `process.env`. */
+  /** Where SOURCE_DATE_EPOCH, environment-variable secrets and SSH_AUTH_SOCK come from. Default `process.env`. */
   readonly env?: NodeJS.ProcessEnv;
 }
 
+/** How long a closing session may take to say it is closed before the build result is given anyway. */
+const SESSION_CLOSE_MS = 5_000;
+
 /**
  * Builds the image on the engine, and pushes it from the engine when `context.push` is set: the image is never
- * loaded anywhere else. Resolves to `{ uri, digest, pushed, cached, engine, log }`. Rejects with a
- * DockerBuildError (BUILD_FAILED) when a step fails, CANCELLED when the signal is aborted, an EngineLostError
- * when the engine goes away, and the push's AUTH_ERROR or REGISTRY_ERROR when the registry refuses.
+ * loaded anywhere else. Everything the engine needs from this machine (the context and the Dockerfile, registry
+ * credentials, secret values, SSH agents) it gets through a BuildKit session of ours, opened on the same
+ * connection. Resolves to `{ uri, digest, pushed, cached, engine, log }`. Rejects with a DockerBuildError
+ * (BUILD_FAILED) when a step fails, CANCELLED when the signal is aborted, an EngineLostError when the engine goes
+ * away, ENVIRONMENT when a secret or SSH agent is missing (before building), and the push's AUTH_ERROR or
+ * REGISTRY_ERROR when the registry refuses.
  */
 export async function buildOnEngine(connection: EngineConnection, image: Image, context: BuildContext, run: EngineBuildRun): Promise<BuildResult> {
   const { uri, signal } = context;
   const env = run.env ?? process.env;
   if (signal.aborted) throw cancelledError(image, uri);
   const plan = run.plan ?? (await renderDockerBuild(image, { baseUri: context.baseUri, config: run.settings }));
+  const sources = await sessionSources(image, plan, env);
   const progress = new BuildProgress((event) => context.report(event), plan.steps);
   const labels = await ociLabels(image, run.settings.labels ?? {}, env);
   const lost = (what: string, cause?: unknown) =>
@@ -180,17 +188,31 @@ export async function buildOnEngine(connection: EngineConnection, image: Image, 
       log: progress.log,
       cause,
     });
+  const failed = (error: unknown, what: string): unknown => {
+    if (signal.aborted) return cancelledError(image, uri);
+    if (isImageSpecError(error)) return error;
+    if (isConnectionFailure(error)) return lost(what, error);
+    return new DockerBuildError(`Cannot build ${image.name}: ${(error as Error).message}\n  image: ${uri}`, { log: progress.log, cause: error });
+  };
 
-  const tar = contextTar(plan.context, { env });
-  const tarFailure = tar.done.then(
-    () => undefined,
-    (error: unknown) => error,
-  );
+  let started: StartedSession;
+  try {
+    started = await startBuildSession(connection, image, plan, { credentials: context.credentials, env, sources, trace: (line) => progress.line(`session: ${line}`) });
+  } catch (error) {
+    throw failed(error, "a build session was opened");
+  }
+  const { session } = started;
+  const closeSession = () => {
+    session.close();
+    return Promise.race([session.closed, new Promise((resolve) => setTimeout(resolve, SESSION_CLOSE_MS).unref())]);
+  };
+  // Cancelling closes the session at once, which ends what the engine was doing with it, as the request's end does.
+  const onAbort = () => session.close();
+  signal.addEventListener("abort", onAbort, { once: true });
   let result: { imageId: string | undefined; error: string | undefined };
   try {
     result = await engineBuild(
       connection,
-      tar.stream,
       {
         tag: uri,
         dockerfile: plan.dockerfileName,
@@ -200,21 +222,24 @@ export async function buildOnEngine(connection: EngineConnection, image: Image, 
         network: run.settings.network,
         pull: run.settings.pull ?? false,
         noCache: run.settings.noCache ?? false,
-        auths: await registryAuths(plan.baseReferences, context.credentials),
+        session: session.id,
         signal,
       },
       progress,
     );
   } catch (error) {
-    const tarError = await Promise.race([tarFailure, new Promise((resolve) => setTimeout(resolve, 100, undefined))]);
-    if (tarError !== undefined) throw tarError;
-    if (signal.aborted) throw cancelledError(image, uri);
-    if (isImageSpecError(error)) throw error;
-    if (isConnectionFailure(error)) throw lost("it built", error);
-    throw new DockerBuildError(`Cannot build ${image.name}: ${(error as Error).message}\n  image: ${uri}`, { log: progress.log, cause: error });
+    signal.removeEventListener("abort", onAbort);
+    await closeSession();
+    throw session.failure() ?? failed(error, "it built");
   }
-  const tarError = await tarFailure;
-  if (tarError !== undefined) throw tarError;
+  signal.removeEventListener("abort", onAbort);
+  await closeSession();
+  const sent = session.fileSync.transfers.find((t) => t.name === "context");
+  progress.line(
+    `Context: ${started.context.files} files (${started.context.bytes} bytes) offered; the engine asked for ${sent?.files ?? 0} of them (${sent?.bytes ?? 0} bytes); ${session.fileSync.wireBytes} bytes sent in all`,
+  );
+  const sessionFailure = session.failure();
+  if (sessionFailure !== undefined) throw sessionFailure;
   if (signal.aborted) throw cancelledError(image, uri);
   const failure = progress.failure();
   // An engine that stops cancels its builds: no step failed, the build was cut short.

@@ -1,7 +1,7 @@
 /**
  * The Docker Engine API through dockerode, on a connection the builder opened (the local engine, a remote one over
- * TLS or SSH): builds with BuildKit (`version: "2"`) from a streamed context tar, pushes, inspects. Only types come
- * from dockerode here, so importing this module loads none of it.
+ * TLS or SSH): builds with BuildKit (`version: "2"`) from a session of our own (session/), pushes, inspects. Only
+ * types come from dockerode here, so importing this module loads none of it.
  */
 
 import type { Readable } from "node:stream";
@@ -77,17 +77,19 @@ export interface EngineBuildOptions {
   readonly network: DockerBuildSettings["network"];
   readonly pull: boolean;
   readonly noCache: boolean;
-  readonly auths: Record<string, DockerEngineAuthConfig>;
+  /** The session that serves the context, the Dockerfile, credentials, secrets and SSH agents (`session=<id>`). */
+  readonly session: string;
   readonly signal: AbortSignal;
 }
 
-/** Builds through the Engine API with BuildKit. Resolves to the image id; rejects with the engine's error text. */
-export async function engineBuild(connection: EngineConnection, context: Readable, options: EngineBuildOptions, progress: BuildProgress): Promise<{ imageId: string | undefined; error: string | undefined }> {
-  const firstAuth = Object.values(options.auths)[0];
-  const stream = (await connection.docker.buildImage(context as unknown as NodeJS.ReadableStream, {
+/** `POST /build` with BuildKit, everything from the session (`remote=client-session`): no context in the body. */
+function dialBuild(connection: EngineConnection, options: EngineBuildOptions): Promise<Readable> {
+  const query = {
     t: options.tag,
     version: "2",
     dockerfile: options.dockerfile,
+    remote: "client-session",
+    session: options.session,
     buildargs: { ...options.buildArgs },
     labels: { ...options.labels },
     ...(options.platform !== undefined && { platform: options.platform }),
@@ -96,11 +98,26 @@ export async function engineBuild(connection: EngineConnection, context: Readabl
     ...(options.noCache && { nocache: true }),
     rm: true,
     forcerm: true,
-    // BuildKit asks its session for base image credentials; dockerode's session answers with this one.
-    ...(firstAuth !== undefined && { authconfig: firstAuth }),
-    ...(Object.keys(options.auths).length > 0 && { registryconfig: options.auths as Dockerode.RegistryConfig }),
-    abortSignal: options.signal,
-  })) as unknown as Readable;
+  };
+  return new Promise((resolve, reject) => {
+    connection.docker.modem.dial(
+      {
+        path: "/build?",
+        method: "POST",
+        options: query,
+        file: Buffer.alloc(0),
+        isStream: true,
+        abortSignal: options.signal,
+        statusCodes: { 200: true, 400: "bad parameter", 500: "server error" },
+      },
+      (error, stream) => (error ? reject(error) : resolve(stream as unknown as Readable)),
+    );
+  });
+}
+
+/** Builds through the Engine API with BuildKit. Resolves to the image id and the engine's error text, if any. */
+export async function engineBuild(connection: EngineConnection, options: EngineBuildOptions, progress: BuildProgress): Promise<{ imageId: string | undefined; error: string | undefined }> {
+  const stream = await dialBuild(connection, options);
   let imageId: string | undefined;
   let error: string | undefined;
   for await (const message of jsonMessages(stream)) {

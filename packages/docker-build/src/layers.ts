@@ -5,7 +5,7 @@
 
 import { stat } from "node:fs/promises";
 import path from "node:path";
-import { type BuiltinLayerKind, type DockerRenderContext, ImageSpecError, type Layer, type PipOptions, type SecretMount, shellJoin, shellQuote } from "@imagespec/core";
+import { type BuiltinLayerKind, type DockerRenderContext, ImageSpecError, type Layer, type PipOptions, type SecretMount, type SshMount, shellJoin, shellQuote } from "@imagespec/core";
 import { PIP_CACHE_DIR, type RenderState } from "./render-context.js";
 
 type CoreRenderer = (layer: Layer, ctx: DockerRenderContext, state: RenderState) => string[] | Promise<string[]>;
@@ -16,6 +16,7 @@ interface PipFields {
   readonly pre?: boolean;
   readonly extraArgs?: readonly string[];
   readonly secretMounts?: readonly SecretMount[];
+  readonly sshMounts?: readonly SshMount[];
 }
 
 const sorted = (list: readonly string[]) => [...list].sort();
@@ -31,6 +32,7 @@ function pipInstall(ctx: DockerRenderContext, options: PipFields, args: readonly
   return ctx.run(shellJoin(argv), {
     mounts: [ctx.cacheMount(PIP_CACHE_DIR, { id: "imagespec-pip" }), ...extraMounts],
     secrets: options.secretMounts ?? [],
+    ssh: options.sshMounts ?? [],
     description,
   });
 }
@@ -133,7 +135,8 @@ export const coreRenderers: Record<BuiltinLayerKind, CoreRenderer> = {
 
   commands(layer, ctx) {
     const secrets = (layer.secretMounts as SecretMount[] | undefined) ?? [];
-    return (layer.commands as string[]).map((command) => ctx.run(command, { secrets, description: command }));
+    const ssh = (layer.sshMounts as SshMount[] | undefined) ?? [];
+    return (layer.commands as string[]).map((command) => ctx.run(command, { secrets, ssh, description: command }));
   },
 
   entrypoint(layer, ctx, state) {

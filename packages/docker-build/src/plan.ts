@@ -1,6 +1,6 @@
 /** What rendering an image gives the builder: the Dockerfile and everything needed to build it. */
 
-import type { SecretMount } from "@imagespec/core";
+import type { SecretMount, SshMount } from "@imagespec/core";
 
 /** One entry of the build context: exactly the files the layers reference, nothing else. */
 export type ContextItem =
@@ -42,6 +42,8 @@ export interface DockerBuildPlan {
   readonly context: readonly ContextItem[];
   /** Secrets the steps mount, by id; their values are read only when the build runs. */
   readonly secrets: readonly SecretMount[];
+  /** SSH agents the steps mount, by id; where their keys come from is read only when the build runs. */
+  readonly ssh: readonly SshMount[];
   readonly steps: readonly StepOrigin[];
   /** Every image the Dockerfile starts from (the base and helper stages), for credentials. */
   readonly baseReferences: readonly string[];

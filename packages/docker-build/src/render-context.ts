@@ -21,6 +21,7 @@ import {
   mountOption,
   normalizeImageReference,
   type SecretMount,
+  type SshMount,
   shellJoin,
   shellQuote,
 } from "@imagespec/core";
@@ -67,6 +68,7 @@ export class RenderState {
   readonly context = new Map<string, ContextItem>();
   readonly buildArgs: Record<string, string> = {};
   readonly secrets = new Map<string, SecretMount>();
+  readonly ssh = new Map<string, SshMount>();
   readonly ignorePatterns: readonly string[];
   /** Instruction text → what it does, for step progress and errors. */
   readonly #descriptions = new Map<string, string>();
@@ -276,6 +278,26 @@ export class RenderState {
     this.secrets.set(secret.id, source);
   }
 
+  sshMounts(mounts: readonly SshMount[]): string[] {
+    return mounts.map((forward) => {
+      this.#registerSsh(forward);
+      return mount([["type", "ssh"], ["id", forward.id], ...(forward.target === undefined ? [] : ([["target", forward.target]] as [string, string][])), ["required", "true"]]);
+    });
+  }
+
+  #registerSsh(forward: SshMount): void {
+    const source = forward.keys === undefined ? { id: forward.id } : { id: forward.id, keys: [...forward.keys] };
+    const existing = this.ssh.get(forward.id);
+    if (existing && JSON.stringify(existing.keys ?? null) !== JSON.stringify(source.keys ?? null)) {
+      throw new ImageSpecError("INVALID_SPEC", `Cannot use the SSH mount ${JSON.stringify(forward.id)} twice with different keys (${describeKeys(existing)} and ${describeKeys(source)})`, {
+        field: "sshMounts",
+        value: forward.id,
+        hint: "Give each set of keys its own id.",
+      });
+    }
+    this.ssh.set(forward.id, source);
+  }
+
   run(script: string, options: DockerRunOptions = {}): string {
     for (const flag of options.mounts ?? []) {
       if (typeof flag !== "string" || !flag.startsWith("--mount=") || /[\r\n\0]/.test(flag)) {
@@ -283,7 +305,8 @@ export class RenderState {
       }
     }
     const secrets = options.secrets && options.secrets.length > 0 ? this.secretMounts(options.secrets) : { flags: [], prelude: "" };
-    const flags = [...(options.mounts ?? []), ...secrets.flags];
+    const ssh = options.ssh && options.ssh.length > 0 ? this.sshMounts(options.ssh) : [];
+    const flags = [...(options.mounts ?? []), ...secrets.flags, ...ssh];
     const text = `RUN ${flags.map((f) => `${f} `).join("")}${dockerfileJsonArray(["/bin/sh", "-c", `${secrets.prelude}${script}`])}`;
     return this.describe(text, options.description ?? script);
   }
@@ -327,6 +350,7 @@ export class RenderState {
       cacheMount: (target: string, options?: DockerCacheMountOptions) => this.cacheMount(target, options),
       bindMount: (source: string, target: string, options?: { readonly from?: string }) => this.bindMount(source, target, options?.from),
       secretMounts: (mounts: readonly SecretMount[]) => this.secretMounts(mounts),
+      sshMounts: (mounts: readonly SshMount[]) => this.sshMounts(mounts),
       run: (script: string, options?: DockerRunOptions) => this.run(script, options),
       env: (vars: Readonly<Record<string, string>>) => this.env(layerIndex, vars),
       copy: (contextPath: string, destination: string) => this.copy(contextPath, destination),
@@ -356,6 +380,10 @@ function mount(fields: readonly (readonly [string, string])[]): string {
 function normalizeSecretSource(secret: SecretMount): SecretMount {
   if (secret.src !== undefined) return { id: secret.id, src: secret.src };
   return { id: secret.id, env: secret.env ?? secret.id };
+}
+
+function describeKeys(forward: SshMount): string {
+  return forward.keys === undefined ? "the agent at SSH_AUTH_SOCK" : `keys ${forward.keys.join(", ")}`;
 }
 
 function describeSource(secret: SecretMount): string {

@@ -115,6 +115,7 @@ export async function renderDockerBuild(image: Image, options: RenderDockerOptio
     buildArgs: { ...state.buildArgs },
     context,
     secrets: [...state.secrets.values()],
+    ssh: [...state.ssh.values()],
     steps,
     baseReferences: [from, ...stageLines.map((s) => s.reference)],
   };
@@ -222,6 +223,7 @@ async function renderUserDockerfile(image: Image, base: { dockerfile: string; co
       { type: "content", path: dockerfileName, content: Buffer.from(dockerfile, "utf8"), executable: false },
     ],
     secrets: [],
+    ssh: [],
     steps: [],
     baseReferences: [...content.matchAll(/^\s*FROM\s+(?:--\S+\s+)*(\S+)/gim)].map((m) => m[1]!).filter((ref) => !ref.includes("$")),
   };

@@ -1,0 +1,308 @@
+/**
+ * BuildKit's file sync (`moby.filesync.v1.FileSync/DiffCopy`), the sending side: the engine names a folder (`dir-name`
+ * in the call's metadata: `context` or `dockerfile`), we stream one STAT packet per entry of that folder in the order
+ * fsutil walks a folder, then an empty STAT. The engine compares each entry with the copy it kept from the last build
+ * under the same shared key (mode, size, time, link target) and asks, by the entry's index, for the files it does not
+ * have; we answer each with DATA packets and an empty DATA. FIN from the engine ends the transfer, and we answer FIN.
+ *
+ * What is offered is the context listing as it is (the selection the tag hashed, ignore files already applied): the
+ * engine's `exclude-patterns` come from the same .dockerignore the listing applied. `include-patterns` are honoured
+ * (BuildKit uses them to fetch single files, such as `.dockerignore`, without walking the rest), with fsutil's
+ * matching. `followpaths` name symlinks to follow; no entry offered here is a link the engine asks to follow.
+ */
+
+import { type ServerDuplexStream, status } from "@grpc/grpc-js";
+import { type ContextEntry, readContextFile } from "../context-files.js";
+import type { Message } from "./proto.js";
+
+const PACKET_STAT = 0;
+const PACKET_REQ = 1;
+const PACKET_DATA = 2;
+const PACKET_FIN = 3;
+const PACKET_ERR = 4;
+
+/** Go's os.FileMode bits, which fsutil's Stat.mode carries. */
+const GO_MODE_DIR = 0x80000000;
+const GO_MODE_SYMLINK = 1 << 27;
+const GO_MODE_SETUID = 1 << 23;
+const GO_MODE_SETGID = 1 << 22;
+const GO_MODE_STICKY = 1 << 20;
+
+/** fsutil reads files in 32 KiB pieces; so do we. */
+const CHUNK = 32 * 1024;
+/** Files sent at once, as fsutil's sender does. */
+const SENDERS = 4;
+
+export interface FileSyncDirStats {
+  /** `context` or `dockerfile`. */
+  readonly name: string;
+  /** Entries offered. */
+  entries: number;
+  /** Files the engine asked for, and their bytes. */
+  files: number;
+  bytes: number;
+}
+
+export interface FileSyncStats {
+  /** One per DiffCopy call, in order. */
+  readonly transfers: FileSyncDirStats[];
+  /** Every byte of every packet we sent, with gRPC's 5-byte message framing. */
+  wireBytes: number;
+}
+
+/** A unix mode (permission, setuid/setgid/sticky bits) and an entry type as Go's os.FileMode. */
+export function goFileMode(entry: Pick<ContextEntry, "type" | "mode">): number {
+  let mode = entry.mode & 0o777;
+  if (entry.mode & 0o4000) mode |= GO_MODE_SETUID;
+  if (entry.mode & 0o2000) mode |= GO_MODE_SETGID;
+  if (entry.mode & 0o1000) mode |= GO_MODE_STICKY;
+  if (entry.type === "dir") mode |= GO_MODE_DIR;
+  if (entry.type === "symlink") mode |= GO_MODE_SYMLINK;
+  return mode >>> 0;
+}
+
+/** fsutil's path order: byte-wise, with `/` before every other byte, so a folder's entries follow it directly. */
+export function comparePaths(a: Buffer, b: Buffer): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x === y) continue;
+    if (x === 0x2f) return -1;
+    if (y === 0x2f) return 1;
+    return x - y;
+  }
+  return a.length - b.length;
+}
+
+/** The entries in the order fsutil walks a folder. */
+export function walkOrder(entries: readonly ContextEntry[]): ContextEntry[] {
+  const keyed = entries.map((entry) => ({ entry, key: Buffer.from(entry.path, "utf8") }));
+  keyed.sort((x, y) => comparePaths(x.key, y.key));
+  return keyed.map((k) => k.entry);
+}
+
+// ------------------------------------------------------------------------------------------- include patterns
+
+/** Go's path.Match as a regular expression: `*` and `?` stop at `/`, `[...]` classes (`^` negates), `\` escapes. */
+function goMatchRegExp(pattern: string): RegExp | undefined {
+  let out = "";
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === "*") out += "[^/]*";
+    else if (c === "?") out += "[^/]";
+    else if (c === "\\") {
+      i++;
+      if (i >= pattern.length) return undefined;
+      out += escapeOutside(pattern[i]!);
+    } else if (c === "[") {
+      let j = i + 1;
+      let cls = "";
+      if (pattern[j] === "^") {
+        cls += "^";
+        j++;
+      }
+      let first = true;
+      for (; j < pattern.length && (pattern[j] !== "]" || first); j++) {
+        first = false;
+        const d = pattern[j]!;
+        if (d === "\\") {
+          j++;
+          if (j >= pattern.length) return undefined;
+          cls += escapeInClass(pattern[j]!);
+        } else if (d === "-") cls += "-";
+        else cls += escapeInClass(d);
+      }
+      if (j >= pattern.length) return undefined; // unterminated class: Go reports ErrBadPattern, which matches nothing
+      out += cls.startsWith("^") ? `(?![/])[${cls}]` : `[${cls}]`;
+      i = j;
+    } else out += escapeOutside(c);
+  }
+  try {
+    return new RegExp(`^${out}$`, "u");
+  } catch {
+    return undefined;
+  }
+}
+
+function escapeOutside(c: string): string {
+  return /[.*+?^${}()|[\]\\/]/.test(c) ? `\\${c}` : c;
+}
+
+function escapeInClass(c: string): string {
+  return /[\]\\^\-[]/.test(c) ? `\\${c}` : c;
+}
+
+/** filepath.Clean for the relative, slash-separated patterns BuildKit sends. */
+function cleanPattern(pattern: string): string {
+  const parts: string[] = [];
+  for (const part of pattern.replace(/^\/+/, "").split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part === ".." && parts.length > 0 && parts.at(-1) !== "..") parts.pop();
+    else parts.push(part);
+  }
+  return parts.join("/") || ".";
+}
+
+/**
+ * fsutil's include filter: a pattern is matched against as many leading components as the path has, so the folders
+ * on the way to a match are included (partially), and everything below a folder a whole pattern matches is included.
+ */
+export function filterIncludes(ordered: readonly ContextEntry[], patterns: readonly string[] | undefined): ContextEntry[] {
+  if (patterns === undefined || patterns.length === 0) return [...ordered];
+  const compiled = patterns.map(cleanPattern).map((pattern) => ({ pattern, depth: pattern.split("/").length }));
+  const out: ContextEntry[] = [];
+  let includedDir: string | undefined;
+  let skippedDir: string | undefined;
+  for (const entry of ordered) {
+    if (skippedDir !== undefined && entry.path.startsWith(`${skippedDir}/`)) continue;
+    skippedDir = undefined;
+    if (includedDir !== undefined && entry.path.startsWith(`${includedDir}/`)) {
+      out.push(entry);
+      continue;
+    }
+    includedDir = undefined;
+    const depth = entry.path.split("/").length;
+    let matched = false;
+    let partial = true;
+    for (const { pattern, depth: patternDepth } of compiled) {
+      const isPartial = patternDepth > depth;
+      const prefix = isPartial ? pattern.split("/").slice(0, depth).join("/") : pattern;
+      if (goMatchRegExp(prefix)?.test(entry.path)) {
+        matched = true;
+        if (!isPartial) {
+          partial = false;
+          break;
+        }
+      }
+    }
+    if (!matched) {
+      if (entry.type === "dir") skippedDir = entry.path;
+      continue;
+    }
+    if (!partial && entry.type === "dir") includedDir = entry.path;
+    out.push(entry);
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------------------------------- the transfer
+
+type Call = ServerDuplexStream<Message, Message>;
+
+/**
+ * Serves one DiffCopy call from `dirs` (folder name → entries). Resolves when the transfer ends; a file that cannot
+ * be sent as listed is reported to `onFailure` (it fails the build) and ends the transfer with an ERR packet.
+ */
+export function serveDiffCopy(call: Call, dirs: ReadonlyMap<string, readonly ContextEntry[]>, stats: FileSyncStats, onFailure: (error: Error) => void): Promise<void> {
+  const metadata = (key: string) => call.metadata.get(key).map((v) => (Buffer.isBuffer(v) ? v.toString("utf8") : v));
+  const name = metadata("dir-name")[0] ?? "";
+  const listed = dirs.get(name);
+  if (listed === undefined) {
+    call.emit("error", { code: status.NOT_FOUND, details: `no folder named "${name}" in this build` });
+    return Promise.resolve();
+  }
+  const offered = filterIncludes(walkOrder(listed), metadata("include-patterns"));
+  const dir: FileSyncDirStats = { name, entries: offered.length, files: 0, bytes: 0 };
+  stats.transfers.push(dir);
+
+  return new Promise<void>((resolve) => {
+    let finished = false;
+    const finish = () => {
+      if (finished) return;
+      finished = true;
+      resolve();
+    };
+    call.on("error", finish);
+    call.on("close", finish);
+    call.on("finish", finish);
+
+    const send = (packet: Message): Promise<void> =>
+      new Promise((resolveWrite) => {
+        if (finished || call.destroyed || call.writableEnded) return resolveWrite();
+        if (call.write(packet)) resolveWrite();
+        else call.once("drain", () => resolveWrite());
+      });
+    const fail = async (error: Error) => {
+      onFailure(error);
+      await send({ type: PACKET_ERR, data: Buffer.from(error.message, "utf8") });
+      call.end();
+    };
+
+    // Files the engine may ask for, by the index of their STAT packet (every entry counts, as in fsutil).
+    const requestable = new Map<number, ContextEntry>();
+    const queue: ContextEntry[] = [];
+    const ids = new Map<ContextEntry, number>();
+    let active = 0;
+    const pump = () => {
+      while (active < SENDERS && queue.length > 0 && !finished) {
+        const entry = queue.shift()!;
+        active++;
+        sendFile(entry)
+          .catch((error: unknown) => fail(error as Error))
+          .finally(() => {
+            active--;
+            pump();
+          });
+      }
+    };
+    const sendFile = async (entry: ContextEntry) => {
+      const id = ids.get(entry)!;
+      dir.files++;
+      for await (const chunk of readContextFile(entry)) {
+        const buffer = chunk as Buffer;
+        for (let offset = 0; offset < buffer.length; offset += CHUNK) {
+          const data = buffer.subarray(offset, Math.min(buffer.length, offset + CHUNK));
+          dir.bytes += data.length;
+          await send({ type: PACKET_DATA, ID: id, data });
+        }
+      }
+      await send({ type: PACKET_DATA, ID: id });
+    };
+
+    call.on("data", (packet: Message) => {
+      const type = (packet.type as number | undefined) ?? PACKET_STAT;
+      if (type === PACKET_REQ) {
+        const id = (packet.ID as number | undefined) ?? 0;
+        const entry = requestable.get(id);
+        if (entry === undefined) {
+          void fail(new Error(`Cannot send a file to the Docker build: the engine asked for entry ${id}, which is not a file of ${name}`));
+          return;
+        }
+        requestable.delete(id);
+        queue.push(entry);
+        pump();
+      } else if (type === PACKET_FIN) {
+        void send({ type: PACKET_FIN }).then(() => call.end());
+      } else if (type === PACKET_ERR) {
+        // The engine gave up (its own error is in the build's result); nothing more to send.
+        call.end();
+      }
+    });
+
+    void (async () => {
+      let index = 0;
+      for (const entry of offered) {
+        if (finished) return;
+        if (entry.type === "file") {
+          requestable.set(index, entry);
+          ids.set(entry, index);
+        }
+        index++;
+        await send({
+          type: PACKET_STAT,
+          stat: {
+            path: entry.path,
+            mode: goFileMode(entry),
+            uid: 0,
+            gid: 0,
+            size: String(entry.type === "dir" ? 0 : entry.size),
+            modTime: String(entry.mtimeNs),
+            ...(entry.linkTarget !== undefined && { linkname: entry.linkTarget }),
+          },
+        });
+      }
+      await send({ type: PACKET_STAT });
+    })();
+  });
+}
