@@ -1,7 +1,8 @@
 /**
  * The docker builder: renders an image into a Dockerfile and builds it with BuildKit, through the Docker Engine API
- * (dockerode) or, for secret mounts and several platforms, the docker CLI. Creating it and calling `supports()` or
- * `render()` loads none of the build machinery.
+ * (dockerode, with a BuildKit session of @imagespec/docker-build's for secrets, SSH agents, credentials and the
+ * context) or, for several platforms, docker buildx. Creating it and calling `supports()` or `render()` loads none
+ * of the build machinery.
  */
 
 import type { BuildContext, BuildResult, Existence, Image, ImageBuilder, RenderContext, RenderedBuildFile } from "@imagespec/core";

@@ -1,8 +1,7 @@
 /**
- * The docker CLI, for what the Engine API cannot do: secret mounts (they need a BuildKit session that serves
- * secrets) and several platforms at once (buildx). A client is usable when `docker buildx` works, or when it is
- * older than 23, whose `docker build` still runs BuildKit itself when DOCKER_BUILDKIT=1. Newer clients without the
- * buildx plugin refuse BuildKit.
+ * The docker CLI, for the one thing the Engine API path does not do yet: several platforms at once, which buildx
+ * builds and pushes as one image index. A client is usable when `docker buildx` works. Everything else (secrets, SSH,
+ * registry credentials, the context) goes through @imagespec/docker-build's own BuildKit session, with no CLI.
  */
 
 import { mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
@@ -21,8 +20,6 @@ export interface DockerCli {
   readonly version: string;
 }
 
-export type CliNeed = "secrets" | "platforms";
-
 const probes = new Map<string, Promise<DockerCli | string>>();
 
 /** Checks one client: the DockerCli, or why it cannot build with BuildKit. Cached per process. */
@@ -38,8 +35,7 @@ function probe(cli: string, env: NodeJS.ProcessEnv): Promise<DockerCli | string>
       if (!/^\d+\.\d+/.test(clientVersion)) return `it does not run (${String(version.stderr || version.message).trim().split("\n")[0]})`;
       const buildx = await execa(cli, ["buildx", "version"], options);
       if (buildx.exitCode === 0) return { path: cli, buildx: true, version: clientVersion };
-      if (Number.parseInt(clientVersion, 10) < 23) return { path: cli, buildx: false, version: clientVersion };
-      return `docker ${clientVersion} runs BuildKit only through the buildx plugin, which is not installed`;
+      return `docker ${clientVersion} has no buildx plugin`;
     })();
     probes.set(cli, pending);
   }
@@ -47,34 +43,25 @@ function probe(cli: string, env: NodeJS.ProcessEnv): Promise<DockerCli | string>
 }
 
 /**
- * The first docker client that can do what the build needs: the configured one (`dockerCli`, then
- * `IMAGESPEC_DOCKER_CLI`), then `docker` on PATH, /usr/bin/docker and /usr/local/bin/docker.
+ * The first docker client with buildx: the configured one (`dockerCli`, then `IMAGESPEC_DOCKER_CLI`), then `docker`
+ * on PATH, /usr/bin/docker and /usr/local/bin/docker.
  */
-export async function findDockerCli(config: DockerBuilderConfig, need: CliNeed, env: NodeJS.ProcessEnv, warn: (message: string) => void): Promise<DockerCli> {
+export async function findDockerCli(config: DockerBuilderConfig, env: NodeJS.ProcessEnv, warn: (message: string) => void): Promise<DockerCli> {
   const configured = [config.dockerCli, env.IMAGESPEC_DOCKER_CLI].filter((c): c is string => Boolean(c));
   const candidates = [...new Set([...configured, "docker", "/usr/bin/docker", "/usr/local/bin/docker"])];
   const refusals: string[] = [];
   for (const candidate of candidates) {
     const result = await probe(candidate, env);
-    if (typeof result !== "string" && (result.buildx || need === "secrets")) {
+    if (typeof result !== "string" && result.buildx) {
       if (configured.length > 0 && candidate !== configured[0]) warn(`The configured docker CLI ${configured[0]} cannot be used (${refusals[0]}); using ${candidate} instead.`);
       return result;
     }
-    refusals.push(typeof result === "string" ? result : `docker ${result.version} without buildx cannot build several platforms at once`);
+    refusals.push(typeof result === "string" ? result : `docker ${result.version} has no buildx plugin`);
   }
   const tried = candidates.map((c, i) => `${c}: ${refusals[i]}`).join("; ");
-  throw new ImageSpecError(
-    "ENVIRONMENT",
-    need === "platforms"
-      ? `Cannot build several platforms at once: that needs docker buildx, and no docker CLI with buildx was found (${tried})`
-      : `Cannot build with secret mounts: they need the docker CLI with BuildKit, and no usable docker CLI was found (${tried})`,
-    {
-      hint:
-        need === "platforms"
-          ? "Install the buildx plugin (Debian/Ubuntu: apt-get install docker-buildx, or docker-buildx-plugin from Docker's repository), or build one platform per image."
-          : "Install the buildx plugin (Debian/Ubuntu: apt-get install docker-buildx, or docker-buildx-plugin from Docker's repository), or point IMAGESPEC_DOCKER_CLI (or the docker builder's dockerCli setting) at a docker client that has it.",
-    },
-  );
+  throw new ImageSpecError("ENVIRONMENT", `Cannot build several platforms at once: that needs docker buildx, and no docker CLI with buildx was found (${tried})`, {
+    hint: "Install the buildx plugin (Debian/Ubuntu: apt-get install docker-buildx, or docker-buildx-plugin from Docker's repository), or build one platform per image.",
+  });
 }
 
 export interface CliBuildOptions {

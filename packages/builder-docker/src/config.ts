@@ -14,7 +14,7 @@ export { DEFAULT_CUDA_IMAGE, DEFAULT_MICROMAMBA_IMAGE } from "@imagespec/docker-
 export interface DockerBuilderConfig extends DockerBuildSettings {
   /** Engine endpoint, e.g. `unix:///var/run/docker.sock` or `tcp://127.0.0.1:2375`. Default: `DOCKER_HOST`, else the local socket. */
   readonly host?: string;
-  /** The docker CLI for builds the Engine API cannot do (secrets, several platforms). Default: `IMAGESPEC_DOCKER_CLI`, then `docker` on PATH. */
+  /** The docker CLI (with buildx) for images of several platforms. Default: `IMAGESPEC_DOCKER_CLI`, then `docker` on PATH. */
   readonly dockerCli?: string;
 }
 

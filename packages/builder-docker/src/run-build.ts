@@ -1,7 +1,8 @@
 /**
  * Building, pushing and checking images: loaded only when the builder builds (the builder's `supports()` and
- * `render()` never load dockerode, execa or tar-stream). The Engine API path is @imagespec/docker-build's; the
- * docker CLI path, for secret mounts and several platforms, is this builder's own.
+ * `render()` never load dockerode, execa or tar-stream). The Engine API path (with its own BuildKit session for the
+ * context, credentials, secrets and SSH agents) is @imagespec/docker-build's; the docker CLI path, for several
+ * platforms at once (buildx), is this builder's own.
  */
 
 import { access } from "node:fs/promises";
@@ -64,13 +65,13 @@ export async function runBuild(image: Image, context: BuildContext, config: Dock
       hint: "Give the image a registry (and leave IMAGESPEC_PUSH unset), or build one platform.",
     });
   }
-  if (plan.secrets.length === 0 && !severalPlatforms) {
+  if (!severalPlatforms) {
     return buildOnEngine(connection, image, context, { settings: config, engine: `docker ${connection.endpoint}`, plan, env });
   }
   return cliRunBuild(image, context, config, plan, connection, env);
 }
 
-/** Secret mounts and several platforms: the docker CLI builds (it serves secrets through its BuildKit session). */
+/** Several platforms: buildx builds them (with their secrets) and pushes the image index. */
 async function cliRunBuild(
   image: Image,
   context: BuildContext,
@@ -94,8 +95,8 @@ async function cliRunBuild(
   let engineMessage: string | undefined;
   try {
     const secrets = await resolveSecrets(image, plan.secrets, env);
-    const cli = await findDockerCli(config, severalPlatforms ? "platforms" : "secrets", env, (message) => context.report({ type: "warning", message }));
-    progress.line(`Building with ${cli.path} (docker ${cli.version}${cli.buildx ? ", buildx" : ", BuildKit"}): ${severalPlatforms ? "several platforms" : "secret mounts"} need the CLI`);
+    const cli = await findDockerCli(config, env, (message) => context.report({ type: "warning", message }));
+    progress.line(`Building with ${cli.path} (docker ${cli.version}, buildx): several platforms need the CLI`);
     const auths = await registryAuths(severalPlatforms ? [...plan.baseReferences, uri] : plan.baseReferences, context.credentials);
     const result = await cliBuild(
       cli,

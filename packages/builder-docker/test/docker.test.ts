@@ -18,8 +18,7 @@ import {
   isImageSpecError,
   RegistryClient,
 } from "@imagespec/core";
-import { buildWheel, docker, type PackageIndex, runImage, servePackageIndex, type TestEnv, testEnv } from "@imagespec/test-env";
-import { execa } from "execa";
+import { buildWheel, docker, occurrencesInImage, type PackageIndex, runImage, servePackageIndex, type TestEnv, testEnv } from "@imagespec/test-env";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findDockerCli } from "../src/cli.js";
 import { createDockerBuilder, renderDockerBuild } from "../src/index.js";
@@ -342,51 +341,49 @@ describe("failures", () => {
   });
 });
 
-describe("the docker CLI path", () => {
-  it("mounts secrets for pip and commands: readable in the step, absent from the image and its history", async () => {
+describe("secrets, served by the build's own BuildKit session (no docker CLI)", () => {
+  it("pip installs from an index whose password is only a secret, a command reads a file secret: neither value is in the image, its history, its config or the log", async () => {
+    const password = `pw-${randomBytes(12).toString("hex")}`;
     const token = `s3cr3t-${randomBytes(8).toString("hex")}`;
-    process.env.IMAGESPEC_TEST_TOKEN = token;
-    process.env.IMAGESPEC_TEST_INDEX_URL = index.url;
+    const wheelDir = project({}, "imagespec-docker-private-wheels-");
+    const privateIndex = await servePackageIndex(
+      [await buildWheel(wheelDir, { name: "imagespec-private-pkg", version: "1.0.0", modules: { "imagespec_private_pkg/__init__.py": 'VALUE = "private"\n' } })],
+      { basicAuth: { username: "imagespec", password } },
+    );
+    const secretDir = project({ "token.txt": token });
+    process.env.IMAGESPEC_TEST_INDEX_URL = privateIndex.url.replace("http://", `http://imagespec:${password}@`);
     const sha = (value: string) => execFileSync("sha256sum", { input: value, encoding: "utf8" }).split(" ")[0];
     const image = Image.fromBase(env.baseImage, { pythonVersion: "3.11", root, name: "builder-docker-test/secrets", builderConfig: { noCache: true } })
-      .withPipPackages("imagespec-secret-pkg", { secretMounts: [{ id: "index", env: "IMAGESPEC_TEST_INDEX_URL", asEnv: "PIP_INDEX_URL" }] })
+      .withPipPackages("imagespec-private-pkg", { secretMounts: [{ id: "index", env: "IMAGESPEC_TEST_INDEX_URL", asEnv: "PIP_INDEX_URL" }] })
       .withCommands(['cat /run/secrets/token | sha256sum | cut -d" " -f1 > /token-file.sha', 'printf %s "$TOKEN" | sha256sum | cut -d" " -f1 > /token-env.sha'], {
-        secretMounts: [{ id: "token", env: "IMAGESPEC_TEST_TOKEN", asEnv: "TOKEN" }],
+        secretMounts: [{ id: "token", src: path.join(secretDir, "token.txt"), asEnv: "TOKEN" }],
       });
+    let outcome: BuildOutcome;
     try {
-      const outcome = await timed("secrets: build with the CLI", () => buildOne(image, { force: true }));
+      outcome = await timed("secrets: build through the session", () => buildOne(image, { force: true }));
       expectBuilt(outcome);
-      expect(outcome.result?.log).toContain(`Building with ${env.dockerCli} (docker `);
     } finally {
-      delete process.env.IMAGESPEC_TEST_TOKEN;
       delete process.env.IMAGESPEC_TEST_INDEX_URL;
+      await privateIndex.close();
     }
+    // The index was reached with the credentials (a request without them gets 401 and pip fails).
+    expect(privateIndex.requests).toContain("/simple/imagespec-private-pkg/");
     const uri = await image.uri();
     const inside = await inspectInside(
       uri,
-      "import json, os, imagespec_secret_pkg as s; print(json.dumps({'pkg': s.VALUE, 'file': open('/token-file.sha').read().strip(), 'env': open('/token-env.sha').read().strip(), 'secrets': os.path.exists('/run/secrets') and os.listdir('/run/secrets'), 'TOKEN': os.environ.get('TOKEN'), 'PIP_INDEX_URL': os.environ.get('PIP_INDEX_URL')}))",
+      "import json, os, imagespec_private_pkg as s; print(json.dumps({'pkg': s.VALUE, 'file': open('/token-file.sha').read().strip(), 'env': open('/token-env.sha').read().strip(), 'secrets': os.path.exists('/run/secrets') and os.listdir('/run/secrets'), 'TOKEN': os.environ.get('TOKEN'), 'PIP_INDEX_URL': os.environ.get('PIP_INDEX_URL')}))",
     );
-    expect(inside).toMatchObject({ pkg: "secret", file: sha(token), env: sha(token), TOKEN: null, PIP_INDEX_URL: null });
+    expect(inside).toMatchObject({ pkg: "private", file: sha(token), env: sha(token), TOKEN: null, PIP_INDEX_URL: null });
     expect(inside.secrets || []).toEqual([]);
-    const history = await docker(["history", "--no-trunc", "--format", "{{.CreatedBy}}", uri]);
-    expect(history).toContain("sha256sum");
-    expect(history).not.toContain(token);
-    expect(await docker(["image", "inspect", uri])).not.toContain(token);
-    // Every byte of the image (all layers and the config): the value is nowhere.
-    const saved = execa(env.dockerCli, ["save", uri], { encoding: "buffer", buffer: false, env: { DOCKER_HOST: env.dockerHost } });
-    const needle = Buffer.from(token);
-    let carry = Buffer.alloc(0);
-    let found = false;
-    let size = 0;
-    for await (const chunk of saved.stdout!) {
-      const window = Buffer.concat([carry, chunk as Buffer]);
-      size += (chunk as Buffer).length;
-      if (window.includes(needle)) found = true;
-      carry = window.subarray(Math.max(0, window.length - needle.length));
+    expect(await docker(["history", "--no-trunc", "--format", "{{.CreatedBy}}", uri])).toContain("sha256sum");
+    for (const value of [password, token]) {
+      const found = await occurrencesInImage(uri, value);
+      expect(found.savedBytes).toBeGreaterThan(1_000_000);
+      expect({ save: found.save, history: found.history, config: found.config }).toEqual({ save: 0, history: 0, config: 0 });
+      expect(outcome.result?.log).not.toContain(value);
+      expect(JSON.stringify(events)).not.toContain(value);
     }
-    await saved;
-    expect(size).toBeGreaterThan(1_000_000);
-    expect(found).toBe(false);
+    expect(outcome.result?.log).toContain("session: secret index: from the environment variable IMAGESPEC_TEST_INDEX_URL");
   });
 
   it("refuses a build whose secret has no value, before building", async () => {
@@ -394,25 +391,29 @@ describe("the docker CLI path", () => {
     const outcome = await buildOne(image, { force: true });
     expect(outcome.status).toBe("failed");
     expect(outcome.reason).toContain("the environment variable IMAGESPEC_TEST_UNSET_SECRET is not set");
+    expect(isImageSpecError(outcome.error) && outcome.error.code).toBe("ENVIRONMENT");
   });
+});
 
-  it("finds a working client: a docker 23+ without buildx is passed over for one with built-in BuildKit", async () => {
+describe("several platforms: docker buildx", () => {
+  it("passes over clients without buildx, naming each, and gives a clear error when none has it", async () => {
     const warnings: string[] = [];
-    const cli = await findDockerCli({ dockerCli: "/usr/local/bin/docker" }, "secrets", { ...process.env, IMAGESPEC_DOCKER_CLI: env.dockerCli }, (w) => warnings.push(w));
-    const newer = await execa("/usr/local/bin/docker", ["buildx", "version"], { reject: false });
-    if (newer.exitCode === 0) {
-      expect(cli.path).toBe("/usr/local/bin/docker");
-    } else {
-      // This machine: /usr/local/bin/docker is docker 28 without buildx (or absent); /usr/bin/docker is 20.10.
-      expect(cli.path).toBe(env.dockerCli);
-      expect(warnings).toHaveLength(1);
-      expect(warnings[0]).toMatch(/The configured docker CLI \/usr\/local\/bin\/docker cannot be used \((not found|docker \S+ runs BuildKit only through the buildx plugin, which is not installed)\)/);
+    const found = await findDockerCli({ dockerCli: "/usr/local/bin/docker" }, { ...process.env, IMAGESPEC_DOCKER_CLI: env.dockerCli }, (w) => warnings.push(w)).catch((error: unknown) => error);
+    if (!isImageSpecError(found)) {
+      // A machine with buildx uses it.
+      expect((found as { buildx: boolean }).buildx).toBe(true);
+      return;
     }
+    // This machine: /usr/local/bin/docker is docker 28 without buildx, /usr/bin/docker is Debian's 20.10 without it.
+    expect(found.code).toBe("ENVIRONMENT");
+    expect(found.message).toContain("/usr/local/bin/docker: docker ");
+    expect(found.message).toContain(`${env.dockerCli}: docker `);
+    expect(found.message).toContain("has no buildx plugin");
   });
 
   it("gives a clear error for several platforms when no client has buildx", async () => {
     const image = Image.fromBase(env.baseImage, { root, registry: env.registry, name: "builder-docker-test/multi", platform: ["linux/amd64", "linux/arm64"] });
-    const withBuildx = await findDockerCli({}, "platforms", process.env, () => {}).catch((error: unknown) => error);
+    const withBuildx = await findDockerCli({}, process.env, () => {}).catch((error: unknown) => error);
     if (!isImageSpecError(withBuildx)) {
       // A machine with buildx builds several platforms through it.
       expect((withBuildx as { buildx: boolean }).buildx).toBe(true);

@@ -114,6 +114,8 @@ export function compileEnvd(image: Image, options: CompileOptions): EnvdRenderin
     if (extraArgs?.length) refuse(`${where} has extra pip arguments (${extraArgs.join(" ")}), which envd cannot pass to pip`);
     const secrets = fields.secretMounts as readonly { id: string }[] | undefined;
     if (secrets?.length) refuse(`${where} uses secret mounts (${secrets.map((s) => s.id).join(", ")}), which envd cannot provide`);
+    const ssh = fields.sshMounts as readonly { id: string }[] | undefined;
+    if (ssh?.length) refuse(`${where} forwards SSH agents (sshMounts ${ssh.map((s) => s.id).join(", ")}), which envd cannot do`);
     const url = fields.indexUrl as string | undefined;
     const extra = (fields.extraIndexUrls as readonly string[] | undefined) ?? [];
     const key = JSON.stringify([url ?? null, extra]);
@@ -169,6 +171,8 @@ export function compileEnvd(image: Image, options: CompileOptions): EnvdRenderin
         staged("system", where);
         const secrets = fields.secretMounts as readonly { id: string }[] | undefined;
         if (secrets?.length) refuse(`${where} uses secret mounts (${secrets.map((s) => s.id).join(", ")}), which envd cannot provide`);
+        const ssh = fields.sshMounts as readonly { id: string }[] | undefined;
+        if (ssh?.length) refuse(`${where} forwards SSH agents (sshMounts ${ssh.map((s) => s.id).join(", ")}), which envd cannot do`);
         body.push(`install.apt_packages(name=${shellWords(fields.packages)})`);
         return;
       }
@@ -236,6 +240,8 @@ export function compileEnvd(image: Image, options: CompileOptions): EnvdRenderin
         staged("run", where);
         const secrets = fields.secretMounts as readonly { id: string }[] | undefined;
         if (secrets?.length) refuse(`${where} uses secret mounts (${secrets.map((s) => s.id).join(", ")}), which envd cannot provide`);
+        const ssh = fields.sshMounts as readonly { id: string }[] | undefined;
+        if (ssh?.length) refuse(`${where} forwards SSH agents (sshMounts ${ssh.map((s) => s.id).join(", ")}), which envd cannot do`);
         const prefix = ["set +uo pipefail"]; // envd runs `set -euo pipefail`; keep only -e, as `sh -c` in a Dockerfile RUN would
         if (workdir !== undefined) {
           if (shellQuote(workdir) !== workdir) {

@@ -16,11 +16,6 @@ export interface RemoteBuilderOptions {
   readonly env?: NodeJS.ProcessEnv;
 }
 
-function hasSecretMounts(layer: Readonly<Record<string, unknown>>): boolean {
-  const mounts = layer.secretMounts;
-  return Array.isArray(mounts) && mounts.length > 0;
-}
-
 /** Why the remote builder cannot build the image (beyond what the renderer refuses), or undefined. */
 function remoteRefusal(image: Image): string | undefined {
   const reasons: string[] = [];
@@ -31,11 +26,7 @@ function remoteRefusal(image: Image): string | undefined {
     reasons.push(`its base image ${image.base.image.name} has no registry, so the remote engine could not pull it`);
   }
   if (image.platforms.length > 1) {
-    reasons.push(`it is for several platforms (${image.platforms.join(", ")}), which needs buildx and a BuildKit session that the Docker Engine API cannot drive; build one platform per image, or use the docker builder`);
-  }
-  const secretLayers = image.layers.flatMap((layer, i) => (hasSecretMounts(layer as unknown as Record<string, unknown>) ? [`layers[${i}] (${layer.kind})`] : []));
-  if (secretLayers.length > 0) {
-    reasons.push(`${secretLayers.join(", ")} mount${secretLayers.length === 1 ? "s" : ""} secrets, which need a BuildKit session that the Docker Engine API cannot carry; build it with the docker builder (it serves secrets through the docker CLI)`);
+    reasons.push(`it is for several platforms (${image.platforms.join(", ")}), which needs docker buildx on this machine; build one platform per image, or use the docker builder`);
   }
   const render = dockerRefusal(image);
   if (render !== undefined) reasons.push(render);

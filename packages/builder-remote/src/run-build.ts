@@ -1,6 +1,7 @@
 /**
  * A build on the pool: loaded only when the builder builds. Takes a slot on the least busy engine that answers,
- * builds there through @imagespec/docker-build (context streamed as a tar, BuildKit, push from the engine), and,
+ * builds there through @imagespec/docker-build (its BuildKit session over the same TLS or SSH connection serves the
+ * context, registry credentials, secrets and SSH agents; push from the engine), and,
  * when the engine goes away mid-build, retries once on another engine.
  */
 
@@ -28,13 +29,6 @@ export async function runRemoteBuild(image: Image, context: BuildContext, config
   const { uri, signal } = context;
   if (signal.aborted) throw cancelledError(image, uri);
   const plan = await renderDockerBuild(image, { baseUri: context.baseUri, config: config.settings });
-  if (plan.secrets.length > 0) {
-    throw new ImageSpecError(
-      "NO_BUILDER",
-      `Cannot build ${image.name} on a remote engine: its layers mount secrets (${plan.secrets.map((s) => s.id).join(", ")}), which need a BuildKit session that the Docker Engine API cannot carry`,
-      { field: "secretMounts", hint: "Build this image with the docker builder (builder: \"docker\"), which serves secrets through the docker CLI." },
-    );
-  }
 
   const lines: string[] = [];
   const note = (line: string) => {

@@ -91,8 +91,9 @@ describe("supports()", () => {
     expect(engine.select(image()).builder.type).toBe("docker");
     const withEngines = new ImageBuildEngine({ env: {} }).register(createRemoteBuilder({ engines: ["tcp://a:2376"], certPath: "/c" }), { priority: 110 }).register(docker, { priority: 100 });
     expect(withEngines.select(image()).builder.type).toBe("remote");
-    // An image the pool cannot build still goes to docker.
-    expect(withEngines.select(image().withCommands("true", { secretMounts: ["TOKEN"] })).builder.type).toBe("docker");
+    // An image the pool cannot build still goes to docker; secret and SSH mounts it builds itself.
+    expect(withEngines.select(image({ platform: ["linux/amd64", "linux/arm64"] })).builder.type).toBe("docker");
+    expect(withEngines.select(image().withCommands("true", { secretMounts: ["TOKEN"], sshMounts: ["default"] })).builder.type).toBe("remote");
   });
 
   it("takes engines from the image's builderConfig too", () => {
@@ -101,13 +102,13 @@ describe("supports()", () => {
     expect(remote.supports(image({ builderConfig: { engines: ["ftp://a"] } }))).toMatch(/^its configuration is invalid: engines\[0\]/);
   });
 
-  it("says why it cannot build an image: no registry, several platforms, secret mounts, what the renderer refuses", () => {
+  it("says why it cannot build an image: no registry, several platforms, what the renderer refuses; secret and SSH mounts it builds", () => {
     const remote = createRemoteBuilder({ engines: ["tcp://a:2376?tls=false"] }, { env: {} });
     expect(remote.supports(image())).toBe(true);
     expect(remote.supports(Image.fromBase("127.0.0.1:5000/base:1", { root, name: "local" }))).toMatch(/^the image has no registry: a remote engine pushes what it builds/);
-    expect(remote.supports(image({ platform: ["linux/amd64", "linux/arm64"] }))).toMatch(/several platforms \(linux\/amd64, linux\/arm64\), which needs buildx/);
-    expect(remote.supports(image().withEnvVars({ A: "1" }).withCommands("true", { secretMounts: ["TOKEN"] }))).toMatch(/^layers\[1\] \(commands\) mounts secrets, which need a BuildKit session/);
-    expect(remote.supports(image().withPipPackages("six", { secretMounts: ["PIP"] }))).toMatch(/layers\[0\] \(pipPackages\) mounts secrets/);
+    expect(remote.supports(image({ platform: ["linux/amd64", "linux/arm64"] }))).toMatch(/several platforms \(linux\/amd64, linux\/arm64\), which needs docker buildx/);
+    expect(remote.supports(image().withEnvVars({ A: "1" }).withCommands("true", { secretMounts: ["TOKEN"] }))).toBe(true);
+    expect(remote.supports(image().withPipPackages("six", { secretMounts: ["PIP"], sshMounts: [{ keys: ["id_ed25519"] }] }))).toBe(true);
     expect(remote.supports(image({ platform: "windows/amd64" }))).toMatch(/Linux images only/);
     const localBase = Image.fromBase("127.0.0.1:5000/base:1", { root, name: "local-base" });
     expect(remote.supports(Image.fromBase(localBase, { root, registry: "127.0.0.1:5000", name: "child" }))).toMatch(/its base image local-base has no registry/);

@@ -23,10 +23,10 @@ describeBuilderConformance(plugin.builders[0]!, {
         .withSourceFile(file, "/etc/")
         .withCommands("true"),
     ({ dockerfile, root }) => Image.fromDockerfile(dockerfile, { root, registry }),
+    ({ root }) => Image.fromBase(baseImage, { root, registry }).withCommands("true", { secretMounts: ["TOKEN"], sshMounts: ["default"] }),
   ],
   refused: [
     ({ root }) => Image.fromBase(baseImage, { root, name: "no-registry" }),
-    ({ root }) => Image.fromBase(baseImage, { root, registry }).withCommands("true", { secretMounts: ["TOKEN"] }),
     ({ root }) => Image.fromBase(baseImage, { root, registry, platform: ["linux/amd64", "linux/arm64"] }),
     ({ root }) => Image.fromBase("ghcr.io/org/cuda-less:1", { root, registry }).withCuda({ cuda: "12.4.1" }),
   ],

@@ -1,7 +1,7 @@
 /** Field schemas shared by the layer kinds, built on core's grammars so values are checked the way core checks its own. */
 
 import path from "node:path";
-import { grammar, ImageSpecError, type SecretMount } from "@imagespec/core";
+import { grammar, ImageSpecError, type SecretMount, type SshMount } from "@imagespec/core";
 import { z } from "zod";
 
 export function grammarString(check: (value: string) => string | undefined) {
@@ -37,6 +37,21 @@ export const secretMountSchema = z.union([
 export function secretIdentity(mounts: readonly SecretMount[] | undefined) {
   if (!mounts) return undefined;
   return [...mounts].map((m) => ({ id: m.id, target: m.target, asEnv: m.asEnv })).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+/** Core's SSH mount: an id (the agent at SSH_AUTH_SOCK), or `{ id?, keys?, target? }` (`id` defaults to `default`). */
+export const sshMountSchema = z.union([
+  grammarString(grammar.checkSshId).transform((id): SshMount => ({ id })),
+  z
+    .object({ id: grammarString(grammar.checkSshId).optional(), keys: z.array(localPath).min(1).optional(), target: imagePath.optional() })
+    .strict()
+    .transform((m): SshMount => ({ ...m, id: m.id ?? "default" })),
+]);
+
+/** What enters the hash for SSH mounts: how the agent appears in the step (id, socket path), never which keys it holds. */
+export function sshIdentity(mounts: readonly SshMount[] | undefined) {
+  if (!mounts) return undefined;
+  return [...mounts].map((m) => ({ id: m.id, target: m.target })).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
 export const installModeSchema = z.enum(["dependencies", "project"]);

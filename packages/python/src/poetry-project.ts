@@ -4,9 +4,9 @@
  */
 
 import path from "node:path";
-import { defineLayer, type DockerLayerRenderer, type Image, type SecretMount, type SecretMountInput, shellJoin } from "@imagespec/core";
+import { defineLayer, type DockerLayerRenderer, type Image, type SecretMount, type SecretMountInput, type SshMount, type SshMountInput, shellJoin } from "@imagespec/core";
 import { z } from "zod";
-import { folderOf, imagePath, installModeSchema, localPath, relativeTo, secretIdentity, secretMountSchema, shellArgument } from "./fields.js";
+import { folderOf, imagePath, installModeSchema, localPath, relativeTo, secretIdentity, secretMountSchema, sshIdentity, sshMountSchema, shellArgument } from "./fields.js";
 import { hasPoetryDevGroup } from "./poetry-lock.js";
 import { loadPoetryProject, loadPoetryProjectSync } from "./project.js";
 import { DEFAULT_PROJECT_DST, POETRY_CACHE_DIR, runOptions } from "./render-common.js";
@@ -17,6 +17,7 @@ export interface PoetryProjectFields {
   readonly installMode: "dependencies" | "project";
   readonly extraArgs?: readonly string[];
   readonly secretMounts?: readonly SecretMount[];
+  readonly sshMounts?: readonly SshMount[];
   readonly dst?: string;
   readonly poetry?: string;
 }
@@ -28,6 +29,7 @@ const schema = z
     installMode: installModeSchema,
     extraArgs: z.array(shellArgument).optional(),
     secretMounts: z.array(secretMountSchema).optional(),
+    sshMounts: z.array(sshMountSchema).optional(),
     dst: imagePath.optional(),
     poetry: shellArgument.optional(),
   })
@@ -61,14 +63,14 @@ const renderDocker: DockerLayerRenderer<PoetryProjectFields> = async (layer, ctx
 
   const out = [
     ctx.run(`${check}; cd ${q(workdir)} && ${shellJoin([...env, ...install, "--no-root", ...withoutDev, ...(layer.extraArgs ?? [])])}`, {
-      ...runOptions(layer.secretMounts, [cache, ctx.bindMount(pyproject, `${workdir}/pyproject.toml`), ctx.bindMount(lock, `${workdir}/poetry.lock`)], `poetry install --no-root: the dependencies locked in ${layer.lock}`),
+      ...runOptions(layer, [cache, ctx.bindMount(pyproject, `${workdir}/pyproject.toml`), ctx.bindMount(lock, `${workdir}/poetry.lock`)], `poetry install --no-root: the dependencies locked in ${layer.lock}`),
     }),
   ];
   if (layer.installMode === "project") {
     out.push(ctx.copy(`${ctx.addFolder(folderOf(layer.pyproject))}/`, dst));
     out.push(
       ctx.run(`${check}; cd ${q(dst)} && ${shellJoin([...env, ...install, "--only-root"])}`, {
-        ...runOptions(layer.secretMounts, [cache, ctx.bindMount(lock, path.posix.join(dst, "poetry.lock"))], `poetry install --only-root: the project in ${dst}`),
+        ...runOptions(layer, [cache, ctx.bindMount(lock, path.posix.join(dst, "poetry.lock"))], `poetry install --only-root: the project in ${dst}`),
       }),
     );
   }
@@ -89,6 +91,7 @@ export const poetryProjectLayer = defineLayer<"poetryProject", PoetryProjectFiel
     dst: f.installMode === "project" ? (f.dst ?? DEFAULT_PROJECT_DST) : undefined,
     poetry: f.poetry ?? "poetry",
     secretMounts: secretIdentity(f.secretMounts),
+    sshMounts: sshIdentity(f.sshMounts),
   }),
   renderers: { docker: renderDocker },
 });
@@ -104,6 +107,8 @@ export interface PoetryProjectOptions {
   extraArgs?: readonly string[];
   /** Secrets for the install step (e.g. `asEnv: "POETRY_HTTP_BASIC_PRIVATE_PASSWORD"`), never stored in the image. */
   secretMounts?: readonly SecretMountInput[];
+  /** SSH agents for the install steps (`git+ssh://` dependencies): an id (the agent at SSH_AUTH_SOCK) or `{ id?, keys?, target? }`. */
+  sshMounts?: readonly SshMountInput[];
   /** Where `installMode: "project"` copies the project. Default `/app`. */
   dst?: string;
   /** The poetry command in the image. Default `poetry` (on PATH). */

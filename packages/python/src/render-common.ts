@@ -1,6 +1,6 @@
 /** What the Docker renderers of this package share: where uv comes from, caches, and the install commands. */
 
-import { type DockerPythonEnvironment, type DockerRenderContext, ImageSpecError, type SecretMount } from "@imagespec/core";
+import { type DockerPythonEnvironment, type DockerRenderContext, ImageSpecError, type SecretMount, type SshMount } from "@imagespec/core";
 
 /** uv's official image; its `/uv` is bind-mounted for the install step only, never copied into the image. */
 export const DEFAULT_UV_IMAGE = "ghcr.io/astral-sh/uv:0.8.13";
@@ -43,8 +43,9 @@ export function pipCacheMount(ctx: DockerRenderContext): string {
   return ctx.cacheMount(PIP_CACHE_DIR, { id: "imagespec-pip" });
 }
 
-export function runOptions(secretMounts: readonly SecretMount[] | undefined, mounts: readonly string[], description: string) {
-  return { mounts, secrets: secretMounts ?? [], description };
+/** A RUN step's options: its mounts, and the layer's secrets and SSH agents (for that step only). */
+export function runOptions(layer: { readonly secretMounts?: readonly SecretMount[]; readonly sshMounts?: readonly SshMount[] }, mounts: readonly string[], description: string) {
+  return { mounts, secrets: layer.secretMounts ?? [], ssh: layer.sshMounts ?? [], description };
 }
 
 /** pip's index options for packages locked from these indexes (pip's default, PyPI, needs none). */

@@ -4,9 +4,9 @@
  */
 
 import path from "node:path";
-import { defineLayer, type DockerLayerRenderer, type Image, type SecretMount, type SecretMountInput, shellJoin } from "@imagespec/core";
+import { defineLayer, type DockerLayerRenderer, type Image, type SecretMount, type SecretMountInput, type SshMount, type SshMountInput, shellJoin } from "@imagespec/core";
 import { z } from "zod";
-import { folderOf, imagePath, imageReference, installerSchema, installModeSchema, localPath, relativeTo, secretIdentity, secretMountSchema, shellArgument } from "./fields.js";
+import { folderOf, imagePath, imageReference, installerSchema, installModeSchema, localPath, relativeTo, secretIdentity, secretMountSchema, sshIdentity, sshMountSchema, shellArgument } from "./fields.js";
 import { loadUvProject, loadUvProjectSync } from "./project.js";
 import {
   DEFAULT_PROJECT_DST,
@@ -28,6 +28,7 @@ export interface UvProjectFields {
   readonly installer?: "uv" | "pip";
   readonly extraArgs?: readonly string[];
   readonly secretMounts?: readonly SecretMount[];
+  readonly sshMounts?: readonly SshMount[];
   readonly dst?: string;
   readonly uvImage?: string;
 }
@@ -40,6 +41,7 @@ const schema = z
     installer: installerSchema.optional(),
     extraArgs: z.array(shellArgument).optional(),
     secretMounts: z.array(secretMountSchema).optional(),
+    sshMounts: z.array(sshMountSchema).optional(),
     dst: imagePath.optional(),
     uvImage: imageReference.optional(),
   })
@@ -67,14 +69,14 @@ const renderDocker: DockerLayerRenderer<UvProjectFields> = async (layer, ctx) =>
     // Dependencies first, from pyproject.toml and uv.lock alone, so a source change does not reinstall them.
     out.push(
       ctx.run(`cd ${ctx.quote.shellQuote(workdir)} && ${shellJoin([...uvEnvironment(python), ...sync, "--no-install-project", ...extra])}`, {
-        ...runOptions(layer.secretMounts, [...uvMounts(ctx, uvImage), ctx.bindMount(pyproject, `${workdir}/pyproject.toml`), ctx.bindMount(lock, `${workdir}/uv.lock`)], `uv sync --locked: the dependencies of ${project.name} from ${layer.lock}`),
+        ...runOptions(layer, [...uvMounts(ctx, uvImage), ctx.bindMount(pyproject, `${workdir}/pyproject.toml`), ctx.bindMount(lock, `${workdir}/uv.lock`)], `uv sync --locked: the dependencies of ${project.name} from ${layer.lock}`),
       }),
     );
     if (layer.installMode === "project") {
       out.push(ctx.copy(`${ctx.addFolder(folderOf(layer.pyproject))}/`, dst));
       out.push(
         ctx.run(`cd ${ctx.quote.shellQuote(dst)} && ${shellJoin([...uvEnvironment(python), ...sync, "--no-editable", ...extra])}`, {
-          ...runOptions(layer.secretMounts, [...uvMounts(ctx, uvImage), ctx.bindMount(lock, path.posix.join(dst, "uv.lock"))], `uv sync --locked --no-editable: ${project.name} from ${dst}`),
+          ...runOptions(layer, [...uvMounts(ctx, uvImage), ctx.bindMount(lock, path.posix.join(dst, "uv.lock"))], `uv sync --locked --no-editable: ${project.name} from ${dst}`),
         }),
       );
     }
@@ -89,7 +91,7 @@ const renderDocker: DockerLayerRenderer<UvProjectFields> = async (layer, ctx) =>
     const args = ["--no-deps", ...(exported.hashes ? ["--require-hashes"] : []), ...indexArgs, ...extra, "--requirement", target];
     out.push(
       ctx.run(shellJoin(pipInstall(python, args)), {
-        ...runOptions(layer.secretMounts, [pipCacheMount(ctx), ctx.bindMount(requirements, target)], `pip install: ${exported.count} packages pinned by ${layer.lock}`),
+        ...runOptions(layer, [pipCacheMount(ctx), ctx.bindMount(requirements, target)], `pip install: ${exported.count} packages pinned by ${layer.lock}`),
       }),
     );
   }
@@ -97,7 +99,7 @@ const renderDocker: DockerLayerRenderer<UvProjectFields> = async (layer, ctx) =>
     out.push(ctx.copy(`${ctx.addFolder(folderOf(layer.pyproject))}/`, dst));
     out.push(
       ctx.run(shellJoin(pipInstall(python, ["--no-deps", ...indexArgs, ...extra, dst])), {
-        ...runOptions(layer.secretMounts, [pipCacheMount(ctx)], `pip install ${project.name} from ${dst}`),
+        ...runOptions(layer, [pipCacheMount(ctx)], `pip install ${project.name} from ${dst}`),
       }),
     );
   }
@@ -119,6 +121,7 @@ export const uvProjectLayer = defineLayer<"uvProject", UvProjectFields>({
     uvImage: (f.installer ?? "uv") === "uv" ? (f.uvImage ?? DEFAULT_UV_IMAGE) : undefined,
     dst: f.installMode === "project" ? (f.dst ?? DEFAULT_PROJECT_DST) : undefined,
     secretMounts: secretIdentity(f.secretMounts),
+    sshMounts: sshIdentity(f.sshMounts),
   }),
   renderers: { docker: renderDocker },
 });
@@ -136,6 +139,8 @@ export interface UvProjectOptions {
   extraArgs?: readonly string[];
   /** Secrets for the install steps (a private index's credentials), never stored in the image. */
   secretMounts?: readonly SecretMountInput[];
+  /** SSH agents for the install steps (`git+ssh://` dependencies): an id (the agent at SSH_AUTH_SOCK) or `{ id?, keys?, target? }`. */
+  sshMounts?: readonly SshMountInput[];
   /** Where `installMode: "project"` copies the project. Default `/app`. */
   dst?: string;
   /** The image uv comes from. Default `ghcr.io/astral-sh/uv:0.8.13`. */

@@ -15,12 +15,14 @@ import {
   ImageSpecError,
   type SecretMount,
   type SecretMountInput,
+  type SshMount,
+  type SshMountInput,
   shellJoin,
   shellQuote,
   starlarkString,
 } from "@imagespec/core";
 import { z } from "zod";
-import { imageReference, indexUrl, installerSchema, localPath, pep508, relativeTo, secretIdentity, secretMountSchema, shellArgument } from "./fields.js";
+import { imageReference, indexUrl, installerSchema, localPath, pep508, relativeTo, secretIdentity, secretMountSchema, sshIdentity, sshMountSchema, shellArgument } from "./fields.js";
 import { pythonFits } from "./pep440.js";
 import { readScriptMetadata, type ScriptMetadata } from "./pep723.js";
 import { DEFAULT_UV_IMAGE, pipCacheMount, pipInstall, requireVenv, runOptions, UV_BIN, uvEnvironment, uvMounts } from "./render-common.js";
@@ -46,6 +48,7 @@ export interface UvScriptFields {
   readonly installer?: "uv" | "pip";
   readonly extraArgs?: readonly string[];
   readonly secretMounts?: readonly SecretMount[];
+  readonly sshMounts?: readonly SshMount[];
   readonly uvImage?: string;
 }
 
@@ -75,6 +78,7 @@ const schema = z
     installer: installerSchema.optional(),
     extraArgs: z.array(shellArgument).optional(),
     secretMounts: z.array(secretMountSchema).optional(),
+    sshMounts: z.array(sshMountSchema).optional(),
     uvImage: imageReference.optional(),
   })
   .strict()
@@ -201,10 +205,10 @@ const renderDocker: DockerLayerRenderer<UvScriptFields> = async (layer, ctx) => 
   if ((layer.installer ?? "uv") === "uv") {
     requireVenv(python, ctx, "uvScript");
     const argv = [...uvEnvironment(python), UV_BIN, "pip", "install", "--python", python.python, ...uvIndexArgs(layer.index), ...(layer.extraArgs ?? []), "--requirement", target];
-    return [ctx.run(shellJoin(argv), runOptions(layer.secretMounts, [...uvMounts(ctx, layer.uvImage ?? DEFAULT_UV_IMAGE), ctx.bindMount(requirements, target)], description))];
+    return [ctx.run(shellJoin(argv), runOptions(layer, [...uvMounts(ctx, layer.uvImage ?? DEFAULT_UV_IMAGE), ctx.bindMount(requirements, target)], description))];
   }
   const argv = pipInstall(python, [...pipArgs(layer.index), ...(layer.extraArgs ?? []), "--requirement", target]);
-  return [ctx.run(shellJoin(argv), runOptions(layer.secretMounts, [pipCacheMount(ctx), ctx.bindMount(requirements, target)], description))];
+  return [ctx.run(shellJoin(argv), runOptions(layer, [pipCacheMount(ctx), ctx.bindMount(requirements, target)], description))];
 };
 
 /** envd installs a script's dependencies with its own pip: expressible when nothing but the dependencies is asked for. */
@@ -213,6 +217,7 @@ function renderEnvd(fields: Record<string, unknown>): { stage: "packages"; state
   if (f.index) return "envd has one package index setting for the whole image, so a script's [tool.uv] index settings cannot be honoured; build it with docker";
   if (f.extraArgs?.length) return `envd cannot pass extra installer arguments (${f.extraArgs.join(" ")})`;
   if (f.secretMounts?.length) return `envd cannot provide secret mounts (${f.secretMounts.map((s) => s.id).join(", ")})`;
+  if (f.sshMounts?.length) return `envd cannot forward SSH agents (sshMounts ${f.sshMounts.map((s) => s.id).join(", ")})`;
   if (f.dependencies.length === 0) return { stage: "packages", statements: [] };
   // envd splits each name with its shell-word lexer: quote each to stay one word.
   const names = f.dependencies.map((d) => starlarkString(shellQuote(d)));
@@ -230,6 +235,7 @@ export const uvScriptLayer = defineLayer<"uvScript", UvScriptFields>({
     installer: f.installer ?? "uv",
     uvImage: (f.installer ?? "uv") === "uv" ? (f.uvImage ?? DEFAULT_UV_IMAGE) : undefined,
     secretMounts: secretIdentity(f.secretMounts),
+    sshMounts: sshIdentity(f.sshMounts),
   }),
   renderers: { docker: renderDocker, envd: renderEnvd },
 });
@@ -245,6 +251,8 @@ export interface UvScriptOptions extends ImageOptions {
   /** Extra arguments for the install command. */
   extraArgs?: readonly string[];
   secretMounts?: readonly SecretMountInput[];
+  /** SSH agents for the install step (`git+ssh://` dependencies), never stored in the image. */
+  sshMounts?: readonly SshMountInput[];
   /** Where the script is copied. Default `/app/` (it keeps its name). */
   dst?: string;
   /** The image uv comes from. Default `ghcr.io/astral-sh/uv:0.8.13`. */
@@ -259,7 +267,7 @@ export interface UvScriptOptions extends ImageOptions {
  * allows it, else the nearest version that it allows. A script without a `# /// script` block gets no dependencies.
  */
 export function fromUvScript(script: string, options: UvScriptOptions = {}): Image {
-  const { base, installer, extraArgs, secretMounts, dst, uvImage, entrypoint, ...imageOptions } = options;
+  const { base, installer, extraArgs, secretMounts, sshMounts, dst, uvImage, entrypoint, ...imageOptions } = options;
   const root = path.resolve(imageOptions.root ?? process.cwd());
   const rel = relativeTo(root, script, "script");
   let source: string;
@@ -284,6 +292,7 @@ export function fromUvScript(script: string, options: UvScriptOptions = {}): Ima
     ...(installer !== undefined && { installer }),
     ...(extraArgs !== undefined && { extraArgs }),
     ...(secretMounts !== undefined && { secretMounts }),
+    ...(sshMounts !== undefined && { sshMounts }),
     ...(uvImage !== undefined && { uvImage }),
   } as UvScriptFields);
   const destination = dst ?? "/app/";

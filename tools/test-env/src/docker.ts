@@ -90,3 +90,46 @@ export async function remoteDocker(args: string[], opts: DockerOptions & { liste
   }
   return String(result.stdout ?? "");
 }
+
+export interface ImageOccurrences {
+  /** In `docker save`'s archive: every layer, the config and the manifest. */
+  readonly save: number;
+  /** In `docker history --no-trunc` (every step's command). */
+  readonly history: number;
+  /** In `docker image inspect` (the config: env, labels, entrypoint, ...). */
+  readonly config: number;
+  /** Bytes `docker save` gave: proof the archive was read. */
+  readonly savedBytes: number;
+}
+
+function countIn(haystack: Buffer, needle: Buffer): number {
+  let count = 0;
+  for (let at = haystack.indexOf(needle); at >= 0; at = haystack.indexOf(needle, at + 1)) count++;
+  return count;
+}
+
+/**
+ * How many times `value` occurs in an image of the local test engine: its saved archive (streamed, every layer
+ * read whole, uncompressed as `docker save` writes it), its history and its config. For checking that a secret never
+ * reached an image.
+ */
+export async function occurrencesInImage(uri: string, value: string): Promise<ImageOccurrences> {
+  const env = testEnv();
+  const needle = Buffer.from(value);
+  const saved = execa(env.dockerCli, ["save", uri], { encoding: "buffer", buffer: false, env: { DOCKER_HOST: env.dockerHost }, timeout: 10 * 60_000 });
+  let carry = Buffer.alloc(0);
+  let save = 0;
+  let savedBytes = 0;
+  for await (const chunk of saved.stdout!) {
+    const data = chunk as Buffer;
+    savedBytes += data.length;
+    const window = Buffer.concat([carry, data]);
+    save += countIn(window, needle);
+    // Keep less than a whole needle: a match across two chunks is found once, and no match is found twice.
+    carry = window.subarray(Math.max(0, window.length - needle.length + 1));
+  }
+  await saved;
+  const history = countIn(Buffer.from(await docker(["history", "--no-trunc", "--format", "{{.CreatedBy}}", uri])), needle);
+  const config = countIn(Buffer.from(await docker(["image", "inspect", uri])), needle);
+  return { save, history, config, savedBytes };
+}

@@ -16,6 +16,8 @@ export interface PackageIndex {
 export interface PackageIndexOptions {
   /** Address to listen on; default 127.0.0.1 (reachable from containers run with --network host). */
   host?: string;
+  /** Require HTTP basic auth with these credentials (401 with a challenge otherwise), as a private index does. */
+  basicAuth?: { username: string; password: string };
 }
 
 interface Distribution {
@@ -48,7 +50,8 @@ function page(title: string, links: [href: string, text: string][]): string {
 /**
  * Serves the given distribution files as a PEP 503 "simple" repository over HTTP on an ephemeral port:
  * /simple/ lists the normalized project names, /simple/<project>/ links each file with a #sha256= fragment,
- * /files/<filename> serves the bytes. Non-normalized project URLs redirect to the normalized one.
+ * /files/<filename> serves the bytes. Non-normalized project URLs redirect to the normalized one. With `basicAuth`,
+ * every request without those credentials gets 401.
  */
 export async function servePackageIndex(wheels: string[], opts: PackageIndexOptions = {}): Promise<PackageIndex> {
   const projects = new Map<string, Distribution[]>();
@@ -88,6 +91,7 @@ export async function servePackageIndex(wheels: string[], opts: PackageIndexOpti
   };
 
   const requests: string[] = [];
+  const expectedAuth = opts.basicAuth && `Basic ${Buffer.from(`${opts.basicAuth.username}:${opts.basicAuth.password}`).toString("base64")}`;
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     let pathname: string;
     try {
@@ -96,6 +100,11 @@ export async function servePackageIndex(wheels: string[], opts: PackageIndexOpti
       pathname = req.url ?? "/";
     }
     requests.push(pathname);
+    if (expectedAuth !== undefined && req.headers.authorization !== expectedAuth) {
+      res.writeHead(401, { "content-type": "text/plain", "www-authenticate": 'Basic realm="imagespec test index"' });
+      res.end("credentials required\n");
+      return;
+    }
     const [status, type, body, headers] = route(req.method ?? "GET", pathname);
     res.writeHead(status, { "content-type": type, "content-length": String(Buffer.byteLength(body)), ...headers });
     res.end(req.method === "HEAD" ? undefined : body);

@@ -105,8 +105,8 @@ export interface SshService {
 export function sshService(sources: ReadonlyMap<string, SshAgentSource>, trace: (line: string) => void): SshService {
   const rings = new Map<string, KeyRing>();
   const ringFor = (id: string, files: readonly string[]) => {
-    let ring = rings.get(id);
-    if (ring === undefined) rings.set(id, (ring = new KeyRing(files)));
+    const ring = rings.get(id) ?? new KeyRing(files);
+    rings.set(id, ring);
     return ring;
   };
   return {
