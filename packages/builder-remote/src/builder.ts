@@ -12,7 +12,10 @@ import type { EnginePool } from "./pool.js";
 export const REMOTE_BUILDER_TYPE = "remote";
 
 export interface RemoteBuilderOptions {
-  /** Where IMAGESPEC_REMOTE_ENGINES, DOCKER_CERT_PATH, SSH_AUTH_SOCK and HOME come from. Default `process.env`, read when used. */
+  /**
+   * Where IMAGESPEC_REMOTE_ENGINES, DOCKER_CERT_PATH, SSH_AUTH_SOCK, HOME, SOURCE_DATE_EPOCH and the variables of
+   * environment-variable secrets come from. Default `process.env`, read when used.
+   */
   readonly env?: NodeJS.ProcessEnv;
 }
 

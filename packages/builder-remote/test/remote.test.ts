@@ -6,6 +6,7 @@
  * the real engine that dies in the middle of a build.
  */
 import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import {
@@ -20,6 +21,7 @@ import {
 import {
   buildWheel,
   docker,
+  occurrencesInImage,
   type PackageIndex,
   type RemoteTestEnv,
   remoteDocker,
@@ -152,6 +154,51 @@ describe("a build on the remote engine, with no local Docker", () => {
       expect(await runImage(uri, ["-c", "import os; print(sorted(os.listdir('/srv/app')), open('/run-id').read().strip(), os.environ['IMAGESPEC_IMAGE_ID'])"], { entrypoint: "python3" })).toBe(
         `['data', 'main.py'] ${RUN} ${image.id}`,
       );
+    } finally {
+      await docker(["image", "rm", uri]).catch(() => {});
+    }
+  });
+});
+
+describe("secrets on the remote engine, served by the session over TLS", () => {
+  it("pip installs from an index whose password is only a secret, a command reads a file secret: neither value is in the image, its history, its config or the log", async () => {
+    const password = `pw-${randomBytes(12).toString("hex")}`;
+    const token = `s3cr3t-${randomBytes(8).toString("hex")}`;
+    const wheels = project({}, "imagespec-remote-private-wheels-");
+    const privateIndex = await servePackageIndex(
+      [await buildWheel(wheels, { name: "imagespec-remote-private", version: "1.0.0", modules: { "imagespec_remote_private/__init__.py": 'VALUE = "private"\n' } })],
+      { basicAuth: { username: "imagespec", password } },
+    );
+    const secrets = project({ "token.txt": token });
+    // Environment-variable secrets are read from the builder's environment (process.env unless given).
+    const builder = createRemoteBuilder(tls({ engines: [remote.remoteEngine] }), { env: { IMAGESPEC_TEST_REMOTE_INDEX_URL: privateIndex.url.replace("http://", `http://imagespec:${password}@`) } });
+    const engine = new ImageBuildEngine({ env: {} }).register(builder, { priority: 110 });
+    const image = Image.fromBase(env.baseImage, { root, pythonVersion: "3.11", registry: env.registry, name: "builder-remote-test/secrets" })
+      .withPipPackages("imagespec-remote-private", { secretMounts: [{ id: "index", env: "IMAGESPEC_TEST_REMOTE_INDEX_URL", asEnv: "PIP_INDEX_URL" }] })
+      .withCommands([`printf %s "$TOKEN" | sha256sum | cut -d" " -f1 > /token.sha # ${RUN}`], { secretMounts: [{ id: "token", src: path.join(secrets, "token.txt"), asEnv: "TOKEN" }] });
+    const events: EngineEvent[] = [];
+    let outcome: BuildOutcome | undefined;
+    try {
+      [outcome] = await timed("secrets on the remote engine", () => build(tls(), image, { events, engine }));
+    } finally {
+      await privateIndex.close();
+    }
+    built(outcome);
+    expect(outcome?.result?.engine).toMatch(/^tcp:\/\/127\.0\.0\.1:2376/);
+    expect(privateIndex.requests).toContain("/simple/imagespec-remote-private/");
+    const uri = await image.uri();
+    await docker(["pull", uri]);
+    try {
+      const sha = execFileSync("sha256sum", { input: token, encoding: "utf8" }).split(" ")[0];
+      expect(await runImage(uri, ["sh", "-c", "cat /token.sha; ls /run/secrets 2>/dev/null | wc -l; python3 -c 'import imagespec_remote_private as p; print(p.VALUE)'"])).toBe(`${sha}\n0\nprivate`);
+      for (const value of [password, token]) {
+        const found = await occurrencesInImage(uri, value);
+        expect(found.savedBytes).toBeGreaterThan(1_000_000);
+        expect({ save: found.save, history: found.history, config: found.config }).toEqual({ save: 0, history: 0, config: 0 });
+        expect(await remoteDocker(["history", "--no-trunc", uri])).not.toContain(value);
+        expect(outcome?.result?.log).not.toContain(value);
+        expect(JSON.stringify(events)).not.toContain(value);
+      }
     } finally {
       await docker(["image", "rm", uri]).catch(() => {});
     }

@@ -58,9 +58,15 @@ afterAll(async () => {
 describe("an ssh:// engine", () => {
   it("builds and pushes over SSH with a key, the host key checked against known_hosts", async () => {
     const hosts = knownHosts("known_hosts", `[127.0.0.1]:${server.port} ${keys.host.publicKey}`);
-    const image = Image.fromBase(env.baseImage, { root: dir, registry: env.registry, name: "builder-remote-test/ssh" }).withCommands(`echo ${RUN} > /via-ssh`);
+    // A secret too: the session rides the same SSH channel as the build.
+    const secret = `ssh-secret-${RUN}`;
+    const sha = execFileSync("sha256sum", { input: secret, encoding: "utf8" }).slice(0, 64);
+    const image = Image.fromBase(env.baseImage, { root: dir, registry: env.registry, name: "builder-remote-test/ssh" }).withCommands(
+      `test "$(sha256sum < /run/secrets/token | cut -c1-64)" = ${sha} && echo ${RUN} > /via-ssh`,
+      { secretMounts: [{ id: "token", env: "IMAGESPEC_TEST_SSH_SECRET" }] },
+    );
     const events: EngineEvent[] = [];
-    const outcome = await build({ identityFile: keys.client.privateKeyFile, knownHosts: hosts }, image, events);
+    const outcome = await build({ identityFile: keys.client.privateKeyFile, knownHosts: hosts }, image, events, { IMAGESPEC_TEST_SSH_SECRET: secret });
     expect(outcome.status, outcome.reason).toBe("built");
     expect(outcome.result?.engine).toBe("ssh-engine");
     expect(server.dials).toBeGreaterThanOrEqual(3); // the health check, the build, the push
@@ -88,7 +94,10 @@ describe("an ssh:// engine", () => {
       for (let i = 0; i < 50 && !existsSync(socket); i++) await new Promise((resolve) => setTimeout(resolve, 100));
       execFileSync("ssh-add", [keys.client.privateKeyFile], { env: { ...process.env, SSH_AUTH_SOCK: socket }, stdio: "ignore" });
       const hosts = knownHosts("known_hosts", `[127.0.0.1]:${server.port} ${keys.host.publicKey}`);
-      const image = Image.fromBase(env.baseImage, { root: dir, registry: env.registry, name: "builder-remote-test/ssh-agent" }).withEnvVars({ RUN });
+      // The same agent is forwarded into a step (sshMounts), through the session on the SSH channel.
+      const image = Image.fromBase(env.baseImage, { root: dir, registry: env.registry, name: "builder-remote-test/ssh-agent" })
+        .withEnvVars({ RUN })
+        .withCommands('test -S "$SSH_AUTH_SOCK"', { sshMounts: ["default"] });
       const outcome = await build({ knownHosts: hosts }, image, [], { SSH_AUTH_SOCK: socket });
       expect(outcome.status, outcome.reason).toBe("built");
     } finally {

@@ -11,7 +11,7 @@
  */
 
 import { randomBytes } from "node:crypto";
-import type { Duplex } from "node:stream";
+import { Duplex } from "node:stream";
 import * as grpc from "@grpc/grpc-js";
 import type { ContextEntry } from "../context-files.js";
 import type { EngineConnection } from "../engine-api.js";
@@ -93,6 +93,36 @@ function dialSession(connection: EngineConnection, headers: Record<string, strin
   });
 }
 
+/**
+ * Node's HTTP/2 server takes a TLS socket that negotiated no ALPN protocol for HTTP/1.1 and drops it; the upgraded
+ * connection to a TLS engine is exactly that. Handed over as a plain stream, it is taken as any other.
+ */
+function asPlainStream(socket: Duplex): Duplex {
+  if ((socket as { encrypted?: boolean }).encrypted !== true) return socket;
+  const plain = new Duplex({
+    read() {
+      socket.resume();
+    },
+    write(chunk, encoding, callback) {
+      socket.write(chunk, encoding, callback);
+    },
+    final(callback) {
+      socket.end();
+      callback();
+    },
+    destroy(error, callback) {
+      socket.destroy(error ?? undefined);
+      callback(error);
+    },
+  });
+  socket.on("data", (chunk: Buffer) => {
+    if (!plain.push(chunk)) socket.pause();
+  });
+  socket.on("end", () => plain.push(null));
+  socket.on("close", () => plain.destroy());
+  return plain;
+}
+
 export async function openSession(connection: EngineConnection, options: SessionOptions): Promise<BuildSession> {
   const id = randomBytes(16).toString("hex");
   const trace = options.trace ?? (() => {});
@@ -137,7 +167,7 @@ export async function openSession(connection: EngineConnection, options: Session
   socket.on("error", () => {
     // A connection reset ends the session; the build that used it reports what happened.
   });
-  injector.injectConnection(socket as never);
+  injector.injectConnection(asPlainStream(socket) as never);
 
   let closing = false;
   return {
