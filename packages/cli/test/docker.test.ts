@@ -3,9 +3,11 @@
  * test environment's Docker engine and registry. The image is run after it is built.
  */
 
-import { existsSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
-import { runImage, testEnv } from "@imagespec/test-env";
+import { buildWheel, runImage, servePackageIndex, testEnv } from "@imagespec/test-env";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createProject, packagesDir, type Project } from "./support/project.js";
 import type { BuildReport } from "../src/commands/build.js";
@@ -80,6 +82,43 @@ describe("build with the docker builder", () => {
     expect(code).toBe(1);
     expect(stderr).toContain("broken: failed");
     expect(stderr).toContain(`about to fail ${run}`);
+  });
+
+  it("builds with secrets (an index behind basic auth, a file) and prints neither value, with --json or with --debug", async () => {
+    const password = `pw-${randomBytes(12).toString("hex")}`;
+    const token = `tok-${randomBytes(12).toString("hex")}`;
+    const wheels = mkdtempSync(path.join(tmpdir(), "imagespec-cli-wheels-"));
+    const index = await servePackageIndex(
+      [await buildWheel(wheels, { name: "imagespec-cli-private", version: "1.0.0", modules: { "imagespec_cli_private/__init__.py": 'VALUE = "private"\n' } })],
+      { basicAuth: { username: "imagespec", password } },
+    );
+    try {
+      project.write("token.txt", token);
+      project.write(
+        "secret-images.ts",
+        `import { Image } from "@imagespec/core";
+export const secret = Image.fromDebianBase({ name: "cli-e2e-secret", pythonVersion: "3.11", builderConfig: { network: "host", noCache: true } })
+  .withPipPackages("imagespec-cli-private", { secretMounts: [{ id: "index", env: "IMAGESPEC_CLI_INDEX_URL", asEnv: "PIP_INDEX_URL" }] })
+  .withCommands('test -s /run/secrets/token && echo secret step ${run}', { secretMounts: [{ id: "token", src: "token.txt" }] });
+`,
+      );
+      const secretEnv = { ...env, IMAGESPEC_CLI_INDEX_URL: index.url.replace("http://", `http://imagespec:${password}@`), IMAGESPEC_FORCE_PUSH: "true" };
+      const json = await project.run(["build", "secret-images.ts", "--json"], { env: secretEnv });
+      expect(json.code, json.stderr).toBe(0);
+      expect(JSON.parse(json.stdout)[0]).toMatchObject({ name: "secret", status: "built" });
+      const debug = await project.run(["build", "secret-images.ts", "--debug"], { env: secretEnv });
+      expect(debug.code, debug.stderr).toBe(0);
+      // --debug prints every log line: the session's, the pip step's, the command's (no step is cached: noCache).
+      expect(debug.stderr).toContain("session: secret index: from the environment variable IMAGESPEC_CLI_INDEX_URL");
+      expect(debug.stderr).toContain(`secret step ${run}`);
+      for (const value of [password, token]) {
+        expect(json.stdout + json.stderr).not.toContain(value);
+        expect(debug.stdout + debug.stderr).not.toContain(value);
+      }
+    } finally {
+      await index.close();
+      rmSync(wheels, { recursive: true, force: true });
+    }
   });
 
   it("no Docker engine exits 3", async () => {
