@@ -206,8 +206,13 @@ export async function buildOnEngine(connection: EngineConnection, image: Image, 
     session.close();
     return Promise.race([session.closed, new Promise((resolve) => setTimeout(resolve, SESSION_CLOSE_MS).unref())]);
   };
-  // Cancelling closes the session at once, which ends what the engine was doing with it, as the request's end does.
-  const onAbort = () => session.close();
+  // Cancelling closes the session at once and ends the build request; both end what the engine was doing. (One
+  // listener on the caller's signal per build: many builds may share it.)
+  const request = new AbortController();
+  const onAbort = () => {
+    session.close();
+    request.abort(signal.reason);
+  };
   signal.addEventListener("abort", onAbort, { once: true });
   let result: { imageId: string | undefined; error: string | undefined };
   try {
@@ -223,7 +228,7 @@ export async function buildOnEngine(connection: EngineConnection, image: Image, 
         pull: run.settings.pull ?? false,
         noCache: run.settings.noCache ?? false,
         session: session.id,
-        signal,
+        signal: request.signal,
       },
       progress,
     );
@@ -234,9 +239,10 @@ export async function buildOnEngine(connection: EngineConnection, image: Image, 
   }
   signal.removeEventListener("abort", onAbort);
   await closeSession();
-  const sent = session.fileSync.transfers.find((t) => t.name === "context");
+  // BuildKit syncs the context more than once (`.dockerignore` first, alone): add them up.
+  const sent = session.fileSync.transfers.filter((t) => t.name === "context").reduce((sum, t) => ({ files: sum.files + t.files, bytes: sum.bytes + t.bytes }), { files: 0, bytes: 0 });
   progress.line(
-    `Context: ${started.context.files} files (${started.context.bytes} bytes) offered; the engine asked for ${sent?.files ?? 0} of them (${sent?.bytes ?? 0} bytes); ${session.fileSync.wireBytes} bytes sent in all`,
+    `Context: ${started.context.files} files (${started.context.bytes} bytes) offered; the engine asked for ${sent.files} of them (${sent.bytes} bytes); ${session.fileSync.wireBytes} bytes sent in all`,
   );
   const sessionFailure = session.failure();
   if (sessionFailure !== undefined) throw sessionFailure;

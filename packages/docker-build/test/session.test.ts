@@ -209,6 +209,39 @@ describe("the context, synced incrementally", () => {
   });
 });
 
+describe("the context, as the docker CLI's own session offers it", () => {
+  it("gives the image the same files, folders, links, sizes and modes as `docker build` (Debian's CLI, BuildKit) of the same folder", async () => {
+    const root = project({
+      "Dockerfile": `FROM ${env.baseImage}\nCOPY . /ctx\n`,
+      ".dockerignore": "*.log\nskipped/\n",
+      "app/main.py": "print(1)\n",
+      "app/run.sh*": "#!/bin/sh\n",
+      "app/with space/ünï cødé.txt": "names\n",
+      "app/empty/.keep": "",
+      "debug.log": "ignored\n",
+      "skipped/x.txt": "ignored\n",
+      "data.bin": "x".repeat(100_000),
+    });
+    execFileSync("ln", ["-s", "main.py", path.join(root, "app/link.py")]);
+    execFileSync("ln", ["-s", "/etc/hostname", path.join(root, "abs-link")]);
+    execFileSync("mkdir", [path.join(root, "app/empty-dir")]);
+    const list = "find /ctx -printf '%P|%y|%m|%s|%l\\n' | sort";
+    const tag = `i12-session/oracle:${RUN}`;
+    await docker(["build", "--quiet", "--tag", tag, root], { env: { DOCKER_BUILDKIT: "1" } });
+    const theirs = await runImage(tag, ["sh", "-c", list]);
+    const image = Image.fromDockerfile("Dockerfile", { root, name: "i12-session/oracle-ours" });
+    const ours = await buildOnEngine(local, image, await context(image), { settings: {}, engine: "local" });
+    expect(await runImage(ours.uri, ["sh", "-c", list])).toBe(theirs);
+    expect(theirs).toContain("app/link.py|l|777|7|main.py");
+    expect(theirs).toContain("app/run.sh|f|755|10|");
+    expect(theirs).toContain("app/empty-dir|d|755|");
+    expect(theirs).toContain("app/with space/ünï cødé.txt|f|644|6|");
+    expect(theirs).not.toContain("debug.log");
+    expect(theirs).not.toContain("skipped");
+    await docker(["image", "rm", tag]).catch(() => {});
+  });
+});
+
 describe("cancellation", () => {
   it("closes the session and the build's connection, and the engine stops the step", async () => {
     // Every connection to the engine goes through a proxy that counts them.

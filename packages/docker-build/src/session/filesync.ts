@@ -6,9 +6,9 @@
  * have; we answer each with DATA packets and an empty DATA. FIN from the engine ends the transfer, and we answer FIN.
  *
  * What is offered is the context listing as it is (the selection the tag hashed, ignore files already applied): the
- * engine's `exclude-patterns` come from the same .dockerignore the listing applied. `include-patterns` are honoured
- * (BuildKit uses them to fetch single files, such as `.dockerignore`, without walking the rest), with fsutil's
- * matching. `followpaths` name symlinks to follow; no entry offered here is a link the engine asks to follow.
+ * engine's `exclude-patterns` come from the same .dockerignore the listing applied. `include-patterns` and
+ * `followpaths` are honoured with fsutil's meaning: BuildKit uses them to fetch single files (`.dockerignore`, the
+ * Dockerfile) without the rest; a follow path is included, and so is the target of a symlink on its way.
  */
 
 import { type ServerDuplexStream, status } from "@grpc/grpc-js";
@@ -186,6 +186,34 @@ export function filterIncludes(ordered: readonly ContextEntry[], patterns: reado
   return out;
 }
 
+/**
+ * fsutil's follow paths: each path is included, and where one of its components is a symlink of the listing, the
+ * link's target is followed (and included) too. A component with wildcards is matched as a pattern, not followed.
+ */
+export function followPathTargets(paths: readonly string[], entries: readonly ContextEntry[]): string[] {
+  const links = new Map(entries.flatMap((e) => (e.type === "symlink" && e.linkTarget !== undefined ? [[e.path, e.linkTarget] as const] : [])));
+  const resolved = new Set<string>();
+  const visit = (wanted: string, depth: number) => {
+    const parts = cleanPattern(wanted).split("/");
+    if (parts[0] === ".." || depth > 40) return;
+    let current = "";
+    for (let i = 0; i < parts.length; i++) {
+      current = current === "" || current === "." ? parts[i]! : `${current}/${parts[i]}`;
+      const target = links.get(current);
+      if (target !== undefined && !/[*?[\\]/.test(parts[i]!)) {
+        resolved.add(current);
+        const rest = parts.slice(i + 1).join("/");
+        const base = target.startsWith("/") ? target : `${current.includes("/") ? current.slice(0, current.lastIndexOf("/")) : "."}/${target}`;
+        visit(rest === "" ? base : `${base}/${rest}`, depth + 1);
+        return;
+      }
+    }
+    resolved.add(current);
+  };
+  for (const wanted of paths) visit(wanted, 0);
+  return [...resolved].sort();
+}
+
 // ------------------------------------------------------------------------------------------- the transfer
 
 type Call = ServerDuplexStream<Message, Message>;
@@ -194,15 +222,25 @@ type Call = ServerDuplexStream<Message, Message>;
  * Serves one DiffCopy call from `dirs` (folder name → entries). Resolves when the transfer ends; a file that cannot
  * be sent as listed is reported to `onFailure` (it fails the build) and ends the transfer with an ERR packet.
  */
-export function serveDiffCopy(call: Call, dirs: ReadonlyMap<string, readonly ContextEntry[]>, stats: FileSyncStats, onFailure: (error: Error) => void): Promise<void> {
-  const metadata = (key: string) => call.metadata.get(key).map((v) => (Buffer.isBuffer(v) ? v.toString("utf8") : v));
+export function serveDiffCopy(
+  call: Call,
+  dirs: ReadonlyMap<string, readonly ContextEntry[]>,
+  stats: FileSyncStats,
+  onFailure: (error: Error) => void,
+  trace: (line: string) => void = () => {},
+): Promise<void> {
+  // BuildKit sends one header per value; Node's HTTP/2 joins repeated headers with ", " (so a path that itself holds
+  // ", " cannot be told apart: such a pattern is split).
+  const metadata = (key: string) => call.metadata.get(key).flatMap((v) => (Buffer.isBuffer(v) ? v.toString("utf8") : v).split(", "));
   const name = metadata("dir-name")[0] ?? "";
   const listed = dirs.get(name);
   if (listed === undefined) {
     call.emit("error", { code: status.NOT_FOUND, details: `no folder named "${name}" in this build` });
     return Promise.resolve();
   }
-  const offered = filterIncludes(walkOrder(listed), metadata("include-patterns"));
+  const follow = metadata("followpaths");
+  const includes = follow.length > 0 ? [...metadata("include-patterns"), ...followPathTargets(follow, listed)] : metadata("include-patterns");
+  const offered = filterIncludes(walkOrder(listed), includes);
   const dir: FileSyncDirStats = { name, entries: offered.length, files: 0, bytes: 0 };
   stats.transfers.push(dir);
 
@@ -211,6 +249,7 @@ export function serveDiffCopy(call: Call, dirs: ReadonlyMap<string, readonly Con
     const finish = () => {
       if (finished) return;
       finished = true;
+      trace(`file sync ${name}: ${dir.entries} entries offered, ${dir.files} files (${dir.bytes} bytes) asked for`);
       resolve();
     };
     call.on("error", finish);

@@ -143,9 +143,15 @@ export async function openSession(connection: EngineConnection, options: Session
     { DiffCopy: { ...diffCopy, responseSerialize: (value: Message) => countWire(serialize(value)) } },
     {
       DiffCopy: (call: grpc.ServerDuplexStream<Message, Message>) => {
-        void serveDiffCopy(call, options.dirs, fileSync, (error) => {
-          failure ??= error;
-        });
+        void serveDiffCopy(
+          call,
+          options.dirs,
+          fileSync,
+          (error) => {
+            failure ??= error;
+          },
+          trace,
+        );
       },
     },
   );
