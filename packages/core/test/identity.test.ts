@@ -162,6 +162,23 @@ describe("the hash contract, v1", () => {
     expect(await freshTag(() => debian().withCommands("x", { secretMounts: [{ id: "tok", src: "/home/a/token", target: "/run/t" }] }))).not.toBe(a);
   });
 
+  it("counts an SSH mount's id and socket path, never which agent or key files serve it", async () => {
+    const plain = await freshTag(() => debian().withCommands("git clone ssh://git@example.com/x"));
+    const agent = await freshTag(() => debian().withCommands("git clone ssh://git@example.com/x", { sshMounts: ["default"] }));
+    expect(agent).not.toBe(plain);
+    expect(await freshTag(() => debian().withCommands("git clone ssh://git@example.com/x", { sshMounts: [{ keys: ["/home/a/.ssh/id_ed25519"] }] }))).toBe(agent);
+    expect(await freshTag(() => debian().withCommands("git clone ssh://git@example.com/x", { sshMounts: [{ id: "default", keys: ["deploy_key"] }] }))).toBe(agent);
+    expect(await freshTag(() => debian().withCommands("git clone ssh://git@example.com/x", { sshMounts: ["deploy"] }))).not.toBe(agent);
+    expect(await freshTag(() => debian().withCommands("git clone ssh://git@example.com/x", { sshMounts: [{ target: "/run/agent.sock" }] }))).not.toBe(agent);
+    expect(await freshTag(() => debian().withPipPackages("x", { sshMounts: ["a", "b"] }))).toBe(await freshTag(() => debian().withPipPackages("x", { sshMounts: ["b", "a"] })));
+  });
+
+  it("refuses an SSH mount it cannot render: a bad id, an unknown field, no key in `keys`", () => {
+    expect(() => debian().withCommands("x", { sshMounts: ["bad id"] })).toThrow(/sshMounts\[0\]/);
+    expect(() => debian().withCommands("x", { sshMounts: [{ id: "a", key: "k" } as never] })).toThrow(/key/);
+    expect(() => debian().withCommands("x", { sshMounts: [{ keys: [] }] })).toThrow(/keys/);
+  });
+
   it("counts builder options but not builder settings nor the builder's name", async () => {
     const plain = await freshTag(() => debian());
     expect(await freshTag(() => Image.fromBase("python:3.12-slim-bookworm", { pythonVersion: "3.12", builderOptions: { stage: 2 } }))).not.toBe(plain);

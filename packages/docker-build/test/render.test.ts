@@ -172,6 +172,30 @@ describe("hostile values", () => {
   });
 });
 
+describe("SSH mounts", () => {
+  it("mount an agent for the steps that ask, quoted as mount options, and list the forwards for the session", async () => {
+    const image = Image.fromDebianBase({ root })
+      .withPipPackages("private-pkg", { sshMounts: ["default"] })
+      .withCommands(["git clone ssh://git@example.com/a", "echo after"], { sshMounts: [{ id: "deploy", keys: ["keys/deploy"], target: "/run/a b,c.sock" }] })
+      .withCommands("echo no agent here");
+    const plan = await renderDockerBuild(image);
+    const runs = instructions(plan.dockerfile).filter((l) => l.startsWith("RUN"));
+    const ssh = runs.filter((l) => l.includes("type=ssh"));
+    expect(ssh).toHaveLength(3);
+    expect(ssh[0]).toContain("--mount=type=ssh,id=default,required=true ");
+    expect(ssh[1]).toContain('--mount=type=ssh,id=deploy,\\"target=/run/a\\ b,c.sock\\",required=true ["/bin/sh"');
+    expect(runs.find((l) => l.includes("no agent here"))).not.toContain("type=ssh");
+    expect(plan.ssh).toEqual([{ id: "default" }, { id: "deploy", keys: ["keys/deploy"] }]);
+  });
+
+  it("refuse one SSH id with two sets of keys", async () => {
+    const image = Image.fromDebianBase({ root })
+      .withCommands("true", { sshMounts: [{ id: "s", keys: ["a"] }] })
+      .withCommands("true", { sshMounts: ["s"] });
+    await expect(renderDockerBuild(image)).rejects.toMatchObject({ code: "INVALID_SPEC", message: expect.stringContaining('SSH mount "s" twice') });
+  });
+});
+
 describe("secrets", () => {
   it("mount secrets for one step, export asEnv in that step only, and never write an ARG or ENV", async () => {
     const plan = await renderDockerBuild(everything());

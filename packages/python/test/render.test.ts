@@ -308,6 +308,28 @@ describe("identity", () => {
   });
 });
 
+describe("SSH mounts (git+ssh:// dependencies)", () => {
+  it("mount the agent on every install step of uv and poetry projects and of scripts, never on the copy", async () => {
+    const uvRuns = await installs(uv({ installMode: "project", sshMounts: ["default"] }));
+    expect(uvRuns.length).toBeGreaterThanOrEqual(2);
+    for (const run of uvRuns) expect(run).toContain("--mount=type=ssh,id=default,required=true ");
+    const poetryRuns = await installs(poetry({ sshMounts: [{ id: "git", keys: ["deploy_key"] }] }));
+    for (const run of poetryRuns) expect(run).toContain("--mount=type=ssh,id=git,required=true ");
+    const root = project({ "tool.py": '# /// script\n# dependencies = ["requests"]\n# ///\nprint(1)\n' });
+    const script = await installs(fromUvScript("tool.py", { root, sshMounts: ["default"] }));
+    expect(script.filter((l) => l.includes("type=ssh"))).toHaveLength(1);
+  });
+
+  it("count the mount's id and target, not its keys; envd refuses them", async () => {
+    expect(await uv({ sshMounts: [{ keys: ["a"] }] }).tag()).toBe(await uv({ sshMounts: ["default"] }).tag());
+    expect(await uv({ sshMounts: ["default"] }).tag()).not.toBe(await uv().tag());
+    const root = project({ "tool.py": "print(1)\n" });
+    const layer = fromUvScript("tool.py", { root, sshMounts: ["default"] }).layers[0]!;
+    const envd = (layerDefinition(layer)?.renderers as { envd?: (f: Record<string, unknown>) => unknown }).envd;
+    expect(envd?.({ ...layer })).toMatch(/envd cannot forward SSH agents/);
+  });
+});
+
 describe("the plugin", () => {
   it("default-exports a plugin with the three layer kinds and no builder", () => {
     expect(isPlugin(plugin)).toBe(true);
