@@ -1,11 +1,17 @@
 /**
- * @imagespec/docker-build/engine: runs a build on a Docker Engine API connection the builder opened. Streams the
- * context tar, builds with BuildKit, decodes its progress into build events, maps a failed step back to its layer,
- * pushes from the engine, and tells an engine that went away (EngineLostError) from a build that failed.
+ * @imagespec/docker-build/engine: runs a build on a Docker Engine API connection the builder opened. Opens a BuildKit
+ * session of its own on it (the context and Dockerfile, registry credentials, secrets, SSH agents), builds with
+ * BuildKit, decodes its progress into build events, maps a failed step back to its layer, pushes from the engine,
+ * and tells an engine that went away (EngineLostError) from a build that failed.
  */
 
 export { buildFailure, buildOnEngine, cancelledError, DockerBuildError, type EngineBuildRun, EngineLostError, isConnectionFailure, isEngineLost } from "./build.js";
+export { type ContextEntry, type ContextListing, listContext } from "./context-files.js";
 export { type ContextStats, type ContextTar, contextTar } from "./context-tar.js";
 export { type EngineBuildOptions, type EngineConnection, engineBuild, engineImageId, enginePush, registryAuths, withTimeout } from "./engine-api.js";
 export { ociLabels, publicSourceUrl } from "./labels.js";
 export { BuildProgress, type BuildkitStatus, decodeStatusResponse, PlainProgressParser, type StepFailure } from "./progress.js";
+export type { SessionCredentials } from "./session/auth.js";
+export type { SecretSource } from "./session/secrets.js";
+export { type BuildSession, openSession, type SessionOptions } from "./session/session.js";
+export type { SshAgentSource } from "./session/ssh.js";
