@@ -151,7 +151,8 @@ export function loadError(error: unknown, absolute: string, shown: string, expor
   // jiti (babel) reports a syntax error as "ParseError: <what>" followed by " <file>:<line>:<column>".
   const parse = /^(?:ParseError|SyntaxError): ([^\n]*?)\s*\n\s*(\S+?):(\d+):(\d+)\s*$/.exec(message.trim());
   if (parse) {
-    const where: Location = { file: parse[2]!, line: Number(parse[3]), column: Number(parse[4]) };
+    // babel counts columns from 0; editors and compilers from 1.
+    const where: Location = { file: parse[2]!, line: Number(parse[3]), column: Number(parse[4]) + 1 };
     return new ImageSpecError("INVALID_SPEC", `Cannot load ${formatLocation(where)}: syntax error: ${parse[1]}${codeFrame(where)}`, {
       value: shown,
       hint: "Fix the syntax at that line (node or tsx would show the same error).",
