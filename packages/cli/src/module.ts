@@ -48,7 +48,7 @@ export async function importImages(absolute: string, shown: string): Promise<Mod
   try {
     module = await importModule(absolute);
   } catch (error) {
-    throw loadError(error, absolute, shown, undefined);
+    throw loadError(error, shown, undefined);
   }
 
   const images = new Map<string, Image>();
@@ -63,7 +63,7 @@ export async function importImages(absolute: string, shown: string): Promise<Mod
     if (name === "default" && seen.has(value)) continue;
     seen.add(value);
     if (isImage(value) || isImageSpec(value)) {
-      images.set(name, toImage(value, absolute, shown, name));
+      images.set(name, toImage(value, shown, name));
     } else if (isThenable(value)) {
       // Handled at once, so a rejection is never "unhandled" while other exports are looked at.
       images.set(name, undefined as unknown as Image); // keeps the export order
@@ -71,7 +71,7 @@ export async function importImages(absolute: string, shown: string): Promise<Mod
         Promise.resolve(value).then(
           (resolved) => {
             if (isImage(resolved) || isImageSpec(resolved)) {
-              images.set(name, toImage(resolved, absolute, shown, name));
+              images.set(name, toImage(resolved, shown, name));
               return;
             }
             images.delete(name);
@@ -86,7 +86,7 @@ export async function importImages(absolute: string, shown: string): Promise<Mod
           },
           (error: unknown) => {
             images.delete(name);
-            problems.set(name, loadError(error, absolute, shown, name));
+            problems.set(name, loadError(error, shown, name));
           },
         ),
       );
@@ -108,12 +108,12 @@ export async function importImages(absolute: string, shown: string): Promise<Mod
   return { images, others, problems };
 }
 
-function toImage(value: Image | import("@imagespec/core").ImageSpec, absolute: string, shown: string, name: string): Image {
+function toImage(value: Image | import("@imagespec/core").ImageSpec, shown: string, name: string): Image {
   if (isImage(value)) return value;
   try {
     return value.toImage();
   } catch (error) {
-    throw loadError(error, absolute, shown, name);
+    throw loadError(error, shown, name);
   }
 }
 
@@ -146,7 +146,7 @@ export function describe(value: unknown): string {
  * error at its file:line:column, or the user's line the error was thrown from (the first stack frame outside
  * imagespec and node_modules) and the export it belongs to, followed by that line with a caret under the column.
  */
-export function loadError(error: unknown, absolute: string, shown: string, exportName: string | undefined): ImageSpecError {
+export function loadError(error: unknown, shown: string, exportName: string | undefined): ImageSpecError {
   const message = error instanceof Error ? error.message : String(error);
   // jiti (babel) reports a syntax error as "ParseError: <what>" followed by " <file>:<line>:<column>".
   const parse = /^(?:ParseError|SyntaxError): ([^\n]*?)\s*\n\s*(\S+?):(\d+):(\d+)\s*$/.exec(message.trim());

@@ -88,7 +88,8 @@ function mappingToSpec(map: Node, root: string, source: string, prefix: string):
     }
     seenAs.set(field, key);
     const node = pair.value as Node | null;
-    if (node === null) continue; // `key:` with no value means unset, as in docker-compose
+    // `key:` with no value (or `~`, `null`) means unset, as in docker-compose.
+    if (node === null || (yaml().isScalar(node) && node.value === null)) continue;
     if (field === "baseImage" && yaml().isMap(node)) {
       fields.baseImage = mappingToSpec(node, root, source, `${prefix}${key}.`);
       continue;
