@@ -76,6 +76,7 @@ export {
   createDockerConfigResolver,
   type DockerEngineAuthConfig,
   type Existence,
+  type PushAccess,
   type RegistryCredentials,
   RegistryClient,
   type RegistryClientOptions,
