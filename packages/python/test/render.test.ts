@@ -325,7 +325,7 @@ describe("SSH mounts (git+ssh:// dependencies)", () => {
     expect(await uv({ sshMounts: ["default"] }).tag()).not.toBe(await uv().tag());
     const root = project({ "tool.py": "print(1)\n" });
     const layer = fromUvScript("tool.py", { root, sshMounts: ["default"] }).layers[0]!;
-    const envd = (layerDefinition(layer)?.renderers as { envd?: (f: Record<string, unknown>) => unknown }).envd;
+    const envd = (layerDefinition(layer)!.renderers as { envd?: (f: Record<string, unknown>) => unknown }).envd;
     expect(envd?.({ ...layer })).toMatch(/envd cannot forward SSH agents/);
   });
 });

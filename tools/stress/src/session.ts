@@ -5,7 +5,7 @@
  * once. Every build must pass. Prints each phase's count and timings; exits 1 when one failed.
  *
  *   pnpm --filter @imagespec/stress session                     # 50 sequential + 8 concurrent
- *   pnpm --filter @imagespec/stress session -- --sequential 10 --concurrent 4
+ *   pnpm --filter @imagespec/stress session --sequential 10 --concurrent 4
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -71,7 +71,7 @@ try {
   const children = Array.from({ length: CONCURRENT }, (_, i) => child(SEQUENTIAL + i));
   const concurrent = (await engine.build(children, { force: true, concurrency: CONCURRENT })).filter((o) => o.uri.includes("i12-stress/child-"));
   const wall = Date.now() - started;
-  concurrent.forEach((outcome, i) => record(outcome, SEQUENTIAL + i));
+  for (const [i, outcome] of concurrent.entries()) record(outcome, SEQUENTIAL + i);
   console.log(`${summary(`${CONCURRENT} at once`, concurrent, concurrent.map(() => wall))} (wall time of the batch)`);
 
   for (const outcome of [...sequential, ...concurrent]) if (outcome?.status === "built") await docker(["image", "rm", outcome.uri]).catch(() => {});
