@@ -15,7 +15,7 @@ export default definePlugin({
     {
       type: REMOTE_BUILDER_TYPE,
       priority: REMOTE_BUILDER_PRIORITY,
-      description: "builds on remote Docker engines (TCP with TLS, or SSH) with BuildKit and pushes from there; a pool of engines builds concurrently",
+      description: "builds on remote Docker engines (TCP with TLS, or SSH) with BuildKit, secrets and SSH agents served from here, and pushes from there; a pool of engines builds concurrently",
       create: ({ config }) => createRemoteBuilder(config as RemoteBuilderConfig),
     },
   ],

@@ -255,6 +255,8 @@ export function serveDiffCopy(
     call.on("error", finish);
     call.on("close", finish);
     call.on("finish", finish);
+    // The engine gave up on the transfer (its build was cancelled): stop sending.
+    call.on("cancelled", finish);
 
     const send = (packet: Message): Promise<void> =>
       new Promise((resolveWrite) => {
