@@ -240,11 +240,11 @@ describe("pushing to the authenticated registry", () => {
     expect(outcome.pushed).toBe(true);
     expect(await new RegistryClient({ credentials }).manifestExists(await image.uri())).toEqual({ status: "present", digest: outcome.digest });
 
+    // Without credentials the engine's push pre-flight refuses before anything is built, naming the registry.
     const anonymous = new ImageBuildEngine({ credentials: async () => undefined }).register(createDockerBuilder(), { priority: 100 });
-    const refused = await buildOne(image, { force: true }, anonymous);
-    expect(refused.status).toBe("failed");
-    expect(isImageSpecError(refused.error) && refused.error.code).toBe("AUTH_ERROR");
-    expect(refused.reason).toContain(`Cannot push builder-docker-test/auth: ${env.authRegistry} refused ${await image.uri()}`);
+    const refused = await buildOne(image, { force: true }, anonymous).catch((error: unknown) => error);
+    expect(isImageSpecError(refused) && refused.code).toBe("AUTH_ERROR");
+    expect((refused as Error).message).toContain(`Cannot push to ${env.authRegistry}/builder-docker-test/auth: ${env.authRegistry} requires credentials`);
 
     // A private base: gone from the engine, it is pulled from the authenticated registry with the same credentials.
     await docker(["image", "rm", await image.uri()]);
