@@ -2,43 +2,22 @@
  * buildOnEngine against the real local engine, reached through a TCP proxy (the engine's own socket behind it), so
  * that the engine can also "die": the proxy resets every connection and refuses new ones.
  */
-import net from "node:net";
 import { type BuildContext, type BuildEvent, Image, RegistryClient } from "@imagespec/core";
 import { docker, runImage, type TestEnv, testEnv } from "@imagespec/test-env";
-import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildOnEngine, DockerBuildError, type EngineConnection, isConnectionFailure, isEngineLost } from "../src/engine.js";
+import { buildOnEngine, DockerBuildError, isConnectionFailure, isEngineLost } from "../src/engine.js";
+import { type EngineProxy, engineProxy as startProxy } from "./support/engine-proxy.js";
 import { project } from "./support/project.js";
 
 let env: TestEnv;
 let root: string;
 const RUN = `${Date.now().toString(36)}${process.pid}`;
-const servers: net.Server[] = [];
+const proxies: EngineProxy[] = [];
 
-/** 127.0.0.1:<port> forwarding to the local engine's socket; `kill()` resets every connection and stops listening. */
-async function engineProxy(): Promise<{ connection: EngineConnection; kill(): void }> {
-  const socketPath = env.dockerHost.replace(/^unix:\/\//, "");
-  const clients = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    const upstream = net.connect({ path: socketPath });
-    clients.add(client);
-    client.on("error", () => {}).on("close", () => clients.delete(client));
-    upstream.on("error", () => {});
-    client.on("close", () => upstream.destroy());
-    upstream.on("close", () => client.destroy());
-    client.pipe(upstream).pipe(client);
-  });
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  return {
-    connection: { docker: new Docker({ protocol: "http", host: "127.0.0.1", port }), endpoint: `tcp://127.0.0.1:${port}` },
-    kill() {
-      server.close();
-      // The client side is TCP: reset it, as a dying engine's kernel would (the engine's own socket is a pipe).
-      for (const s of clients) s.resetAndDestroy();
-    },
-  };
+async function engineProxy(): Promise<EngineProxy> {
+  const proxy = await startProxy(env.dockerHost);
+  proxies.push(proxy);
+  return proxy;
 }
 
 async function context(image: Image, options: { push?: boolean; signal?: AbortSignal; events?: BuildEvent[] } = {}): Promise<BuildContext> {
@@ -61,7 +40,7 @@ beforeAll(() => {
 });
 
 afterAll(() => {
-  for (const server of servers) server.close();
+  for (const proxy of proxies) proxy.close();
 });
 
 describe("buildOnEngine", () => {

@@ -7,7 +7,6 @@
 import { execFileSync, spawn } from "node:child_process";
 import { createPublicKey, verify } from "node:crypto";
 import { existsSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
-import net from "node:net";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type BuildContext, type BuildEvent, type CredentialResolver, Image, isImageSpecError, RegistryClient } from "@imagespec/core";
@@ -15,12 +14,13 @@ import { docker, occurrencesInImage, runImage, type TestEnv, testEnv, tokenRegis
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildOnEngine, type EngineConnection } from "../src/engine.js";
+import { type EngineProxy, engineProxy } from "./support/engine-proxy.js";
 import { project } from "./support/project.js";
 
 let env: TestEnv;
 const RUN = `${Date.now().toString(36)}${process.pid}`;
 const local: EngineConnection = { docker: new Docker(), endpoint: "local" };
-const servers: net.Server[] = [];
+const proxies: EngineProxy[] = [];
 
 async function context(image: Image, options: { push?: boolean; signal?: AbortSignal; events?: BuildEvent[]; credentials?: CredentialResolver } = {}): Promise<BuildContext> {
   const identity = await image.identity();
@@ -48,7 +48,7 @@ beforeAll(() => {
 });
 
 afterAll(() => {
-  for (const server of servers) server.close();
+  for (const proxy of proxies) proxy.close();
 });
 
 describe("registry credentials, per host", () => {
@@ -245,20 +245,9 @@ describe("the context, as the docker CLI's own session offers it", () => {
 describe("cancellation", () => {
   it("closes the session and the build's connection, and the engine stops the step", async () => {
     // Every connection to the engine goes through a proxy that counts them.
-    const socketPath = env.dockerHost.replace(/^unix:\/\//, "");
-    const open = new Set<net.Socket>();
-    const server = net.createServer((client) => {
-      const upstream = net.connect({ path: socketPath });
-      open.add(client);
-      client.on("error", () => {}).on("close", () => open.delete(client));
-      upstream.on("error", () => {});
-      client.on("close", () => upstream.destroy());
-      upstream.on("close", () => client.destroy());
-      client.pipe(upstream).pipe(client);
-    });
-    servers.push(server);
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const connection: EngineConnection = { docker: new Docker({ protocol: "http", host: "127.0.0.1", port: (server.address() as net.AddressInfo).port }), endpoint: "proxy" };
+    const proxy = await engineProxy(env.dockerHost);
+    proxies.push(proxy);
+    const { connection, open } = proxy;
     const marker = `i12-cancel-${RUN}`;
     const image = Image.fromBase(env.baseImage, { root: project({}), name: "i12-session/cancel" }).withCommands(`echo ${marker}; sleep 300; echo ${marker}-done`);
     const controller = new AbortController();
