@@ -160,12 +160,18 @@ export async function openSession(connection: EngineConnection, options: Session
     return bytes;
   }
 
-  const socket = await dialSession(connection, {
-    "X-Docker-Expose-Session-Uuid": id,
-    "X-Docker-Expose-Session-Name": options.name,
-    "X-Docker-Expose-Session-Sharedkey": options.sharedKey,
-    "X-Docker-Expose-Session-Grpc-Method": ADVERTISED,
-  });
+  let socket: Duplex;
+  try {
+    socket = await dialSession(connection, {
+      "X-Docker-Expose-Session-Uuid": id,
+      "X-Docker-Expose-Session-Name": options.name,
+      "X-Docker-Expose-Session-Sharedkey": options.sharedKey,
+      "X-Docker-Expose-Session-Grpc-Method": ADVERTISED,
+    });
+  } catch (error) {
+    server.forceShutdown();
+    throw error;
+  }
   const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
   const closed = new Promise<void>((resolve) => {
     socket.once("close", () => resolve());
