@@ -72,10 +72,11 @@ export function publishedPackages(root = REPO_DIR): WorkspacePackage[] {
   return workspacePackages(root).filter((p) => !p.manifest.private);
 }
 
-/** The import specifiers of a package's entry points (its `exports` map, less `./package.json`). */
+/** The import specifiers of a package's module entry points (its `exports` map, less the JSON files it exports). */
 export function entryPoints(manifest: Manifest): string[] {
   return Object.keys(manifest.exports ?? {})
-    .filter((key) => key !== "./package.json")
+    // Data files (package.json, core's JSON Schema) are not modules: Node imports JSON only with `with { type: "json" }`.
+    .filter((key) => !key.endsWith(".json"))
     .map((key) => (key === "." ? manifest.name : `${manifest.name}/${key.slice(2)}`));
 }
 
