@@ -8,6 +8,7 @@ export type { BuildContext, BuildEvent, BuildResult, ImageBuilder, RenderContext
 export { isImageBuilder } from "./builder.js";
 export {
   aptPackagesLayer,
+  builtinKindOf,
   builtinLayers,
   type BuiltinLayerKind,
   codeBundleLayer,

@@ -8,7 +8,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import {
   type BuiltinLayerKind,
-  builtinLayers,
+  builtinKindOf,
   type DockerLayerRenderer,
   dockerfileJsonArray,
   dockerfileWord,
@@ -36,7 +36,7 @@ const STEP_KEYWORDS = new Set(["FROM", "RUN", "COPY", "ADD", "WORKDIR"]);
 const RUNTIME_WRAPPER = "/usr/local/bin/imagespec-entrypoint";
 
 function isBuiltinKind(layer: Layer): layer is Layer & { kind: BuiltinLayerKind } {
-  return Object.hasOwn(builtinLayers, layer.kind) && layerDefinition(layer) === builtinLayers[layer.kind as BuiltinLayerKind];
+  return builtinKindOf(layer) !== undefined;
 }
 
 /** The reason the docker builder cannot build an image, or undefined when it can. */
