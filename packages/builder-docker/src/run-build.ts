@@ -83,7 +83,7 @@ async function cliRunBuild(
   const severalPlatforms = image.platforms.length > 1;
   const progress = new BuildProgress((event) => context.report(event), plan.steps);
   const labels = await ociLabels(image, config.labels ?? {}, env);
-  const tar = contextTar(plan.context, { env });
+  const tar = contextTar(plan.context, { env, image, identity: context.identity });
   const tarFailure = tar.done.then(
     () => undefined,
     (error: unknown) => error,

@@ -181,7 +181,7 @@ export async function buildOnEngine(connection: EngineConnection, image: Image, 
       cause,
     });
 
-  const tar = contextTar(plan.context, { env });
+  const tar = contextTar(plan.context, { env, image, identity: context.identity });
   const tarFailure = tar.done.then(
     () => undefined,
     (error: unknown) => error,

@@ -5,7 +5,8 @@
  */
 
 export { buildFailure, buildOnEngine, cancelledError, DockerBuildError, type EngineBuildRun, EngineLostError, isConnectionFailure, isEngineLost } from "./build.js";
-export { type ContextStats, type ContextTar, contextTar } from "./context-tar.js";
+export { type ContextEntry, type ContextEntryOptions, contextEntries, openContextFile } from "./context-entries.js";
+export { type ContextStats, type ContextTar, type ContextTarOptions, contextTar } from "./context-tar.js";
 export { type EngineBuildOptions, type EngineConnection, engineBuild, engineImageId, enginePush, registryAuths, withTimeout } from "./engine-api.js";
 export { ociLabels, publicSourceUrl } from "./labels.js";
 export { BuildProgress, type BuildkitStatus, decodeStatusResponse, PlainProgressParser, type StepFailure } from "./progress.js";
