@@ -491,8 +491,11 @@ async function gitTrackedPaths(root: string, folder: string, prefix: string): Pr
   const { execa } = await import("execa");
   // Inside the folder, ls-files lists only what is below it; --full-name keeps paths relative to the repository.
   const result = await execa("git", ["ls-files", "-z", "--cached", "--full-name"], { cwd: folder, reject: false, encoding: "buffer" });
+  const stderr = Buffer.from(result.stderr ?? "").toString("utf8").trim();
+  // A `.git` that git does not take for a repository (an empty folder, a broken worktree link) holds no tracked files.
+  if (result.exitCode === 128 && /not a git repository/i.test(stderr)) return { files: new Set(), dirs: new Set() };
   if (result.exitCode !== 0 || result.failed) {
-    const why = Buffer.from(result.stderr ?? "").toString("utf8").trim() || result.message;
+    const why = stderr || result.message;
     throw new ImageSpecError("ENVIRONMENT", `Cannot list the git-tracked files of ${showValue(folder)} (repository ${showValue(root)}): ${why}`, {
       value: folder,
       hint: "Selecting files inside a git repository needs git on PATH: git keeps the files it tracks even where a .gitignore matches them.",

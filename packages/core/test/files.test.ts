@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -37,7 +38,7 @@ describe("folder selection", () => {
     const dir = project({ "real/file": "x" });
     symlinkSync("real/file", path.join(dir, "link"));
     const entries = await new FileHasher({ cacheFile: false }).listFolder(dir);
-    expect(entries.find((e) => e.path === "link")).toEqual({ path: "link", type: "symlink", target: "real/file" });
+    expect(entries.find((e) => e.path === "link")).toMatchObject({ path: "link", type: "symlink", target: "real/file" });
   });
 
   it("explains a missing folder and a file given as a folder", async () => {
@@ -56,19 +57,19 @@ describe("the digest cache", () => {
     const dir = project(files);
     const cacheFile = path.join(mkdtempSync(path.join(tmpdir(), "imagespec-cache-")), "digests.json");
 
-    const first = new FileHasher({ cacheFile });
+    const first = new FileHasher({ cacheFile, racyWindowMs: 0 });
     const cold = await first.hashFolder(path.join(dir, "src"));
     expect(first.stats).toEqual({ read: 50, cached: 0 });
     expect(Object.keys(JSON.parse(readFileSync(cacheFile, "utf8")).files)).toHaveLength(50);
 
-    const second = new FileHasher({ cacheFile }); // a new process, as far as the cache knows
+    const second = new FileHasher({ cacheFile, racyWindowMs: 0 }); // a new process, as far as the cache knows
     const warm = await second.hashFolder(path.join(dir, "src"));
     expect(warm.digest).toBe(cold.digest);
     expect(second.stats).toEqual({ read: 0, cached: 50 });
 
     writeFileSync(path.join(dir, "src/m7.py"), "print('changed')\n");
     utimesSync(path.join(dir, "src/m7.py"), new Date(2021, 0, 1), new Date(2021, 0, 1));
-    const third = new FileHasher({ cacheFile });
+    const third = new FileHasher({ cacheFile, racyWindowMs: 0 });
     const changed = await third.hashFolder(path.join(dir, "src"));
     expect(changed.digest).not.toBe(cold.digest);
     expect(third.stats).toEqual({ read: 1, cached: 49 });
@@ -98,7 +99,7 @@ describe("the digest cache", () => {
 describe(".gitignore files above the folder", () => {
   function repo(files: Record<string, string>): string {
     const dir = project(files);
-    mkdirSync(path.join(dir, ".git"));
+    execFileSync("git", ["init", "-q"], { cwd: dir });
     return dir;
   }
 
