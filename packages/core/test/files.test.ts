@@ -1,9 +1,9 @@
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { FileHasher } from "../src/index.js";
+import { FileHasher, readHashedFile } from "../src/index.js";
 
 function project(files: Record<string, string>): string {
   const dir = mkdtempSync(path.join(tmpdir(), "imagespec-files-"));
@@ -116,5 +116,116 @@ describe(".gitignore files above the folder", () => {
   it("do not apply outside a git repository", async () => {
     const dir = project({ ".gitignore": "*.log\n", "sub/debug.log": "" });
     expect(await paths(path.join(dir, "sub"))).toEqual(["f debug.log"]);
+  });
+});
+
+describe("the digest cache trusts what git's index trusts", () => {
+  // Each reproduction: the same size, the same (old) mtime, often the same inode, other bytes. Only ctime (and, for a
+  // new file, the inode) tells them apart, as in git's index; and a change within the last moments is never cached.
+  const cacheFile = () => path.join(mkdtempSync(path.join(tmpdir(), "imagespec-cache-")), "digests.json");
+  const sh = (cwd: string, script: string) => execFileSync("sh", ["-c", script], { cwd });
+
+  async function digestTwice(setup: string, change: string): Promise<[string, string]> {
+    const dir = mkdtempSync(path.join(tmpdir(), "imagespec-stale-"));
+    const cache = cacheFile();
+    sh(dir, setup);
+    // Old enough that the racy window does not keep the first digest out of the cache.
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    const first = await new FileHasher({ cacheFile: cache }).hashFile(path.join(dir, "v.txt"));
+    sh(dir, change);
+    const second = await new FileHasher({ cacheFile: cache }).hashFile(path.join(dir, "v.txt"));
+    return [first.entries[0]!.digest!, second.entries[0]!.digest!];
+  }
+
+  it("rewritten in place with the mtime set back (printf + touch -d)", async () => {
+    const [before, after] = await digestTwice("printf 'version=1\\n' > v.txt; touch -d 2020-01-01 v.txt", "printf 'version=2\\n' > v.txt; touch -d 2020-01-01 v.txt");
+    expect(after).not.toBe(before);
+  });
+
+  it("replaced by cp -p of a same-size file", async () => {
+    const [before, after] = await digestTwice("printf 'aaaa' > v.txt; printf 'bbbb' > w.txt; touch -d 2020-01-01 v.txt w.txt", "cp -p w.txt v.txt");
+    expect(after).not.toBe(before);
+  });
+
+  it("replaced by tar -x of an archive with normalised mtimes", async () => {
+    const [before, after] = await digestTwice(
+      "mkdir -p x && printf 'one\\n' > x/v.txt && tar --mtime=2020-01-01 -C x -cf one.tar v.txt && printf 'two\\n' > x/v.txt && tar --mtime=2020-01-01 -C x -cf two.tar v.txt && tar -xf one.tar",
+      "tar -xf two.tar",
+    );
+    expect(after).not.toBe(before);
+  });
+});
+
+describe("readHashedFile: the bytes that were hashed, or a typed error naming the file", () => {
+  async function hashed(content: string) {
+    const dir = project({ "f.txt": content });
+    const file = path.join(dir, "f.txt");
+    const entry = (await new FileHasher({ cacheFile: false }).hashFile(file)).entries[0]!;
+    return { file, expected: { digest: entry.digest!, size: entry.size! } };
+  }
+  const read = async (stream: NodeJS.ReadableStream) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString("utf8");
+  };
+
+  it("streams an unchanged file", async () => {
+    const { file, expected } = await hashed("same\n");
+    expect(await read(readHashedFile(file, expected))).toBe("same\n");
+  });
+
+  it("fails when the bytes changed, even at the same size", async () => {
+    const { file, expected } = await hashed("aaaa");
+    writeFileSync(file, "bbbb");
+    await expect(read(readHashedFile(file, expected))).rejects.toMatchObject({ code: "FILE_CHANGED", message: expect.stringContaining("f.txt") });
+    writeFileSync(file, "longer");
+    await expect(read(readHashedFile(file, expected))).rejects.toMatchObject({ code: "FILE_CHANGED", message: expect.stringMatching(/size changed/) });
+  });
+
+  it("fails when the file was deleted or became a symlink", async () => {
+    const { file, expected } = await hashed("x");
+    rmSync(file);
+    await expect(read(readHashedFile(file, expected))).rejects.toMatchObject({ code: "FILE_CHANGED", message: expect.stringMatching(/deleted/) });
+    writeFileSync(`${file}.real`, "x");
+    symlinkSync(`${file}.real`, file);
+    await expect(read(readHashedFile(file, expected))).rejects.toMatchObject({ code: "FILE_CHANGED", message: expect.stringMatching(/symlink/) });
+    expect(await read(readHashedFile(file, expected, { follow: true }))).toBe("x");
+  });
+
+  it("never hands out the whole of a changed file: the last chunk waits for the digest", async () => {
+    const { file, expected } = await hashed("a".repeat(3 << 20));
+    writeFileSync(file, `${"a".repeat((3 << 20) - 1)}b`);
+    const received: Buffer[] = [];
+    await expect(
+      (async () => {
+        for await (const chunk of readHashedFile(file, expected)) received.push(chunk as Buffer);
+      })(),
+    ).rejects.toMatchObject({ code: "FILE_CHANGED" });
+    expect(Buffer.concat(received).length).toBeLessThan(3 << 20);
+  });
+});
+
+describe("modes and names", () => {
+  it("records permission bits with setuid, setgid and sticky, and folder modes", async () => {
+    const dir = project({ "key.pem": "k", "bin/tool": "t", "shared/x": "x" });
+    chmodSync(path.join(dir, "key.pem"), 0o600);
+    chmodSync(path.join(dir, "bin/tool"), 0o4755);
+    chmodSync(path.join(dir, "shared"), 0o1777);
+    chmodSync(path.join(dir, "bin"), 0o2750);
+    const modes = Object.fromEntries((await new FileHasher({ cacheFile: false }).listFolder(dir)).map((e) => [e.path, e.mode.toString(8)]));
+    expect(modes).toMatchObject({ "key.pem": "600", "bin/tool": "4755", shared: "1777", bin: "2750" });
+  });
+
+  it("a file name that is not UTF-8 is fine when ignored, and refused clearly when it would be sent", async () => {
+    const dir = project({ "a.txt": "a", ".dockerignore": "*.bin\n" });
+    writeFileSync(Buffer.from(`${dir}/\xff.bin`, "latin1"), "x");
+    expect(await paths(dir)).toEqual(["f .dockerignore", "f a.txt"]);
+    writeFileSync(Buffer.from(`${dir}/\xff.dat`, "latin1"), "x");
+    await expect(paths(dir)).rejects.toMatchObject({ code: "INVALID_SPEC", message: expect.stringMatching(/not valid UTF-8/) });
+  });
+
+  it("refuses an invalid pattern naming the ignore file and the line, as Docker refuses it", async () => {
+    const dir = project({ "a.txt": "a", ".dockerignore": "# fine\na.txt\n[oops\n" });
+    await expect(paths(dir)).rejects.toMatchObject({ code: "INVALID_SPEC", message: expect.stringMatching(/\.dockerignore line 3: "\[oops" is not a valid pattern/) });
   });
 });
