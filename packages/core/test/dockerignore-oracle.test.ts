@@ -9,7 +9,7 @@ import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { FileHasher, isImageSpecError } from "../src/index.js";
 import { DOCKERIGNORE_CASES, type DockerignoreCase } from "./dockerignore-cases.js";
-import { type DockerClient, dockerSelection, type ImageEntry, inParallel, modernDockerClient } from "./oracle/docker.js";
+import { type DockerClient, dockerSelection, type ImageEntry, inParallel, modernDockerClient } from "@imagespec/test-env";
 
 function context(c: DockerignoreCase): string {
   const dir = mkdtempSync(path.join(tmpdir(), `imagespec-dockerignore-${c.name}-`));

@@ -44,7 +44,8 @@ export function contextTar(items: readonly ContextItem[], options: ContextTarOpt
           const body = openContextFile(entry);
           const sink = pack.entry({ ...header, type: "file", size: entry.size, mode: entry.mode }, (error) => (error ? reject(error) : resolve()));
           body.on("error", (error) => {
-            sink.destroy(error);
+            sink.on("error", () => {}); // its "entry destroyed" is not the reason: `done` carries that
+            sink.destroy();
             reject(error);
           });
           body.pipe(sink);
@@ -57,6 +58,7 @@ export function contextTar(items: readonly ContextItem[], options: ContextTarOpt
     return stats;
   })();
   // Ends the stream without an 'error' event (nobody may be listening for one): the reason is in `done`.
+  pack.on("error", () => {});
   done.catch(() => pack.destroy());
   return { stream: pack as unknown as Readable, done };
 }

@@ -4,7 +4,7 @@
  * pushes from the engine, and tells an engine that went away (EngineLostError) from a build that failed.
  */
 
-export { buildFailure, buildOnEngine, cancelledError, DockerBuildError, type EngineBuildRun, EngineLostError, isConnectionFailure, isEngineLost } from "./build.js";
+export { abortOnFailure, buildFailure, buildOnEngine, cancelledError, DockerBuildError, type EngineBuildRun, EngineLostError, isConnectionFailure, isEngineLost } from "./build.js";
 export { type ContextEntry, type ContextEntryOptions, contextEntries, openContextFile } from "./context-entries.js";
 export { type ContextStats, type ContextTar, type ContextTarOptions, contextTar } from "./context-tar.js";
 export { type EngineBuildOptions, type EngineConnection, engineBuild, engineImageId, enginePush, registryAuths, withTimeout } from "./engine-api.js";

@@ -1,6 +1,7 @@
 /**
- * `docker build` as the oracle for .dockerignore: a context folder built with `FROM scratch` + `COPY . /ctx/`, and the
- * files that landed in the image listed with their modes (`docker cp` of a created container, read by `tar`).
+ * `docker build` as the oracle for what a build context selects (.dockerignore) and what COPY keeps (modes): a
+ * context folder built with `FROM scratch` + `COPY . /ctx/`, and the files that landed in the image listed with
+ * their modes (`docker cp` of a created container, read by `tar`).
  */
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -65,23 +66,42 @@ const MODE_LETTERS = (perm: string): number => {
  * Returns the build's error output instead when Docker refuses the build.
  */
 export async function dockerSelection(client: DockerClient, context: string, tag: string, options: { dockerfile?: string } = {}): Promise<Map<string, ImageEntry> | { error: string }> {
+  const built = await dockerBuild(client, context, tag, options);
+  if (built !== undefined) return built;
+  try {
+    return await imageFolder(client, tag, "/ctx");
+  } finally {
+    await execa(client.path, ["rmi", "--no-prune", tag], { env: clientEnv(client), reject: false });
+  }
+}
+
+const clientEnv = (client: DockerClient) => ({ DOCKER_BUILDKIT: client.buildkit, DOCKER_HOST: process.env.DOCKER_HOST ?? "unix:///var/run/docker.sock" });
+
+async function dockerBuild(client: DockerClient, context: string, tag: string, options: { dockerfile?: string }): Promise<{ error: string } | undefined> {
   let dockerfile = options.dockerfile;
   if (!dockerfile) {
     dockerfile = path.join(mkdtempSync(path.join(tmpdir(), "imagespec-oracle-df-")), "Dockerfile");
     writeFileSync(dockerfile, "FROM scratch\nCOPY . /ctx/\n");
   }
-  const env = { DOCKER_BUILDKIT: client.buildkit, DOCKER_HOST: process.env.DOCKER_HOST ?? "unix:///var/run/docker.sock" };
-  const build = await execa(client.path, ["build", "-q", "-f", dockerfile, "-t", tag, context], { reject: false, env, timeout: 120_000 });
-  if (build.exitCode !== 0) return { error: `${build.stderr}` };
-  const created = await execa(client.path, ["create", tag, "x"], { env, timeout: 60_000 });
+  const build = await execa(client.path, ["build", "-q", "-f", dockerfile, "-t", tag, context], { reject: false, env: clientEnv(client), timeout: 120_000 });
+  return build.exitCode === 0 ? undefined : { error: `${build.stderr}` };
+}
+
+/** The entries below `folder` in an image (which needs no shell: the container is created, never started), with modes. */
+export async function imageFolder(client: DockerClient, image: string, folder: string): Promise<Map<string, ImageEntry>> {
+  const env = clientEnv(client);
+  const created = await execa(client.path, ["create", image, "x"], { env, timeout: 60_000 });
   const id = String(created.stdout).trim();
   try {
-    const copy = execa(client.path, ["cp", `${id}:/ctx`, "-"], { env, timeout: 60_000, encoding: "buffer" });
+    const copy = execa(client.path, ["cp", `${id}:${folder}`, "-"], { env, timeout: 60_000, encoding: "buffer" });
+    const top = path.posix.basename(folder);
     const listing = await execa("tar", ["-tvf", "-", "--quoting-style=escape"], { input: (await copy).stdout, timeout: 60_000 });
     const entries = new Map<string, ImageEntry>();
     for (const line of String(listing.stdout).split("\n")) {
-      const m = /^(\S)(\S{9})\s+\S+\s+\d+\s+\S+\s+\S+\s+ctx\/(.*)$/.exec(line);
-      if (!m || m[3] === "") continue;
+      const m = /^(\S)(\S{9})\s+\S+\s+\d+\s+\S+\s+\S+\s+(.*)$/.exec(line);
+      if (!m || !m[3]!.startsWith(`${top}/`)) continue;
+      m[3] = m[3]!.slice(top.length + 1);
+      if (m[3] === "") continue;
       const type = m[1] === "d" ? "dir" : m[1] === "l" ? "symlink" : "file";
       const name = (type === "symlink" ? m[3]!.replace(/ -> .*$/, "") : m[3]!).replace(/\/$/, "");
       entries.set(unescape(name), { type, mode: type === "symlink" ? 0o777 : MODE_LETTERS(m[2]!) });
@@ -89,7 +109,6 @@ export async function dockerSelection(client: DockerClient, context: string, tag
     return entries;
   } finally {
     await execa(client.path, ["rm", id], { env, reject: false });
-    await execa(client.path, ["rmi", "--no-prune", tag], { env, reject: false });
   }
 }
 
