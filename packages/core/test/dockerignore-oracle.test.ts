@@ -7,9 +7,9 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { FileHasher, isImageSpecError } from "../src/index.js";
+import { FileHasher, Image, isImageSpecError } from "../src/index.js";
 import { DOCKERIGNORE_CASES, type DockerignoreCase } from "./dockerignore-cases.js";
-import { type DockerClient, dockerSelection, type ImageEntry, inParallel, modernDockerClient } from "@imagespec/test-env";
+import { buildkitDockerClient, type DockerClient, dockerSelection, type ImageEntry, inParallel, modernDockerClient } from "@imagespec/test-env";
 
 function context(c: DockerignoreCase): string {
   const dir = mkdtempSync(path.join(tmpdir(), `imagespec-dockerignore-${c.name}-`));
@@ -72,4 +72,32 @@ describe(".dockerignore, compared with docker build", () => {
       }
     });
   }
+});
+
+describe("a Dockerfile's context, compared with docker build (BuildKit)", () => {
+  it("applies <Dockerfile>.dockerignore instead of the context's .dockerignore, and no .gitignore", async () => {
+    const root = mkdtempSync(path.join(tmpdir(), "imagespec-dockerfile-ignore-"));
+    const files: Record<string, string> = {
+      "docker/app.Dockerfile": "FROM scratch\nCOPY . /ctx/\n",
+      "docker/app.Dockerfile.dockerignore": "b.txt\n*.md\n!KEEP.md\n",
+      "ctx/.dockerignore": "a.txt\n",
+      "ctx/.gitignore": "c.txt\nbuild/\n",
+      "ctx/a.txt": "a",
+      "ctx/b.txt": "b",
+      "ctx/c.txt": "c",
+      "ctx/build/out.js": "o",
+      "ctx/README.md": "r",
+      "ctx/KEEP.md": "k",
+    };
+    for (const [rel, content] of Object.entries(files)) {
+      mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
+      writeFileSync(path.join(root, rel), content);
+    }
+    const identity = await Image.fromDockerfile("docker/app.Dockerfile", { root, context: "ctx" }).identity();
+    const ours = identity.inputs.find((i) => i.name === "base.context")!.files!;
+    const docker = await dockerSelection(buildkitDockerClient(), path.join(root, "ctx"), `i11-dockerfile-ignore:${process.pid}`, { dockerfile: path.join(root, "docker/app.Dockerfile") });
+    expect("error" in docker).toBe(false);
+    expect(describeEntries(ours.map((e) => [e.path, { type: e.type, mode: e.mode }]))).toEqual(describeEntries(docker as Map<string, ImageEntry>));
+    expect(ours.map((e) => e.path)).toEqual(expect.arrayContaining(["a.txt", "c.txt", "build/out.js", "KEEP.md"]));
+  });
 });
