@@ -38,8 +38,8 @@ async function imagespecOutcome(dir: string): Promise<Outcome> {
     const entries = await new FileHasher({ cacheFile: false }).listFolder(dir, { gitignore: false });
     return { entries: describeEntries(entries.map((e) => [e.path, { type: e.type, mode: e.type === "symlink" ? 0o777 : e.mode }])) };
   } catch (error) {
-    if (isImageSpecError(error)) return { error: error.message };
-    throw error;
+    // Anything but a typed error is a failure of its own: the case then fails on the comparison below.
+    return { error: isImageSpecError(error) ? error.message : `not an ImageSpecError: ${String(error)}` };
   }
 }
 
