@@ -504,7 +504,7 @@ async function gitTrackedPaths(root: string, folder: string, prefix: string): Pr
   const files = new Set<string>();
   const dirs = new Set<string>();
   for (const file of Buffer.from(result.stdout).toString("latin1").split("\0")) {
-    if (!file || !file.startsWith(prefix)) continue;
+    if (file === "" || !file.startsWith(prefix)) continue;
     files.add(file);
     for (let slash = file.lastIndexOf("/"); slash > prefix.length - 1 && slash > 0; slash = file.lastIndexOf("/", slash - 1)) dirs.add(file.slice(0, slash));
   }

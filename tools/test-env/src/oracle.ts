@@ -104,7 +104,7 @@ export async function imageFolder(client: DockerClient, image: string, folder: s
       if (m[3] === "") continue;
       const type = m[1] === "d" ? "dir" : m[1] === "l" ? "symlink" : "file";
       const name = (type === "symlink" ? m[3]!.replace(/ -> .*$/, "") : m[3]!).replace(/\/$/, "");
-      entries.set(unescape(name), { type, mode: type === "symlink" ? 0o777 : MODE_LETTERS(m[2]!) });
+      entries.set(tarName(name), { type, mode: type === "symlink" ? 0o777 : MODE_LETTERS(m[2]!) });
     }
     return entries;
   } finally {
@@ -113,7 +113,7 @@ export async function imageFolder(client: DockerClient, image: string, folder: s
 }
 
 /** GNU tar's escape quoting: `\\`, `\n` and octal `\ooo` bytes back to the UTF-8 (or raw) name. */
-function unescape(name: string): string {
+function tarName(name: string): string {
   const bytes: number[] = [];
   for (let i = 0; i < name.length; i++) {
     if (name[i] === "\\" && /[0-7]{3}/.test(name.slice(i + 1, i + 4))) {

@@ -6,12 +6,7 @@
  * decides first and, inside one file, the last matching line.
  */
 
-const enum Flag {
-  Negative = 1,
-  MustBeDir = 2,
-  NoDir = 4,
-  EndsWith = 8,
-}
+const Flag = { Negative: 1, MustBeDir: 2, NoDir: 4, EndsWith: 8 } as const;
 
 interface GitPattern {
   readonly pattern: string;
@@ -140,7 +135,7 @@ function dowild(p: string, pi: number, text: string, ti: number, pathname: boole
           if (t === undefined) break;
           if (!isGlobSpecial(p[pi]!)) {
             const want = p[pi];
-            while ((t = text[ti]) !== undefined && (matchSlash || t !== "/")) {
+            for (t = text[ti]; t !== undefined && (matchSlash || t !== "/"); t = text[ti]) {
               if (t === want) break;
               ti++;
             }
