@@ -83,7 +83,8 @@ async function dockerBuild(client: DockerClient, context: string, tag: string, o
     dockerfile = path.join(mkdtempSync(path.join(tmpdir(), "imagespec-oracle-df-")), "Dockerfile");
     writeFileSync(dockerfile, "FROM scratch\nCOPY . /ctx/\n");
   }
-  const build = await execa(client.path, ["build", "-q", "-f", dockerfile, "-t", tag, context], { reject: false, env: clientEnv(client), timeout: 120_000 });
+  // --no-cache: concurrent builds of identical contexts must not reuse (and then lose) each other's images.
+  const build = await execa(client.path, ["build", "-q", "--no-cache", "-f", dockerfile, "-t", tag, context], { reject: false, env: clientEnv(client), timeout: 120_000 });
   return build.exitCode === 0 ? undefined : { error: `${build.stderr}` };
 }
 
