@@ -90,8 +90,9 @@ export const requirementsLayer = defineBuiltinLayer({
       ...pipOptionFields,
     })
     .strict(),
-  inputs: (f) => [{ field: "file", path: f.file, type: "file" }],
-  identity: (f) => ({ ...f, secretMounts: secretIdentity(f.secretMounts) }),
+  inputs: (f) => [{ field: "file", path: f.file, type: "file", readOnly: true }],
+  // Where the file comes from does not change the image: its contents (the input) do.
+  identity: (f) => ({ ...f, file: undefined, secretMounts: secretIdentity(f.secretMounts) }),
 });
 
 export const aptPackagesLayer = defineBuiltinLayer({
@@ -110,11 +111,18 @@ export const condaPackagesLayer = defineBuiltinLayer({
   identity: (f) => ({ ...f, packages: sorted(f.packages) }),
 });
 
+/** A COPY destination names a folder when it is `.` or ends with `/`: a file copied there keeps its own name. */
+export function isFolderDestination(destination: string): boolean {
+  return destination === "." || destination.endsWith("/") || destination.endsWith("/.");
+}
+
 export const copyLayer = defineBuiltinLayer({
   kind: "copy",
   description: "A file or folder copied into the image.",
   schema: z.object({ src: localPath, dst: imagePath, type: z.enum(["file", "folder", "auto"]) }).strict(),
-  inputs: (f) => [{ field: "src", path: f.src, type: f.type }],
+  inputs: (f) => [{ field: "src", path: f.src, type: f.type, keepsName: isFolderDestination(f.dst) }],
+  // What enters the image is the destination and the input's contents and modes, not where they come from.
+  identity: (f) => ({ dst: f.dst }),
 });
 
 export const codeBundleLayer = defineBuiltinLayer({
@@ -123,13 +131,15 @@ export const codeBundleLayer = defineBuiltinLayer({
   codeBundle: true,
   schema: z.object({ src: localPath, dst: imagePath, select: z.enum(["all", "tracked"]) }).strict(),
   inputs: (f) => [{ field: "src", path: f.src, type: "folder", select: f.select }],
+  identity: (f) => ({ dst: f.dst }),
 });
 
 export const dockerignoreLayer = defineBuiltinLayer({
   kind: "dockerignore",
   description: "An ignore file (.dockerignore syntax) applied to every folder this image copies.",
   schema: z.object({ file: localPath }).strict(),
-  inputs: (f) => [{ field: "file", path: f.file, type: "file" }],
+  inputs: (f) => [{ field: "file", path: f.file, type: "file", readOnly: true }],
+  identity: () => ({}),
 });
 
 export const envLayer = defineBuiltinLayer({

@@ -21,6 +21,16 @@ export interface FileInput {
    * Defaults to `all`.
    */
   readonly select?: "all" | "tracked";
+  /**
+   * For files: the layer only reads the bytes (a requirements file, a lock it installs from) and copies nothing into
+   * the image, so the file's mode does not count, only its contents.
+   */
+  readonly readOnly?: boolean;
+  /**
+   * For files: the file keeps its own name in the image (copied into a folder destination), so its name counts. A
+   * source path never counts otherwise: what enters the image is the destination, the bytes and the mode.
+   */
+  readonly keepsName?: boolean;
 }
 
 export interface LayerDefinition<Kind extends string = string, Fields extends object = object> {

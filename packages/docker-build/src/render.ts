@@ -4,6 +4,7 @@
  * `ENV IMAGESPEC_IMAGE_ID`. The output is deterministic: the same definition always gives the same text.
  */
 
+import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import {
@@ -15,7 +16,6 @@ import {
   IMAGE_ID_ENV,
   type Image,
   ImageSpecError,
-  imageIgnorePatterns,
   type Layer,
   layerDefinition,
   shellQuote,
@@ -123,7 +123,7 @@ export async function renderDockerBuild(image: Image, options: RenderDockerOptio
 /** Renders the layers of an image (and, for an Image base, what it inherits) into a RenderState. */
 async function renderState(image: Image, config: DockerBuildSettings): Promise<{ state: RenderState }> {
   const chain: ChainState = image.base.type === "image" ? chainOf((await renderState(image.base.image, config)).state) : EMPTY_CHAIN;
-  const state = new RenderState(image, chain, { micromambaImage: config.micromambaImage ?? DEFAULT_MICROMAMBA_IMAGE }, await imageIgnorePatterns(image));
+  const state = new RenderState(image, chain, { micromambaImage: config.micromambaImage ?? DEFAULT_MICROMAMBA_IMAGE });
 
   const versionCheck = pythonVersionCheck(image, state);
   if (versionCheck !== undefined) state.add(state.run(versionCheck.script, { description: versionCheck.description }));
@@ -200,9 +200,9 @@ export function cudaImage(template: string, cuda: string, cudnn: string | undefi
 /** An image from the user's own Dockerfile: their file, their context folder, and the image id appended. */
 async function renderUserDockerfile(image: Image, base: { dockerfile: string; context: string }): Promise<DockerBuildPlan> {
   const file = path.resolve(image.root, base.dockerfile);
-  let content: string;
+  let bytes: Buffer;
   try {
-    content = await readFile(file, "utf8");
+    bytes = await readFile(file);
   } catch (error) {
     throw new ImageSpecError("FILE_NOT_FOUND", `Cannot read the Dockerfile ${JSON.stringify(base.dockerfile)}: ${file} does not exist`, {
       field: "dockerfile",
@@ -211,6 +211,7 @@ async function renderUserDockerfile(image: Image, base: { dockerfile: string; co
       cause: error,
     });
   }
+  const content = bytes.toString("utf8");
   const dockerfile = `${content.replace(/\s*$/, "")}\n\n# Added by imagespec\nENV ${IMAGE_ID_ENV}=${dockerfileWord(image.id)}\n`;
   const dockerfileName = `.imagespec-${image.id}.Dockerfile`;
   return {
@@ -218,8 +219,14 @@ async function renderUserDockerfile(image: Image, base: { dockerfile: string; co
     dockerfileName,
     buildArgs: {},
     context: [
-      { type: "folder", path: ".", source: path.resolve(image.root, base.context), select: "all", ignorePatterns: [] },
-      { type: "content", path: dockerfileName, content: Buffer.from(dockerfile, "utf8"), executable: false },
+      { type: "folder", path: ".", source: path.resolve(image.root, base.context), select: "all" },
+      {
+        type: "content",
+        path: dockerfileName,
+        content: Buffer.from(dockerfile, "utf8"),
+        executable: false,
+        derivedFrom: { source: file, digest: createHash("sha256").update(bytes).digest("hex") },
+      },
     ],
     secrets: [],
     steps: [],
