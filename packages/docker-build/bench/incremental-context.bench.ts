@@ -57,7 +57,7 @@ async function build(): Promise<Sent> {
 
 /** What the tar upload of the same context sends: the whole context, every build. */
 async function tarBytes(): Promise<number> {
-  const tar = contextTar((await renderDockerBuild(image)).context);
+  const tar = contextTar((await renderDockerBuild(image)).context, { image, identity: await image.identity() });
   let bytes = 0;
   for await (const chunk of tar.stream) bytes += (chunk as Buffer).length;
   await tar.done;

@@ -151,6 +151,13 @@ export function cancelledError(image: Image, uri: string): ImageSpecError {
   return new ImageSpecError("CANCELLED", `Cannot build ${image.name}: cancelled`, { value: uri });
 }
 
+/** A signal that aborts with `signal`, or when `failure` rejects. */
+export function abortOnFailure(signal: AbortSignal, failure: Promise<unknown>): AbortSignal {
+  const controller = new AbortController();
+  failure.catch(() => controller.abort());
+  return AbortSignal.any([signal, controller.signal]);
+}
+
 export interface EngineBuildRun {
   /** How to build: network, pull, cache, labels, helper images. */
   readonly settings: DockerBuildSettings;
@@ -197,7 +204,13 @@ export async function buildOnEngine(connection: EngineConnection, image: Image, 
 
   let started: StartedSession;
   try {
-    started = await startBuildSession(connection, image, plan, { credentials: context.credentials, env, sources, trace: (line) => progress.line(`session: ${line}`) });
+    started = await startBuildSession(connection, image, plan, {
+      identity: context.identity,
+      credentials: context.credentials,
+      env,
+      sources,
+      trace: (line) => progress.line(`session: ${line}`),
+    });
   } catch (error) {
     throw failed(error, "a build session was opened");
   }

@@ -1,12 +1,13 @@
 /**
- * The build context as a tar stream, for engines reached without a session (the docker CLI path): every entry of
- * the context listing (context-files.ts), in order, files streamed through `readContextFile`, never loaded whole.
+ * The build context as a tar stream: the entries `contextEntries` lists (what the tag was computed from, with their
+ * modes), file bytes read through core's `readHashedFile`, so a file that changed after the tag was computed fails
+ * the build, naming the file, instead of shipping under the old tag. Files are streamed, never loaded whole.
  */
 
 import type { Readable } from "node:stream";
-import type { FileHasher } from "@imagespec/core";
+import type { Image, ImageIdentity } from "@imagespec/core";
 import tar from "tar-stream";
-import { listContext, readContextFile } from "./context-files.js";
+import { type ContextEntryOptions, contextEntries, openContextFile } from "./context-entries.js";
 import type { ContextItem } from "./plan.js";
 
 export interface ContextStats {
@@ -16,39 +17,48 @@ export interface ContextStats {
 
 export interface ContextTar {
   readonly stream: Readable;
-  /** Resolves when every entry is written; rejects (and destroys the stream) when a file cannot be read. */
+  /** Resolves when every entry is written; rejects (and destroys the stream) when a file changed or cannot be read. */
   readonly done: Promise<ContextStats>;
 }
 
-const toDate = (ns: bigint) => new Date(Number(ns / 1_000_000n));
+export interface ContextTarOptions extends ContextEntryOptions {
+  /** The image whose identity the items come from. */
+  readonly image: Image;
+  /** That image's identity: the entries its tag was computed from. */
+  readonly identity: ImageIdentity;
+}
 
-export function contextTar(items: readonly ContextItem[], options: { hasher?: FileHasher; env?: NodeJS.ProcessEnv } = {}): ContextTar {
+export function contextTar(items: readonly ContextItem[], options: ContextTarOptions): ContextTar {
   const pack = tar.pack();
+  const stats: ContextStats = { files: 0, bytes: 0 };
   const done = (async () => {
-    const listing = await listContext(items, options);
-    for (const entry of listing.entries) {
-      const header = { name: entry.type === "dir" ? `${entry.path}/` : entry.path, mode: entry.mode, mtime: toDate(entry.mtimeNs), uid: 0, gid: 0 };
-      if (entry.type === "dir") await write(pack, { ...header, type: "directory" });
-      else if (entry.type === "symlink") await write(pack, { ...header, type: "symlink", linkname: entry.linkTarget ?? "" });
-      else
+    const entries = contextEntries(items, options.image, options.identity, options);
+    for (const entry of entries) {
+      const header = { name: entry.type === "dir" ? `${entry.name}/` : entry.name, mtime: entry.mtime, uid: 0, gid: 0 };
+      if (entry.type === "dir") {
+        await new Promise<void>((resolve, reject) => pack.entry({ ...header, type: "directory", mode: entry.mode }, (error) => (error ? reject(error) : resolve())));
+      } else if (entry.type === "symlink") {
+        await new Promise<void>((resolve, reject) => pack.entry({ ...header, type: "symlink", linkname: entry.target, mode: 0o777 }, (error) => (error ? reject(error) : resolve())));
+      } else {
         await new Promise<void>((resolve, reject) => {
-          const body = readContextFile(entry);
-          const sink = pack.entry({ ...header, type: "file", size: entry.size }, (error) => (error ? reject(error) : resolve()));
+          const body = openContextFile(entry);
+          const sink = pack.entry({ ...header, type: "file", size: entry.size, mode: entry.mode }, (error) => (error ? reject(error) : resolve()));
           body.on("error", (error) => {
+            sink.on("error", () => {}); // its "entry destroyed" is not the reason: `done` carries that
+            sink.destroy();
             reject(error);
-            sink.destroy(error);
           });
           body.pipe(sink);
         });
+        stats.files++;
+        stats.bytes += entry.size;
+      }
     }
     pack.finalize();
-    return { files: listing.files, bytes: listing.bytes };
+    return stats;
   })();
   // Ends the stream without an 'error' event (nobody may be listening for one): the reason is in `done`.
+  pack.on("error", () => {});
   done.catch(() => pack.destroy());
   return { stream: pack as unknown as Readable, done };
-}
-
-function write(pack: tar.Pack, header: Partial<tar.Header> & { name: string }): Promise<void> {
-  return new Promise((resolve, reject) => pack.entry(header, (error) => (error ? reject(error) : resolve())));
 }

@@ -3,32 +3,30 @@
  * whole transfer is exercised against the real BuildKit in session.test.ts.
  */
 import { describe, expect, it } from "vitest";
-import type { ContextEntry } from "../src/context-files.js";
-import { filterIncludes, followPathTargets, goFileMode, walkOrder } from "../src/session/filesync.js";
+import type { ContextEntry } from "../src/context-entries.js";
+import { filterIncludes, followPathTargets, goFileMode, offeredTime, walkOrder } from "../src/session/filesync.js";
 
-const entry = (p: string, type: ContextEntry["type"] = "file", linkTarget?: string): ContextEntry => ({
-  path: p,
-  type,
-  mode: type === "dir" ? 0o755 : 0o644,
-  mtimeNs: 0n,
-  size: 0,
-  timeTracksContent: true,
-  ...(linkTarget !== undefined && { linkTarget }),
-});
+const mtime = new Date(1_700_000_000_500);
+const entry = (name: string, type: ContextEntry["type"] = "file", target = ""): ContextEntry =>
+  type === "dir"
+    ? { type, name, mode: 0o755, mtime }
+    : type === "symlink"
+      ? { type, name, target, mtime }
+      : { type, name, mode: 0o644, size: 1, mtime, source: { path: `/x/${name}`, digest: "ab".repeat(32), follow: false } };
 
 describe("walkOrder", () => {
   it("puts a folder's entries right after it, names byte-wise (as fsutil's validator demands)", () => {
     const entries = ["a-b", "a/x", "a", "B", "a.txt", "é", "a/x/y", "z"].map((p) => entry(p, p === "a" || p === "a/x" ? "dir" : "file"));
-    expect(walkOrder(entries).map((e) => e.path)).toEqual(["B", "a", "a/x", "a/x/y", "a-b", "a.txt", "z", "é"]);
+    expect(walkOrder(entries).map((e) => e.name)).toEqual(["B", "a", "a/x", "a/x/y", "a-b", "a.txt", "z", "é"]);
   });
 });
 
 describe("filterIncludes (fsutil's include patterns)", () => {
   const tree = walkOrder([entry("Dockerfile"), entry(".dockerignore"), entry("src", "dir"), entry("src/a.py"), entry("src/lib", "dir"), entry("src/lib/b.py"), entry("docs", "dir"), entry("docs/x.md")]);
-  const paths = (patterns: string[] | undefined) => filterIncludes(tree, patterns).map((e) => e.path);
+  const paths = (patterns: string[] | undefined) => filterIncludes(tree, patterns).map((e) => e.name);
 
   it("without patterns, everything", () => {
-    expect(paths(undefined)).toEqual(tree.map((e) => e.path));
+    expect(paths(undefined)).toEqual(tree.map((e) => e.name));
   });
   it("one file, nothing else", () => {
     expect(paths([".dockerignore"])).toEqual([".dockerignore"]);
@@ -54,11 +52,33 @@ describe("followPathTargets (fsutil's follow paths)", () => {
   });
 });
 
+describe("walkOrder, twice the same name", () => {
+  it("lists a name once: a folder as first listed, a file as last", () => {
+    const first = entry("a.txt");
+    const last = { ...entry("a.txt"), size: 2 } as ContextEntry;
+    expect(walkOrder([entry("d", "dir"), first, entry("d", "dir"), last])).toEqual([last, entry("d", "dir")]);
+  });
+});
+
+describe("offeredTime", () => {
+  it("keeps the entry's whole seconds and takes the nanoseconds below them from the file's digest", () => {
+    const a = entry("a.txt");
+    const b = { ...a, source: { path: "/x/a.txt", digest: "cd".repeat(32), follow: false } } as ContextEntry;
+    expect(offeredTime(a) / 1_000_000_000n).toBe(1_700_000_000n);
+    expect(offeredTime(a)).toBe(offeredTime({ ...a } as ContextEntry));
+    expect(offeredTime(b)).not.toBe(offeredTime(a));
+    expect(offeredTime(b) / 1_000_000_000n).toBe(1_700_000_000n);
+    expect(offeredTime(entry("d", "dir"))).toBe(1_700_000_000_000_000_000n);
+    const generated: ContextEntry = { type: "file", name: "Dockerfile", mode: 0o644, size: 4, mtime: new Date(0), content: Buffer.from("FROM") };
+    expect(offeredTime(generated)).not.toBe(offeredTime({ ...generated, content: Buffer.from("FROX") }));
+  });
+});
+
 describe("goFileMode", () => {
   it("is Go's os.FileMode: permission bits, setuid/setgid/sticky and the type bits", () => {
     expect(goFileMode({ type: "file", mode: 0o644 })).toBe(0o644);
     expect(goFileMode({ type: "dir", mode: 0o755 })).toBe(0x80000000 + 0o755);
-    expect(goFileMode({ type: "symlink", mode: 0o777 })).toBe(2 ** 27 + 0o777);
+    expect(goFileMode({ type: "symlink" })).toBe(2 ** 27 + 0o777);
     expect(goFileMode({ type: "file", mode: 0o4755 })).toBe(2 ** 23 + 0o755);
     expect(goFileMode({ type: "dir", mode: 0o1777 })).toBe(0x80000000 + 2 ** 20 + 0o777);
   });

@@ -1,15 +1,16 @@
 /**
  * The session one build opens: its secrets and SSH agents resolved (and checked before anything is built), the
- * context listed once, the Dockerfile offered on its own, registry credentials from the builder's resolver, and a
- * shared key that lets the engine keep the context between builds and ask only for what changed.
+ * context as the tag listed it (`contextEntries`, the same entries the tar path sends), the Dockerfile offered on its
+ * own, registry credentials from the builder's resolver, and a shared key that lets the engine keep the context
+ * between builds and ask only for what changed.
  */
 
 import { createHash } from "node:crypto";
 import { access } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { type CredentialResolver, DEFAULT_SSH_ID, type Image, ImageSpecError } from "@imagespec/core";
-import { type ContextEntry, listContext } from "../context-files.js";
+import { type CredentialResolver, DEFAULT_SSH_ID, type Image, type ImageIdentity, ImageSpecError } from "@imagespec/core";
+import { type ContextEntry, contextEntries } from "../context-entries.js";
 import type { EngineConnection } from "../engine-api.js";
 import type { DockerBuildPlan } from "../plan.js";
 import type { SessionCredentials } from "./auth.js";
@@ -94,22 +95,15 @@ export function sessionCredentials(resolver: CredentialResolver): SessionCredent
   };
 }
 
-/** A time for generated content that never enters an image (the Dockerfile): it moves whenever the bytes do. */
-function contentTime(content: Uint8Array): bigint {
-  const digest = createHash("sha256").update(content).digest();
-  return 946_684_800_000_000_000n + BigInt(digest.readUIntBE(0, 6));
-}
-
 /**
- * The key under which the engine keeps this image's context between builds: this machine and user, the image's
- * folder and name, and the digests of the entries whose time cannot tell the engine that they changed (generated
- * files, times clamped to SOURCE_DATE_EPOCH), so that a change to one of those starts from an empty copy instead of
- * being missed.
+ * The key under which the engine keeps this image's context between builds: this machine and user, the image's folder
+ * and name. Two images share a key only when they are the same image; whatever differs between two builds of it is
+ * sent again, since every offered time moves with its file's digest (filesync.ts, `offeredTime`).
  */
-export function contextSharedKey(image: Image, entries: readonly ContextEntry[]): string {
-  const hash = createHash("sha256").update(JSON.stringify(["imagespec build context v1", os.hostname(), process.getuid?.() ?? "", image.root, image.name]));
-  for (const entry of entries) if (!entry.timeTracksContent) hash.update(`\0${entry.path}\0${entry.digest ?? ""}`);
-  return hash.digest("hex");
+export function contextSharedKey(image: Image): string {
+  return createHash("sha256")
+    .update(JSON.stringify(["imagespec build context v1", os.hostname(), process.getuid?.() ?? "", image.root, image.name]))
+    .digest("hex");
 }
 
 export interface StartedSession {
@@ -123,37 +117,45 @@ export async function startBuildSession(
   connection: EngineConnection,
   image: Image,
   plan: DockerBuildPlan,
-  options: { readonly credentials: CredentialResolver; readonly env: NodeJS.ProcessEnv; readonly sources: SessionSources; readonly trace: (line: string) => void },
+  options: {
+    /** The image's identity: the entries its tag was computed from. */
+    readonly identity: ImageIdentity;
+    readonly credentials: CredentialResolver;
+    readonly env: NodeJS.ProcessEnv;
+    readonly sources: SessionSources;
+    readonly trace: (line: string) => void;
+  },
 ): Promise<StartedSession> {
   // The Dockerfile travels as its own folder (BuildKit's `dockerfile` source), not in the context.
   const isDockerfile = (item: DockerBuildPlan["context"][number]) => item.type === "content" && item.path === plan.dockerfileName;
-  const listing = await listContext(
+  const entries = contextEntries(
     plan.context.filter((item) => !isDockerfile(item)),
+    image,
+    options.identity,
     { env: options.env },
   );
   const dockerfile = plan.context.find(isDockerfile);
   const content = dockerfile?.type === "content" ? dockerfile.content : Buffer.from(plan.dockerfile, "utf8");
-  const dockerfileEntry: ContextEntry = {
-    path: plan.dockerfileName,
-    type: "file",
-    mode: 0o644,
-    mtimeNs: contentTime(content),
-    size: content.byteLength,
-    source: { kind: "content", content },
-    timeTracksContent: true,
-  };
+  const dockerfileEntry: ContextEntry = { type: "file", name: plan.dockerfileName, mode: 0o644, size: content.byteLength, mtime: new Date(0), content };
   const session = await openSession(connection, {
     name: `imagespec ${image.name}`,
-    sharedKey: contextSharedKey(image, listing.entries),
+    sharedKey: contextSharedKey(image),
     credentials: sessionCredentials(options.credentials),
     secrets: options.sources.secrets,
     ssh: options.sources.ssh,
     dirs: new Map([
-      ["context", listing.entries],
+      ["context", entries],
       ["dockerfile", [dockerfileEntry]],
     ]),
     env: options.env,
     trace: options.trace,
   });
-  return { session, context: { entries: listing.entries.length, files: listing.files, bytes: listing.bytes } };
+  let files = 0;
+  let bytes = 0;
+  for (const entry of entries) {
+    if (entry.type !== "file") continue;
+    files++;
+    bytes += entry.size;
+  }
+  return { session, context: { entries: entries.length, files, bytes } };
 }

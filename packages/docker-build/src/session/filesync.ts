@@ -5,14 +5,16 @@
  * under the same shared key (mode, size, time, link target) and asks, by the entry's index, for the files it does not
  * have; we answer each with DATA packets and an empty DATA. FIN from the engine ends the transfer, and we answer FIN.
  *
- * What is offered is the context listing as it is (the selection the tag hashed, ignore files already applied): the
- * engine's `exclude-patterns` come from the same .dockerignore the listing applied. `include-patterns` and
+ * What is offered is the context listing as it is (`contextEntries`: the entries and modes the tag was computed from,
+ * ignore files already applied), exactly as the tar path sends it: the engine's `exclude-patterns` come from the same
+ * .dockerignore the listing applied. `include-patterns` and
  * `followpaths` are honoured with fsutil's meaning: BuildKit uses them to fetch single files (`.dockerignore`, the
  * Dockerfile) without the rest; a follow path is included, and so is the target of a symlink on its way.
  */
 
 import { type ServerDuplexStream, status } from "@grpc/grpc-js";
-import { type ContextEntry, readContextFile } from "../context-files.js";
+import { createHash } from "node:crypto";
+import { type ContextEntry, openContextFile } from "../context-entries.js";
 import type { Message } from "./proto.js";
 
 const PACKET_STAT = 0;
@@ -50,12 +52,13 @@ export interface FileSyncStats {
   wireBytes: number;
 }
 
-/** A unix mode (permission, setuid/setgid/sticky bits) and an entry type as Go's os.FileMode. */
-export function goFileMode(entry: Pick<ContextEntry, "type" | "mode">): number {
-  let mode = entry.mode & 0o777;
-  if (entry.mode & 0o4000) mode |= GO_MODE_SETUID;
-  if (entry.mode & 0o2000) mode |= GO_MODE_SETGID;
-  if (entry.mode & 0o1000) mode |= GO_MODE_STICKY;
+/** A unix mode (permission, setuid/setgid/sticky bits) and an entry type as Go's os.FileMode; a symlink's is 0777. */
+export function goFileMode(entry: { readonly type: ContextEntry["type"]; readonly mode?: number }): number {
+  const unix = entry.type === "symlink" ? 0o777 : (entry.mode ?? 0o644);
+  let mode = unix & 0o777;
+  if (unix & 0o4000) mode |= GO_MODE_SETUID;
+  if (unix & 0o2000) mode |= GO_MODE_SETGID;
+  if (unix & 0o1000) mode |= GO_MODE_STICKY;
   if (entry.type === "dir") mode |= GO_MODE_DIR;
   if (entry.type === "symlink") mode |= GO_MODE_SYMLINK;
   return mode >>> 0;
@@ -75,11 +78,31 @@ export function comparePaths(a: Buffer, b: Buffer): number {
   return a.length - b.length;
 }
 
-/** The entries in the order fsutil walks a folder. */
+/**
+ * The entries in the order fsutil walks a folder, each name once: a folder as it was first listed, anything else as
+ * it was last (as a tar extracted in order would leave it).
+ */
 export function walkOrder(entries: readonly ContextEntry[]): ContextEntry[] {
-  const keyed = entries.map((entry) => ({ entry, key: Buffer.from(entry.path, "utf8") }));
+  const byName = new Map<string, ContextEntry>();
+  for (const entry of entries) if (!(entry.type === "dir" && byName.get(entry.name)?.type === "dir")) byName.set(entry.name, entry);
+  const keyed = [...byName.values()].map((entry) => ({ entry, key: Buffer.from(entry.name, "utf8") }));
   keyed.sort((x, y) => comparePaths(x.key, y.key));
   return keyed.map((k) => k.entry);
+}
+
+/**
+ * The time offered for an entry, in nanoseconds. BuildKit decides what to ask for by comparing size and time (and
+ * mode, link target) with its copy from the last build, so a time must move whenever the bytes do. The whole seconds
+ * are the entry's own time (clamped to SOURCE_DATE_EPOCH, as the tar has it); for a file the nanoseconds below them are
+ * taken from the digest the tag was computed from, so an edit that keeps the size and the second (a restored backup,
+ * `touch -r`, a generated file, a clamped time) still changes what is offered. The engine keeps whole seconds in layers
+ * (moby truncates layer times), so none of this reaches an image.
+ */
+export function offeredTime(entry: ContextEntry): bigint {
+  const seconds = BigInt(Math.floor(entry.mtime.getTime() / 1000)) * 1_000_000_000n;
+  if (entry.type !== "file") return seconds;
+  const digest = entry.source?.digest ?? createHash("sha256").update(entry.content ?? new Uint8Array()).digest("hex");
+  return seconds + (BigInt(`0x${digest.slice(0, 16)}`) % 1_000_000_000n);
 }
 
 // ------------------------------------------------------------------------------------------- include patterns
@@ -155,20 +178,20 @@ export function filterIncludes(ordered: readonly ContextEntry[], patterns: reado
   let includedDir: string | undefined;
   let skippedDir: string | undefined;
   for (const entry of ordered) {
-    if (skippedDir !== undefined && entry.path.startsWith(`${skippedDir}/`)) continue;
+    if (skippedDir !== undefined && entry.name.startsWith(`${skippedDir}/`)) continue;
     skippedDir = undefined;
-    if (includedDir !== undefined && entry.path.startsWith(`${includedDir}/`)) {
+    if (includedDir !== undefined && entry.name.startsWith(`${includedDir}/`)) {
       out.push(entry);
       continue;
     }
     includedDir = undefined;
-    const depth = entry.path.split("/").length;
+    const depth = entry.name.split("/").length;
     let matched = false;
     let partial = true;
     for (const { pattern, depth: patternDepth } of compiled) {
       const isPartial = patternDepth > depth;
       const prefix = isPartial ? pattern.split("/").slice(0, depth).join("/") : pattern;
-      if (goMatchRegExp(prefix)?.test(entry.path)) {
+      if (goMatchRegExp(prefix)?.test(entry.name)) {
         matched = true;
         if (!isPartial) {
           partial = false;
@@ -177,10 +200,10 @@ export function filterIncludes(ordered: readonly ContextEntry[], patterns: reado
       }
     }
     if (!matched) {
-      if (entry.type === "dir") skippedDir = entry.path;
+      if (entry.type === "dir") skippedDir = entry.name;
       continue;
     }
-    if (!partial && entry.type === "dir") includedDir = entry.path;
+    if (!partial && entry.type === "dir") includedDir = entry.name;
     out.push(entry);
   }
   return out;
@@ -191,7 +214,7 @@ export function filterIncludes(ordered: readonly ContextEntry[], patterns: reado
  * link's target is followed (and included) too. A component with wildcards is matched as a pattern, not followed.
  */
 export function followPathTargets(paths: readonly string[], entries: readonly ContextEntry[]): string[] {
-  const links = new Map(entries.flatMap((e) => (e.type === "symlink" && e.linkTarget !== undefined ? [[e.path, e.linkTarget] as const] : [])));
+  const links = new Map(entries.flatMap((e) => (e.type === "symlink" ? [[e.name, e.target] as const] : [])));
   const resolved = new Set<string>();
   const visit = (wanted: string, depth: number) => {
     const parts = cleanPattern(wanted).split("/");
@@ -271,9 +294,10 @@ export function serveDiffCopy(
     };
 
     // Files the engine may ask for, by the index of their STAT packet (every entry counts, as in fsutil).
-    const requestable = new Map<number, ContextEntry>();
-    const queue: ContextEntry[] = [];
-    const ids = new Map<ContextEntry, number>();
+    type FileEntry = Extract<ContextEntry, { type: "file" }>;
+    const requestable = new Map<number, FileEntry>();
+    const queue: FileEntry[] = [];
+    const ids = new Map<FileEntry, number>();
     let active = 0;
     const pump = () => {
       while (active < SENDERS && queue.length > 0 && !finished) {
@@ -287,10 +311,11 @@ export function serveDiffCopy(
           });
       }
     };
-    const sendFile = async (entry: ContextEntry) => {
+    const sendFile = async (entry: FileEntry) => {
       const id = ids.get(entry)!;
       dir.files++;
-      for await (const chunk of readContextFile(entry)) {
+      // The bytes the tag was computed from, checked as they are read: a file that changed fails the build, named.
+      for await (const chunk of openContextFile(entry)) {
         const buffer = chunk as Buffer;
         for (let offset = 0; offset < buffer.length; offset += CHUNK) {
           const data = buffer.subarray(offset, Math.min(buffer.length, offset + CHUNK));
@@ -333,13 +358,13 @@ export function serveDiffCopy(
         await send({
           type: PACKET_STAT,
           stat: {
-            path: entry.path,
+            path: entry.name,
             mode: goFileMode(entry),
             uid: 0,
             gid: 0,
-            size: String(entry.type === "dir" ? 0 : entry.size),
-            modTime: String(entry.mtimeNs),
-            ...(entry.linkTarget !== undefined && { linkname: entry.linkTarget }),
+            size: String(entry.type === "file" ? entry.size : entry.type === "symlink" ? Buffer.byteLength(entry.target) : 0),
+            modTime: String(offeredTime(entry)),
+            ...(entry.type === "symlink" && { linkname: entry.target }),
           },
         });
       }

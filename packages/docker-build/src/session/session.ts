@@ -13,7 +13,7 @@
 import { randomBytes } from "node:crypto";
 import { Duplex } from "node:stream";
 import * as grpc from "@grpc/grpc-js";
-import type { ContextEntry } from "../context-files.js";
+import type { ContextEntry } from "../context-entries.js";
 import type { EngineConnection } from "../engine-api.js";
 import { authService, type SessionCredentials } from "./auth.js";
 import { type FileSyncStats, serveDiffCopy } from "./filesync.js";
