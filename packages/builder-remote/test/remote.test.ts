@@ -173,7 +173,8 @@ describe("secrets on the remote engine, served by the session over TLS", () => {
     // Environment-variable secrets are read from the builder's environment (process.env unless given).
     const builder = createRemoteBuilder(tls({ engines: [remote.remoteEngine] }), { env: { IMAGESPEC_TEST_REMOTE_INDEX_URL: privateIndex.url.replace("http://", `http://imagespec:${password}@`) } });
     const engine = new ImageBuildEngine({ env: {} }).register(builder, { priority: 110 });
-    const image = Image.fromBase(env.baseImage, { root, pythonVersion: "3.11", registry: env.registry, name: "builder-remote-test/secrets" })
+    // noCache: the pip step must ask the index (a cached step from an earlier run would not).
+    const image = Image.fromBase(env.baseImage, { root, pythonVersion: "3.11", registry: env.registry, name: "builder-remote-test/secrets", builderConfig: { noCache: true } })
       .withPipPackages("imagespec-remote-private", { secretMounts: [{ id: "index", env: "IMAGESPEC_TEST_REMOTE_INDEX_URL", asEnv: "PIP_INDEX_URL" }] })
       .withCommands([`printf %s "$TOKEN" | sha256sum | cut -d" " -f1 > /token.sha # ${RUN}`], { secretMounts: [{ id: "token", src: path.join(secrets, "token.txt"), asEnv: "TOKEN" }] });
     const events: EngineEvent[] = [];
