@@ -26,7 +26,8 @@ for (let i = 0; i < FILES; i++) {
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, `f${i}.bin`), randomBytes(FILE_SIZE));
 }
-const image = Image.fromBase(env.baseImage, { root, name: "i12-bench/incremental-context" }).withSourceFolder("data", "/data");
+// A new Image each build: an Image's identity is computed once, and an edit must give a new tag.
+const definition = () => Image.fromBase(env.baseImage, { root, name: "i12-bench/incremental-context" }).withSourceFolder("data", "/data");
 const connection = { docker: new Docker(), endpoint: "local" };
 const built: string[] = [];
 
@@ -37,6 +38,7 @@ interface Sent {
 }
 
 async function build(): Promise<Sent> {
+  const image = definition();
   const identity = await image.identity();
   const context: BuildContext = {
     uri: identity.uri,
@@ -57,6 +59,7 @@ async function build(): Promise<Sent> {
 
 /** What the tar upload of the same context sends: the whole context, every build. */
 async function tarBytes(): Promise<number> {
+  const image = definition();
   const tar = contextTar((await renderDockerBuild(image)).context, { image, identity: await image.identity() });
   let bytes = 0;
   for await (const chunk of tar.stream) bytes += (chunk as Buffer).length;
@@ -80,7 +83,8 @@ afterAll(async () => {
       `  first build through the session:            ${first.wireBytes} bytes (${first.asked} files asked for)`,
       `  rebuild, nothing changed (fixed overhead):  ${unchanged.wireBytes} bytes (${unchanged.asked} files asked for; ${(unchanged.wireBytes / FILES).toFixed(0)} bytes per entry)`,
       `  rebuild after editing one ${FILE_SIZE}-byte file: ${worst.wireBytes} bytes (${worst.asked} file asked for, ${worst.fileBytes} bytes of it), worst of ${rebuilds.length}`,
-      `  bound: 1.1 × ${FILE_SIZE} + ${unchanged.wireBytes} = ${bound.toFixed(0)} bytes → ${worst.wireBytes <= bound ? "within" : "OVER"}; ${(whole / worst.wireBytes).toFixed(0)}× less than the tar`,
+      `  files asked for on each rebuild: ${rebuilds.map((r) => r.asked).join(", ")} (each must be 1: the edited file)`,
+      `  bound: 1.1 × ${FILE_SIZE} + ${unchanged.wireBytes} = ${bound.toFixed(0)} bytes → ${worst.wireBytes <= bound && rebuilds.every((r) => r.asked === 1) ? "within" : "NOT MET"}; ${(whole / worst.wireBytes).toFixed(0)}× less than the tar`,
     ].join("\n"),
   );
   for (const uri of new Set(built)) await docker(["image", "rm", uri]).catch(() => {});
