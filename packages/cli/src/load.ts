@@ -36,6 +36,8 @@ export interface Target {
   /** The export name (a module), or the image name (a YAML spec). */
   readonly name: string;
   readonly image: Image;
+  /** What an ImageSpec changed or ignored on the way (a name lower-cased, ...): printed as warnings. */
+  readonly warnings?: readonly string[];
 }
 
 /**
@@ -108,6 +110,7 @@ export async function loadTargets(inv: Invocation, settings: Settings, mode: "ma
       targets = selectExports(images, file, names, mode, command);
     }
   }
+  for (const target of targets) for (const warning of target.warnings ?? []) inv.out.warn(`${target.name}: ${warning}`);
   const prepared = prepare(targets, inv, settings);
   for (const target of prepared) target.image.validate();
   return prepared;
@@ -117,6 +120,8 @@ export async function loadTargets(inv: Invocation, settings: Settings, mode: "ma
 export interface ModuleImages {
   readonly images: Map<string, Image>;
   readonly others: Map<string, string>;
+  /** The warnings of exported ImageSpecs, by export name. */
+  readonly warnings: Map<string, readonly string[]>;
 }
 
 export async function importImages(absolute: string, shown: string): Promise<ModuleImages> {
@@ -141,6 +146,7 @@ export async function importImages(absolute: string, shown: string): Promise<Mod
   }
   const images = new Map<string, Image>();
   const others = new Map<string, string>();
+  const warnings = new Map<string, readonly string[]>();
   const seen = new Set<unknown>();
   // Named exports first, so an image that is also the default export is reported under its name.
   const entries = Object.entries(module).sort(([a], [b]) => Number(a === "default") - Number(b === "default"));
@@ -150,11 +156,12 @@ export async function importImages(absolute: string, shown: string): Promise<Mod
       if (name === "default" && seen.has(value)) continue;
       seen.add(value);
       images.set(name, isImageSpec(value) ? value.toImage() : value);
+      if (isImageSpec(value) && (value.warnings ?? []).length > 0) warnings.set(name, value.warnings);
     } else {
       others.set(name, value === null ? "null" : Array.isArray(value) ? "an array" : typeof value === "function" ? "a function" : `a ${typeof value}`);
     }
   }
-  return { images, others };
+  return { images, others, warnings };
 }
 
 function selectExports(module: ModuleImages, file: string, names: readonly string[], mode: "many" | "one", command: string): Target[] {
@@ -169,13 +176,13 @@ function selectExports(module: ModuleImages, file: string, names: readonly strin
     if (mode === "one" && available.length > 1) {
       throw new UsageError(`${file} exports several images (${available.join(", ")}); name one: imagespec ${command} ${file} ${available[0]}`, { command });
     }
-    return available.map((name) => ({ name, image: module.images.get(name)! }));
+    return available.map((name) => ({ name, image: module.images.get(name)!, warnings: module.warnings.get(name) ?? [] }));
   }
   const targets: Target[] = [];
   for (const name of new Set(names)) {
     const image = module.images.get(name);
     if (image) {
-      targets.push({ name, image });
+      targets.push({ name, image, warnings: module.warnings.get(name) ?? [] });
       continue;
     }
     const other = module.others.get(name);
@@ -197,7 +204,7 @@ async function loadSpecTarget(absolute: string, shown: string): Promise<Target> 
     throw new ImageSpecError("FILE_NOT_FOUND", `Cannot load image spec ${JSON.stringify(shown)}: no such file`, { value: shown });
   }
   const spec = await loadImageSpecFile(absolute);
-  return { name: spec.name, image: spec.toImage() };
+  return { name: spec.name, image: spec.toImage(), warnings: spec.warnings ?? [] };
 }
 
 /**
