@@ -25,7 +25,7 @@ import {
   checkEnvValue,
   checkImageName,
   checkIndexUrl,
-  checkPep508,
+  checkPipRequirement,
   checkPlatform,
   checkPythonVersion,
   checkRegistry,
@@ -138,7 +138,7 @@ const specSchema = z
     tagFormat: grammarString(checkTagFormat).optional(),
     pythonVersion: grammarString(checkPythonVersion).optional(),
     pythonExec: z.string().min(1).optional(),
-    packages: strings(checkPep508).optional(),
+    packages: strings(checkPipRequirement).optional(),
     requirements: localFile.refine((p) => p.toLowerCase().endsWith(".txt") || isLockFile(p), { message: "a requirements file is a .txt file, a uv.lock or a poetry.lock" }).optional(),
     condaPackages: strings(checkCondaPackage).optional(),
     condaChannels: strings(checkCondaChannel).optional(),
@@ -181,7 +181,7 @@ const specSchema = z
       ])
       .pipe(z.array(grammarString(checkShellArgument)))
       .optional(),
-    runtimePackages: strings(checkPep508).optional(),
+    runtimePackages: strings(checkPipRequirement).optional(),
     builderOptions: z.record(z.string(), z.unknown()).optional(),
     builderConfig: z.record(z.string(), z.unknown()).optional(),
     registryConfig: localFile.optional(),
