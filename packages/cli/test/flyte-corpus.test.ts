@@ -177,7 +177,7 @@ describe("five of the corpus build and run", () => {
 describe("no builder setting is silently dropped", () => {
   it("imagespec.config.ts with builders.docker.netwrk exits 2, naming it and suggesting network", async () => {
     const config = path.join(project.dir, "configs", "typo.config.ts");
-    project.write("configs/typo.config.ts", `import { defineConfig } from "@imagespec/core";\n// @ts-expect-error netwrk is not a docker setting\nexport default defineConfig({ builders: { docker: { netwrk: "host" } } });\n`);
+    project.write("configs/typo.config.ts", `import { defineConfig } from "@imagespec/core";\nexport default defineConfig({ builders: { docker: { netwrk: "host" } } });\n`);
     const { code, stderr } = await project.run(["dockerfile", "--image", "copy.yaml", "--config", config], { env, cwd: flytekit() });
     expect(code, stderr).toBe(2);
     expect(stderr).toContain('builders.docker.netwrk = "host": is not a setting of the docker builder; did you mean network?');
