@@ -400,7 +400,10 @@ export class ImageSpec {
   uri(): Promise<string> {
     return this.toImage().uri();
   }
-  /** True when running inside a container built from this definition. */
+  /**
+   * flytekit's `is_container()`: true inside a container built from this definition, false inside one built from
+   * another, and true outside any imagespec-built container (running locally), as `Image.isContainer()`.
+   */
   isContainer(): boolean {
     return this.toImage().isContainer();
   }
