@@ -94,6 +94,15 @@ describe("flytekit's spellings", () => {
     expect(error.issues).toEqual([expect.objectContaining({ field: "builderConfig.micromamba_image", message: expect.stringContaining("did you mean micromambaImage?") })]);
   });
 
+  it("installs flytekit from GitHub as its docs show: bare VCS URLs in packages (they were rejected as not PEP 508)", () => {
+    const packages = [
+      "git+https://github.com/flyteorg/flytekit@90a4455c2cc2b3e171dfff69f605f47d48ea1ff1",
+      "git+https://github.com/flyteorg/flytekit.git@90a4455c2cc2b3e171dfff69f605f47d48ea1ff1#subdirectory=plugins/flytekit-spark",
+    ];
+    expect(new ImageSpec({ aptPackages: ["git"], packages, runtimePackages: ["https://files.example.com/x-1.0-py3-none-any.whl"] }).toImage().layers[1]).toMatchObject({ packages });
+    expect(thrown(() => new ImageSpec({ packages: ["git+https:// spaces"] })).issues[0]).toMatchObject({ field: "packages[0]", message: "a URL requirement cannot contain spaces, newlines or NUL" });
+  });
+
   it("builderConfig.uvImage has no effect without a uv.lock: a warning, and the builder never sees it", () => {
     const spec = new ImageSpec({ packages: ["numpy"], builderConfig: { uv_image: "mirror/uv:1", micromamba_image: "mirror/mm:2" } });
     expect(spec.warnings).toEqual([expect.stringContaining("builderConfig.uvImage has no effect")]);
