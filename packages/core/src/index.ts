@@ -81,6 +81,7 @@ export {
   type DockerEngineAuthConfig,
   type Existence,
   type ImageRunConfig,
+  type PushAccess,
   readImageRunConfig,
   type RegistryCredentials,
   RegistryClient,

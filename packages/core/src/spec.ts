@@ -41,8 +41,9 @@ import { grammarString, invalid, parseOrThrow } from "./validation.js";
 
 export type SourceCopyMode = "all" | "tracked" | "none";
 
-/** flytekit's `CopyFileDetection` names as `sourceCopyMode` takes them (any case): `ALL`, `NO_COPY`, `LOADED_MODULES`. */
-export type FlyteSourceCopyMode = "ALL" | "NO_COPY" | "LOADED_MODULES" | "all" | "no_copy" | "loaded_modules";
+/** flytekit's `CopyFileDetection` names as `sourceCopyMode` takes them: `ALL`, `NO_COPY`, `LOADED_MODULES` (or lowercase). */
+export type FlyteSourceCopyMode = "ALL" | "NO_COPY" | "LOADED_MODULES" | "no_copy" | "loaded_modules";
+const FLYTE_SOURCE_COPY_MODES = ["ALL", "NO_COPY", "LOADED_MODULES", "no_copy", "loaded_modules"] as const satisfies readonly FlyteSourceCopyMode[];
 
 /** Builder types by the names flytekit gives them: its Docker builder is `default`. */
 export const BUILDER_ALIASES: Readonly<Record<string, string>> = Object.freeze({ default: "docker" });
@@ -131,7 +132,8 @@ export interface ImageSpecFields {
 const strings = (check: (v: string) => string | undefined) => z.array(grammarString(check));
 const localFile = z.string().min(1).refine((p) => !/[\0\r\n]/.test(p), { message: "a path cannot contain NUL or newlines" });
 
-const specSchema = z
+/** The spec schema; not part of the public API (index.ts), read by tools/docs to generate the JSON Schema. */
+export const specSchema = z
   .object({
     name: grammarString(checkImageName).optional(),
     registry: grammarString(checkRegistry).optional(),
@@ -151,7 +153,12 @@ const specSchema = z
       .optional(),
     builder: z.string().regex(/^[a-z][a-z0-9-]*$/, "a builder type is lowercase letters, digits and '-'").optional(),
     sourceRoot: localFile.optional(),
-    sourceCopyMode: z.enum(["all", "tracked", "none"]).optional(),
+    // flytekit's CopyFileDetection spellings are turned into these before validation (fromFlyteConventions); the enum
+    // lists them too, so the JSON Schema generated from this one accepts what the loader accepts.
+    sourceCopyMode: z
+      .enum(["all", "tracked", "none", ...FLYTE_SOURCE_COPY_MODES])
+      .transform((mode): SourceCopyMode => (mode === "ALL" || mode === "LOADED_MODULES" || mode === "loaded_modules" ? "all" : mode === "NO_COPY" || mode === "no_copy" ? "none" : mode))
+      .optional(),
     copy: strings(checkContainedRelativePath).optional(),
     env: z.record(envName, grammarString(checkEnvValue)).optional(),
     commands: strings(checkCommand).optional(),
@@ -233,7 +240,7 @@ function fromFlyteConventions(input: ImageSpecFields): { fields: ImageSpecFields
     fields[field] = lower;
     warnings.push(`${field} ${showValue(value)} is used as ${showValue(lower)}: image references are lowercase (flytekit lower-cases them too); write it in lowercase to silence this warning`);
   }
-  if (typeof fields.sourceCopyMode === "string") {
+  if (typeof fields.sourceCopyMode === "string" && [...FLYTE_SOURCE_COPY_MODES, "all", "tracked", "none"].includes(fields.sourceCopyMode as never)) {
     const mode = fields.sourceCopyMode.toLowerCase();
     if (mode === "no_copy") fields.sourceCopyMode = "none";
     else if (mode === "loaded_modules") {
