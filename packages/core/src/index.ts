@@ -9,6 +9,7 @@ export { isImageBuilder } from "./builder.js";
 export { type BuilderSettings, type BuilderSettingsSchema, checkBuilderSettings, NO_SETTINGS, settingNamesAt } from "./builder-settings.js";
 export {
   aptPackagesLayer,
+  builtinKindOf,
   builtinLayers,
   type BuiltinLayerKind,
   codeBundleLayer,
@@ -19,6 +20,7 @@ export {
   dockerignoreLayer,
   entrypointLayer,
   envLayer,
+  isFolderDestination,
   type PipOptions,
   pipPackagesLayer,
   requirementsLayer,
@@ -51,9 +53,19 @@ export {
   type RegisterOptions,
 } from "./engine.js";
 export { type ErrorCode, errorMessage, ImageSpecError, isImageSpecError, type ValidationIssue } from "./errors.js";
-export { defaultFileHasher, FileHasher, type FileHasherOptions, type FolderEntry, type FolderSelection, type InputDigest } from "./files.js";
+export {
+  defaultFileHasher,
+  FileHasher,
+  type FileHasherOptions,
+  type FolderEntry,
+  type FolderSelection,
+  type HashedFile,
+  type IgnoreFile,
+  type InputDigest,
+  readHashedFile,
+} from "./files.js";
 export * as grammar from "./grammar.js";
-export { HASH_CONTRACT_VERSION, type ImageIdentity, imageIgnorePatterns, type TagInput } from "./identity.js";
+export { HASH_CONTRACT_VERSION, type HashedSource, hashedInput, type ImageIdentity, imageIgnoreFiles, imageIgnorePatterns, type TagInput } from "./identity.js";
 export {
   type BaseImage,
   DEFAULT_DEBIAN_BASE_TEMPLATE,
