@@ -18,6 +18,11 @@ export interface PackageIndexOptions {
   host?: string;
   /** Require HTTP basic auth with these credentials (401 with a challenge otherwise), as a private index does. */
   basicAuth?: { username: string; password: string };
+  /**
+   * Port to listen on; default an ephemeral one. A fixed port is for definitions written in files (an index URL is
+   * part of an image's definition); a port in use fails with EADDRINUSE.
+   */
+  port?: number;
 }
 
 interface Distribution {
@@ -114,7 +119,7 @@ export async function servePackageIndex(wheels: string[], opts: PackageIndexOpti
   const host = opts.host ?? "127.0.0.1";
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(0, host, () => {
+    server.listen(opts.port ?? 0, host, () => {
       server.off("error", reject);
       resolve();
     });
