@@ -242,10 +242,14 @@ describe("pushing to the authenticated registry", () => {
     expect(await new RegistryClient({ credentials }).manifestExists(await image.uri())).toEqual({ status: "present", digest: outcome.digest });
 
     const anonymous = new ImageBuildEngine({ credentials: async () => undefined }).register(createDockerBuilder(), { priority: 100 });
-    const refused = await buildOne(image, { force: true }, anonymous);
-    expect(refused.status).toBe("failed");
-    expect(isImageSpecError(refused.error) && refused.error.code).toBe("AUTH_ERROR");
-    expect(refused.reason).toContain(`Cannot push builder-docker-test/auth: ${env.authRegistry} refused ${await image.uri()}`);
+    // Without credentials the push cannot work, so the engine's pre-flight refuses before anything is built.
+    const refused = await buildOne(image, { force: true }, anonymous).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(isImageSpecError(refused) && refused.code).toBe("AUTH_ERROR");
+    expect((refused as Error).message).toContain(`Cannot push to ${env.authRegistry}/builder-docker-test/auth`);
+    expect((refused as Error).message).toContain("nothing was built");
 
     // A private base: gone from the engine, it is pulled from the authenticated registry with the same credentials.
     await docker(["image", "rm", await image.uri()]);
