@@ -132,7 +132,7 @@ async function compute(image: Image, hasher: FileHasher): Promise<ImageIdentity>
         kind === "file"
           ? await hasher.hashFile(abs).catch((e) => rethrowMissing(e, `${name}.${input.field}`, input.path, image.root))
           : await hasher
-              .hashFolder(abs, { select: input.select ?? "all", ignorePatterns })
+              .hashFolder(abs, { select: input.select ?? "all", ignorePatterns: input.exclude?.length ? [...ignorePatterns, ...input.exclude] : ignorePatterns })
               .catch((e) => rethrowMissing(e, `${name}.${input.field}`, input.path, image.root));
       files.push({ name: `${name}.${input.field}`, digest: digest.digest, detail: input.path, files: digest.entries });
     }

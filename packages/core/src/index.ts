@@ -29,7 +29,10 @@ export {
 export { canonicalJson, sha256Hex, shortHash } from "./canonical.js";
 export { CONFIG_FILE_NAMES, defineConfig, findConfigFile, type ImageSpecConfig, importModule, loadConfigFile } from "./config.js";
 export type {
+  DockerBuildStage,
+  DockerBuildStageOptions,
   DockerCacheMountOptions,
+  DockerCopyOptions,
   DockerInstructions,
   DockerLayerRenderer,
   DockerPythonEnvironment,

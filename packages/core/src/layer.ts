@@ -21,6 +21,11 @@ export interface FileInput {
    * Defaults to `all`.
    */
   readonly select?: "all" | "tracked";
+  /**
+   * For folders: .dockerignore-syntax patterns (relative to the folder) this layer always leaves out, on top of the
+   * image's ignore rules, e.g. `node_modules`. The builder sends the folder with the same patterns.
+   */
+  readonly exclude?: readonly string[];
 }
 
 export interface LayerDefinition<Kind extends string = string, Fields extends object = object> {
