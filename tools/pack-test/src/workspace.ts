@@ -12,6 +12,7 @@ export const PUBLISHED = [
   "@imagespec/builder-remote",
   "@imagespec/core",
   "@imagespec/docker-build",
+  "@imagespec/node",
   "@imagespec/python",
   "@imagespec/testing",
   "imagespec",
