@@ -79,6 +79,7 @@ export {
   createDockerConfigResolver,
   type DockerEngineAuthConfig,
   type Existence,
+  type PushAccess,
   type RegistryCredentials,
   RegistryClient,
   type RegistryClientOptions,

@@ -1,6 +1,6 @@
 /** Public surface of the registry module: existence checks, authenticated requests, Docker credentials. */
 
-export { type Existence, RegistryClient, type RegistryClientOptions, type RegistryRepository, type RegistryRequestInit } from "./client.js";
+export { type Existence, type PushAccess, RegistryClient, type RegistryClientOptions, type RegistryRepository, type RegistryRequestInit } from "./client.js";
 export {
   type CredentialResolver,
   createDockerConfigResolver,
