@@ -235,7 +235,18 @@ ensure_npm_registry() {
     log "npm registry: started on $NPM_REGISTRY_URL (pid $(cat "$pidfile"), $((SECONDS - t0)) s)"
   fi
   rm -f "$NPM_DIR/config.yaml.new"
+  # Seeded before with this list and this script, and the token still opens the private package: nothing to do.
+  local seed_key token
+  seed_key="$(printf '%s\n%s\n' "$NPM_SEED_PACKAGES" "$(sha256sum <"$NPM_REGISTRY_JS")" | sha256sum | cut -c1-16)"
+  token="$(sed -n 's/^.*:_authToken=//p' "$NPM_DIR/npmrc" 2>/dev/null || true)"
+  if [ -n "$token" ] && [ "$(cat "$NPM_DIR/seeded" 2>/dev/null || true)" = "$seed_key" ] &&
+    [ "$(http_code "${NPM_REGISTRY_URL}@imagespec-test%2fprivate-greeting" -H "Authorization: Bearer $token")" = 200 ]; then
+    NPM_TOKEN="$token"
+    note "npm registry: $NPM_REGISTRY_URL serves $(wc -w <<<"$NPM_SEED_PACKAGES") seeded packages and @imagespec-test/private-greeting (user $NPM_USER)"
+    return 0
+  fi
   # Log in (creating the user the first time), fetch missing tarballs, publish what the registry lacks.
+  rm -f "$NPM_DIR/seeded"
   t0=$SECONDS
   if ! NPM_TOKEN="$("$node" "$NPM_REGISTRY_JS" seed --registry "$NPM_REGISTRY_URL" --user "$NPM_USER" \
     --password-file "$NPM_DIR/password" --tarballs "$NPM_DIR/tarballs" --npmrc "$NPM_DIR/npmrc" \
@@ -245,7 +256,8 @@ ensure_npm_registry() {
     note "npm registry: NOT STARTED: seeding it failed (log: $NPM_DIR/seed.log)"
     return 0
   fi
-  note "npm registry: $NPM_REGISTRY_URL serves $(wc -w <<<"$NPM_SEED_PACKAGES") seeded packages and @imagespec-test/private-greeting (user $NPM_USER; $((SECONDS - t0)) s)"
+  printf '%s\n' "$seed_key" >"$NPM_DIR/seeded"
+  note "npm registry: $NPM_REGISTRY_URL serves $(wc -w <<<"$NPM_SEED_PACKAGES") seeded packages and @imagespec-test/private-greeting (user $NPM_USER; seeded in $((SECONDS - t0)) s)"
 }
 
 # --------------------------------------------------------------------------------------------- hooks

@@ -3,6 +3,8 @@
  * Seeds the test environment's npm registry (verdaccio on 127.0.0.1, no uplink), called by tools/test-env/node.sh:
  *
  *   node npm-registry.mjs seed --registry URL --user NAME --password-file FILE --tarballs DIR --npmrc FILE name@version...
+ *   node npm-registry.mjs publish --registry URL --token TOKEN --tarball FILE      (tests: one package)
+ *   node npm-registry.mjs unpublish --registry URL --token TOKEN --name NAME
  *
  * Logs in (verdaccio creates the user the first time), publishes every listed package the registry lacks (the
  * tarball fetched once with the host's `npm pack` from the registry its npm uses, cached in DIR, published unchanged,
@@ -167,7 +169,20 @@ async function seed(options) {
   process.stdout.write(`${token}\n`);
 }
 
+async function unpublish(registry, token, name) {
+  const response = await request(`${registry}${name.replace("/", "%2f")}/-rev/imagespec`, { method: "DELETE", headers: { authorization: `Bearer ${token}` } });
+  if (!response.ok && response.status !== 404) fail(`unpublishing ${name} answered ${response.status}: ${await response.text()}`);
+}
+
+const REQUIRED = {
+  seed: ["registry", "user", "password-file", "tarballs", "npmrc"],
+  publish: ["registry", "token", "tarball"],
+  unpublish: ["registry", "token", "name"],
+};
 const { command, options } = parseArgs(process.argv.slice(2));
-if (command !== "seed") fail(`unknown command ${command ?? "(none)"}; use: seed --registry URL --user NAME --password-file FILE --tarballs DIR --npmrc FILE name@version...`);
-for (const key of ["registry", "user", "password-file", "tarballs", "npmrc"]) if (!options[key]) fail(`--${key} is missing`);
-await seed(options);
+if (!Object.hasOwn(REQUIRED, command ?? "")) fail(`unknown command ${command ?? "(none)"}; use seed, publish or unpublish (see the comment at the top)`);
+for (const key of REQUIRED[command]) if (!options[key]) fail(`--${key} is missing`);
+const registry = options.registry.endsWith("/") ? options.registry : `${options.registry}/`;
+if (command === "seed") await seed(options);
+else if (command === "publish") await publish(registry, options.token, options.tarball);
+else await unpublish(registry, options.token, options.name);

@@ -22,7 +22,7 @@ function npmProject(files: ConformanceFiles, scripts: Record<string, string> = {
     write(path.join(files.root, dir), {
       "package.json": `${JSON.stringify(manifest, null, 2)}\n`,
       "package-lock.json": `${JSON.stringify({ name: "conformance-app", version: "1.0.0", lockfileVersion: 3, requires: true, packages: { "": { name: "conformance-app", version: "1.0.0" } } }, null, 2)}\n`,
-      "main.js": 'console.log(`conformance ${process.env.NODE_ENV} ${process.env.IMAGESPEC_IMAGE_ID}`);\n',
+      "main.js": 'console.log("conformance " + process.env.NODE_ENV + " " + process.env.IMAGESPEC_IMAGE_ID);\n',
     });
   }
   return dir;

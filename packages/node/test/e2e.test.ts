@@ -6,12 +6,9 @@
  * package and no token — nor does any layer or the image's history.
  */
 import { execa } from "execa";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { createDockerBuilder } from "@imagespec/builder-docker";
 import { type BuildOutcome, type Image, ImageBuildEngine } from "@imagespec/core";
-import { docker, nodeTestEnv, publishNpmPackage, runImage, testEnv } from "@imagespec/test-env";
+import { docker, imageFiles, imageFilesContaining, nodeTestEnv, publishNpmPackage, runImage, testEnv } from "@imagespec/test-env";
 import { tempProject } from "@imagespec/test-env/project";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fromNodeBase, withNodeProject } from "../src/index.js";
@@ -30,44 +27,6 @@ async function build(image: Image): Promise<BuildOutcome> {
     throw new Error(`expected ${uri} to be built, got ${outcome.status}: ${outcome.reason}\n${log.split("\n").slice(-60).join("\n")}`);
   }
   return outcome;
-}
-
-/** Every path in the image's file system, as `docker export` of a container made from it lists them. */
-async function imageFiles(uri: string): Promise<string[]> {
-  const id = await docker(["create", uri]);
-  try {
-    const env = testEnv();
-    const tar = await execa(env.dockerCli, ["export", id], { encoding: "buffer", env: { DOCKER_HOST: env.dockerHost }, maxBuffer: 2 * 1024 ** 3 });
-    const listing = await execa("tar", ["-t"], { input: tar.stdout, maxBuffer: 256 * 1024 * 1024 });
-    return listing.stdout.split("\n").map((line) => line.replace(/\/$/, ""));
-  } finally {
-    await docker(["rm", "-f", id]).catch(() => undefined);
-  }
-}
-
-/** Whether `needle` occurs in any layer or the config of the image (`docker save`, every file unpacked and read). */
-async function imageContains(uri: string, needle: string): Promise<string[]> {
-  const dir = mkdtempSync(path.join(tmpdir(), "imagespec-node-save-"));
-  try {
-    const env = testEnv();
-    await execa("sh", ["-c", `"$0" save "$1" | tar -x -C "$2"`, env.dockerCli, uri, dir], { env: { DOCKER_HOST: env.dockerHost } });
-    const hits: string[] = [];
-    const visit = async (folder: string) => {
-      for (const entry of readdirSync(folder, { withFileTypes: true })) {
-        const file = path.join(folder, entry.name);
-        if (entry.isDirectory()) await visit(file);
-        else if (entry.name.endsWith(".tar")) {
-          // A layer: search the bytes of every file in it.
-          const result = await execa("sh", ["-c", 'tar -xOf "$0" | grep -c -F -- "$1" || true', file, needle]);
-          if (Number(result.stdout.trim()) > 0) hits.push(path.relative(dir, file));
-        } else if (readFileSync(file).includes(needle)) hits.push(path.relative(dir, file));
-      }
-    };
-    await visit(dir);
-    return hits;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
 }
 
 beforeAll(() => {
@@ -125,7 +84,7 @@ describe.each(MANAGERS)("a package of a %s workspace", (manager: Manager) => {
 
   it("keeps the registry token out of every layer, the config and the history", async () => {
     const token = nodeTestEnv().npmToken;
-    expect(await imageContains(uri, token)).toEqual([]);
+    expect(await imageFilesContaining(uri, token)).toEqual([]);
     const history = await docker(["history", "--no-trunc", uri]);
     expect(history).not.toContain(token);
     expect(history).not.toContain("_authToken");
@@ -166,7 +125,7 @@ describe("builds that fail, saying why", () => {
       expect(String((failed.error as { log?: string }).log)).toContain(probe.name);
       const uri = (await build(image(".npmrc"))).uri;
       expect(await runImage(uri, [])).toBe("private probe");
-      expect(await imageContains(uri, nodeTestEnv().npmToken)).toEqual([]);
+      expect(await imageFilesContaining(uri, nodeTestEnv().npmToken)).toEqual([]);
     } finally {
       await probe.remove();
     }

@@ -1,4 +1,5 @@
 export { docker, type DockerOptions, remoteDocker, runImage, type RunImageOptions } from "./docker.js";
+export { imageFiles, imageFilesContaining } from "./image-contents.js";
 export {
   NODE_TEST_ENV_VARIABLES,
   type NodeTestEnv,
