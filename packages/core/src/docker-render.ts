@@ -108,7 +108,7 @@ export interface DockerRenderContext {
    * (ignore files, `withDockerignore` patterns, `tracked`, and the `exclude` patterns its input declares); returns the
    * context path of the folder.
    */
-  addFolder(path: string, options?: { readonly select?: "all" | "tracked"; readonly exclude?: readonly string[] }): string;
+  addFolder(path: string, options?: { readonly select?: "all" | "tracked" }): string;
   /** Adds generated content as a file of the build context; returns its path in the context. */
   addContent(name: string, content: string | Uint8Array, options?: { readonly executable?: boolean }): string;
   /**

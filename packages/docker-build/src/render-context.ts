@@ -98,7 +98,6 @@ export class RenderState {
   readonly context = new Map<string, ContextItem>();
   readonly buildArgs: Record<string, string> = {};
   readonly secrets = new Map<string, SecretMount>();
-  readonly ignorePatterns: readonly string[];
   /** Instruction text → what it does, for step progress and errors. */
   readonly #descriptions = new Map<string, string>();
   /** Instructions a renderer's first `python()` call needs before the layer's own. */
@@ -114,10 +113,9 @@ export class RenderState {
   #currentLayer: { index: number; kind: string } | undefined;
   #argCounter = 0;
 
-  constructor(image: Image, chain: ChainState, options: RenderOptions, ignorePatterns: readonly string[]) {
+  constructor(image: Image, chain: ChainState, options: RenderOptions) {
     this.image = image;
     this.options = options;
-    this.ignorePatterns = ignorePatterns;
     this.python = chain.python;
     this.runtimePackages = [...chain.runtimePackages];
     this.entrypoint = chain.entrypoint;
@@ -184,10 +182,9 @@ export class RenderState {
     return contextPath;
   }
 
-  addFolder(layerIndex: number, local: string, select: "all" | "tracked", exclude: readonly string[] = []): string {
+  addFolder(layerIndex: number, local: string, select: "all" | "tracked"): string {
     const dir = this.#contextDir(layerIndex);
-    const ignorePatterns = exclude.length > 0 ? [...this.ignorePatterns, ...exclude] : this.ignorePatterns;
-    this.context.set(dir, { type: "folder", path: dir, source: path.resolve(this.image.root, local), select, ignorePatterns });
+    this.context.set(dir, { type: "folder", path: dir, source: path.resolve(this.image.root, local), select });
     return dir;
   }
 
@@ -411,8 +408,7 @@ export class RenderState {
       image: this.image,
       layerIndex,
       addFile: (local: string, options?: { readonly name?: string }) => this.addFile(layerIndex, local, options?.name),
-      addFolder: (local: string, options?: { readonly select?: "all" | "tracked"; readonly exclude?: readonly string[] }) =>
-        this.addFolder(layerIndex, local, options?.select ?? "all", options?.exclude),
+      addFolder: (local: string, options?: { readonly select?: "all" | "tracked" }) => this.addFolder(layerIndex, local, options?.select ?? "all"),
       addContent: (name: string, content: string | Uint8Array, options?: { readonly executable?: boolean }) => {
         checkContextName(name, layerIndex);
         return this.addContent(`${this.#contextDir(layerIndex)}/${name}`, content, options?.executable ?? false);

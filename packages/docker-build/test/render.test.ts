@@ -5,6 +5,7 @@
 import { type DockerLayerRenderer, type DockerRenderContext, defineLayer, Image, ImageSpec } from "@imagespec/core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
+import { contextEntries } from "../src/engine.js";
 import { cudaImage, dockerRefusal, renderDockerBuild } from "../src/index.js";
 import { instructions, KEYWORDS, project, runArgv } from "./support/project.js";
 
@@ -362,7 +363,7 @@ describe("the extension point for layer packages", () => {
     const tools = ctx.buildStage({ name: "tools" });
     tools.add(ctx.run("echo tools > /tools.txt", { description: "make the tools" }));
     const build = ctx.buildStage({ from: tools.name, name: "build" });
-    build.add(ctx.copy(`${ctx.addFolder(layer.src, { exclude: ["*.log"] })}/`, "/src/"), ctx.run("cat /tools.txt /src/main.py > /out.txt"));
+    build.add(ctx.copy(`${ctx.addFolder(layer.src)}/`, "/src/"), ctx.run("cat /tools.txt /src/main.py > /out.txt"));
     const helper = ctx.buildStage({ from: "alpine:3.20" });
     helper.add(ctx.run("echo helper > /helper.txt"));
     return [ctx.copy("/out.txt", "/opt/out.txt", { from: build.name }), ctx.copy("/helper.txt", "/opt/helper.txt", { from: helper.name })];
@@ -370,6 +371,7 @@ describe("the extension point for layer packages", () => {
   const stagedLayer = defineLayer({
     kind: "testStaged",
     schema: z.object({ src: z.string() }).strict() as z.ZodType<StagedFields>,
+    inputs: (f: StagedFields) => [{ field: "src", path: f.src, type: "folder" as const, exclude: ["**/*.log"] }],
     renderers: { docker: renderStaged },
   });
 
@@ -392,8 +394,11 @@ describe("the extension point for layer packages", () => {
     ]);
     expect(plan.dockerfile).toContain("# layers[1] testStaged: build stage imagespec-layer-1-build");
     expect(plan.baseReferences).toEqual([base, "alpine:3.20"]);
-    // The folder goes with the image's ignore rules plus the layer's own exclusions.
-    expect(plan.context.find((c) => c.path === "layers/1")).toMatchObject({ type: "folder", ignorePatterns: ["*.log"] });
+    // The folder is sent as its input was hashed: the image's ignore rules plus the layer's own exclusions.
+    expect(plan.context.find((c) => c.path === "layers/1")).toMatchObject({ type: "folder", source: `${root}/src` });
+    const sent = contextEntries(plan.context, image, await image.identity()).map((e) => e.name);
+    expect(sent).toContain("layers/1/app/main.py");
+    expect(sent.filter((name) => name.endsWith(".log"))).toEqual([]);
     // Steps numbered as BuildKit numbers them: per stage, FROM only when it is an image, not another stage.
     const step = (instruction: string) => plan.steps.find((s) => s.instruction === instruction);
     expect(step(lines[0]!)).toMatchObject({ stage: "imagespec-before-layer-1", number: 1 });
@@ -452,5 +457,20 @@ describe("dockerRefusal()", () => {
     expect(plan.dockerfile).toBe(`FROM python:3.12-slim\nCOPY . /src\n\n# Added by imagespec\nENV IMAGESPEC_IMAGE_ID="${image.id}"\n`);
     expect(plan.context[0]).toMatchObject({ type: "folder", path: ".", source: `${root}/docker` });
     expect(plan.baseReferences).toEqual(["python:3.12-slim"]);
+  });
+});
+
+describe("a second copy of core", () => {
+  it("renders the built-in layers an Image from another copy of core holds (tsx's CommonJS copy beside the ESM one)", async () => {
+    // The same built module under another URL is another module instance: its own builtinLayers, its own classes.
+    const corePath = new URL(import.meta.resolve("@imagespec/core")).pathname;
+    const other = (await import(`${corePath}?second-copy`)) as typeof import("@imagespec/core");
+    const image = other.Image.fromBase("127.0.0.1:5000/imagespec/python:3.11-slim-bookworm", { root })
+      .withAptPackages("git")
+      .withCommands("echo hi")
+      .withEntrypoint(["python"]);
+    expect(dockerRefusal(image)).toBeUndefined();
+    const plan = await renderDockerBuild(image);
+    expect(instructions(plan.dockerfile).some((l) => l.includes("apt-get") && l.includes("git"))).toBe(true);
   });
 });

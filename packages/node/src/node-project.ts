@@ -218,14 +218,14 @@ const renderDocker: DockerLayerRenderer<NodeProjectFields> = (layer, ctx) => {
     build.add(ctx.run(shellJoin(pm.install(false)), { mounts: [cache()], secrets, description: `${layer.manager} install: every dependency of ${name}, for its build` }));
     for (const file of layer.workspaceFiles ?? []) {
       const local = inWorkspace(layer.workspace, file);
-      build.add(ctx.copy(isFolderInput(ctx, local) ? `${ctx.addFolder(local, { exclude: ALWAYS_EXCLUDED })}/` : ctx.addFile(local), inImage(dst, file)));
+      build.add(ctx.copy(isFolderInput(ctx, local) ? `${ctx.addFolder(local)}/` : ctx.addFile(local), inImage(dst, file)));
     }
   }
   // Each package's sources, then its build, dependencies first: an edit rebuilds that package and what depends on it.
   for (const dir of layer.closure) {
     const pkg = project.workspace.packages.find((p) => p.dir === dir)!;
     if (dir !== "." || project.workspace.packages.length === 1) {
-      build.add(ctx.copy(`${ctx.addFolder(inWorkspace(layer.workspace, dir), { exclude: ALWAYS_EXCLUDED })}/`, `${inImage(dst, dir)}/`));
+      build.add(ctx.copy(`${ctx.addFolder(inWorkspace(layer.workspace, dir))}/`, `${inImage(dst, dir)}/`));
     }
     if (builds.includes(dir)) {
       build.add(
@@ -296,6 +296,8 @@ export const nodeProjectLayer = defineLayer<"nodeProject", NodeProjectFields>({
     ...f.configFiles.map((file) => ({ field: `config[${file}]`, path: inWorkspace(f.workspace, file), type: "file" as const })),
     ...(f.workspaceFiles ?? []).map((file) => ({ field: `workspaceFiles[${file}]`, path: inWorkspace(f.workspace, file), type: "auto" as const, exclude: ALWAYS_EXCLUDED })),
     ...f.closure.map((dir) => ({ field: `sources[${dir}]`, path: inWorkspace(f.workspace, dir), type: "folder" as const, exclude: ALWAYS_EXCLUDED })),
+    // Each manifest is also sent on its own, for the install steps that must not see the sources.
+    ...f.closure.filter((dir) => dir !== ".").map((dir) => ({ field: `manifest[${dir}]`, path: inWorkspace(f.workspace, `${dir}/package.json`), type: "file" as const })),
   ],
   // Where the .npmrc comes from is not part of the image: only that installs read one.
   identity: ({ npmrc, ...rest }) => ({ ...rest, npmrc: npmrc !== undefined }),

@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { Image } from "@imagespec/core";
 import { renderDockerBuild } from "@imagespec/docker-build";
+import { contextEntries } from "@imagespec/docker-build/engine";
 import { describe, expect, it } from "vitest";
 import { withNodeProject } from "../src/index.js";
 import { instructions, MANAGERS, thrown, workspace, write } from "./support/project.js";
@@ -58,7 +59,12 @@ describe.each(MANAGERS)("the Dockerfile of a %s workspace package", (manager) =>
     expect(build.findIndex((l) => l.includes(`${manager} run build`))).toBeGreaterThan(build.indexOf(copies[1]!));
     const folders = plan.context.filter((c) => c.type === "folder");
     expect(folders.map((f) => (f as { source: string }).source)).toEqual([path.join(root, "packages/shared"), path.join(root, "apps/api")]);
-    for (const folder of folders) expect((folder as { ignorePatterns: readonly string[] }).ignorePatterns).toEqual(["node_modules", "**/node_modules", ".npmrc", "**/.npmrc"]);
+    // What is sent is what the tag counted: no node_modules and no .npmrc, wherever they are.
+    write(root, { "apps/api/node_modules/x/index.js": "x\n", "packages/shared/.npmrc": "//r/:_authToken=t\n" });
+    const fresh = withNodeProject(Image.fromBase(BASE, { root }), { package: "apps/api" });
+    const sent = contextEntries((await renderDockerBuild(fresh)).context, fresh, await fresh.identity()).map((e) => e.name);
+    expect(sent.some((name) => name.endsWith("/src/server.js"))).toBe(true);
+    expect(sent.filter((name) => /node_modules|\.npmrc/.test(name))).toEqual([]);
   });
 });
 

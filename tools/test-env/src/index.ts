@@ -18,3 +18,4 @@ export {
 export { publishNpmPackage, type PublishedPackage } from "./npm-registry.js";
 export { servePackageIndex, type PackageIndex, type PackageIndexOptions } from "./package-index.js";
 export { buildWheel, normalizeProjectName, type WheelSpec } from "./wheel.js";
+export { buildkitDockerClient, type DockerClient, dockerSelection, type ImageEntry, imageFolder, inParallel, modernDockerClient } from "./oracle.js";
