@@ -6,8 +6,8 @@
 
 import os from "node:os";
 import path from "node:path";
-import { ImageSpecError, type ValidationIssue } from "@imagespec/core";
-import { type DockerBuildSettings, readDockerBuildSettings, valueAt } from "@imagespec/docker-build";
+import { checkBuilderSettings, ImageSpecError, type ValidationIssue } from "@imagespec/core";
+import { type DockerBuildSettings, dockerBuildSettingsShape, readDockerBuildSettings, valueAt } from "@imagespec/docker-build";
 import { z } from "zod";
 
 /** One engine of the pool, as written in the configuration. */
@@ -41,6 +41,13 @@ export interface RemoteBuilderConfig extends DockerBuildSettings {
   readonly maxBuilds?: number;
   /** How long an engine has to answer the health check before the build goes to the next. Default 10 000 ms. */
   readonly healthCheckTimeoutMs?: number;
+}
+
+declare module "@imagespec/core" {
+  interface BuilderSettings {
+    /** @imagespec/builder-remote: a pool of remote Docker engines. */
+    remote: RemoteBuilderConfig;
+  }
 }
 
 export const DEFAULT_MAX_BUILDS = 2;
@@ -82,13 +89,27 @@ const engineSchema = z
   })
   .strict();
 
-const schema = z.object({
-  // Each entry is checked on its own (resolveEngine), so one bad entry does not hide the others' problems.
-  engines: z.array(z.unknown()).optional(),
+const ownSettings = {
   certPath: z.string().min(1).optional(),
   maxBuilds: z.number().int().min(1).max(64).optional(),
   healthCheckTimeoutMs: z.number().int().min(100).max(600_000).optional(),
-});
+};
+
+/**
+ * Every setting of the remote builder, strict (core checks the config file and images' builderConfig against it
+ * before anything builds). Engines are addresses or strict engine objects; what only resolving can tell (a bad
+ * address, TLS material for an ssh:// engine) is checked by `resolveRemoteConfig`.
+ */
+export const remoteBuilderSettings = z
+  .object({
+    ...dockerBuildSettingsShape,
+    ...ownSettings,
+    engines: z.array(z.union([z.string(), engineSchema])).optional(),
+  })
+  .strict();
+
+// Here each entry is checked on its own (resolveEngine), so one bad entry does not hide the others' problems.
+const schema = z.object({ ...ownSettings, engines: z.array(z.unknown()).optional() });
 
 const KEYS = Object.keys(schema.shape);
 const QUERY_KEYS = new Set(["name", "maxBuilds", "certPath", "ca", "cert", "key", "tls", "identityFile", "knownHosts"]);
@@ -196,6 +217,9 @@ function resolveEngine(
  * else from IMAGESPEC_REMOTE_ENGINES. Throws CONFIG_ERROR naming every bad field.
  */
 export function resolveRemoteConfig(config: Readonly<Record<string, unknown>> | undefined, env: NodeJS.ProcessEnv = process.env): ResolvedRemoteConfig {
+  // Unknown keys (a misspelled `engins`) first: they would otherwise just be left out.
+  const unknown = Object.fromEntries(Object.entries(config ?? {}).filter(([key]) => !Object.hasOwn(remoteBuilderSettings.shape, key)));
+  if (Object.keys(unknown).length > 0) throw configError(checkBuilderSettings(remoteBuilderSettings, unknown, { type: "remote", at: "builders.remote" }));
   const shared = readDockerBuildSettings(config);
   const own = Object.fromEntries(Object.entries(config ?? {}).filter(([key]) => KEYS.includes(key)));
   const parsed = schema.safeParse(own);

@@ -2,7 +2,7 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { Image, ImageBuildEngine, type ImageBuilder, isImageSpecError } from "@imagespec/core";
+import { checkBuilderSettings, Image, ImageBuildEngine, type ImageBuilder, isImageSpecError } from "@imagespec/core";
 import { renderDockerBuild } from "@imagespec/docker-build";
 import { describe, expect, it } from "vitest";
 import { createRemoteBuilder, resolveRemoteConfig } from "../src/index.js";
@@ -77,6 +77,11 @@ describe("the engines", () => {
     expect(named.engines.map((e) => e.name)).toEqual(["one", "two"]);
   });
 
+  it("refuses a setting it does not know (engins), suggesting the one it was meant to be, instead of having no engines", () => {
+    const error = configError(() => resolveRemoteConfig({ engins: ["tcp://a:2376"] }, certs));
+    expect(error.message).toContain('builders.remote.engins (["tcp://a:2376"]): is not a setting of the remote builder; did you mean engines?');
+  });
+
   it("reports the shared build settings' problems with its own", () => {
     const error = configError(() => resolveRemoteConfig({ network: "bridge-ish", maxBuilds: -1 }, {}));
     expect(error.issues.map((i) => i.field).sort()).toEqual(["maxBuilds", "network"]);
@@ -130,5 +135,16 @@ describe("the plugin", () => {
     const builder = await plugin.builders[0]!.create({ config: {} });
     expect(builder.type).toBe("remote");
     configError(() => plugin.builders[0]!.create({ config: { engines: ["gopher://x"] } }));
+  });
+
+  it("declares its settings, so core checks the config file and images' builderConfig before anything builds", () => {
+    const settings = plugin.builders[0]!.settings!;
+    expect(checkBuilderSettings(settings, { engines: ["tcp://a:2376", { host: "ssh://b", maxBuilds: 2 }], certPath: "/c", network: "host", labels: { a: "b" } }, { type: "remote", at: "builders.remote" })).toEqual([]);
+    expect(checkBuilderSettings(settings, { engins: [], engines: [{ host: "tcp://a:2376", maxbuilds: 2 }] }, { type: "remote", at: "builders.remote" }).map((i) => `${i.field}: ${i.message}`).sort()).toEqual([
+      "builders.remote.engines[0].maxbuilds: is not known here; did you mean maxBuilds?",
+      "builders.remote.engins: is not a setting of the remote builder; did you mean engines?",
+    ]);
+    const engine = new ImageBuildEngine({ env: {} }).register(docker, { priority: 100 }).register(createRemoteBuilder({}, { env: {} }), { priority: 110, settings });
+    expect(() => engine.select(image({ builderConfig: { remote: { engins: ["tcp://a:2376"] } } }))).toThrow(/builderConfig\.remote\.engins = \["tcp:\/\/a:2376"\]: is not a setting of the remote builder; did you mean engines\?/);
   });
 });

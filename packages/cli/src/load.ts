@@ -41,6 +41,8 @@ export interface Target {
   /** The same file, absolute. */
   readonly absolute: string;
   readonly image: Image;
+  /** What an ImageSpec changed or ignored on the way (a name lower-cased, ...): printed as warnings. */
+  readonly warnings?: readonly string[];
 }
 
 /**
@@ -139,9 +141,10 @@ export async function loadTargets(inv: Invocation, settings: Settings, mode: "ma
     }
     const module = await importImages(absolute, source.file);
     for (const { name, image } of selectExports(module, source.file, source.names, mode === "one" && files.length === 1, command)) {
-      targets.push({ name, file: source.file, absolute, image });
+      targets.push({ name, file: source.file, absolute, image, warnings: module.warnings.get(name) ?? [] });
     }
   }
+  for (const target of targets) for (const warning of target.warnings ?? []) inv.out.warn(`${target.name}: ${warning}`);
   if (mode === "one" && targets.length > 1) {
     throw new UsageError(`${command} works on one image; the files given hold ${targets.length} (${targets.map((t) => t.name).join(", ")}): name one`, { command });
   }
@@ -225,7 +228,7 @@ async function loadSpecTarget(absolute: string, shown: string): Promise<Target> 
   }
   const spec = parseImageSpecYaml(await readFile(absolute, "utf8"), { root: path.dirname(absolute), source: shown });
   try {
-    return { name: spec.name, file: shown, absolute, image: spec.toImage() };
+    return { name: spec.name, file: shown, absolute, image: spec.toImage(), warnings: spec.warnings ?? [] };
   } catch (error) {
     throw isImageSpecError(error) ? located(error, { file: shown, name: spec.name }, true) : error;
   }

@@ -5,13 +5,15 @@
  */
 
 import type { BuildEvent, BuildResult, ImageBuilder } from "./builder.js";
-import { errorMessage, ImageSpecError, showValue } from "./errors.js";
+import { type BuilderSettingsSchema, checkBuilderSettings } from "./builder-settings.js";
+import { errorMessage, ImageSpecError, showValue, type ValidationIssue } from "./errors.js";
 import type { ImageIdentity } from "./identity.js";
 import { type Image, isImage } from "./image.js";
 import { limiter } from "./limiter.js";
 import { parseImageReference } from "./reference.js";
 import { type CredentialResolver, createDockerConfigResolver, type Existence, type PushAccess, RegistryClient } from "./registry/index.js";
 import { type ImageSpec, isImageSpec } from "./spec.js";
+import { closestMatch } from "./suggest.js";
 
 export interface RegisterOptions {
   /** Higher wins when several builders support an image. Default 0. */
@@ -20,6 +22,8 @@ export interface RegisterOptions {
   readonly source?: string;
   /** Configuration handed to this builder in every BuildContext. */
   readonly config?: Readonly<Record<string, unknown>>;
+  /** The builder's settings schema (its factory's `settings`): images' builderConfig is checked against it. */
+  readonly settings?: BuilderSettingsSchema;
 }
 
 export interface RegisteredBuilder {
@@ -27,6 +31,7 @@ export interface RegisteredBuilder {
   readonly priority: number;
   readonly source: string | undefined;
   readonly config: Readonly<Record<string, unknown>>;
+  readonly settings: BuilderSettingsSchema | undefined;
   /** Registration order, the tie-breaker between equal priorities (earlier wins). */
   readonly order: number;
 }
@@ -125,6 +130,7 @@ export class ImageBuildEngine {
       priority: options.priority ?? 0,
       source: options.source,
       config: options.config ?? {},
+      settings: options.settings,
       order: existing >= 0 ? this.#builders[existing]!.order : this.#builders.length,
     };
     if (existing >= 0) this.#builders[existing] = entry;
@@ -139,10 +145,17 @@ export class ImageBuildEngine {
 
   /**
    * The builder for an image: the one it names (or `override`, or IMAGESPEC_BUILDER), else the highest-priority
-   * one whose `supports()` accepts it. Throws NO_BUILDER listing every builder with its reason.
+   * one whose `supports()` accepts it. Throws NO_BUILDER listing every builder with its reason, and CONFIG_ERROR
+   * when the image's builderConfig has a setting the chosen builder (or the builder a section names) does not know.
    */
   select(target: BuildTarget, override?: string): RegisteredBuilder {
     const image = toImage(target);
+    const selected = this.#select(image, override);
+    this.#checkBuilderConfig(image, selected);
+    return selected;
+  }
+
+  #select(image: Image, override: string | undefined): RegisteredBuilder {
     const wanted = image.builder ?? override ?? (this.#env.IMAGESPEC_BUILDER || undefined);
     const ordered = this.builders();
     if (wanted !== undefined) {
@@ -212,13 +225,64 @@ export class ImageBuildEngine {
    * is such a section, so `{ network: "host" }` and `{ docker: { network: "host" } }` both reach the docker builder,
    * and another builder's section is never handed to the wrong one.
    */
+  configFor(target: BuildTarget, selected: RegisteredBuilder): Readonly<Record<string, unknown>> {
+    return this.#configFor(toImage(target), selected);
+  }
+
   #configFor(image: Image, selected: RegisteredBuilder): Readonly<Record<string, unknown>> {
+    const { flat, sections } = this.#splitBuilderConfig(image);
+    return { ...selected.config, ...flat, ...sections.get(selected.builder.type) };
+  }
+
+  #splitBuilderConfig(image: Image): { flat: Record<string, unknown>; sections: Map<string, Record<string, unknown>> } {
     const own = image.builderConfig ?? {};
     const types = new Set(this.#builders.map((b) => b.builder.type));
-    const flat = Object.fromEntries(Object.entries(own).filter(([key]) => !types.has(key)));
-    const section = own[selected.builder.type];
-    const sectionConfig = typeof section === "object" && section !== null && !Array.isArray(section) ? (section as Record<string, unknown>) : {};
-    return { ...selected.config, ...flat, ...sectionConfig };
+    const flat: Record<string, unknown> = {};
+    const sections = new Map<string, Record<string, unknown>>();
+    for (const [key, value] of Object.entries(own)) {
+      if (!types.has(key)) flat[key] = value;
+      else if (typeof value === "object" && value !== null && !Array.isArray(value)) sections.set(key, value as Record<string, unknown>);
+    }
+    return { flat, sections };
+  }
+
+  /**
+   * The image's builderConfig against the settings each builder declares: the flat keys against the chosen builder's,
+   * each section against its own builder's (an unused section is checked too, so a typo never waits for the day that
+   * builder is chosen). Builders that declare no settings take what they are given.
+   */
+  #checkBuilderConfig(image: Image, selected: RegisteredBuilder): void {
+    if (image.builderConfig === undefined) return;
+    const { flat, sections } = this.#splitBuilderConfig(image);
+    const issues: ValidationIssue[] = [];
+    const types = this.#builders.map((b) => b.builder.type);
+    if (selected.settings !== undefined && Object.keys(flat).length > 0) {
+      for (const issue of checkBuilderSettings(selected.settings, flat, { type: selected.builder.type, at: "builderConfig" })) {
+        // A misspelled section (`dokcer:`) lands among the flat keys: suggest the builder type too.
+        const key = issue.field.slice("builderConfig.".length);
+        const typo = /^is not a setting/.test(issue.message) && !issue.message.includes("did you mean") ? closestMatch(key, types) : undefined;
+        issues.push(typo ? { ...issue, message: `${issue.message.replace(/ \(its settings: .*\)$/, "")}; did you mean the ${typo} section?` } : issue);
+      }
+    }
+    for (const [type, section] of sections) {
+      const settings = this.#builders.find((b) => b.builder.type === type)?.settings;
+      if (settings !== undefined) issues.push(...checkBuilderSettings(settings, section, { type, at: `builderConfig.${type}` }));
+    }
+    for (const [type, value] of Object.entries(image.builderConfig)) {
+      if (types.includes(type) && !sections.has(type)) issues.push({ field: `builderConfig.${type}`, value, message: `is the section of the ${type} builder: expected a mapping of its settings` });
+    }
+    if (issues.length === 0) return;
+    const lines = issues.map((i) => `${i.field} = ${showValue(i.value)}: ${i.message}`);
+    throw new ImageSpecError(
+      "CONFIG_ERROR",
+      `Cannot build ${image.name} with the ${selected.builder.type} builder: ${lines.length === 1 ? lines[0] : `${lines.length} invalid settings:\n  - ${lines.join("\n  - ")}`}`,
+      {
+        field: issues[0]!.field,
+        value: issues[0]!.value,
+        issues,
+        hint: `Fix the image's builderConfig: flat keys go to the builder that builds it (here ${selected.builder.type}); settings for one builder only go in its section, e.g. builderConfig: { ${selected.builder.type}: { ... } }.`,
+      },
+    );
   }
 
   /**

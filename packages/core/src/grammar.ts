@@ -51,6 +51,19 @@ class Scanner {
   }
 }
 
+/**
+ * One argument pip installs: a PEP 508 requirement, or a bare URL pip also takes on its command line, such as a VCS
+ * checkout (`git+https://github.com/org/repo@<rev>#subdirectory=plugins/x`) or an archive (`https://host/pkg.whl`),
+ * as flytekit's documentation installs flytekit from GitHub.
+ */
+export function checkPipRequirement(text: string): string | undefined {
+  if (/^(?:(?:git|hg|svn|bzr)\+)?(?:https?|ssh|file|git):\/\//i.test(text.trim())) {
+    if (/[\s\0]/.test(text.trim())) return "a URL requirement cannot contain spaces, newlines or NUL";
+    return /^(?:(?:git|hg|svn|bzr)\+)?(?:https?|ssh|file|git):\/\/[^/?#\s]+/i.test(text.trim()) ? undefined : "a URL requirement names a host: git+https://host/org/repo@rev";
+  }
+  return checkPep508(text);
+}
+
 /** Checks a PEP 508 requirement such as `pandas<2,>=1.5`, `requests[socks]>=2; python_version >= "3.8"`. */
 export function checkPep508(text: string): string | undefined {
   if (/[\r\n\0]/.test(text)) return "a requirement cannot contain a newline or NUL";

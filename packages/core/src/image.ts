@@ -463,7 +463,7 @@ export class Image {
     });
     if (problems.length > 0) {
       throw new ImageSpecError("FILE_NOT_FOUND", `Cannot use image ${this.name}: ${problems.length === 1 ? problems[0] : `\n  - ${problems.join("\n  - ")}`}`, {
-        hint: `Relative paths are relative to ${this.root}.`,
+        hint: relativePathHint(this.root),
       });
     }
     if (this.base.type === "image") this.base.image.validate();
@@ -502,9 +502,15 @@ export class Image {
     return client.manifestExists(await this.uri());
   }
 
-  /** True when running inside a container built from this definition. */
+  /**
+   * Whether code runs where this image's packages are: true inside a container built from this definition, false
+   * inside a container built from another, and true outside any imagespec-built container (running locally), as
+   * flytekit's `is_container()` answers. So `if (image.isContainer()) await import("tensorflow-bound-module")` runs
+   * the import locally and in this image's containers, and skips it in the others.
+   */
   isContainer(): boolean {
-    return process.env[IMAGE_ID_ENV] === this.id;
+    const running = process.env[IMAGE_ID_ENV];
+    return running === undefined || running === "" || running === this.id;
   }
 
   /** A plain description of the definition, for printing and JSON. */
@@ -531,6 +537,14 @@ export class Image {
 /** True when the value is an Image from any copy of @imagespec/core. */
 export function isImage(value: unknown): value is Image {
   return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[IMAGE_MARKER] === true;
+}
+
+/**
+ * What a "file not found" says about relative paths: where they are resolved from, and, for a package of a monorepo
+ * whose tasks run from another folder, how to make them independent of the current directory.
+ */
+export function relativePathHint(root: string): string {
+  return `Relative paths are relative to ${root} (the definition's root: the current directory unless root is set). When a task runs from another folder (a monorepo package built from the workspace root), set root: import.meta.dirname in the definition so paths are relative to its module.`;
 }
 
 /** True when running inside any container built by imagespec. */

@@ -6,6 +6,7 @@
 
 export type { BuildContext, BuildEvent, BuildResult, ImageBuilder, RenderContext, RenderedBuildFile } from "./builder.js";
 export { isImageBuilder } from "./builder.js";
+export { type BuilderSettings, type BuilderSettingsSchema, checkBuilderSettings, NO_SETTINGS, settingNamesAt } from "./builder-settings.js";
 export {
   aptPackagesLayer,
   builtinKindOf,
@@ -29,7 +30,7 @@ export {
   workdirLayer,
 } from "./builtin-layers.js";
 export { canonicalJson, sha256Hex, shortHash } from "./canonical.js";
-export { CONFIG_FILE_NAMES, defineConfig, findConfigFile, type ImageSpecConfig, importModule, loadConfigFile } from "./config.js";
+export { type BuildersConfig, CONFIG_FILE_NAMES, defineConfig, findConfigFile, type ImageSpecConfig, importModule, loadConfigFile } from "./config.js";
 export type {
   DockerBuildStage,
   DockerBuildStageOptions,
@@ -81,9 +82,12 @@ export {
   type ImageOptions,
   isContainer,
   isImage,
+  relativePathHint,
 } from "./image.js";
+export { isInstallerVariable, splitInstallerVariables } from "./installer-env.js";
 export { defineLayer, type FileInput, isLayerDefinition, type Layer, type LayerDefinition, layerDefinition, layerFields } from "./layer.js";
-export { type BuilderFactory, definePlugin, type ImageSpecPlugin, isPlugin } from "./plugin.js";
+export { type BuilderFactory, definePlugin, type ImageSpecPlugin, isPlugin, type RequirementsFileHandler } from "./plugin.js";
+export { isLockFile, REQUIREMENTS_FILE_PACKAGES, requirementsFileHandler } from "./requirements-files.js";
 export { type LoadedPlugin, type LoadProjectOptions, loadProject, type Project, type RegisteredBuilderInfo } from "./project.js";
 export { formatImageReference, type ImageReference, isLoopbackRegistry, normalizeImageReference, parseImageReference } from "./reference.js";
 export {
@@ -91,13 +95,25 @@ export {
   createDockerConfigResolver,
   type DockerEngineAuthConfig,
   type Existence,
+  type ImageRunConfig,
   type PushAccess,
+  readImageRunConfig,
   type RegistryCredentials,
   RegistryClient,
   type RegistryClientOptions,
   toDockerEngineAuth,
 } from "./registry/index.js";
-export { isImageSpec, ImageSpec, type ImageSpecData, type ImageSpecFields, type SourceCopyMode, SPEC_FIELDS, splitArgs } from "./spec.js";
+export {
+  BUILDER_ALIASES,
+  type FlyteSourceCopyMode,
+  isImageSpec,
+  ImageSpec,
+  type ImageSpecData,
+  type ImageSpecFields,
+  type SourceCopyMode,
+  SPEC_FIELDS,
+  splitArgs,
+} from "./spec.js";
 export { loadImageSpecFile, parseImageSpecYaml } from "./spec-file.js";
 export {
   dockerfileFlag,

@@ -42,11 +42,17 @@ export interface ChainState {
   readonly python: DockerPythonEnvironment | undefined;
   /** Runtime packages of the image and its Image bases; the wrapper installs all of them. */
   readonly runtimePackages: readonly string[];
-  /** The entrypoint a layer set last (without the runtime-packages wrapper). */
+  /**
+   * The entrypoint a layer set last (without the runtime-packages wrapper), and the command that goes with it (Docker
+   * clears CMD when an ENTRYPOINT is set). Both undefined: still the base reference's own, not read yet.
+   */
   readonly entrypoint: readonly string[] | undefined;
+  readonly cmd: readonly string[] | undefined;
+  /** The reference whose ENTRYPOINT and CMD the image still has when `entrypoint` is undefined. */
+  readonly commandFrom: string | undefined;
 }
 
-export const EMPTY_CHAIN: ChainState = { python: undefined, runtimePackages: [], entrypoint: undefined };
+export const EMPTY_CHAIN: ChainState = { python: undefined, runtimePackages: [], entrypoint: undefined, cmd: undefined, commandFrom: undefined };
 
 /** One Dockerfile line with where it came from. */
 export interface Line {
@@ -106,6 +112,8 @@ export class RenderState {
   readonly pythonKind: "venv" | "conda";
   runtimePackages: string[];
   entrypoint: readonly string[] | undefined;
+  cmd: readonly string[] | undefined;
+  commandFrom: string | undefined;
   /** Whether this image itself set the entrypoint (so the final wrapper must be written even when inherited). */
   entrypointSetHere = false;
   /** The image or one of its Image bases has runtime packages: the entrypoint goes through the wrapper. */
@@ -119,6 +127,8 @@ export class RenderState {
     this.python = chain.python;
     this.runtimePackages = [...chain.runtimePackages];
     this.entrypoint = chain.entrypoint;
+    this.cmd = chain.cmd;
+    this.commandFrom = chain.commandFrom;
     const wantsConda = image.layers.some((l) => l.kind === "condaPackages" || l.kind === "cuda");
     this.hasRuntimePackages = chain.runtimePackages.length > 0 || image.layers.some((l) => l.kind === "runtimePackages");
     this.pythonKind = wantsConda || chain.python?.kind === "conda" ? "conda" : "venv";

@@ -16,8 +16,14 @@ import {
   IMAGE_ID_ENV,
   type Image,
   ImageSpecError,
+  isImageSpecError,
   type Layer,
   layerDefinition,
+  createDockerConfigResolver,
+  type ImageRunConfig,
+  readImageRunConfig,
+  RegistryClient,
+  relativePathHint,
   shellQuote,
 } from "@imagespec/core";
 import { DEFAULT_CUDA_IMAGE, DEFAULT_MICROMAMBA_IMAGE, type DockerBuildSettings } from "./settings.js";
@@ -29,7 +35,26 @@ export interface RenderDockerOptions {
   /** The reference of the base when the base is another Image (the engine passes where it built it). */
   readonly baseUri?: string;
   readonly config?: DockerBuildSettings;
+  /**
+   * Reads a base image's ENTRYPOINT and CMD, for the runtime-packages wrapper to keep them (setting an ENTRYPOINT
+   * clears the inherited CMD). Asked only for an image with runtime packages whose command comes from a base
+   * reference. Default: the registry, with the Docker config's credentials.
+   */
+  readonly readRunConfig?: (reference: string, platform: string) => Promise<ImageRunConfig>;
 }
+
+const runConfigs = new Map<string, Promise<ImageRunConfig>>();
+/** Read once per process and reference: renders of an image and of its children ask for the same base. */
+const registryRunConfig = (reference: string, platform: string): Promise<ImageRunConfig> => {
+  const key = `${reference} ${platform}`;
+  let read = runConfigs.get(key);
+  if (!read) {
+    read = readImageRunConfig(reference, { platform, client: new RegistryClient({ credentials: createDockerConfigResolver() }) });
+    read.catch(() => runConfigs.delete(key));
+    runConfigs.set(key, read);
+  }
+  return read;
+};
 
 /** Instructions BuildKit runs as a step and numbers `[n/m]`. */
 const STEP_KEYWORDS = new Set(["FROM", "RUN", "COPY", "ADD", "WORKDIR"]);
@@ -71,8 +96,9 @@ export async function renderDockerBuild(image: Image, options: RenderDockerOptio
   }
   if (image.base.type === "dockerfile") return renderUserDockerfile(image, image.base);
   const config = options.config ?? {};
-  const { state } = await renderState(image, config);
   const from = await baseReference(image, options.baseUri, config);
+  const { state } = await renderState(image, config, { from, readRunConfig: options.readRunConfig ?? registryRunConfig });
+
   const stageLines = [...state.stages.entries()].map(([reference, stage]) => ({ reference, ...stage }));
   const steps: StepOrigin[] = [];
   const text: string[] = [];
@@ -159,9 +185,24 @@ export async function renderDockerBuild(image: Image, options: RenderDockerOptio
   };
 }
 
-/** Renders the layers of an image (and, for an Image base, what it inherits) into a RenderState. */
-async function renderState(image: Image, config: DockerBuildSettings): Promise<{ state: RenderState }> {
-  const chain: ChainState = image.base.type === "image" ? chainOf((await renderState(image.base.image, config)).state) : EMPTY_CHAIN;
+/**
+ * Renders the layers of an image (and, for an Image base, what it inherits) into a RenderState. `from` is the
+ * reference the image starts from (undefined for an Image base rendered as part of its child's chain).
+ */
+async function renderState(
+  image: Image,
+  config: DockerBuildSettings,
+  base: { readonly from: string | undefined; readonly readRunConfig: (reference: string, platform: string) => Promise<ImageRunConfig> },
+): Promise<{ state: RenderState }> {
+  let chain: ChainState = EMPTY_CHAIN;
+  if (image.base.type === "image") {
+    const inner = image.base.image;
+    chain = chainOf((await renderState(inner, config, { ...base, from: await baseReference(inner, undefined, config).catch(() => undefined) })).state);
+    // A base built from the user's own Dockerfile: its command is whatever that Dockerfile left, so read from it.
+    if (chain.entrypoint === undefined && chain.commandFrom === undefined) chain = { ...chain, commandFrom: base.from ?? (await inner.uri()) };
+  } else {
+    chain = { ...EMPTY_CHAIN, commandFrom: base.from };
+  }
   const state = new RenderState(image, chain, { micromambaImage: config.micromambaImage ?? DEFAULT_MICROMAMBA_IMAGE });
 
   const versionCheck = pythonVersionCheck(image, state);
@@ -182,14 +223,39 @@ async function renderState(image: Image, config: DockerBuildSettings): Promise<{
     const python = state.usePython().python;
     const wrapper = state.addContent("imagespec/entrypoint.sh", runtimeWrapper(python, state.runtimePackages), true);
     state.add(state.copy(wrapper, RUNTIME_WRAPPER), "the runtime packages wrapper");
+    // The wrapper's ENTRYPOINT would clear the command the image had (Docker's rule): restate the base's.
+    if (state.entrypoint === undefined) {
+      const run = await baseRunConfig(image, state.commandFrom, base.readRunConfig);
+      state.entrypoint = run.entrypoint ?? [];
+      state.cmd = run.cmd ?? [];
+    }
     state.add(`ENTRYPOINT ${dockerfileJsonArray([RUNTIME_WRAPPER, ...(state.entrypoint ?? [])])}`);
+    if (state.cmd !== undefined && state.cmd.length > 0) state.add(`CMD ${dockerfileJsonArray(state.cmd)}`, "keep the command the wrapper's entrypoint would clear");
   }
   state.add(`ENV ${IMAGE_ID_ENV}=${dockerfileWord(image.id)}`);
   return { state };
 }
 
 function chainOf(state: RenderState): ChainState {
-  return { python: state.python, runtimePackages: state.runtimePackages, entrypoint: state.entrypoint };
+  return { python: state.python, runtimePackages: state.runtimePackages, entrypoint: state.entrypoint, cmd: state.cmd, commandFrom: state.commandFrom };
+}
+
+/** The ENTRYPOINT and CMD of the reference an image's command still comes from; a read that fails says what to do. */
+async function baseRunConfig(image: Image, reference: string | undefined, read: (reference: string, platform: string) => Promise<ImageRunConfig>): Promise<ImageRunConfig> {
+  const hint =
+    "Set the entrypoint explicitly (entrypoint / withEntrypoint, e.g. [\"python3\"]): the wrapper then runs it, and no base configuration is needed.";
+  if (reference === undefined) {
+    throw new ImageSpecError("INVALID_SPEC", `Cannot keep the base image's command for ${image.name}'s runtime packages wrapper: the base has no reference to read it from`, { field: "runtimePackages", hint });
+  }
+  try {
+    return await read(reference, image.platforms[0] ?? "linux/amd64");
+  } catch (error) {
+    throw new ImageSpecError(
+      isImageSpecError(error) && error.code === "AUTH_ERROR" ? "AUTH_ERROR" : "REGISTRY_ERROR",
+      `Cannot keep the base image's command for ${image.name}'s runtime packages wrapper: reading the ENTRYPOINT and CMD of ${reference} failed: ${(error as Error).message}`,
+      { field: "runtimePackages", value: reference, hint, cause: error },
+    );
+  }
 }
 
 /**
@@ -246,7 +312,7 @@ async function renderUserDockerfile(image: Image, base: { dockerfile: string; co
     throw new ImageSpecError("FILE_NOT_FOUND", `Cannot read the Dockerfile ${JSON.stringify(base.dockerfile)}: ${file} does not exist`, {
       field: "dockerfile",
       value: base.dockerfile,
-      hint: `Relative paths are relative to ${image.root}.`,
+      hint: relativePathHint(image.root),
       cause: error,
     });
   }

@@ -231,6 +231,61 @@ describe("runtime packages and the entrypoint", () => {
   });
 });
 
+describe("the runtime-packages wrapper keeps the base image's command (an ENTRYPOINT clears the inherited CMD)", () => {
+  const reads: string[] = [];
+  const readRunConfig = async (reference: string, platform: string) => {
+    reads.push(`${reference} ${platform}`);
+    if (reference.includes("tini")) return { entrypoint: ["/tini", "--"], cmd: ["python3", "-m", "app"] };
+    return { entrypoint: undefined, cmd: ["python3"] };
+  };
+
+  it("restates the base's CMD (and its ENTRYPOINT behind the wrapper) when the image sets no entrypoint", async () => {
+    reads.length = 0;
+    const spec = new ImageSpec({ root, pythonVersion: "3.11", runtimePackages: ["rich"] });
+    const lines = instructions((await renderDockerBuild(spec.toImage(), { readRunConfig })).dockerfile);
+    expect(reads).toEqual(["127.0.0.1:5000/imagespec/python:3.11-slim-bookworm linux/amd64"]);
+    expect(lines.slice(-3)).toEqual(['ENTRYPOINT ["/usr/local/bin/imagespec-entrypoint"]', 'CMD ["python3"]', expect.stringMatching(/^ENV IMAGESPEC_IMAGE_ID=/)]);
+    const tini = Image.fromBase("ghcr.io/acme/tini-app:1", { root, platform: "linux/arm64" }).withRuntimePackages("rich");
+    const tiniLines = instructions((await renderDockerBuild(tini, { readRunConfig })).dockerfile);
+    expect(tiniLines).toContain('ENTRYPOINT ["/usr/local/bin/imagespec-entrypoint","/tini","--"]');
+    expect(tiniLines).toContain('CMD ["python3","-m","app"]');
+    expect(reads.at(-1)).toBe("ghcr.io/acme/tini-app:1 linux/arm64");
+  });
+
+  it("reads nothing when the image sets its entrypoint (Docker clears CMD then anyway, as without runtime packages)", async () => {
+    reads.length = 0;
+    const image = Image.fromBase("ghcr.io/acme/tini-app:1", { root }).withRuntimePackages("rich").withEntrypoint(["python", "serve.py"]);
+    const lines = instructions((await renderDockerBuild(image, { readRunConfig })).dockerfile);
+    expect(reads).toEqual([]);
+    expect(lines).toContain('ENTRYPOINT ["/usr/local/bin/imagespec-entrypoint","python","serve.py"]');
+    expect(lines.some((l) => l.startsWith("CMD"))).toBe(false);
+  });
+
+  it("carries the command through Image bases: a child adding runtime packages keeps what its base kept", async () => {
+    reads.length = 0;
+    const base = Image.fromBase("ghcr.io/acme/tini-app:1", { root, name: "base" }).withRuntimePackages("rich");
+    const child = Image.fromBase(base, { root, name: "child" }).withRuntimePackages("attrs");
+    const lines = instructions((await renderDockerBuild(child, { baseUri: "127.0.0.1:5000/base:abc", readRunConfig })).dockerfile);
+    expect(lines[0]).toBe("FROM 127.0.0.1:5000/base:abc");
+    expect(lines).toContain('ENTRYPOINT ["/usr/local/bin/imagespec-entrypoint","/tini","--"]');
+    expect(lines).toContain('CMD ["python3","-m","app"]');
+    expect(reads).toEqual(["ghcr.io/acme/tini-app:1 linux/amd64"]);
+  });
+
+  it("says what to do when the base's configuration cannot be read", async () => {
+    const image = Image.fromBase("ghcr.io/acme/private:1", { root }).withRuntimePackages("rich");
+    const failing = async () => {
+      throw new Error("401 Unauthorized");
+    };
+    await expect(renderDockerBuild(image, { readRunConfig: failing })).rejects.toMatchObject({
+      code: "REGISTRY_ERROR",
+      field: "runtimePackages",
+      message: expect.stringContaining("Cannot keep the base image's command for imagespec's runtime packages wrapper: reading the ENTRYPOINT and CMD of ghcr.io/acme/private:1 failed: 401 Unauthorized"),
+      hint: expect.stringContaining("Set the entrypoint explicitly"),
+    });
+  });
+});
+
 describe("the Python version", () => {
   it("is checked at build time when a base that is not the Debian base states one", async () => {
     const image = Image.fromBase("ghcr.io/org/py:1", { root, pythonVersion: "3.11" }).withCommands("true");

@@ -10,3 +10,4 @@ export {
   type RegistryCredentials,
   toDockerEngineAuth,
 } from "./credentials.js";
+export { type ImageRunConfig, readImageRunConfig } from "./image-config.js";
