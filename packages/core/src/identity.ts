@@ -157,7 +157,10 @@ async function compute(image: Image, hasher: FileHasher): Promise<ImageIdentity>
         files.push({ name: field, digest, detail: input.path, files: hashed.entries, source: { path: input.path, type: "file" } });
       } else {
         const select = input.select ?? "all";
-        const hashed = await hasher.hashFolder(abs, { select, ignoreFiles }).catch((e) => rethrowMissing(e, field, input.path, image.root));
+        // A layer's own exclusions (`exclude`) apply on top of the image's ignore files, as one more ignore list.
+        const hashed = await hasher
+          .hashFolder(abs, { select, ignoreFiles, ...(input.exclude?.length && { ignorePatterns: input.exclude }) })
+          .catch((e) => rethrowMissing(e, field, input.path, image.root));
         files.push({ name: field, digest: hashed.digest, detail: input.path, files: hashed.entries, source: { path: input.path, type: "folder", select } });
       }
     }

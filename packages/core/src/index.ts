@@ -32,7 +32,10 @@ export {
 export { canonicalJson, sha256Hex, shortHash } from "./canonical.js";
 export { type BuildersConfig, CONFIG_FILE_NAMES, defineConfig, findConfigFile, type ImageSpecConfig, importModule, loadConfigFile } from "./config.js";
 export type {
+  DockerBuildStage,
+  DockerBuildStageOptions,
   DockerCacheMountOptions,
+  DockerCopyOptions,
   DockerInstructions,
   DockerLayerRenderer,
   DockerPythonEnvironment,

@@ -207,7 +207,8 @@ export interface StepFailure {
   readonly logTail: readonly string[];
 }
 
-const STEP_NAME = /^\[(?:(\S+) )?(\d+)\/(\d+)\] (.*)$/s;
+/** `[stage n/m] ...` or `[n/m] ...`; BuildKit pads `n` to the width of `m` (`[build  9/13]`). */
+const STEP_NAME = /^\[(?:(\S+) +)? *(\d+)\/(\d+)\] (.*)$/s;
 
 /** Turns vertex updates into BuildEvents and keeps the whole log. */
 export class BuildProgress {

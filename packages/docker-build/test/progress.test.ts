@@ -105,6 +105,22 @@ describe("progress tracking", () => {
     expect(progress.origin("[2/3] COPY [a,b]")).toBeUndefined();
     expect(progress.origin("[internal] load metadata for base")).toBeUndefined();
   });
+
+  it("reads step numbers BuildKit pads to the width of the total", () => {
+    const many: StepOrigin[] = Array.from({ length: 12 }, (_, i) => ({
+      instruction: `RUN step ${i + 1}`,
+      keyword: "RUN",
+      number: i + 1,
+      stage: "imagespec-layer-1-build",
+      layerIndex: 1,
+      layerKind: "nodeProject",
+      description: `step ${i + 1}`,
+    }));
+    const progress = new BuildProgress(() => {}, many);
+    expect(progress.origin("[imagespec-layer-1-build  9/12] RUN step 9")).toBe(many[8]);
+    expect(progress.origin("[ 3/12] RUN elsewhere")).toBeUndefined();
+    expect(progress.origin("[imagespec-layer-1-build 12/12] RUN step 12")).toBe(many[11]);
+  });
 });
 
 describe("the CLI's plain progress", () => {
