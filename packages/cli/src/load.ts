@@ -110,7 +110,19 @@ export async function loadTargets(inv: Invocation, settings: Settings, mode: "ma
   }
   const prepared = prepare(targets, inv, settings);
   for (const target of prepared) target.image.validate();
-  return prepared;
+  return resolveNativePlatforms(prepared, inv, settings);
+}
+
+/**
+ * Images whose platform is `native` (their own or an Image base's) get the platform of the engine their builder
+ * builds on, before anything is hashed. Commands that load no builders load them for this.
+ */
+export async function resolveNativePlatforms(targets: readonly Target[], inv: Invocation, settings: Settings): Promise<Target[]> {
+  const hasNative = (image: Image): boolean => image.hasNativePlatform || (image.base.type === "image" && hasNative(image.base.image));
+  if (!targets.some((t) => hasNative(t.image))) return [...targets];
+  const project = settings.project ?? (await loadSettings(inv, { project: true, warnPluginFailures: false })).project!;
+  const builder = builderOverride(inv, settings);
+  return Promise.all(targets.map(async ({ name, image }) => ({ name, image: await project.engine.resolvePlatforms(image, { builder }) })));
 }
 
 /** A module's exported Images and ImageSpecs (as Images), by export name; plus what else it exports, for messages. */

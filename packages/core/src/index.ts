@@ -4,7 +4,7 @@
  * client, plugins and configuration.
  */
 
-export type { BuildContext, BuildEvent, BuildResult, ImageBuilder, RenderContext, RenderedBuildFile } from "./builder.js";
+export type { BuildContext, BuildEvent, BuildResult, ImageBuilder, PlatformBuild, RenderContext, RenderedBuildFile } from "./builder.js";
 export { isImageBuilder } from "./builder.js";
 export {
   aptPackagesLayer,
@@ -66,8 +66,11 @@ export {
   type ImageOptions,
   isContainer,
   isImage,
+  type NativePlatform,
 } from "./image.js";
 export { defineLayer, type FileInput, isLayerDefinition, type Layer, type LayerDefinition, layerDefinition, layerFields } from "./layer.js";
+export { limiter } from "./limiter.js";
+export { formatPlatform, NATIVE_PLATFORM, type OciPlatform, parsePlatform, platformTagSuffix, samePlatform } from "./platform.js";
 export { type BuilderFactory, definePlugin, type ImageSpecPlugin, isPlugin } from "./plugin.js";
 export { type LoadedPlugin, type LoadProjectOptions, loadProject, type Project, type RegisteredBuilderInfo } from "./project.js";
 export { formatImageReference, type ImageReference, isLoopbackRegistry, normalizeImageReference, parseImageReference } from "./reference.js";
@@ -75,7 +78,14 @@ export {
   type CredentialResolver,
   createDockerConfigResolver,
   type DockerEngineAuthConfig,
+  DOCKER_MANIFEST_LIST_MEDIA_TYPE,
   type Existence,
+  findPlatformEntry,
+  type IndexEntry,
+  isIndexMediaType,
+  OCI_INDEX_MEDIA_TYPE,
+  parseIndexEntries,
+  type PlatformManifest,
   type RegistryCredentials,
   RegistryClient,
   type RegistryClientOptions,

@@ -9,7 +9,7 @@ import { type Image, type ImageIdentity, ImageSpecError, loadImageSpecFile, type
 import { type Change, diffIdentities, type InputChange, isFolder } from "../diff.js";
 import { EXIT } from "../exit.js";
 import { checkoutRevision } from "../git.js";
-import { importImages, loadSettings, loadTargets, prepare, type Settings, type Target } from "../load.js";
+import { importImages, loadSettings, loadTargets, prepare, resolveNativePlatforms, type Settings, type Target } from "../load.js";
 import type { Invocation } from "../main.js";
 import type { Output } from "../output.js";
 
@@ -138,7 +138,8 @@ async function identityAgainst(inv: Invocation, settings: Settings, target: Targ
 async function identityOf(image: Image, name: string, inv: Invocation, settings: Settings): Promise<ImageIdentity> {
   const [prepared] = prepare([{ name, image }], inv, settings);
   prepared!.image.validate();
-  return prepared!.image.identity();
+  const [resolved] = await resolveNativePlatforms([prepared!], inv, settings);
+  return resolved!.image.identity();
 }
 
 async function loadImage(file: string, shown: string, name: string): Promise<Image> {

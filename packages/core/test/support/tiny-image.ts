@@ -16,12 +16,12 @@ export interface TinyImage {
 export const sha256 = (bytes: Uint8Array | string) => `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
 
 /** One empty layer (an empty tar, gzipped), its config (carrying `marker` so images differ), and an OCI manifest. */
-export function tinyImage(marker: string): TinyImage {
+export function tinyImage(marker: string, architecture = "amd64"): TinyImage {
   const emptyTar = Buffer.alloc(1024); // an empty tar archive is two zero blocks
   const layer = gzipSync(emptyTar);
   const config = Buffer.from(
     JSON.stringify({
-      architecture: "amd64",
+      architecture,
       os: "linux",
       config: { Env: [`IMAGESPEC_TEST_RUN=${marker}`] },
       rootfs: { type: "layers", diff_ids: [sha256(emptyTar)] },
