@@ -26,6 +26,7 @@ import {
   buildOnEngine,
   buildPlatformIndex,
   cancelledError,
+  cannotRunReason,
   contextTar,
   DockerBuildError,
   type EngineConnection,
@@ -114,7 +115,7 @@ async function checkPlatforms(image: Image, connection: EngineConnection, engine
     warn(`Cannot ask ${engine} which platforms it emulates (${platforms.workersError}); building ${missing.join(", ")} anyway`);
     return;
   }
-  throw unsupportedPlatformError(image, missing, platforms, engine);
+  throw unsupportedPlatformError(image, missing, cannotRunReason(engine, missing, platforms));
 }
 
 /** The local engine's platform, for images whose platform is `native`. */

@@ -12,6 +12,7 @@ import {
   buildOnEngine,
   buildPlatformIndex,
   cancelledError,
+  cannotRunReason,
   EngineLostError,
   type EnginePlatforms,
   engineBuildPlatforms,
@@ -92,9 +93,13 @@ async function checkPoolPlatforms(image: Image, config: ResolvedRemoteConfig, po
     }
     // No engine answered at all: the build's own attempt says why, engine by engine.
     if (supported || answers.length === 0) continue;
-    const all = { native: answers[0]!.platforms.native, supported: [...new Set(answers.flatMap((a) => a.platforms.supported))] };
-    const error = unsupportedPlatformError(image, [platform], all, answers.length === 1 ? engineLabel(answers[0]!.engine) : `of the remote pool (${answers.map((a) => `${engineLabel(a.engine)}: ${a.platforms.supported.join(", ")}`).join("; ")})`);
-    throw error;
+    throw unsupportedPlatformError(
+      image,
+      [platform],
+      answers.length === 1
+        ? cannotRunReason(engineLabel(answers[0]!.engine), [platform], answers[0]!.platforms)
+        : `no engine of the remote pool can run that platform (${answers.map((a) => `${engineLabel(a.engine)} builds for ${a.platforms.supported.join(", ")}`).join("; ")})`,
+    );
   }
 }
 

@@ -436,7 +436,9 @@ describe("an image of two platforms on a pool of two engines", () => {
     const [outcome] = await build(config, image, { events });
     expect(outcome?.status).toBe("failed");
     expect(outcome?.error).toMatchObject({ code: "ENVIRONMENT", field: "platform", value: "linux/s390x" });
-    expect(outcome?.reason).toMatch(/^Cannot build i13-remote\/s390x for linux\/s390x: the engine of the remote pool \(a \(tcp:\/\/127\.0\.0\.1:2376\): linux\/amd64, .*linux\/arm64.*; b \(tcp:\/\/127\.0\.0\.1:2377\): .*\) cannot run that platform/);
+    expect(outcome?.reason).toMatch(
+      /^Cannot build i13-remote\/s390x for linux\/s390x: no engine of the remote pool can run that platform \(a \(tcp:\/\/127\.0\.0\.1:2376\) builds for linux\/amd64, .*linux\/arm64.*; b \(tcp:\/\/127\.0\.0\.1:2377\) builds for .*\)$/,
+    );
     expect(logLines(events).filter((l) => l.includes("Building"))).toEqual([]);
   });
 

@@ -15,11 +15,12 @@ export interface OciPlatform {
 
 /**
  * `linux/arm64/v8` → `{ os: "linux", architecture: "arm64" }`: the variant every arm64 image has, and amd64's
- * baseline `v1`, are dropped, as containerd's platform matcher treats them as the default.
+ * baseline `v1`, are dropped, and 32-bit `arm` without a variant is `arm/v7`, as containerd normalises them.
  */
 export function parsePlatform(platform: string): OciPlatform {
   const [os = "", architecture = "", variant] = platform.toLowerCase().split("/");
   const defaultVariant = (architecture === "arm64" && variant === "v8") || (architecture === "amd64" && variant === "v1");
+  if (architecture === "arm" && !variant) return { os, architecture, variant: "v7" };
   return variant === undefined || variant === "" || defaultVariant ? { os, architecture } : { os, architecture, variant };
 }
 

@@ -11,6 +11,7 @@ export { ociLabels, publicSourceUrl } from "./labels.js";
 export { BuildProgress, type BuildkitStatus, decodeStatusResponse, PlainProgressParser, type StepFailure } from "./progress.js";
 export { buildPlatformIndex, type PlatformIndexRun, platformImageUri } from "./platform-index.js";
 export {
+  cannotRunReason,
   decodeWorkerPlatforms,
   engineBuildPlatforms,
   engineNativePlatform,

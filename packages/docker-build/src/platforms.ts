@@ -149,6 +149,11 @@ export async function enginePlatforms(connection: EngineConnection, options: { t
   }
 }
 
+/** Why one engine cannot build some platforms: `the engine <name> cannot run that platform; it builds for <list>`. */
+export function cannotRunReason(engineName: string, missing: readonly string[], engine: EnginePlatforms): string {
+  return `the engine ${engineName} cannot run ${missing.length === 1 ? "that platform" : "those platforms"}; it builds for ${engine.supported.join(", ")}`;
+}
+
 /** The requested platforms the engine cannot build (not its own, and not among its BuildKit worker's). */
 export function unsupportedPlatforms(requested: readonly string[], engine: EnginePlatforms): string[] {
   return requested.filter((platform) => !engine.supported.some((p) => samePlatform(p, platform)));
@@ -158,14 +163,14 @@ export function unsupportedPlatforms(requested: readonly string[], engine: Engin
 const QEMU_NAMES: Record<string, string> = { amd64: "x86_64", arm64: "aarch64", "386": "i386", arm: "arm", mips64le: "mips64el", loong64: "loongarch64" };
 
 /**
- * The error for platforms an engine cannot build, raised before anything is built: which ones, what the engine
- * runs, and how to give it an emulator.
+ * The error for platforms an engine cannot build, raised before anything is built: which ones, why (`because`, e.g.
+ * `the engine X cannot run that platform; it builds for ...`, from `cannotRunReason`), and how to give it an emulator.
  */
-export function unsupportedPlatformError(image: Image, missing: readonly string[], engine: EnginePlatforms, engineName: string): ImageSpecError {
+export function unsupportedPlatformError(image: Image, missing: readonly string[], because: string): ImageSpecError {
   const qemu = QEMU_NAMES[parsePlatform(missing[0] ?? "").architecture] ?? parsePlatform(missing[0] ?? "").architecture;
   return new ImageSpecError(
     "ENVIRONMENT",
-    `Cannot build ${image.name} for ${missing.join(", ")}: the engine ${engineName} cannot run ${missing.length === 1 ? "that platform" : "those platforms"}; it builds for ${engine.supported.join(", ")}`,
+    `Cannot build ${image.name} for ${missing.join(", ")}: ${because}`,
     {
       field: "platform",
       value: missing.length === 1 ? missing[0] : missing,
