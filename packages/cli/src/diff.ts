@@ -22,6 +22,8 @@ export interface InputChange {
   readonly detailAfter: string | null;
   /** For folders: the files whose entries differ. */
   readonly files?: readonly FileChange[];
+  /** For a changed `base` that is an Image: the base's own inputs that differ (explain --against follows them down). */
+  readonly changes?: readonly InputChange[];
 }
 
 export function diffIdentities(before: ImageIdentity, after: ImageIdentity): InputChange[] {

@@ -4,7 +4,8 @@
  * YAML spec, and the environment's defaults (IMAGESPEC_REGISTRY, --platform, --fast) applied to every image.
  */
 
-import { existsSync, statSync } from "node:fs";
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import {
   closestMatch,
@@ -13,17 +14,17 @@ import {
   type Image,
   ImageSpecError,
   type ImageSpecConfig,
-  importModule,
-  isImage,
-  isImageSpec,
   isImageSpecError,
   loadConfigFile,
-  loadImageSpecFile,
   loadProject,
+  parseImageSpecYaml,
   type Project,
 } from "@imagespec/core";
 import { UsageError } from "./args.js";
 import type { Invocation } from "./main.js";
+import { importImages, type ModuleImages } from "./module.js";
+
+export { importImages } from "./module.js";
 
 export interface Settings {
   readonly config: ImageSpecConfig;
@@ -35,6 +36,10 @@ export interface Settings {
 export interface Target {
   /** The export name (a module), or the image name (a YAML spec). */
   readonly name: string;
+  /** The module or spec file it came from, as given on the command line. */
+  readonly file: string;
+  /** The same file, absolute. */
+  readonly absolute: string;
   readonly image: Image;
 }
 
@@ -81,35 +86,73 @@ export function concurrency(inv: Invocation): number | undefined {
   return value;
 }
 
+/** One file named on the command line: a module with the export names that follow it, or a YAML spec. */
+export interface Source {
+  readonly kind: "module" | "spec";
+  readonly file: string;
+  readonly names: string[];
+}
+
+const isYaml = (file: string) => /\.ya?ml$/i.test(file);
+/** An export name is an identifier; anything else (a dot, a slash) is a file. */
+const isExportName = (arg: string) => /^[A-Za-z_$][\w$]*$/.test(arg);
+
 /**
- * The images the command works on, prepared (registry default, platforms, fast mode) and validated.
- * `one`: the command takes a single image (`<file> [name]`); a module with one image needs no name.
+ * The files of the command line, in order: `<file> [name...]` any number of times (a module's export names follow
+ * it; a YAML spec takes none), then each `--image <spec.yaml>`.
+ */
+export function sources(inv: Invocation): Source[] {
+  const command = inv.command.name;
+  const list: Source[] = [];
+  for (const [i, arg] of inv.positionals.entries()) {
+    const last = list.at(-1);
+    if (i > 0 && isExportName(arg) && last !== undefined) {
+      if (last.kind === "spec") {
+        throw new UsageError(`a YAML spec holds one image; ${JSON.stringify(arg)} after ${last.file} is not a file (modules end in .ts, .js, ...; specs in .yaml)`, { command });
+      }
+      last.names.push(arg);
+      continue;
+    }
+    list.push({ kind: isYaml(arg) ? "spec" : "module", file: arg, names: [] });
+  }
+  const specFiles = Array.isArray(inv.options.image) ? inv.options.image : [];
+  for (const file of specFiles) list.push({ kind: "spec", file, names: [] });
+  return list;
+}
+
+/**
+ * The images the command works on, from every file given, prepared (registry default, platforms, fast mode) and
+ * validated. `one`: the command takes a single image; a module with one image needs no name.
  */
 export async function loadTargets(inv: Invocation, settings: Settings, mode: "many" | "one"): Promise<Target[]> {
-  const specFiles = Array.isArray(inv.options.image) ? inv.options.image : [];
   const command = inv.command.name;
-  let targets: Target[];
-  if (specFiles.length > 0) {
-    if (inv.positionals.length > 0) {
-      throw new UsageError(`give either a module or --image, not both (got ${inv.positionals.join(" ")} and --image ${specFiles.join(",")})`, { command });
+  const files = sources(inv);
+  if (files.length === 0) {
+    throw new UsageError(`${command} needs a module or a spec file: ${inv.command.usage.join("  or  ")}`, { command });
+  }
+  const targets: Target[] = [];
+  for (const source of files) {
+    const absolute = path.resolve(inv.cwd, source.file);
+    if (source.kind === "spec") {
+      targets.push(await loadSpecTarget(absolute, source.file));
+      continue;
     }
-    if (mode === "one" && specFiles.length > 1) throw new UsageError(`${command} works on one image; give --image once`, { command });
-    targets = await Promise.all(specFiles.map((file) => loadSpecTarget(path.resolve(inv.cwd, file), file)));
-  } else {
-    const [file, ...names] = inv.positionals;
-    if (file === undefined) {
-      throw new UsageError(`${command} needs a module or a spec file: ${inv.command.usage.join("  or  ")}`, { command });
-    }
-    if (/\.ya?ml$/i.test(file)) {
-      if (names.length > 0) throw new UsageError(`a YAML spec holds one image; drop ${names.map((n) => JSON.stringify(n)).join(" ")}`, { command });
-      targets = [await loadSpecTarget(path.resolve(inv.cwd, file), file)];
-    } else {
-      const images = await importImages(path.resolve(inv.cwd, file), file);
-      targets = selectExports(images, file, names, mode, command);
+    const module = await importImages(absolute, source.file);
+    for (const { name, image } of selectExports(module, source.file, source.names, mode === "one" && files.length === 1, command)) {
+      targets.push({ name, file: source.file, absolute, image });
     }
   }
+  if (mode === "one" && targets.length > 1) {
+    throw new UsageError(`${command} works on one image; the files given hold ${targets.length} (${targets.map((t) => t.name).join(", ")}): name one`, { command });
+  }
   const prepared = prepare(targets, inv, settings);
-  for (const target of prepared) target.image.validate();
+  for (const target of prepared) {
+    try {
+      target.image.validate();
+    } catch (error) {
+      throw isImageSpecError(error) ? located(error, target) : error;
+    }
+  }
   return resolveNativePlatforms(prepared, inv, settings);
 }
 
@@ -122,74 +165,58 @@ export async function resolveNativePlatforms(targets: readonly Target[], inv: In
   if (!targets.some((t) => hasNative(t.image))) return [...targets];
   const project = settings.project ?? (await loadSettings(inv, { project: true, warnPluginFailures: false })).project!;
   const builder = builderOverride(inv, settings);
-  return Promise.all(targets.map(async ({ name, image }) => ({ name, image: await project.engine.resolvePlatforms(image, { builder }) })));
+  return Promise.all(targets.map(async (target) => ({ ...target, image: await project.engine.resolvePlatforms(target.image, { builder }) })));
 }
 
-/** A module's exported Images and ImageSpecs (as Images), by export name; plus what else it exports, for messages. */
-export interface ModuleImages {
-  readonly images: Map<string, Image>;
-  readonly others: Map<string, string>;
+/** An error about one target, led by the file and export it came from. */
+export function located(error: ImageSpecError, target: Pick<Target, "file" | "name">, isSpec = isYaml(target.file)): ImageSpecError {
+  const where = isSpec ? target.file : `${target.file} (export ${target.name})`;
+  if (error.message.includes(target.file)) return error;
+  return new ImageSpecError(error.code, `${where}: ${error.message}`, {
+    ...(error.field !== undefined && { field: error.field }),
+    ...(error.value !== undefined && { value: error.value }),
+    ...(error.hint !== undefined && { hint: error.hint }),
+    issues: error.issues,
+    cause: error,
+  });
 }
 
-export async function importImages(absolute: string, shown: string): Promise<ModuleImages> {
-  if (!existsSync(absolute) || !statSync(absolute).isFile()) {
-    throw new ImageSpecError("FILE_NOT_FOUND", `Cannot load ${JSON.stringify(shown)}: no such file`, {
-      value: shown,
-      hint: "Give the module that exports your images, e.g. imagespec build images.ts (relative to the current folder).",
-    });
-  }
-  let module: Record<string, unknown>;
-  try {
-    module = await importModule(absolute);
-  } catch (error) {
-    // A definition that does not validate says which field and value itself; anything else is about the module.
-    if (isImageSpecError(error)) throw error;
-    const message = error instanceof Error ? error.message : String(error);
-    throw new ImageSpecError("INVALID_SPEC", `Cannot load ${JSON.stringify(shown)}: ${message.split("\n")[0]}`, {
-      value: shown,
-      hint: "Fix the module so that it runs (node or tsx would show the same error); --debug prints the stack.",
-      cause: error,
-    });
-  }
-  const images = new Map<string, Image>();
-  const others = new Map<string, string>();
-  const seen = new Set<unknown>();
-  // Named exports first, so an image that is also the default export is reported under its name.
-  const entries = Object.entries(module).sort(([a], [b]) => Number(a === "default") - Number(b === "default"));
-  for (const [name, value] of entries) {
-    if (name === "__esModule") continue;
-    if (isImage(value) || isImageSpec(value)) {
-      if (name === "default" && seen.has(value)) continue;
-      seen.add(value);
-      images.set(name, isImageSpec(value) ? value.toImage() : value);
-    } else {
-      others.set(name, value === null ? "null" : Array.isArray(value) ? "an array" : typeof value === "function" ? "a function" : `a ${typeof value}`);
-    }
-  }
-  return { images, others };
-}
-
-function selectExports(module: ModuleImages, file: string, names: readonly string[], mode: "many" | "one", command: string): Target[] {
+/**
+ * The exports to use. With no names: every image, and any broken definition is an error (nothing is skipped
+ * silently). `oneImage`: the command needs exactly one image from this module.
+ */
+function selectExports(module: ModuleImages, file: string, names: readonly string[], oneImage: boolean, command: string): { name: string; image: Image }[] {
   const available = [...module.images.keys()];
-  if (available.length === 0) {
-    throw new ImageSpecError("INVALID_SPEC", `Cannot find images in ${JSON.stringify(file)}: it exports no Image or ImageSpec`, {
-      value: file,
-      hint: `Export them, e.g. export const app = Image.fromDebianBase().withPipPackages("requests");${module.others.size > 0 ? ` (it exports ${[...module.others.keys()].join(", ")})` : ""}`,
-    });
-  }
   if (names.length === 0) {
-    if (mode === "one" && available.length > 1) {
+    const problems = [...module.problems.values()];
+    if (problems.length === 1) throw problems[0]!;
+    if (problems.length > 1) {
+      throw new ImageSpecError("INVALID_SPEC", `Cannot use ${file}: ${problems.length} exports are not usable images:\n${problems.map((p) => `  - ${p.message.split("\n")[0]}`).join("\n")}`, {
+        value: file,
+        hint: problems[0]!.hint ?? "Export Images or ImageSpecs (or Promises of them).",
+        issues: problems.map((p) => ({ field: p.field ?? "", value: p.value, message: p.message.split("\n")[0]! })),
+      });
+    }
+    if (available.length === 0) {
+      throw new ImageSpecError("INVALID_SPEC", `Cannot find images in ${JSON.stringify(file)}: it exports no Image or ImageSpec`, {
+        value: file,
+        hint: `Export them, e.g. export const app = Image.fromDebianBase().withPipPackages("requests");${module.others.size > 0 ? ` (it exports ${[...module.others.keys()].join(", ")})` : ""}`,
+      });
+    }
+    if (oneImage && available.length > 1) {
       throw new UsageError(`${file} exports several images (${available.join(", ")}); name one: imagespec ${command} ${file} ${available[0]}`, { command });
     }
     return available.map((name) => ({ name, image: module.images.get(name)! }));
   }
-  const targets: Target[] = [];
+  const targets: { name: string; image: Image }[] = [];
   for (const name of new Set(names)) {
     const image = module.images.get(name);
     if (image) {
       targets.push({ name, image });
       continue;
     }
+    const problem = module.problems.get(name);
+    if (problem) throw problem;
     const other = module.others.get(name);
     if (other !== undefined) {
       throw new ImageSpecError("INVALID_SPEC", `Cannot use export ${JSON.stringify(name)} of ${file}: it is ${other}, not an Image or ImageSpec`, { field: name, value: name });
@@ -197,7 +224,7 @@ function selectExports(module: ModuleImages, file: string, names: readonly strin
     const suggestion = closestMatch(name, available);
     throw new ImageSpecError(
       "INVALID_SPEC",
-      `Cannot find image ${JSON.stringify(name)} in ${file}: ${suggestion ? `did you mean ${suggestion}? ` : ""}it exports ${available.join(", ")}`,
+      `Cannot find image ${JSON.stringify(name)} in ${file}: ${suggestion ? `did you mean ${suggestion}? ` : ""}it exports ${available.join(", ") || "no images"}`,
       { field: name, value: name, hint: "Name an exported Image or ImageSpec, or give no name to use all of them." },
     );
   }
@@ -208,8 +235,12 @@ async function loadSpecTarget(absolute: string, shown: string): Promise<Target> 
   if (!existsSync(absolute)) {
     throw new ImageSpecError("FILE_NOT_FOUND", `Cannot load image spec ${JSON.stringify(shown)}: no such file`, { value: shown });
   }
-  const spec = await loadImageSpecFile(absolute);
-  return { name: spec.name, image: spec.toImage() };
+  const spec = parseImageSpecYaml(await readFile(absolute, "utf8"), { root: path.dirname(absolute), source: shown });
+  try {
+    return { name: spec.name, file: shown, absolute, image: spec.toImage() };
+  } catch (error) {
+    throw isImageSpecError(error) ? located(error, { file: shown, name: spec.name }, true) : error;
+  }
 }
 
 /**
@@ -235,7 +266,7 @@ export function prepare(targets: readonly Target[], inv: Invocation, settings: S
     return next;
   };
   const cache = new WeakMap<Image, Image>();
-  return targets.map(({ name, image }) => ({ name, image: mapChain(fast ? image.forFastRegistration() : image, change, cache) }));
+  return targets.map((target) => ({ ...target, image: mapChain(fast ? target.image.forFastRegistration() : target.image, change, cache) }));
 }
 
 function checkRegistry(registry: string, source: string): void {

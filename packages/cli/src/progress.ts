@@ -18,6 +18,8 @@ interface ImageState {
   readonly uri: string;
   readonly name: string;
   status: string;
+  /** With `built`: whether the builder pushed it. */
+  pushed: boolean | undefined;
   builder: string | undefined;
   reason: string | undefined;
   startedAt: number | undefined;
@@ -81,7 +83,7 @@ export class Progress {
   #state(uri: string): ImageState {
     let state = this.#images.get(uri);
     if (!state) {
-      state = { uri, name: this.#names.get(uri) ?? uri, status: "queued", builder: undefined, reason: undefined, startedAt: undefined, finishedAt: undefined, steps: new Map(), log: [] };
+      state = { uri, name: this.#names.get(uri) ?? uri, status: "queued", pushed: undefined, builder: undefined, reason: undefined, startedAt: undefined, finishedAt: undefined, steps: new Map(), log: [] };
       this.#images.set(uri, state);
     }
     return state;
@@ -89,6 +91,7 @@ export class Progress {
 
   #onImage(state: ImageState, event: Extract<EngineEvent, { type: "image" }>): void {
     state.status = event.status;
+    state.pushed = event.pushed ?? state.pushed;
     state.builder = event.builder ?? state.builder;
     state.reason = event.reason;
     if (event.status === "building") state.startedAt = Date.now();
@@ -189,7 +192,8 @@ export class Progress {
     const seconds = state.startedAt !== undefined && (live || state.finishedAt !== undefined) ? ` ${(((state.finishedAt ?? Date.now()) - state.startedAt) / 1000).toFixed(1)}s` : "";
     // Also for built and building images: a tag that was there but incomplete (an index missing a platform) is rebuilt.
     const reason = state.status !== "queued" && state.status !== "checking" && state.reason ? `: ${state.reason}` : "";
-    const text = `${state.name} ${state.status} ${state.uri}${state.builder ? ` (${state.builder})` : ""}${seconds}${reason}`;
+    const status = state.status === "built" && state.pushed ? "built and pushed" : state.status;
+    const text = `${state.name} ${status} ${state.uri}${state.builder ? ` (${state.builder})` : ""}${seconds}${reason}`;
     const shown = live ? firstLine(text, width - 2) : text;
     const colour = state.status === "failed" ? style.red : state.status === "built" ? style.green : (s: string) => s;
     return live ? `${symbol} ${colour(shown)}` : `${state.name}: ${colour(text.slice(state.name.length + 1))}`;
@@ -199,10 +203,42 @@ export class Progress {
     const { style } = this.#out;
     const time = step.durationMs !== undefined ? ` ${(step.durationMs / 1000).toFixed(1)}s` : "";
     const label = step.status === "started" ? "" : ` ${step.status}`;
-    const text = live ? firstLine(`${step.name}${label}${time}`, width - 2) : `${step.name}${label}${time}`;
+    const name = this.#out.debug ? step.name : shortStepName(step.name);
+    const text = live ? firstLine(`${name}${label}${time}`, width - 2) : `${name}${label}${time}`;
     const mark = step.status === "failed" ? style.red("✗") : step.status === "started" ? style.cyan(FRAMES[this.#frame % FRAMES.length]!) : style.green("✓");
     return live ? `${mark} ${step.status === "failed" ? style.red(text) : style.dim(text)}` : text;
   }
+}
+
+const STEP_NAME_MAX = 100;
+
+/**
+ * A BuildKit step as a log line worth reading: `RUN` without its `--mount=...` options, an exec-form
+ * `["/bin/sh","-c","..."]` as the command itself, imagespec's own environment set-up named rather than shown, and
+ * at most about 100 characters. --debug shows steps as BuildKit names them.
+ */
+export function shortStepName(name: string): string {
+  const match = /^(\[[^\]]*\]\s+)?RUN\s+((?:--[a-z-]+=\S+\s+)*)(.*)$/s.exec(name);
+  let text = name;
+  if (match) {
+    let command = match[3]!.trim();
+    if (command.startsWith("[")) {
+      try {
+        const argv = JSON.parse(command) as unknown;
+        if (Array.isArray(argv) && argv.every((a): a is string => typeof a === "string")) {
+          const [shell, flag, script] = argv as string[];
+          command = argv.length === 3 && /^\/bin\/(?:ba)?sh$/.test(shell!) && flag === "-c" ? script! : argv.join(" ");
+        }
+      } catch {}
+    }
+    const venv = /^if \[ ! -x (\S+)\/bin\/python \]/.exec(command);
+    const python = /^command -v python3 .*pythonVersion (\S+?),/s.exec(command);
+    if (venv) command = `(create the Python environment ${venv[1]})`;
+    else if (python) command = `(check that the base has Python ${python[1]})`;
+    text = `${match[1] ?? ""}RUN ${command}`;
+  }
+  text = text.replace(/\s*\n\s*/g, " ");
+  return text.length > STEP_NAME_MAX ? `${text.slice(0, STEP_NAME_MAX - 1)}…` : text;
 }
 
 /** One line that fits the terminal, so the live region's line count stays exact. */

@@ -93,9 +93,14 @@ describe("mistakes", () => {
   });
 
   it("rejects extra arguments", async () => {
-    const { code, stderr } = await project.run(["explain", "images.ts", "app", "extra"]);
+    const { code, stderr } = await project.run(["builders", "extra"]);
     expect(code).toBe(2);
-    expect(stderr).toContain('unexpected "extra"');
+    expect(stderr).toContain('builders takes no arguments (got "extra")');
+    // After a module, a word is an export name: one that is not there is named.
+    project.write("one.ts", `import { Image } from "@imagespec/core";\nexport const app = Image.fromBase("python:3.12-slim");\n`);
+    const named = await project.run(["explain", "one.ts", "app", "extra"]);
+    expect(named.code).toBe(2);
+    expect(named.stderr).toContain('Cannot find image "extra" in one.ts: it exports app');
   });
 
   it("asks for a file when none is given", async () => {

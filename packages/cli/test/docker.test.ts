@@ -19,6 +19,10 @@ export const app = Image.fromDebianBase({ name: "cli-e2e", pythonVersion: "3.11"
   .withEnvVars({ GREETING: "hello from imagespec ${run}" })
   .withEntrypoint(["python", "/app/hello.py"]);
 export const broken = Image.fromDebianBase({ name: "cli-e2e-broken", pythonVersion: "3.11" }).withCommands("echo about to fail ${run} && exit 7");
+// A package index on this machine, which a build container cannot reach at 127.0.0.1.
+export const localIndex = Image.fromDebianBase({ name: "cli-e2e-index", pythonVersion: "3.11" })
+  .withPipPackages("imagespec-not-in-the-base", { indexUrl: "http://127.0.0.1:9/simple", extraArgs: ["--retries", "1", "--timeout", "5"] })
+  .withEnvVars({ RUN: "${run}" });
 `;
 
 
@@ -61,6 +65,10 @@ describe("build with the docker builder", () => {
     expect(first.result.code, first.result.stderr).toBe(0);
     const [report] = first.value;
     expect(report).toMatchObject({ name: "app", builder: "docker", status: "built", pushed: true, reason: null });
+    // Progress says it was pushed, and shows steps without mounts and imagespec's set-up scripts.
+    expect(first.result.stderr).toMatch(/^app: built and pushed 127\.0\.0\.1:5000\/cli-e2e\/cli-e2e:[a-z2-7]{26} \(docker\) \d+\.\ds$/m);
+    expect(first.result.stderr).not.toContain("--mount=");
+    expect(first.result.stderr).not.toContain('["/bin/sh","-c"');
     expect(report!.uri).toMatch(/^127\.0\.0\.1:5000\/cli-e2e\/cli-e2e:[a-z2-7]{26}$/);
     expect(report!.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
 
@@ -80,6 +88,22 @@ describe("build with the docker builder", () => {
     expect(code).toBe(1);
     expect(stderr).toContain("broken: failed");
     expect(stderr).toContain(`about to fail ${run}`);
+    expect(stderr).toContain("hint: The full build log: run again with --debug (every log line as it comes), or --json");
+  });
+
+  it("pip refused at 127.0.0.1 in a build: the hint says a build container is not this machine, and network host", async () => {
+    const { code, stderr } = await project.run(["build", "images.ts", "localIndex", "--no-push"], { env });
+    expect(code, stderr).toBe(1);
+    expect(stderr).toMatch(/Connection refused/i);
+    expect(stderr).toContain('hint: A build step could not connect to 127.0.0.1/localhost: inside a build, that is the build container itself');
+    expect(stderr).toContain('builderConfig: { network: "host" }');
+  });
+
+  it("a Debian base that cannot be pulled from here: the hint names IMAGESPEC_DEBIAN_BASE_IMAGE", async () => {
+    // No IMAGESPEC_DEBIAN_BASE_IMAGE: the official python image, from a registry these machines cannot reach.
+    const { code, stderr } = await project.run(["build", "images.ts", "app"], { env: {} });
+    expect(code, stderr).toBe(1);
+    expect(stderr).toContain("hint: The Debian Python base python:3.11-slim-bookworm could not be pulled from here. Point IMAGESPEC_DEBIAN_BASE_IMAGE");
   });
 
   it("no Docker engine exits 3", async () => {

@@ -27,6 +27,7 @@ interface Explained {
     before: string | null;
     after: string | null;
     files?: { path: string; change: string; what?: string[]; before: string | null; after: string | null }[];
+    changes?: { input: string; change: string }[];
   }[];
 }
 
@@ -148,6 +149,28 @@ describe("explain", () => {
     project.write("images-v2.ts", IMAGES.replace('MODE: "prod"', 'MODE: "dev"'));
     const modules = await project.json<Explained>(["explain", "images.ts", "app", "--against", "images-v2.ts"]);
     expect(modules.value.changes!.map((c) => c.input)).toEqual(["layers[2].env"]);
+  });
+
+  it("--against follows a changed base Image down to the input that changed, for several images at once", async () => {
+    const layered = (packages: string) =>
+      `import { Image } from "@imagespec/core";\n` +
+      `export const base = Image.fromBase("python:3.12-slim", { name: "base" }).withPipPackages(${packages});\n` +
+      `export const api = Image.fromBase(base, { name: "api" }).withEnvVars({ ROLE: "api" });\n`;
+    project.write("layered.ts", layered(`"numpy"`));
+    git("add", "layered.ts");
+    git("commit", "-q", "-m", "layered");
+    project.write("layered.ts", layered(`"numpy", "pandas"`));
+    const text = await project.run(["explain", "layered.ts", "api", "--against", "HEAD"]);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/~ base {2}changed .*\n {6}because in the base:\n {6}~ layers\[0\]\.pipPackages {2}changed /);
+
+    const { result, value } = await project.json<Explained[]>(["explain", "layered.ts", "--against", "HEAD"]);
+    expect(result.code, result.stderr).toBe(0);
+    const byName = Object.fromEntries(value.map((v) => [v.name, v]));
+    expect(byName.base!.changes!.map((c) => c.input)).toEqual(["layers[0].pipPackages"]);
+    const [baseChange] = byName.api!.changes!;
+    expect(baseChange).toMatchObject({ input: "base", change: "changed", changes: [{ input: "layers[0].pipPackages", change: "changed" }] });
+    git("checkout", "-q", "--", "layered.ts");
   });
 
   it("a revision that does not exist is exit 2", async () => {

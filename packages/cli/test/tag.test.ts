@@ -60,11 +60,11 @@ describe("tag", () => {
     expect(stdout).toMatch(/^tool:[a-z2-7]{26}\nbase:[a-z2-7]{26}\n$/);
   });
 
-  it("--json: [{ name, id, tag, uri }], the same tags the library computes", async () => {
+  it("--json: [{ name, file, id, tag, uri }], the same tags the library computes", async () => {
     const { result, value } = await project.json<TagJson[]>(["tag", "images.ts", "tool"]);
     expect(result.code).toBe(0);
     const expected = new ImageSpec({ name: "tool", baseImage: "python:3.12-slim", packages: ["httpx"], root: project.dir });
-    expect(value).toEqual([{ name: "tool", id: expected.id, tag: await expected.tag(), uri: await expected.uri() }]);
+    expect(value).toEqual([{ name: "tool", file: "images.ts", id: expected.id, tag: await expected.tag(), uri: await expected.uri() }]);
   });
 
   it("includes the default export, once when it is also a named export", async () => {
@@ -241,10 +241,11 @@ describe("invalid definitions exit 2 and name the field and the value", () => {
     expect(stderr).toContain('apt_packages[0] = "curl; rm -rf /"');
   });
 
-  it("a module that does not run", async () => {
+  it("a module that does not parse: file:line:column, what, and the line with a caret (without --debug)", async () => {
     const { code, stderr } = await broken.run(["tag", "syntax.ts"]);
     expect(code).toBe(2);
-    expect(stderr).toContain('Cannot load "syntax.ts"');
+    expect(stderr).toContain("error: Cannot load syntax.ts:1:20: syntax error: Unexpected token");
+    expect(stderr).toContain("1 | export const app = ;\n  |                    ^\n");
   });
 
   it("a module without images", async () => {

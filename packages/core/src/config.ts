@@ -87,7 +87,11 @@ export async function loadConfigFile(file: string): Promise<ImageSpecConfig> {
     loaded = await importModule(absolute);
   } catch (error) {
     if (isImageSpecError(error) && error.code === "CONFIG_ERROR") throw unusable(error);
-    throw new ImageSpecError("CONFIG_ERROR", `Cannot load config ${showValue(file)}: ${errorMessage(error)}`, { value: file, cause: error });
+    throw new ImageSpecError("CONFIG_ERROR", `Cannot load config ${showValue(file)}: ${errorMessage(error)}`, {
+      value: file,
+      cause: error,
+      ...(isImageSpecError(error) && error.hint !== undefined && { hint: error.hint }),
+    });
   }
   const config = (loaded as { default?: unknown })?.default;
   if (config === undefined) {
@@ -108,10 +112,39 @@ export async function loadConfigFile(file: string): Promise<ImageSpecConfig> {
  * CLI, for the user's image definition modules.
  */
 export async function importModule(file: string): Promise<Record<string, unknown>> {
-  if (/\.(c|m)?tsx?$/.test(file)) {
-    const { createJiti } = await import("jiti");
-    const jiti = createJiti(import.meta.url, { interopDefault: false, moduleCache: true });
-    return (await jiti.import(file)) as Record<string, unknown>;
+  try {
+    if (/\.(c|m)?tsx?$/.test(file)) {
+      const { createJiti } = await import("jiti");
+      const jiti = createJiti(import.meta.url, { interopDefault: false, moduleCache: true });
+      return (await jiti.import(file)) as Record<string, unknown>;
+    }
+    return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  } catch (error) {
+    throw missingImport(error, file) ?? error;
   }
-  return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+}
+
+/**
+ * "Cannot find module 'x'" as a FILE_NOT_FOUND that says which file imports it and, for a package, how to install
+ * it; undefined for any other error.
+ */
+function missingImport(error: unknown, file: string): ImageSpecError | undefined {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  if (code !== "MODULE_NOT_FOUND" && code !== "ERR_MODULE_NOT_FOUND") return undefined;
+  const text = String(message ?? "");
+  const specifier = /Cannot find (?:module|package) '([^']+)'/.exec(text)?.[1];
+  if (specifier === undefined) return undefined;
+  // The first file of Node's "Require stack" (jiti) or "imported from" (ESM) is the one with the import.
+  const importer = /Require stack:\n- (.+)/.exec(text)?.[1] ?? /imported from (.+)$/m.exec(text)?.[1] ?? file;
+  const where = path.relative(process.cwd(), importer) || importer;
+  if (specifier.startsWith(".") || path.isAbsolute(specifier) || specifier.startsWith("file:")) {
+    return new ImageSpecError("FILE_NOT_FOUND", `Cannot import ${showValue(specifier)} in ${where}: no such file`, { value: specifier, cause: error });
+  }
+  const parts = specifier.split("/");
+  const pkg = specifier.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0]!;
+  return new ImageSpecError("FILE_NOT_FOUND", `Cannot import ${showValue(specifier)} in ${where}: the package ${pkg} is not installed`, {
+    value: specifier,
+    hint: `Install it: npm install --save-dev ${pkg} (or pnpm add -D ${pkg}).`,
+    cause: error,
+  });
 }

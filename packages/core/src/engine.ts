@@ -9,7 +9,8 @@ import { errorMessage, ImageSpecError, showValue } from "./errors.js";
 import type { ImageIdentity } from "./identity.js";
 import { type Image, isImage, type NativePlatform } from "./image.js";
 import { limiter } from "./limiter.js";
-import { type CredentialResolver, createDockerConfigResolver, type Existence, RegistryClient } from "./registry/index.js";
+import { parseImageReference } from "./reference.js";
+import { type CredentialResolver, createDockerConfigResolver, type Existence, type PushAccess, RegistryClient } from "./registry/index.js";
 import { type ImageSpec, isImageSpec } from "./spec.js";
 
 export interface RegisterOptions {
@@ -50,7 +51,15 @@ export interface BuildOptions {
 }
 
 export type EngineEvent =
-  | { readonly type: "image"; readonly uri: string; readonly status: ImageStatus; readonly builder?: string; readonly reason?: string }
+  | {
+      readonly type: "image";
+      readonly uri: string;
+      readonly status: ImageStatus;
+      readonly builder?: string;
+      readonly reason?: string;
+      /** With `built`: whether the builder pushed the image to its registry. */
+      readonly pushed?: boolean;
+    }
   | { readonly type: "build"; readonly uri: string; readonly event: BuildEvent }
   | { readonly type: "warning"; readonly uri?: string; readonly message: string };
 
@@ -91,6 +100,8 @@ interface Node {
   readonly base: Node | undefined;
   requested: boolean;
   selected?: RegisteredBuilder;
+  /** Asked before anything builds; undefined when forced. */
+  existence?: Existence;
   outcome?: Promise<BuildOutcome>;
 }
 
@@ -99,6 +110,8 @@ export class ImageBuildEngine {
   readonly #env: Readonly<Record<string, string | undefined>>;
   readonly #credentials: CredentialResolver;
   readonly #registry: RegistryClient;
+  /** Clients for images that name their own Docker config file (`registryConfig`), by its path. */
+  readonly #clientsByConfig = new Map<string, RegistryClient>();
 
   constructor(options: EngineOptions = {}) {
     this.#env = options.env ?? process.env;
@@ -220,7 +233,7 @@ export class ImageBuildEngine {
   }
 
   async #existence(image: Image, identity: ImageIdentity, selected: RegisteredBuilder, signal: AbortSignal): Promise<Existence> {
-    if (image.registry !== undefined) return this.#registry.manifestExists(identity.uri, { platforms: image.platforms, signal });
+    if (image.registry !== undefined) return this.#clientFor(image).manifestExists(identity.uri, { platforms: image.platforms, signal });
     if (selected.builder.exists) {
       try {
         return await selected.builder.exists(identity.uri, { signal, config: this.#configFor(image, selected) });
@@ -229,6 +242,18 @@ export class ImageBuildEngine {
       }
     }
     return { status: "absent" };
+  }
+
+  /** The registry client for an image: the engine's, or one reading the Docker config file the image names. */
+  #clientFor(image: Image): RegistryClient {
+    const configPath = image.registryConfig;
+    if (configPath === undefined) return this.#registry;
+    let client = this.#clientsByConfig.get(configPath);
+    if (!client) {
+      client = new RegistryClient({ credentials: createDockerConfigResolver({ configPath }) });
+      this.#clientsByConfig.set(configPath, client);
+    }
+    return client;
   }
 
   /**
@@ -267,6 +292,23 @@ export class ImageBuildEngine {
     );
     const nodes = await this.#graph(images, options);
     for (const node of nodes) emit({ type: "image", uri: node.identity.uri, status: "queued", builder: node.selected!.builder.type });
+
+    // Existence of every image first, then whether each push that will happen can work: a registry that cannot be
+    // reached or refuses the credentials decides the outcome, so it fails the run before anything is built.
+    const check = limiter(8);
+    await Promise.all(
+      nodes.map((node) =>
+        check(async () => {
+          if (this.#forced(node.image, options)) return;
+          emit({ type: "image", uri: node.identity.uri, status: "checking", builder: node.selected!.builder.type });
+          node.existence = await this.#existence(node.image, node.identity, node.selected!, signal);
+        }),
+      ),
+    );
+    await this.#preflightPush(
+      nodes.filter((node) => this.#pushes(node.image, options) && node.existence?.status !== "present"),
+      signal,
+    );
 
     const run = limiter(Math.max(1, options.concurrency ?? 3));
     const start = (node: Node): Promise<BuildOutcome> => {
@@ -307,6 +349,47 @@ export class ImageBuildEngine {
     return order;
   }
 
+  #forced(image: Image, options: BuildOptions): boolean {
+    return options.force === true || image.forcePushRequested || this.#env.IMAGESPEC_FORCE_PUSH === "true";
+  }
+
+  #pushes(image: Image, options: BuildOptions): boolean {
+    return image.registry !== undefined && options.push !== false && this.#env.IMAGESPEC_PUSH !== "false";
+  }
+
+  /** Throws REGISTRY_ERROR (unreachable) or AUTH_ERROR (refused) naming every repository a push to cannot work. */
+  async #preflightPush(nodes: readonly Node[], signal: AbortSignal): Promise<void> {
+    const repositories = new Map<string, { client: RegistryClient; domain: string; path: string }>();
+    for (const node of nodes) {
+      const ref = parseImageReference(node.identity.uri);
+      if (!ref) continue;
+      const client = this.#clientFor(node.image);
+      repositories.set(`${node.image.registryConfig ?? ""}\0${ref.domain}/${ref.path}`, { client, domain: ref.domain, path: ref.path });
+    }
+    const failed: { domain: string; path: string; access: Exclude<PushAccess, { status: "allowed" }> }[] = [];
+    await Promise.all(
+      [...repositories.values()].map(async ({ client, domain, path }) => {
+        const access = await client.pushAccess({ domain, path }, { signal });
+        if (access.status !== "allowed") failed.push({ domain, path, access });
+      }),
+    );
+    if (failed.length === 0) return;
+    failed.sort((a, b) => `${a.domain}/${a.path}`.localeCompare(`${b.domain}/${b.path}`));
+    const unreachable = failed.some((f) => f.access.status === "unreachable");
+    const domains = [...new Set(failed.map((f) => f.domain))];
+    const message =
+      failed.length === 1
+        ? `Cannot push to ${describePushAccess(failed[0]!)}; nothing was built`
+        : `Cannot push to ${domains.join(", ")}; nothing was built:\n${failed.map((f) => `  - ${describePushAccess(f)}`).join("\n")}`;
+    throw new ImageSpecError(unreachable ? "REGISTRY_ERROR" : "AUTH_ERROR", message, {
+      field: "registry",
+      value: domains.length === 1 ? domains[0] : domains,
+      hint: unreachable
+        ? "Check the registry's address (the image's registry, IMAGESPEC_REGISTRY or the config's registry) and that it is running. --no-push (IMAGESPEC_PUSH=false) builds without pushing."
+        : `Log in (docker login ${domains[0]}) or point registryConfig at a Docker config file with credentials that may push. --no-push (IMAGESPEC_PUSH=false) builds without pushing.`,
+    });
+  }
+
   async #buildOne(node: Node, baseOutcome: BuildOutcome | undefined, options: BuildOptions, signal: AbortSignal, emit: (e: EngineEvent) => void): Promise<BuildOutcome> {
     const { image, identity } = node;
     const selected = node.selected!;
@@ -323,14 +406,12 @@ export class ImageBuildEngine {
     }
     if (signal.aborted) return fail("cancelled", new ImageSpecError("CANCELLED", `Cannot build ${image.name}: cancelled`));
 
-    const force = options.force === true || image.forcePushRequested || this.#env.IMAGESPEC_FORCE_PUSH === "true";
-    const push = image.registry !== undefined && options.push !== false && this.#env.IMAGESPEC_PUSH !== "false";
+    const force = this.#forced(image, options);
+    const push = this.#pushes(image, options);
     const config = this.#configFor(image, selected);
 
-    let existence: Existence | undefined;
-    if (!force) {
-      emit({ type: "image", uri, status: "checking", builder: type });
-      existence = await this.#existence(image, identity, selected, signal);
+    const existence = node.existence;
+    if (existence !== undefined) {
       if (existence.status === "present") {
         const reason = image.registry ? `${uri} already exists in ${image.registry}` : `${uri} already exists in the ${type} builder's engine`;
         emit({ type: "image", uri, status: "skipped", builder: type, reason });
@@ -368,7 +449,7 @@ export class ImageBuildEngine {
         signal,
         report: (event) => emit({ type: "build", uri, event }),
       });
-      emit({ type: "image", uri, status: "built", builder: type, ...(rebuild !== undefined && { reason: `rebuilt: ${rebuild}` }) });
+      emit({ type: "image", uri, status: "built", builder: type, pushed: result.pushed, ...(rebuild !== undefined && { reason: `rebuilt: ${rebuild}` }) });
       return {
         ...common,
         uri: result.uri,
@@ -384,6 +465,10 @@ export class ImageBuildEngine {
       return fail(errorMessage(error), error);
     }
   }
+}
+
+function describePushAccess(found: { domain: string; path: string; access: Exclude<PushAccess, { status: "allowed" }> }): string {
+  return `${found.domain}/${found.path}: ${found.access.reason}`;
 }
 
 function toImage(target: BuildTarget): Image {

@@ -274,7 +274,12 @@ export function checkImageName(text: string): string | undefined {
 
 export function checkRegistry(text: string): string | undefined {
   if (/^[a-z]+:\/\//i.test(text)) return `a registry is written without a scheme, e.g. ${JSON.stringify(text.replace(/^[a-z]+:\/\//i, "").replace(/\/$/, ""))}`;
-  return REGISTRY_RE.test(text) ? undefined : "a registry is host[:port][/namespace], e.g. ghcr.io/my-org or 127.0.0.1:5000";
+  if (REGISTRY_RE.test(text)) return undefined;
+  // The host may be any case; the path after it is part of every image name, and image names are lowercase.
+  const slash = text.indexOf("/");
+  const lowered = slash === -1 ? text : `${text.slice(0, slash)}${text.slice(slash).toLowerCase()}`;
+  if (lowered !== text && REGISTRY_RE.test(lowered)) return `the path of a registry is lowercase (it is part of every image name); write ${JSON.stringify(lowered)}`;
+  return "a registry is host[:port][/namespace], e.g. ghcr.io/my-org or 127.0.0.1:5000";
 }
 
 export function checkTag(text: string): string | undefined {

@@ -211,6 +211,26 @@ export class Image {
   static fromBase(base: string | Image, options: ImageOptions = {}): Image {
     const opts = parseOrThrow(optionsSchema, options, "create an image from a base", OPTION_KEYS);
     if (isImage(base)) return Image.#create(opts, { type: "image", image: base }, opts.pythonVersion ?? base.pythonVersion);
+    if (base === undefined || base === null) {
+      // An imported base that is still undefined when this runs: the modules import each other.
+      throw new ImageSpecError("INVALID_SPEC", `Cannot create an image from base ${String(base)}: the base is not defined yet when this line runs`, {
+        field: "base",
+        value: String(base),
+        hint:
+          "When the base is imported, the two modules import each other (an import cycle), so one runs before the other has defined its exports: " +
+          "move the base into a module of its own that both import. In one file, define the base above the images built on it.",
+      });
+    }
+    const file = typeof base === "string" ? definitionFileName(base) : undefined;
+    if (file !== undefined) {
+      throw new ImageSpecError("INVALID_SPEC", `Cannot create an image from base ${showValue(base)}: it names a ${file} file, not an image reference`, {
+        field: "base",
+        value: base,
+        hint:
+          "To build on an image defined in a file, load it and pass it: Image.fromBase(await loadImageSpecFile(\"base.yaml\")). " +
+          "In YAML, nest the base's fields as a mapping under base_image. An image really named so takes an explicit tag, e.g. name.yaml:latest.",
+      });
+    }
     if (typeof base !== "string" || normalizeImageReference(base) === undefined) {
       throw new ImageSpecError("INVALID_SPEC", `Cannot create an image from base ${showValue(base)}: it is not a valid image reference`, {
         field: "base",
@@ -569,6 +589,18 @@ export function isImage(value: unknown): value is Image {
 /** True when running inside any container built by imagespec. */
 export function isContainer(): boolean {
   return Boolean(process.env[IMAGE_ID_ENV]);
+}
+
+/**
+ * `base.yaml`, `./specs/base.yml`, `images.ts`: a base written as a definition file rather than an image. Such a
+ * name is a valid reference (`docker.io/library/base.yaml:latest`), so without a tag it is taken for a mistake.
+ * Returns the kind of file (`YAML`, `TypeScript`, ...) or undefined.
+ */
+export function definitionFileName(reference: string): string | undefined {
+  if (/[:@]/.test(reference.slice(reference.lastIndexOf("/") + 1))) return undefined;
+  const extension = /\.([a-z]+)$/i.exec(reference)?.[1]?.toLowerCase();
+  const kinds: Record<string, string> = { yaml: "YAML", yml: "YAML", json: "JSON", ts: "TypeScript", mts: "TypeScript", js: "JavaScript", mjs: "JavaScript" };
+  return extension === undefined ? undefined : kinds[extension];
 }
 
 /** The Debian Python base for a Python version: `IMAGESPEC_DEBIAN_BASE_IMAGE`'s template, else `python:<version>-slim-bookworm`. */

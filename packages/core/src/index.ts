@@ -86,6 +86,7 @@ export {
   OCI_INDEX_MEDIA_TYPE,
   parseIndexEntries,
   type PlatformManifest,
+  type PushAccess,
   type RegistryCredentials,
   RegistryClient,
   type RegistryClientOptions,

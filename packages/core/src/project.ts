@@ -3,6 +3,8 @@
  * package.json, each builder created with its settings and registered with its (possibly pinned) priority.
  */
 
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import path from "node:path";
 import { type ImageSpecConfig, findConfigFile, loadConfigFile } from "./config.js";
 import { discoverPlugins, type PluginFailure } from "./discovery.js";
@@ -57,7 +59,7 @@ export async function loadProject(options: LoadProjectOptions = {}): Promise<Pro
   const discovered = config.discovery === false ? { packageJson: undefined, plugins: [], failures: [] } : await discoverPlugins(cwd);
 
   // A plugin imported by the config file wins over the same plugin found as a dependency.
-  const plugins: LoadedPlugin[] = (config.plugins ?? []).map((plugin) => ({ plugin, via: "config" as const }));
+  const plugins: LoadedPlugin[] = (config.plugins ?? []).map((plugin) => ({ plugin, via: "config" as const, ...(configFile && installedPackage(plugin.name, configFile)) }));
   const byName = new Set(plugins.map((p) => p.plugin.name));
   for (const found of discovered.plugins) {
     if (byName.has(found.plugin.name)) continue;
@@ -109,4 +111,17 @@ export async function loadProject(options: LoadProjectOptions = {}): Promise<Pro
     }
   }
   return { engine, config, configFile, packageJson: discovered.packageJson, plugins, builders, failures, warnings };
+}
+
+/**
+ * The package a config-imported plugin comes from, by the plugin's name (a plugin is named after its package),
+ * resolved from the config file as its import was: its name and version, or nothing when no such package is found.
+ */
+function installedPackage(name: string, configFile: string): { packageName: string; version: string } | undefined {
+  try {
+    const manifest = JSON.parse(readFileSync(createRequire(configFile).resolve(`${name}/package.json`), "utf8")) as { name?: unknown; version?: unknown };
+    return manifest.name === name && typeof manifest.version === "string" ? { packageName: name, version: manifest.version } : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -9,6 +9,7 @@ import path from "node:path";
 import { createRequire } from "node:module";
 import type { Node } from "yaml";
 import { ImageSpecError, isImageSpecError, showValue, type ValidationIssue } from "./errors.js";
+import { definitionFileName } from "./image.js";
 import { ImageSpec, type ImageSpecFields, SPEC_FIELDS } from "./spec.js";
 import { closestMatch } from "./suggest.js";
 import { invalid } from "./validation.js";
@@ -46,10 +47,19 @@ export function parseImageSpecYaml(text: string, options: { root: string; source
   const source = options.source ?? "YAML";
   const doc = yaml().parseDocument(text, { keepSourceTokens: true, prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
-    const first = doc.errors[0]!;
-    throw new ImageSpecError("INVALID_SPEC", `Cannot load image spec ${source}: ${first.message.split("\n")[0]}`, {
+    // The parser's message ends with "at line 3, column 1:" and the lines it points at: keep all of it, led by
+    // file:line:column as compilers write it.
+    const where = (e: (typeof doc.errors)[number]) => `${source}:${e.linePos?.[0]?.line ?? "?"}:${e.linePos?.[0]?.col ?? "?"}`;
+    const describe = (e: (typeof doc.errors)[number]) => {
+      const [first = "", ...frame] = e.message.split("\n");
+      return { text: first.replace(/ at line \d+, column \d+:?$/, ""), frame: frame.join("\n").replace(/^\n+|\n+$/g, "") };
+    };
+    const first = describe(doc.errors[0]!);
+    const more = doc.errors.length > 1 ? `\n(and ${doc.errors.length - 1} more YAML error${doc.errors.length > 2 ? "s" : ""})` : "";
+    throw new ImageSpecError("INVALID_SPEC", `Cannot load image spec ${where(doc.errors[0]!)}: ${first.text}${first.frame ? `\n\n${first.frame}` : ""}${more}`, {
       value: source,
-      issues: doc.errors.map((e) => ({ field: `line ${e.linePos?.[0]?.line ?? "?"}`, value: undefined, message: e.message.split("\n")[0]! })),
+      hint: "Fix the YAML syntax at that line; strings with ':', '#', '[' or '{' in them need quotes.",
+      issues: doc.errors.map((e) => ({ field: where(e), value: undefined, message: describe(e).text })),
     });
   }
   if (!yaml().isMap(doc.contents)) {
@@ -78,9 +88,18 @@ function mappingToSpec(map: Node, root: string, source: string, prefix: string):
     }
     seenAs.set(field, key);
     const node = pair.value as Node | null;
-    if (node === null) continue; // `key:` with no value means unset, as in docker-compose
+    // `key:` with no value (or `~`, `null`) means unset, as in docker-compose.
+    if (node === null || (yaml().isScalar(node) && node.value === null)) continue;
     if (field === "baseImage" && yaml().isMap(node)) {
       fields.baseImage = mappingToSpec(node, root, source, `${prefix}${key}.`);
+      continue;
+    }
+    if (field === "baseImage" && yaml().isScalar(node) && typeof node.value === "string" && definitionFileName(node.value) !== undefined) {
+      issues.push({
+        field: prefix + key,
+        value: node.value,
+        message: `names a ${definitionFileName(node.value)} file, not an image; nest the base spec's fields as a mapping under ${key} (or give the image a tag, e.g. ${node.value}:latest)`,
+      });
       continue;
     }
     fields[field] = toJS(node, !FREE_FORM.has(field));

@@ -106,7 +106,8 @@ export interface ImageSpecFields {
 const strings = (check: (v: string) => string | undefined) => z.array(grammarString(check));
 const localFile = z.string().min(1).refine((p) => !/[\0\r\n]/.test(p), { message: "a path cannot contain NUL or newlines" });
 
-const specSchema = z
+/** The spec schema; not part of the public API (index.ts), read by tools/docs to generate the JSON Schema. */
+export const specSchema = z
   .object({
     name: grammarString(checkImageName).optional(),
     registry: grammarString(checkRegistry).optional(),

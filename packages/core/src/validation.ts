@@ -66,7 +66,7 @@ export function zodIssuesToValidation(issues: readonly z.core.$ZodIssue[], input
       continue;
     }
     const at = locate(input, issue.path);
-    out.push({ field: formatFieldPath(at.path), value: at.value, message: describeIssue(issue) });
+    out.push({ field: formatFieldPath(at.path), value: at.value, message: describeIssue(issue, at.value) });
   }
   return dedupe(out);
 }
@@ -85,10 +85,14 @@ function dedupe(issues: ValidationIssue[]): ValidationIssue[] {
   });
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string {
+function describeIssue(issue: z.core.$ZodIssue, value: unknown): string {
   switch (issue.code) {
-    case "invalid_type":
-      return `expected ${issue.expected === "array" ? "a list" : issue.expected === "object" ? "a mapping" : `a ${issue.expected}`}`;
+    case "invalid_type": {
+      const expected = `expected ${issue.expected === "array" ? "a list" : issue.expected === "object" ? "a mapping" : `a ${issue.expected}`}`;
+      // `pythonVersion: 3.10` is the number 3.1: the version has to be written as text.
+      if (issue.expected === "string" && typeof value === "number") return `${expected}; quote it: ${JSON.stringify(String(value))}`;
+      return expected;
+    }
     case "invalid_value":
       return `expected one of ${issue.values.map((v) => showValue(v)).join(", ")}`;
     case "too_small":

@@ -1,4 +1,6 @@
 import { writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { type BuildContext, type EngineEvent, Image, ImageBuildEngine, type ImageBuilder, ImageSpec, RegistryClient } from "../src/index.js";
@@ -6,6 +8,22 @@ import { project } from "./support/project.js";
 import { pushTinyImage, requireEnv, tinyImage } from "./support/tiny-image.js";
 
 const REGISTRY = requireEnv("IMAGESPEC_TEST_REGISTRY");
+const AUTH_REGISTRY = requireEnv("IMAGESPEC_TEST_AUTH_REGISTRY");
+const AUTH_USER = requireEnv("IMAGESPEC_TEST_AUTH_USER");
+const AUTH_PASSWORD = requireEnv("IMAGESPEC_TEST_AUTH_PASSWORD");
+const TOKEN_REGISTRY = requireEnv("IMAGESPEC_TEST_TOKEN_REGISTRY");
+const TOKEN_USER = requireEnv("IMAGESPEC_TEST_TOKEN_USER");
+const TOKEN_READER = requireEnv("IMAGESPEC_TEST_TOKEN_READER");
+const TOKEN_PASSWORD = requireEnv("IMAGESPEC_TEST_TOKEN_PASSWORD");
+
+/** A loopback port nothing listens on: bound, read, closed. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
 const RUN = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 
 interface Recorded {
@@ -274,15 +292,57 @@ describe("existence and push, against the real registry", () => {
     expect(builder.calls[0]?.context.push).toBe(false);
   });
 
-  it("builds with a warning that says why when existence is unknown (registry down)", async () => {
+  it("without a push, builds with a warning that says why when existence is unknown (registry down)", async () => {
     const builder = recordingBuilder("fake");
     const events: EngineEvent[] = [];
     const engine = new ImageBuildEngine({ env: {}, registry: new RegistryClient({ timeoutMs: 2000 }) }).register(builder);
-    const [outcome] = await engine.build(unique("down").clone({ registry: "127.0.0.1:9" }), { onEvent: (e) => events.push(e) });
+    const [outcome] = await engine.build(unique("down").clone({ registry: "127.0.0.1:9" }), { push: false, onEvent: (e) => events.push(e) });
     expect(outcome?.status).toBe("built");
     expect(outcome?.existence?.status).toBe("unknown");
     const warning = events.find((e) => e.type === "warning");
     expect(warning?.type === "warning" && warning.message).toMatch(/Cannot tell whether 127\.0\.0\.1:9\/.* exists \(.*127\.0\.0\.1:9.*\); building it anyway/);
+  });
+
+  it("with a push, fails before building anything when a registry cannot be reached (REGISTRY_ERROR naming it)", async () => {
+    const closed = await closedPort();
+    const builder = recordingBuilder("fake");
+    const engine = new ImageBuildEngine({ env: {}, registry: new RegistryClient({ timeoutMs: 2000 }) }).register(builder);
+    const reachable = registryImage(`reachable${RUN}`);
+    const down = unique("typo").clone({ registry: `127.0.0.1:${closed}/team`, name: "app" });
+    const error = await engine.build([reachable, down]).then(() => undefined, (e: unknown) => e);
+    expect(error).toMatchObject({ code: "REGISTRY_ERROR", field: "registry", value: `127.0.0.1:${closed}` });
+    expect((error as Error).message).toBe(`Cannot push to 127.0.0.1:${closed}/team/app: cannot connect to 127.0.0.1:${closed}: connection refused; nothing was built`);
+    expect(builder.calls).toEqual([]);
+    // The same with --dry-run: it answers what a build would do.
+    await expect(engine.build(down, { dryRun: true })).rejects.toMatchObject({ code: "REGISTRY_ERROR" });
+  });
+
+  it("with a push, fails before building anything when credentials are missing or refused (AUTH_ERROR naming the registry)", async () => {
+    const builder = recordingBuilder("fake");
+    const nobody = new ImageBuildEngine({ env: {}, credentials: async () => undefined }).register(builder);
+    const basic = unique("basic").clone({ registry: AUTH_REGISTRY, name: `imagespec-test/engine-preflight-${RUN}` });
+    const token = unique("token").clone({ registry: TOKEN_REGISTRY, name: `imagespec-test/engine-preflight-${RUN}` });
+    const error = await nobody.build([basic, token]).then(() => undefined, (e: unknown) => e);
+    expect(error).toMatchObject({ code: "AUTH_ERROR", value: [AUTH_REGISTRY, TOKEN_REGISTRY].sort() });
+    expect((error as Error).message).toContain(`${AUTH_REGISTRY}/imagespec-test/engine-preflight-${RUN}: ${AUTH_REGISTRY} requires credentials and none were found`);
+    expect((error as Error).message).toContain(`${TOKEN_REGISTRY}/imagespec-test/engine-preflight-${RUN}: ${TOKEN_REGISTRY} requires credentials and none were found`);
+    // A reader may pull but not push: refused by what its token grants.
+    const reader = new ImageBuildEngine({ env: {}, credentials: async () => ({ username: TOKEN_READER, password: TOKEN_PASSWORD }) }).register(builder);
+    await expect(reader.build(token)).rejects.toThrow(`credentials for ${TOKEN_REGISTRY} do not allow push to imagespec-test/engine-preflight-${RUN}`);
+    // Without a push, nothing is asked of the credentials.
+    const [local] = await nobody.build(basic, { push: false });
+    expect(local?.status).toBe("built");
+    expect(builder.calls).toHaveLength(1);
+  });
+
+  it("with a push and credentials that may push, builds (open, basic and token registries)", async () => {
+    const builder = recordingBuilder("fake");
+    const credentials = async (domain: string) =>
+      domain === AUTH_REGISTRY ? { username: AUTH_USER, password: AUTH_PASSWORD } : domain === TOKEN_REGISTRY ? { username: TOKEN_USER, password: TOKEN_PASSWORD } : undefined;
+    const engine = new ImageBuildEngine({ env: {}, credentials }).register(builder);
+    const images = [REGISTRY, AUTH_REGISTRY, TOKEN_REGISTRY].map((registry, i) => unique(`ok${i}`).clone({ registry, name: `imagespec-test/engine-preflight-ok-${RUN}` }));
+    const outcomes = await engine.build(images);
+    expect(outcomes.map((o) => [o.status, o.pushed])).toEqual([["built", true], ["built", true], ["built", true]]);
   });
 
   it("asks the builder's own engine about local images", async () => {

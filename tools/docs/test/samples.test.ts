@@ -73,6 +73,29 @@ describe("the docs' TypeScript samples", () => {
   });
 });
 
+describe("the docs' imports", () => {
+  it("every package a TypeScript sample imports (besides core) is installed by a command on the same page", () => {
+    const problems: string[] = [];
+    for (const doc of docFiles().filter((d) => !LEADS_DOCS.includes(d))) {
+      const text = readDoc(doc);
+      const installs = codeBlocks(text)
+        .filter((b) => b.lang === "sh" || b.lang === "console")
+        .flatMap((b) => b.text.split("\n"))
+        .concat(text.split("\n"))
+        .filter((line) => /\b(npm install|pnpm add)\b/.test(line))
+        .join("\n");
+      for (const block of codeBlocks(text).filter((b) => b.lang === "ts")) {
+        for (const m of block.text.matchAll(/from "((?:@imagespec\/[a-z-]+)|imagespec)(?:\/[a-z-]+)?"/g)) {
+          const pkg = m[1]!;
+          if (pkg === "@imagespec/core") continue;
+          if (!new RegExp(`(^|\\s)${pkg.replace("/", "\\/")}(\\s|$|\`)`, "m").test(installs)) problems.push(`${doc}:${block.line}: imports ${pkg}, which the page never installs`);
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+});
+
 describe("the docs' imagespec command lines", () => {
   it("use commands and options the CLI has", () => {
     const problems: string[] = [];

@@ -22,6 +22,9 @@ export interface Manifest {
   version: string;
   private?: boolean;
   license?: string;
+  repository?: { type?: string; url?: string; directory?: string } | string;
+  homepage?: string;
+  bugs?: { url?: string } | string;
   type?: string;
   sideEffects?: boolean | string[];
   engines?: Record<string, string>;

@@ -43,7 +43,8 @@ describe("pnpm pack", () => {
     for (const pkg of published) {
       const listing = await run("tar", ["-tzf", tarballs.get(pkg.name)!], { cwd: tarballDir });
       const top = new Set(listing.split("\n").filter(Boolean).map((entry) => entry.split("/")[1]));
-      const expected = ["package.json", "README.md", "LICENSE", "dist", ...(pkg.manifest.bin ? ["bin"] : [])];
+      // package.json, README and LICENSE always; then what `files` lists (dist, the CLI's bin, core's JSON Schema).
+      const expected = [...new Set(["package.json", "README.md", "LICENSE", ...(pkg.manifest.files ?? [])])];
       expect([...top].sort(), pkg.name).toEqual(expected.sort());
       const manifest = JSON.parse(await run("tar", ["-xzOf", tarballs.get(pkg.name)!, "package/package.json"], { cwd: tarballDir })) as Record<string, Record<string, string>>;
       for (const field of ["dependencies", "peerDependencies", "optionalDependencies"]) {

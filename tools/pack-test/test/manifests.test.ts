@@ -57,6 +57,13 @@ describe.each(published.map((p) => [p.name, p] as const))("%s", (name, pkg) => {
     }
     expect(entries.map(([key]) => key)).toContain(".");
     for (const [key, target] of entries) {
+      // A data file (core's image-spec.schema.json) is exported as itself, and shipped through `files`.
+      if (typeof target === "string" && key.endsWith(".json")) {
+        expect(target, key).toBe(key);
+        expect(m.files, key).toContain(key.slice(2));
+        expect(existsSync(path.join(pkg.dir, target)), key).toBe(true);
+        continue;
+      }
       expect(typeof target, key).toBe("object");
       const conditions = target as Record<string, string>;
       expect(Object.keys(conditions), key).toEqual(["types", "import"]);
@@ -73,11 +80,27 @@ describe.each(published.map((p) => [p.name, p] as const))("%s", (name, pkg) => {
     if (isPlugin) expect((m.exports?.["./plugin"] as Record<string, string> | undefined)?.import).toBe(m.imagespec!.plugin);
   });
 
+  it("says where it comes from: repository (with its folder), homepage and bugs, the same repository for every package", () => {
+    const repository = m.repository as { type?: string; url?: string; directory?: string } | undefined;
+    expect(repository).toEqual({ type: "git", url: "git+https://github.com/imagespec/imagespec.git", directory: path.relative(REPO_DIR, pkg.dir) });
+    expect(m.homepage).toBe(`https://github.com/imagespec/imagespec/tree/main/${path.relative(REPO_DIR, pkg.dir)}#readme`);
+    expect(m.bugs).toEqual({ url: "https://github.com/imagespec/imagespec/issues" });
+  });
+
+  it("has a README whose links work on npmjs.com: no relative links out of the package", () => {
+    const readme = readFileSync(path.join(pkg.dir, "README.md"), "utf8");
+    const relative = [...readme.matchAll(/\]\(([^)\s]+)\)/g)].map((l) => l[1]!).filter((target) => !/^[a-z]+:/.test(target) && !target.startsWith("#"));
+    expect(relative).toEqual([]);
+  });
+
   it("has a README with an install line naming it and an example", () => {
     const readme = readFileSync(path.join(pkg.dir, "README.md"), "utf8");
     expect(readme.startsWith(`# ${name}\n`)).toBe(true);
     const installs = readme.split("\n").filter((line) => /^(npm install|npm i|pnpm add|yarn add)\b/.test(line.trim()));
     expect(installs.some((line) => line.split(/\s+/).includes(name)), installs.join("\n")).toBe(true);
+    // One install style across the docs: `npm install ...` naming it, with pnpm's `pnpm add ...` beside it.
+    expect(installs.some((line) => line.trim().startsWith("npm install ") && line.split(/\s+/).includes(name)), installs.join("\n")).toBe(true);
+    expect(readme).toMatch(/pnpm add (-D )?[^\n]*/);
     expect(readme).toMatch(/```(ts|typescript)\n/);
   });
 

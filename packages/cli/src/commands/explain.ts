@@ -18,29 +18,50 @@ const short = (digest: string | null) => (digest ? digest.slice(0, 12) : "-");
 export async function run(inv: Invocation): Promise<number> {
   const { out } = inv;
   const settings = await loadSettings(inv, { project: false });
-  const [target] = await loadTargets(inv, settings, "one");
-  const identity = await target!.image.identity();
+  const targets = await loadTargets(inv, settings, "many");
   const against = typeof inv.options.against === "string" ? inv.options.against : undefined;
+  const documents: unknown[] = [];
 
-  if (against === undefined) {
-    if (out.json) out.outJson({ name: target!.name, ...identityJson(identity) });
-    else printInputs(out, target!.name, identity);
-    return EXIT.ok;
+  for (const [i, target] of targets.entries()) {
+    if (i > 0 && !out.json) out.out("");
+    const identity = await target.image.identity();
+    if (against === undefined) {
+      if (out.json) documents.push({ name: target.name, file: target.file, ...identityJson(identity) });
+      else printInputs(out, target.name, identity);
+      continue;
+    }
+    const previous = await imageAgainst(inv, settings, target, against, targets.length);
+    const changes = await diffImages(previous.image, target.image);
+    if (out.json) {
+      documents.push({
+        name: target.name,
+        file: target.file,
+        ...identityJson(identity),
+        against: { ref: against, ...(previous.commit !== undefined && { commit: previous.commit }), id: previous.identity.id, tag: previous.identity.tag, uri: previous.identity.uri },
+        changes,
+      });
+    } else {
+      printChanges(out, target.name, identity, previous.identity, previous.label, changes);
+    }
   }
-
-  const previous = await identityAgainst(inv, settings, target!, against);
-  const changes = diffIdentities(previous.identity, identity);
-  if (out.json) {
-    out.outJson({
-      name: target!.name,
-      ...identityJson(identity),
-      against: { ref: against, ...(previous.commit !== undefined && { commit: previous.commit }), id: previous.identity.id, tag: previous.identity.tag, uri: previous.identity.uri },
-      changes,
-    });
-  } else {
-    printChanges(out, target!.name, identity, previous.identity, previous.label, changes);
-  }
+  // One image (the single-image form): an object, as before; several: an array of the same objects.
+  if (out.json) out.outJson(documents.length === 1 ? documents[0] : documents);
   return EXIT.ok;
+}
+
+/**
+ * The inputs that differ, and for a changed base that is an Image on both sides, the base's own inputs that
+ * differ (and so on down), so a tag changed by a base shows the input that changed it.
+ */
+async function diffImages(before: Image, after: Image): Promise<InputChange[]> {
+  const changes = diffIdentities(await before.identity(), await after.identity());
+  return Promise.all(
+    changes.map(async (change) =>
+      change.input === "base" && change.change === "changed" && before.base.type === "image" && after.base.type === "image"
+        ? { ...change, changes: await diffImages(before.base.image, after.base.image) }
+        : change,
+    ),
+  );
 }
 
 function identityJson(identity: ImageIdentity) {
@@ -82,13 +103,22 @@ function printChanges(out: Output, name: string, now: ImageIdentity, before: Ima
   out.out(`  now     ${now.uri}`);
   out.out("");
   out.out(`${changes.length} input${changes.length === 1 ? "" : "s"} changed:`);
+  printChangeList(out, changes, "  ");
+}
+
+function printChangeList(out: Output, changes: readonly InputChange[], indent: string): void {
+  const { style } = out;
   const mark = (change: Change) => (change === "added" ? style.green("+") : change === "removed" ? style.red("-") : style.yellow("~"));
   for (const c of changes) {
     const detail = c.change === "changed" && c.detailBefore !== c.detailAfter ? `${c.detailBefore} -> ${c.detailAfter}` : (c.detailAfter ?? c.detailBefore ?? "");
-    out.out(`  ${mark(c.change)} ${c.input}  ${c.change}  ${short(c.before)} -> ${short(c.after)}  ${detail}`);
+    out.out(`${indent}${mark(c.change)} ${c.input}  ${c.change}  ${short(c.before)} -> ${short(c.after)}  ${detail}`);
     for (const f of c.files ?? []) {
       const what = f.what && !(f.what.length === 1 && f.what[0] === "content") ? ` (${f.what.join(", ")})` : "";
-      out.out(`      ${mark(f.change)} ${f.path}  ${f.change}${what}  ${short(f.before)} -> ${short(f.after)}`);
+      out.out(`${indent}    ${mark(f.change)} ${f.path}  ${f.change}${what}  ${short(f.before)} -> ${short(f.after)}`);
+    }
+    if (c.changes !== undefined) {
+      out.out(`${indent}    ${style.dim(c.changes.length === 0 ? "(the base's inputs are the same; its own base or settings differ)" : "because in the base:")}`);
+      printChangeList(out, c.changes, `${indent}    `);
     }
   }
 }
@@ -97,23 +127,30 @@ interface Previous {
   readonly label: string;
   readonly commit?: string;
   readonly identity: ImageIdentity;
+  /** Prepared as the current image is (registry, platforms, fast mode). */
+  readonly image: Image;
 }
 
 /** The same image from another file, or from the same file at a git revision. */
-async function identityAgainst(inv: Invocation, settings: Settings, target: Target, against: string): Promise<Previous> {
+async function imageAgainst(inv: Invocation, settings: Settings, target: Target, against: string, count: number): Promise<Previous> {
   const candidate = path.resolve(inv.cwd, against);
   if (existsSync(candidate) && statSync(candidate).isFile()) {
-    const image = await loadImage(candidate, against, target.name);
-    return { label: against, identity: await identityOf(image, target.name, inv, settings) };
+    if (count > 1) {
+      throw new ImageSpecError("INVALID_SPEC", `Cannot compare ${count} images against the file ${against}: a file is compared with one image`, {
+        field: "against",
+        value: against,
+        hint: "Give one image, or a git revision (HEAD~1, main) to compare every image with itself at that revision.",
+      });
+    }
+    const image = await prepared(await loadImage(candidate, against, target.name), target, inv, settings);
+    return { label: against, identity: await image.identity(), image };
   }
 
-  const shown = Array.isArray(inv.options.image) ? inv.options.image[0]! : inv.positionals[0]!;
-  const source = path.resolve(inv.cwd, shown);
-  const checkout = await checkoutRevision(against, source, [path.dirname(source), inv.cwd]);
+  const checkout = await checkoutRevision(against, target.absolute, [path.dirname(target.absolute), inv.cwd]);
   try {
-    const oldSource = checkout.map(source);
+    const oldSource = checkout.map(target.absolute);
     if (!existsSync(oldSource)) {
-      throw new ImageSpecError("FILE_NOT_FOUND", `Cannot compare against ${against}: ${shown} does not exist at that revision (${checkout.commit.slice(0, 12)})`, {
+      throw new ImageSpecError("FILE_NOT_FOUND", `Cannot compare against ${against}: ${target.file} does not exist at that revision (${checkout.commit.slice(0, 12)})`, {
         field: "against",
         value: against,
       });
@@ -125,21 +162,25 @@ async function identityAgainst(inv: Invocation, settings: Settings, target: Targ
     let image: Image;
     process.chdir(oldCwd);
     try {
-      image = await loadImage(oldSource, `${shown} at ${against}`, target.name);
+      image = await loadImage(oldSource, `${target.file} at ${against}`, target.name);
     } finally {
       process.chdir(cwd);
     }
-    return { label: `${against} (${checkout.commit.slice(0, 12)})`, commit: checkout.commit, identity: await identityOf(image, target.name, inv, settings) };
+    const old = await prepared(image, target, inv, settings);
+    return { label: `${against} (${checkout.commit.slice(0, 12)})`, commit: checkout.commit, identity: await old.identity(), image: old };
   } finally {
     checkout.remove();
   }
 }
 
-async function identityOf(image: Image, name: string, inv: Invocation, settings: Settings): Promise<ImageIdentity> {
-  const [prepared] = prepare([{ name, image }], inv, settings);
-  prepared!.image.validate();
-  const [resolved] = await resolveNativePlatforms([prepared!], inv, settings);
-  return resolved!.image.identity();
+async function prepared(image: Image, target: Target, inv: Invocation, settings: Settings): Promise<Image> {
+  const [validated] = prepare([{ ...target, image }], inv, settings);
+  validated!.image.validate();
+  const [result] = await resolveNativePlatforms([validated!], inv, settings);
+  // Identities are memoised per Image: computing them now keeps the old tree's files read before it is removed.
+  await result!.image.identity();
+  for (let base = result!.image; base.base.type === "image"; base = base.base.image) await base.base.image.identity();
+  return result!.image;
 }
 
 async function loadImage(file: string, shown: string, name: string): Promise<Image> {

@@ -1,4 +1,4 @@
-/** `imagespec tag`: each image's URI, computed without building. */
+/** `imagespec tag`: each image's URI, without building. */
 
 import { EXIT } from "../exit.js";
 import { loadSettings, loadTargets } from "../load.js";
@@ -9,7 +9,7 @@ export async function run(inv: Invocation): Promise<number> {
   const targets = await loadTargets(inv, settings, "many");
   const identities = await Promise.all(targets.map((t) => t.image.identity()));
   if (inv.out.json) {
-    inv.out.outJson(targets.map((t, i) => ({ name: t.name, id: identities[i]!.id, tag: identities[i]!.tag, uri: identities[i]!.uri })));
+    inv.out.outJson(targets.map((t, i) => ({ name: t.name, file: t.file, id: identities[i]!.id, tag: identities[i]!.tag, uri: identities[i]!.uri })));
   } else {
     for (const identity of identities) inv.out.out(identity.uri);
   }

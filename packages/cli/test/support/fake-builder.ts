@@ -4,6 +4,7 @@
  * state folder, so existence, skipping, failures, progress events and rendering can be exercised without Docker:
  *
  * - an image whose env has FAKE_FAIL=1 fails after logging a few lines (BUILD_FAILED);
+ * - FAKE_STEP_MS=<ms> makes each step take that long (default 20), for interrupting a build;
  * - with FAKE_ENGINE=<unix socket path> it first connects to that socket, as a Docker client would, and lets a
  *   missing engine's raw connection error through.
  */
@@ -53,7 +54,13 @@ function createFakeBuilder(config) {
       for (const step of steps) {
         context.report({ type: "step", id: step.id, name: step.name, status: "started" });
         context.report({ type: "log", line: "running " + step.name });
-        await new Promise((r) => setTimeout(r, 20));
+        await new Promise((resolve, reject) => {
+          const timer = setTimeout(resolve, Number(process.env.FAKE_STEP_MS || 20));
+          context.signal?.addEventListener("abort", () => {
+            clearTimeout(timer);
+            reject(new ImageSpecError("CANCELLED", "Cannot build " + context.uri + ": cancelled"));
+          }, { once: true });
+        });
         context.report({ type: "step", id: step.id, name: step.name, status: "done", durationMs: 20 });
       }
       if (envOf(image).FAKE_FAIL === "1") {

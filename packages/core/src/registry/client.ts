@@ -23,6 +23,12 @@ export type Existence =
   | { status: "absent"; reason?: string }
   | { status: "unknown"; reason: string };
 
+/**
+ * Whether a push to a repository can work, asked before anything is built: `allowed`, `refused` (credentials
+ * missing, wrong, or without push) or `unreachable` (connection, TLS, DNS, server errors), with why.
+ */
+export type PushAccess = { status: "allowed" } | { status: "refused" | "unreachable"; reason: string };
+
 export interface RegistryClientOptions {
   /** Where credentials come from when a registry asks for them. Default: none (anonymous only). */
   credentials?: CredentialResolver;
@@ -231,6 +237,55 @@ export class RegistryClient {
       });
     }
     return `sha256:${createHash("sha256").update(body).digest("hex")}`;
+  }
+
+  /**
+   * Whether pushing to `repository` can work, without pushing anything: `GET /v2/` answers whether the registry is
+   * there and how it authenticates. Basic: the credentials must be present and accepted. Bearer: the token service
+   * must give a token for `pull,push`; a JWT token must also grant `push` (token services give a token that grants
+   * less rather than refusing). An open registry (200 without credentials) is allowed. Never throws for registry
+   * trouble; throws CANCELLED when `signal` aborts.
+   */
+  async pushAccess(repository: RegistryRepository, options: { signal?: AbortSignal } = {}): Promise<PushAccess> {
+    const { domain } = repository;
+    const url = `${this.registryBaseUrl(domain)}/v2/`;
+    const op = this.#operation(this.#timeoutMs, options.signal);
+    const scope = `repository:${repository.path}:pull,push`;
+    try {
+      let response = await this.#fetchOnce(domain, url, { method: "GET" }, undefined, op);
+      await discard(response);
+      if (response.status === 200) return { status: "allowed" };
+      if (response.status !== 401) return { status: "unreachable", reason: `${describeStatus(domain, response)} to GET /v2/ (is it a registry?)` };
+      const challenge = pickChallenge(response.headers.get("www-authenticate"));
+      if (!challenge) return { status: "refused", reason: `${domain} refused the request (401) without saying how to authenticate` };
+      this.#challenges.set(domain, challenge);
+      const auth: AuthAttempt = { usedCredentials: false };
+      const authorization = await this.#authorize(domain, challenge, scope, auth, op);
+      if (authorization === undefined) return { status: "refused", reason: credentialsNeeded(domain) };
+      if (challenge.scheme === "basic") {
+        response = await this.#fetchOnce(domain, url, { method: "GET" }, authorization, op);
+        await discard(response);
+        if (response.status === 401 || response.status === 403) return { status: "refused", reason: `credentials for ${domain} were refused (${response.status})` };
+        if (response.status !== 200) return { status: "unreachable", reason: describeStatus(domain, response) };
+        return { status: "allowed" };
+      }
+      const granted = jwtGrantedActions(authorization.slice("Bearer ".length), repository.path);
+      if (granted !== undefined && !granted.includes("push") && !granted.includes("*")) {
+        return {
+          status: "refused",
+          reason: auth.usedCredentials ? `credentials for ${domain} do not allow push to ${repository.path}` : `${credentialsNeeded(domain)}; an anonymous token does not allow push to ${repository.path}`,
+        };
+      }
+      // A token whose grants cannot be read: only a token got without credentials is known to be useless for a push.
+      if (granted === undefined && !auth.usedCredentials) return { status: "refused", reason: credentialsNeeded(domain) };
+      return { status: "allowed" };
+    } catch (error) {
+      if (error instanceof RegistryProblem) {
+        if (error.code === "CANCELLED") throw new ImageSpecError("CANCELLED", `Cannot check whether ${domain} accepts a push: cancelled`);
+        return { status: error.code === "AUTH_ERROR" ? "refused" : "unreachable", reason: error.reason };
+      }
+      throw error;
+    }
   }
 
   /**
@@ -564,6 +619,26 @@ function credentialsNeeded(domain: string): string {
   return `${domain} requires credentials and none were found for it (run \`docker login ${domain}\` or set registryConfig)`;
 }
 
+/**
+ * The actions a distribution token (a JWT with an `access` claim) grants on a repository; undefined when the token
+ * is not a JWT that says (opaque tokens). Only read, never verified: the registry verifies it.
+ */
+function jwtGrantedActions(token: string, path: string): string[] | undefined {
+  const parts = token.split(".");
+  if (parts.length !== 3) return undefined;
+  let claims: unknown;
+  try {
+    claims = JSON.parse(Buffer.from(parts[1]!, "base64url").toString("utf8"));
+  } catch {
+    return undefined;
+  }
+  const access = (claims as { access?: unknown } | null)?.access;
+  if (!Array.isArray(access)) return undefined;
+  return access
+    .filter((entry): entry is { type: string; name: string; actions: unknown[] } => typeof entry === "object" && entry !== null && entry.type === "repository" && entry.name === path)
+    .flatMap((entry) => (Array.isArray(entry.actions) ? entry.actions.filter((a): a is string => typeof a === "string") : []));
+}
+
 function describeRefusal(domain: string, path: string, scope: string, status: number, usedCredentials: boolean, insufficientScope: boolean): string {
   if (usedCredentials) {
     if (status === 403) return `credentials for ${domain} do not allow ${scope} (403)`;
@@ -617,7 +692,8 @@ function transportProblem(host: string, error: unknown, op: Operation): Registry
   const cause = (error as { cause?: unknown } | undefined)?.cause;
   const detail = firstErrorWithCode(cause) ?? firstErrorWithCode(error);
   const code = detail?.code ?? "";
-  const message = detail?.message ?? (error instanceof Error ? error.message : String(error));
+  // undici says "fetch failed" and keeps what failed in its cause (e.g. "bad port" has no code).
+  const message = detail?.message ?? (cause instanceof Error ? cause.message : error instanceof Error ? error.message : String(error));
   if (code === "ECONNREFUSED") return new RegistryProblem("REGISTRY_ERROR", `cannot connect to ${host}: connection refused`);
   if (code === "ENOTFOUND" || code === "EAI_AGAIN" || code === "EAI_NONAME") {
     return new RegistryProblem("REGISTRY_ERROR", `cannot connect to ${host}: its name does not resolve (DNS lookup failed)`);

@@ -9,7 +9,7 @@ export {
   parseIndexEntries,
   type PlatformManifest,
 } from "./image-index.js";
-export { type Existence, RegistryClient, type RegistryClientOptions, type RegistryRepository, type RegistryRequestInit } from "./client.js";
+export { type Existence, type PushAccess, RegistryClient, type RegistryClientOptions, type RegistryRepository, type RegistryRequestInit } from "./client.js";
 export {
   type CredentialResolver,
   createDockerConfigResolver,
