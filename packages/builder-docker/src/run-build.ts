@@ -22,6 +22,7 @@ import {
 import { type DockerBuildPlan, renderDockerBuild } from "@imagespec/docker-build";
 import {
   BuildProgress,
+  abortOnFailure,
   buildFailure,
   buildOnEngine,
   buildPlatformIndex,
@@ -137,11 +138,14 @@ async function cliRunBuild(
   const { uri, signal } = context;
   const progress = new BuildProgress((event) => context.report(event), plan.steps);
   const labels = await ociLabels(image, config.labels ?? {}, env);
-  const tar = contextTar(plan.context, { env });
+  const tar = contextTar(plan.context, { env, image, identity: context.identity });
   const tarFailure = tar.done.then(
     () => undefined,
     (error: unknown) => error,
   );
+  // A context that cannot be sent (a file changed since the tag was computed) stops the build: the engine would
+  // otherwise wait for the rest of the stream.
+  const buildSignal = abortOnFailure(signal, tar.done);
   let imageId: string | undefined;
   let digest: string | undefined;
   let pushed = false;
@@ -166,7 +170,7 @@ async function cliRunBuild(
         secrets,
         auths,
         host: config.host,
-        signal,
+        signal: buildSignal,
       },
       progress,
     );

@@ -1,12 +1,15 @@
 /**
  * The folder `envd build --path` reads: build.envd plus every file the layers copy or install from. What is
  * shipped is exactly what the tag was computed from: the selected entries core's identity recorded (ignore
- * files applied), never a second walk that could disagree with it.
+ * files applied, with their modes), never a second walk, and every file's bytes read through core's
+ * `readHashedFile`, so a file that changed since the tag was computed fails the build instead of shipping.
  */
 
-import { copyFile, mkdir, symlink, writeFile } from "node:fs/promises";
+import { createWriteStream } from "node:fs";
+import { chmod, mkdir, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { type FolderEntry, type Image, type ImageIdentity, ImageSpecError } from "@imagespec/core";
+import { pipeline } from "node:stream/promises";
+import { type FolderEntry, type Image, type ImageIdentity, ImageSpecError, readHashedFile } from "@imagespec/core";
 import { type EnvdRendering, ENVD_FILENAME } from "./render.js";
 
 /** File or folder, as the identity saw it: a file input is recorded as the single entry `.`. */
@@ -18,6 +21,11 @@ export function inputType(identity: ImageIdentity, input: string): "file" | "fol
 
 function isSingleFile(entries: readonly FolderEntry[]): boolean {
   return entries.length === 1 && entries[0]!.path === "." && entries[0]!.type === "file";
+}
+
+async function copyHashed(source: string, target: string, entry: FolderEntry, follow: boolean): Promise<void> {
+  await pipeline(readHashedFile(source, { digest: entry.digest!, size: entry.size! }, { follow }), createWriteStream(target, { mode: 0o600 }));
+  await chmod(target, entry.mode);
 }
 
 export async function writeBuildContext(dir: string, image: Image, identity: ImageIdentity, rendering: EnvdRendering): Promise<void> {
@@ -33,19 +41,24 @@ export async function writeBuildContext(dir: string, image: Image, identity: Ima
     const to = path.join(dir, ...item.target.split("/"));
     if (isSingleFile(entries)) {
       await mkdir(path.dirname(to), { recursive: true });
-      await copyFile(from, to);
+      await copyHashed(from, to, entries[0]!, true);
       continue;
     }
     await mkdir(to, { recursive: true });
+    const dirs: FolderEntry[] = [];
     for (const entry of entries) {
       const source = path.join(from, ...entry.path.split("/"));
       const target = path.join(to, ...entry.path.split("/"));
-      if (entry.type === "dir") await mkdir(target, { recursive: true });
-      else {
+      if (entry.type === "dir") {
+        await mkdir(target, { recursive: true });
+        dirs.push(entry);
+      } else {
         await mkdir(path.dirname(target), { recursive: true });
         if (entry.type === "symlink") await symlink(entry.target!, target);
-        else await copyFile(source, target); // copyFile keeps the mode, so the execute bit travels with the file
+        else await copyHashed(source, target, entry, false);
       }
     }
+    // Folder modes last, deepest first, so a read-only folder does not stop its own contents from being written.
+    for (const entry of dirs.reverse()) await chmod(path.join(to, ...entry.path.split("/")), entry.mode);
   }
 }

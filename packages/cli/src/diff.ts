@@ -7,7 +7,7 @@ export type Change = "changed" | "added" | "removed";
 export interface FileChange {
   readonly path: string;
   readonly change: Change;
-  /** What about it changed, when it was there before and after: `content`, `mode` (executable bit), `type`, `target`. */
+  /** What about it changed, when it was there before and after: `content`, `mode` (permission bits), `type`, `target`. */
   readonly what?: readonly string[];
   readonly before: string | null;
   readonly after: string | null;
@@ -71,7 +71,7 @@ function diffEntries(before: readonly FolderEntry[], after: readonly FolderEntry
     const what = [
       previous.type !== e.type && "type",
       previous.digest !== e.digest && "content",
-      Boolean(previous.executable) !== Boolean(e.executable) && "mode",
+      previous.mode !== e.mode && "mode",
       previous.target !== e.target && "target",
     ].filter((w): w is string => w !== false);
     if (what.length > 0) changes.push({ path: e.path, change: "changed", what, before: previous.digest ?? null, after: e.digest ?? null });

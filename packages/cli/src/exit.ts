@@ -32,6 +32,7 @@ const BY_CODE: Readonly<Record<string, number>> = {
   CONFIG_ERROR: EXIT.usage,
   PLUGIN_ERROR: EXIT.usage,
   BUILD_FAILED: EXIT.failed,
+  FILE_CHANGED: EXIT.failed,
   REGISTRY_ERROR: EXIT.environment,
   AUTH_ERROR: EXIT.environment,
   ENVIRONMENT: EXIT.environment,

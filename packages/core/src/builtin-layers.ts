@@ -20,7 +20,7 @@ import {
   checkSecretId,
   checkShellArgument,
 } from "./grammar.js";
-import { defineLayer } from "./layer.js";
+import { defineBuiltinLayer, hasBuiltinDefinition, type Layer } from "./layer.js";
 import { grammarString } from "./validation.js";
 
 export const envName = grammarString(checkEnvName);
@@ -74,14 +74,14 @@ const pipOptionFields = {
   secretMounts: z.array(secretMountSchema).optional(),
 };
 
-export const pipPackagesLayer = defineLayer({
+export const pipPackagesLayer = defineBuiltinLayer({
   kind: "pipPackages",
   description: "Python packages installed with pip (PEP 508 specifiers, exactly as written).",
   schema: z.object({ packages: z.array(pep508).min(1), ...pipOptionFields }).strict(),
   identity: (f) => ({ ...f, packages: sorted(f.packages), secretMounts: secretIdentity(f.secretMounts) }),
 });
 
-export const requirementsLayer = defineLayer({
+export const requirementsLayer = defineBuiltinLayer({
   kind: "requirements",
   description: "A pip requirements file, installed with pip.",
   schema: z
@@ -90,18 +90,19 @@ export const requirementsLayer = defineLayer({
       ...pipOptionFields,
     })
     .strict(),
-  inputs: (f) => [{ field: "file", path: f.file, type: "file" }],
-  identity: (f) => ({ ...f, secretMounts: secretIdentity(f.secretMounts) }),
+  inputs: (f) => [{ field: "file", path: f.file, type: "file", readOnly: true }],
+  // Where the file comes from does not change the image: its contents (the input) do.
+  identity: (f) => ({ ...f, file: undefined, secretMounts: secretIdentity(f.secretMounts) }),
 });
 
-export const aptPackagesLayer = defineLayer({
+export const aptPackagesLayer = defineBuiltinLayer({
   kind: "aptPackages",
   description: "Debian packages installed with apt-get.",
   schema: z.object({ packages: z.array(grammarString(checkAptPackage)).min(1), secretMounts: z.array(secretMountSchema).optional() }).strict(),
   identity: (f) => ({ ...f, packages: sorted(f.packages), secretMounts: secretIdentity(f.secretMounts) }),
 });
 
-export const condaPackagesLayer = defineLayer({
+export const condaPackagesLayer = defineBuiltinLayer({
   kind: "condaPackages",
   description: "Conda packages, installed with micromamba from the given channels (channel order is priority order).",
   schema: z
@@ -110,29 +111,38 @@ export const condaPackagesLayer = defineLayer({
   identity: (f) => ({ ...f, packages: sorted(f.packages) }),
 });
 
-export const copyLayer = defineLayer({
+/** A COPY destination names a folder when it is `.` or ends with `/`: a file copied there keeps its own name. */
+export function isFolderDestination(destination: string): boolean {
+  return destination === "." || destination.endsWith("/") || destination.endsWith("/.");
+}
+
+export const copyLayer = defineBuiltinLayer({
   kind: "copy",
   description: "A file or folder copied into the image.",
   schema: z.object({ src: localPath, dst: imagePath, type: z.enum(["file", "folder", "auto"]) }).strict(),
-  inputs: (f) => [{ field: "src", path: f.src, type: f.type }],
+  inputs: (f) => [{ field: "src", path: f.src, type: f.type, keepsName: isFolderDestination(f.dst) }],
+  // What enters the image is the destination and the input's contents and modes, not where they come from.
+  identity: (f) => ({ dst: f.dst }),
 });
 
-export const codeBundleLayer = defineLayer({
+export const codeBundleLayer = defineBuiltinLayer({
   kind: "codeBundle",
   description: "The project's source, copied into the image, or shipped separately in fast mode.",
   codeBundle: true,
   schema: z.object({ src: localPath, dst: imagePath, select: z.enum(["all", "tracked"]) }).strict(),
   inputs: (f) => [{ field: "src", path: f.src, type: "folder", select: f.select }],
+  identity: (f) => ({ dst: f.dst }),
 });
 
-export const dockerignoreLayer = defineLayer({
+export const dockerignoreLayer = defineBuiltinLayer({
   kind: "dockerignore",
   description: "An ignore file (.dockerignore syntax) applied to every folder this image copies.",
   schema: z.object({ file: localPath }).strict(),
-  inputs: (f) => [{ field: "file", path: f.file, type: "file" }],
+  inputs: (f) => [{ field: "file", path: f.file, type: "file", readOnly: true }],
+  identity: () => ({}),
 });
 
-export const envLayer = defineLayer({
+export const envLayer = defineBuiltinLayer({
   kind: "env",
   description: "Environment variables set in the image, values exactly as written.",
   schema: z
@@ -140,33 +150,33 @@ export const envLayer = defineLayer({
     .strict(),
 });
 
-export const workdirLayer = defineLayer({
+export const workdirLayer = defineBuiltinLayer({
   kind: "workdir",
   description: "The working directory for the following layers and for the container.",
   schema: z.object({ path: imagePath }).strict(),
 });
 
-export const commandsLayer = defineLayer({
+export const commandsLayer = defineBuiltinLayer({
   kind: "commands",
   description: "Shell commands run in order, one step each.",
   schema: z.object({ commands: z.array(grammarString(checkCommand)).min(1), secretMounts: z.array(secretMountSchema).optional() }).strict(),
   identity: (f) => ({ ...f, secretMounts: secretIdentity(f.secretMounts) }),
 });
 
-export const entrypointLayer = defineLayer({
+export const entrypointLayer = defineBuiltinLayer({
   kind: "entrypoint",
   description: "The container's entrypoint, in exec form; an empty list removes the base image's entrypoint.",
   schema: z.object({ command: z.array(z.string().refine((s) => !s.includes("\0"), { message: "cannot contain NUL" })) }).strict(),
 });
 
-export const runtimePackagesLayer = defineLayer({
+export const runtimePackagesLayer = defineBuiltinLayer({
   kind: "runtimePackages",
   description: "Python packages installed with pip when the container starts (pip must be in the image).",
   schema: z.object({ packages: z.array(pep508).min(1) }).strict(),
   identity: (f) => ({ ...f, packages: sorted(f.packages) }),
 });
 
-export const cudaLayer = defineLayer({
+export const cudaLayer = defineBuiltinLayer({
   kind: "cuda",
   description: "CUDA (and optionally cuDNN) from an NVIDIA base.",
   schema: z.object({ cuda: grammarString(checkCudaVersion), cudnn: grammarString(checkCudnnVersion).optional() }).strict(),
@@ -190,6 +200,12 @@ export const builtinLayers = {
 } as const;
 
 export type BuiltinLayerKind = keyof typeof builtinLayers;
+
+/** The built-in kind a layer is, from whichever copy of core created it; undefined for a plugin's kind. */
+export function builtinKindOf(layer: Layer): BuiltinLayerKind | undefined {
+  return Object.hasOwn(builtinLayers, layer.kind) && hasBuiltinDefinition(layer) ? (layer.kind as BuiltinLayerKind) : undefined;
+}
+
 export type PipOptions = {
   indexUrl?: string;
   extraIndexUrls?: readonly string[];

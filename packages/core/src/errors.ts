@@ -11,6 +11,8 @@ export type ErrorCode =
   | "INVALID_SPEC"
   /** A file or folder that a definition names cannot be read (CLI exit 2). */
   | "FILE_NOT_FOUND"
+  /** A file changed between computing the tag and sending it to a build: the build would not be what the tag says. */
+  | "FILE_CHANGED"
   /** An operation is not allowed on this image, e.g. adding layers to an image built from a Dockerfile. */
   | "NOT_EXTENDABLE"
   /** No registered builder can build an image (CLI exit 2). */

@@ -1,11 +1,12 @@
 /**
- * Identity, as docs/hashing.md specifies (hash contract v1):
+ * Identity, as docs/hashing.md specifies (hash contract v2):
  *
  * - `id`: sha256 of the canonical definition alone (base reference or base id, Python, platforms, builder
  *   options, every layer's hashed view). No file contents, no registry, no name.
  * - `tag`: sha256 over the list of tag inputs, each `[name, digest]`: the base's identity (a base Image's own
  *   spec hash, recursively), Python, platforms, builder options, every layer, and every file or folder a layer
- *   reads. Shortened to 26 base32 characters and placed in `tagFormat`.
+ *   reads (by what enters the image: contents, modes, destination; never where they come from). Shortened to 26
+ *   base32 characters and placed in `tagFormat`.
  * - `uri`: `<registry>/<name>:<tag>`.
  *
  * Keeping the tag a hash of named input digests is what lets `explain` show why a tag is what it is.
@@ -15,14 +16,14 @@ import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { canonicalJson, sha256Hex, shortHash } from "./canonical.js";
 import { ImageSpecError } from "./errors.js";
-import { defaultFileHasher, type FileHasher, type FolderEntry } from "./files.js";
+import { defaultFileHasher, type FileHasher, type FolderEntry, type FolderSelection, fileDigest, type IgnoreFile } from "./files.js";
 import type { Image } from "./image.js";
 import { type Layer, layerDefinition, layerFields } from "./layer.js";
 import { NATIVE_PLATFORM } from "./platform.js";
 import { normalizeImageReference } from "./reference.js";
 
 /** Bump when the way tags are computed changes; it salts both hashes. */
-export const HASH_CONTRACT_VERSION = 1;
+export const HASH_CONTRACT_VERSION = 2;
 const ID_SALT = `imagespec/id/v${HASH_CONTRACT_VERSION}`;
 const TAG_SALT = `imagespec/tag/v${HASH_CONTRACT_VERSION}`;
 
@@ -35,6 +36,17 @@ export interface TagInput {
   readonly detail?: string;
   /** For folders and files: each selected file with its own digest, so a change can be pinned to one file. */
   readonly files?: readonly FolderEntry[];
+  /** For folders and files: what was read, so a builder sends exactly `files` (see `hashedInput`). */
+  readonly source?: HashedSource;
+}
+
+/** A file or folder a layer reads, as the identity read it. */
+export interface HashedSource {
+  /** POSIX path relative to the image root, as the layer names it. */
+  readonly path: string;
+  readonly type: "file" | "folder";
+  /** For folders: which files were selected. */
+  readonly select?: "all" | "tracked";
 }
 
 export interface ImageIdentity {
@@ -116,10 +128,19 @@ async function compute(image: Image, hasher: FileHasher): Promise<ImageIdentity>
     const parent = await computeIdentity(base.image, hasher);
     inputs.push({ name: "base", digest: parent.specHash, detail: parent.uri });
   } else if (base.type === "dockerfile") {
-    const dockerfile = await hasher.hashFile(path.resolve(image.root, base.dockerfile));
-    const context = await hasher.hashFolder(path.resolve(image.root, base.context));
-    inputs.push({ name: "base.dockerfile", digest: dockerfile.digest, detail: base.dockerfile });
-    inputs.push({ name: "base.context", digest: context.digest, detail: base.context, files: context.entries });
+    const dockerfilePath = path.resolve(image.root, base.dockerfile);
+    const dockerfile = await hasher.hashFile(dockerfilePath);
+    const context = await hasher.hashFolder(path.resolve(image.root, base.context), await dockerfileContextSelection(dockerfilePath, base.dockerfile));
+    // The paths are part of the image id, which the image carries (IMAGESPEC_IMAGE_ID): so they count here too.
+    inputs.push({ name: "base", digest: digestOf({ type: "dockerfile", dockerfile: base.dockerfile, context: base.context }), detail: `${base.dockerfile} in ${base.context}` });
+    inputs.push({
+      name: "base.dockerfile",
+      digest: fileDigest(dockerfile.entries[0]!, { mode: false }),
+      detail: base.dockerfile,
+      files: dockerfile.entries,
+      source: { path: base.dockerfile, type: "file" },
+    });
+    inputs.push({ name: "base.context", digest: context.digest, detail: base.context, files: context.entries, source: { path: base.context, type: "folder", select: "all" } });
   } else {
     const uri = baseReference(base.uri);
     inputs.push({ name: "base", digest: digestOf({ uri }), detail: uri });
@@ -134,21 +155,25 @@ async function compute(image: Image, hasher: FileHasher): Promise<ImageIdentity>
   });
   if (image.builderOptions !== undefined) inputs.push({ name: "builderOptions", digest: digestOf(image.builderOptions), detail: canonicalJson(image.builderOptions) });
 
-  const ignorePatterns = await imageIgnorePatterns(image);
+  const ignoreFiles = await imageIgnoreFiles(image);
   const fileInputs = image.layers.map(async (layer, i) => {
     const name = `layers[${i}].${layer.kind}`;
     const own: TagInput = { name, digest: digestOf(layerView(layer)), detail: summarize(layer) };
     const files: TagInput[] = [];
     for (const input of layerDefinition(layer).inputs?.(layer as never) ?? []) {
       const abs = path.resolve(image.root, input.path);
-      const kind = input.type === "auto" ? await detectType(abs, `${name}.${input.field}`, input.path) : input.type;
-      const digest =
-        kind === "file"
-          ? await hasher.hashFile(abs).catch((e) => rethrowMissing(e, `${name}.${input.field}`, input.path, image.root))
-          : await hasher
-              .hashFolder(abs, { select: input.select ?? "all", ignorePatterns })
-              .catch((e) => rethrowMissing(e, `${name}.${input.field}`, input.path, image.root));
-      files.push({ name: `${name}.${input.field}`, digest: digest.digest, detail: input.path, files: digest.entries });
+      const field = `${name}.${input.field}`;
+      const kind = input.type === "auto" ? await detectType(abs, field, input.path) : input.type;
+      if (kind === "file") {
+        const hashed = await hasher.hashFile(abs).catch((e) => rethrowMissing(e, field, input.path, image.root));
+        // A copied file counts by its bytes and mode (and its name, where it keeps it); a file only read, by its bytes.
+        const digest = fileDigest(hashed.entries[0]!, { mode: !input.readOnly, name: input.keepsName && !input.readOnly ? path.posix.basename(input.path) : undefined });
+        files.push({ name: field, digest, detail: input.path, files: hashed.entries, source: { path: input.path, type: "file" } });
+      } else {
+        const select = input.select ?? "all";
+        const hashed = await hasher.hashFolder(abs, { select, ignoreFiles }).catch((e) => rethrowMissing(e, field, input.path, image.root));
+        files.push({ name: field, digest: hashed.digest, detail: input.path, files: hashed.entries, source: { path: input.path, type: "folder", select } });
+      }
     }
     return [own, ...files];
   });
@@ -162,21 +187,61 @@ async function compute(image: Image, hasher: FileHasher): Promise<ImageIdentity>
 }
 
 /**
- * Patterns of every `withDockerignore` file of the image, applied to each folder it copies. Builders pack their
- * context with these, so what the tag ignores is what they leave out.
+ * Every `withDockerignore` file of the image, applied (each on its own) to each folder it copies. Builders never
+ * apply them again: they send the entries the identity selected.
  */
-export async function imageIgnorePatterns(image: Image): Promise<string[]> {
-  const patterns: string[] = [];
+export async function imageIgnoreFiles(image: Image): Promise<IgnoreFile[]> {
+  const files: IgnoreFile[] = [];
   for (const [i, layer] of image.layers.entries()) {
     if (layer.kind !== "dockerignore") continue;
     const file = String(layer.file);
     try {
-      patterns.push(...(await readFile(path.resolve(image.root, file), "utf8")).split(/\r?\n/));
+      files.push({ name: file, text: await readFile(path.resolve(image.root, file), "utf8") });
     } catch (error) {
       rethrowMissing(error, `layers[${i}].dockerignore.file`, file, image.root);
     }
   }
-  return patterns;
+  return files;
+}
+
+/** Patterns of every `withDockerignore` file of the image, in order (see `imageIgnoreFiles`). */
+export async function imageIgnorePatterns(image: Image): Promise<string[]> {
+  return (await imageIgnoreFiles(image)).flatMap((file) => file.text.split(/\r?\n/));
+}
+
+/**
+ * A Dockerfile's context as BuildKit selects it: `<Dockerfile>.dockerignore` next to the Dockerfile, when it exists,
+ * instead of the context's `.dockerignore`; no `.gitignore` (Docker does not read them).
+ */
+async function dockerfileContextSelection(dockerfilePath: string, dockerfile: string): Promise<FolderSelection> {
+  const own = `${dockerfilePath}.dockerignore`;
+  const text = await readFile(own, "utf8").catch(() => undefined);
+  return { gitignore: false, ...(text !== undefined && { dockerignore: { name: `${dockerfile}.dockerignore`, text } }) };
+}
+
+/**
+ * The hashed entries of a file or folder one of the image's layers reads: exactly what its tag was computed from, so
+ * a builder sends those and nothing else (reading bytes through `readHashedFile`). `localPath` is relative to the image
+ * root, as the layer names it. A path the layers did not declare as an input is refused: it would not be in the tag.
+ */
+export function hashedInput(
+  image: Image,
+  identity: ImageIdentity,
+  localPath: string,
+  options: { readonly type?: "file" | "folder"; readonly select?: "all" | "tracked" } = {},
+): { readonly absolutePath: string; readonly type: "file" | "folder"; readonly entries: readonly FolderEntry[] } {
+  const wanted = path.resolve(image.root, localPath);
+  for (const input of identity.inputs) {
+    const source = input.source;
+    if (!source || !input.files || path.resolve(image.root, source.path) !== wanted) continue;
+    if (options.type !== undefined && options.type !== source.type) continue;
+    if (source.type === "folder" && (options.select ?? "all") !== (source.select ?? "all")) continue;
+    return { absolutePath: wanted, type: source.type, entries: input.files };
+  }
+  throw new ImageSpecError("PLUGIN_ERROR", `Cannot send ${JSON.stringify(localPath)} to the build of ${image.name}: no layer declares it as an input, so it is not part of the tag`, {
+    value: localPath,
+    hint: "A layer must list every file or folder it sends in its definition's inputs() (with the same select), so that its bytes enter the tag.",
+  });
 }
 
 async function detectType(abs: string, field: string, rel: string): Promise<"file" | "folder"> {

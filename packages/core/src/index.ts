@@ -8,6 +8,7 @@ export type { BuildContext, BuildEvent, BuildResult, ImageBuilder, PlatformBuild
 export { isImageBuilder } from "./builder.js";
 export {
   aptPackagesLayer,
+  builtinKindOf,
   builtinLayers,
   type BuiltinLayerKind,
   codeBundleLayer,
@@ -18,6 +19,7 @@ export {
   dockerignoreLayer,
   entrypointLayer,
   envLayer,
+  isFolderDestination,
   type PipOptions,
   pipPackagesLayer,
   requirementsLayer,
@@ -50,9 +52,19 @@ export {
   type RegisterOptions,
 } from "./engine.js";
 export { type ErrorCode, errorMessage, ImageSpecError, isImageSpecError, type ValidationIssue } from "./errors.js";
-export { defaultFileHasher, FileHasher, type FileHasherOptions, type FolderEntry, type FolderSelection, type InputDigest } from "./files.js";
+export {
+  defaultFileHasher,
+  FileHasher,
+  type FileHasherOptions,
+  type FolderEntry,
+  type FolderSelection,
+  type HashedFile,
+  type IgnoreFile,
+  type InputDigest,
+  readHashedFile,
+} from "./files.js";
 export * as grammar from "./grammar.js";
-export { HASH_CONTRACT_VERSION, type ImageIdentity, imageIgnorePatterns, type TagInput } from "./identity.js";
+export { HASH_CONTRACT_VERSION, type HashedSource, hashedInput, type ImageIdentity, imageIgnoreFiles, imageIgnorePatterns, type TagInput } from "./identity.js";
 export {
   type BaseImage,
   DEFAULT_DEBIAN_BASE_TEMPLATE,

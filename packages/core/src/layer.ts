@@ -21,6 +21,16 @@ export interface FileInput {
    * Defaults to `all`.
    */
   readonly select?: "all" | "tracked";
+  /**
+   * For files: the layer only reads the bytes (a requirements file, a lock it installs from) and copies nothing into
+   * the image, so the file's mode does not count, only its contents.
+   */
+  readonly readOnly?: boolean;
+  /**
+   * For files: the file keeps its own name in the image (copied into a folder destination), so its name counts. A
+   * source path never counts otherwise: what enters the image is the destination, the bytes and the mode.
+   */
+  readonly keepsName?: boolean;
 }
 
 export interface LayerDefinition<Kind extends string = string, Fields extends object = object> {
@@ -54,6 +64,27 @@ export type Layer = Readonly<{ kind: string; [field: string]: unknown }>;
 export function defineLayer<Kind extends string, Fields extends object>(
   definition: LayerDefinition<Kind, Fields>,
 ): LayerDefinition<Kind, Fields> {
+  return define(definition, false);
+}
+
+/**
+ * Marks core's own kinds so that a builder recognises them from any copy of core: a project can load two (tsx turns
+ * the ESM build into CommonJS for a `"type": "commonjs"` script while plugins import it natively), and comparing
+ * with one copy's definitions by identity would then fail.
+ */
+const BUILTIN_MARKER = Symbol.for("imagespec.builtin-layer-definition");
+
+/** For builtin-layers.ts only. */
+export function defineBuiltinLayer<Kind extends string, Fields extends object>(definition: LayerDefinition<Kind, Fields>): LayerDefinition<Kind, Fields> {
+  return define(definition, true);
+}
+
+/** Whether a layer's definition is one of core's own kinds, from whichever copy of core created it. */
+export function hasBuiltinDefinition(layer: Layer): boolean {
+  return (layerDefinition(layer) as unknown as Record<symbol, unknown>)[BUILTIN_MARKER] === true;
+}
+
+function define<Kind extends string, Fields extends object>(definition: LayerDefinition<Kind, Fields>, builtin: boolean): LayerDefinition<Kind, Fields> {
   if (!/^[a-z][A-Za-z0-9]*(?:[.:/-][a-zA-Z0-9]+)*$/.test(definition.kind)) {
     throw new ImageSpecError("PLUGIN_ERROR", `Cannot define layer kind ${showValue(definition.kind)}: a kind is camelCase letters and digits, optionally namespaced with '.', ':', '/' or '-'`, {
       field: "kind",
@@ -62,6 +93,7 @@ export function defineLayer<Kind extends string, Fields extends object>(
   }
   const copy = { ...definition };
   Object.defineProperty(copy, LAYER_DEFINITION_MARKER, { value: true });
+  if (builtin) Object.defineProperty(copy, BUILTIN_MARKER, { value: true });
   return Object.freeze(copy);
 }
 

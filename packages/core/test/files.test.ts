@@ -1,8 +1,9 @@
-import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { FileHasher } from "../src/index.js";
+import { FileHasher, readHashedFile } from "../src/index.js";
 
 function project(files: Record<string, string>): string {
   const dir = mkdtempSync(path.join(tmpdir(), "imagespec-files-"));
@@ -37,7 +38,7 @@ describe("folder selection", () => {
     const dir = project({ "real/file": "x" });
     symlinkSync("real/file", path.join(dir, "link"));
     const entries = await new FileHasher({ cacheFile: false }).listFolder(dir);
-    expect(entries.find((e) => e.path === "link")).toEqual({ path: "link", type: "symlink", target: "real/file" });
+    expect(entries.find((e) => e.path === "link")).toMatchObject({ path: "link", type: "symlink", target: "real/file" });
   });
 
   it("explains a missing folder and a file given as a folder", async () => {
@@ -56,19 +57,19 @@ describe("the digest cache", () => {
     const dir = project(files);
     const cacheFile = path.join(mkdtempSync(path.join(tmpdir(), "imagespec-cache-")), "digests.json");
 
-    const first = new FileHasher({ cacheFile });
+    const first = new FileHasher({ cacheFile, racyWindowMs: 0 });
     const cold = await first.hashFolder(path.join(dir, "src"));
     expect(first.stats).toEqual({ read: 50, cached: 0 });
     expect(Object.keys(JSON.parse(readFileSync(cacheFile, "utf8")).files)).toHaveLength(50);
 
-    const second = new FileHasher({ cacheFile }); // a new process, as far as the cache knows
+    const second = new FileHasher({ cacheFile, racyWindowMs: 0 }); // a new process, as far as the cache knows
     const warm = await second.hashFolder(path.join(dir, "src"));
     expect(warm.digest).toBe(cold.digest);
     expect(second.stats).toEqual({ read: 0, cached: 50 });
 
     writeFileSync(path.join(dir, "src/m7.py"), "print('changed')\n");
     utimesSync(path.join(dir, "src/m7.py"), new Date(2021, 0, 1), new Date(2021, 0, 1));
-    const third = new FileHasher({ cacheFile });
+    const third = new FileHasher({ cacheFile, racyWindowMs: 0 });
     const changed = await third.hashFolder(path.join(dir, "src"));
     expect(changed.digest).not.toBe(cold.digest);
     expect(third.stats).toEqual({ read: 1, cached: 49 });
@@ -98,7 +99,7 @@ describe("the digest cache", () => {
 describe(".gitignore files above the folder", () => {
   function repo(files: Record<string, string>): string {
     const dir = project(files);
-    mkdirSync(path.join(dir, ".git"));
+    execFileSync("git", ["init", "-q"], { cwd: dir });
     return dir;
   }
 
@@ -115,5 +116,118 @@ describe(".gitignore files above the folder", () => {
   it("do not apply outside a git repository", async () => {
     const dir = project({ ".gitignore": "*.log\n", "sub/debug.log": "" });
     expect(await paths(path.join(dir, "sub"))).toEqual(["f debug.log"]);
+  });
+});
+
+describe("the digest cache trusts what git's index trusts", () => {
+  // Each reproduction: the same size, the same (old) mtime, often the same inode, other bytes. Only ctime (and, for a
+  // new file, the inode) tells them apart, as in git's index; and a change within the last moments is never cached.
+  const cacheFile = () => path.join(mkdtempSync(path.join(tmpdir(), "imagespec-cache-")), "digests.json");
+  const sh = (cwd: string, script: string) => execFileSync("sh", ["-c", script], { cwd });
+
+  async function digestTwice(setup: string, change: string): Promise<[string, string]> {
+    const dir = mkdtempSync(path.join(tmpdir(), "imagespec-stale-"));
+    const cache = cacheFile();
+    sh(dir, setup);
+    // Old enough that the racy window does not keep the first digest out of the cache.
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    const hasher = new FileHasher({ cacheFile: cache });
+    const first = await hasher.hashFile(path.join(dir, "v.txt"));
+    await hasher.flush(); // as a command that computed a tag leaves it, for the next one
+    sh(dir, change);
+    const second = await new FileHasher({ cacheFile: cache }).hashFile(path.join(dir, "v.txt"));
+    return [first.entries[0]!.digest!, second.entries[0]!.digest!];
+  }
+
+  it("rewritten in place with the mtime set back (printf + touch -d)", async () => {
+    const [before, after] = await digestTwice("printf 'version=1\\n' > v.txt; touch -d 2020-01-01 v.txt", "printf 'version=2\\n' > v.txt; touch -d 2020-01-01 v.txt");
+    expect(after).not.toBe(before);
+  });
+
+  it("replaced by cp -p of a same-size file", async () => {
+    const [before, after] = await digestTwice("printf 'aaaa' > v.txt; printf 'bbbb' > w.txt; touch -d 2020-01-01 v.txt w.txt", "cp -p w.txt v.txt");
+    expect(after).not.toBe(before);
+  });
+
+  it("replaced by tar -x of an archive with normalised mtimes", async () => {
+    const [before, after] = await digestTwice(
+      "mkdir -p x && printf 'one\\n' > x/v.txt && tar --mtime=2020-01-01 -C x -cf one.tar v.txt && printf 'two\\n' > x/v.txt && tar --mtime=2020-01-01 -C x -cf two.tar v.txt && tar -xf one.tar",
+      "tar -xf two.tar",
+    );
+    expect(after).not.toBe(before);
+  });
+});
+
+describe("readHashedFile: the bytes that were hashed, or a typed error naming the file", () => {
+  async function hashed(content: string) {
+    const dir = project({ "f.txt": content });
+    const file = path.join(dir, "f.txt");
+    const entry = (await new FileHasher({ cacheFile: false }).hashFile(file)).entries[0]!;
+    return { file, expected: { digest: entry.digest!, size: entry.size! } };
+  }
+  const read = async (stream: NodeJS.ReadableStream) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString("utf8");
+  };
+
+  it("streams an unchanged file", async () => {
+    const { file, expected } = await hashed("same\n");
+    expect(await read(readHashedFile(file, expected))).toBe("same\n");
+  });
+
+  it("fails when the bytes changed, even at the same size", async () => {
+    const { file, expected } = await hashed("aaaa");
+    writeFileSync(file, "bbbb");
+    await expect(read(readHashedFile(file, expected))).rejects.toMatchObject({ code: "FILE_CHANGED", message: expect.stringContaining("f.txt") });
+    writeFileSync(file, "longer");
+    await expect(read(readHashedFile(file, expected))).rejects.toMatchObject({ code: "FILE_CHANGED", message: expect.stringMatching(/size changed/) });
+  });
+
+  it("fails when the file was deleted or became a symlink", async () => {
+    const { file, expected } = await hashed("x");
+    rmSync(file);
+    await expect(read(readHashedFile(file, expected))).rejects.toMatchObject({ code: "FILE_CHANGED", message: expect.stringMatching(/deleted/) });
+    writeFileSync(`${file}.real`, "x");
+    symlinkSync(`${file}.real`, file);
+    await expect(read(readHashedFile(file, expected))).rejects.toMatchObject({ code: "FILE_CHANGED", message: expect.stringMatching(/symlink/) });
+    expect(await read(readHashedFile(file, expected, { follow: true }))).toBe("x");
+  });
+
+  it("never hands out the whole of a changed file: the last chunk waits for the digest", async () => {
+    const { file, expected } = await hashed("a".repeat(3 << 20));
+    writeFileSync(file, `${"a".repeat((3 << 20) - 1)}b`);
+    const received: Buffer[] = [];
+    await expect(
+      (async () => {
+        for await (const chunk of readHashedFile(file, expected)) received.push(chunk as Buffer);
+      })(),
+    ).rejects.toMatchObject({ code: "FILE_CHANGED" });
+    expect(Buffer.concat(received).length).toBeLessThan(3 << 20);
+  });
+});
+
+describe("modes and names", () => {
+  it("records permission bits with setuid, setgid and sticky, and folder modes", async () => {
+    const dir = project({ "key.pem": "k", "bin/tool": "t", "shared/x": "x" });
+    chmodSync(path.join(dir, "key.pem"), 0o600);
+    chmodSync(path.join(dir, "bin/tool"), 0o4755);
+    chmodSync(path.join(dir, "shared"), 0o1777);
+    chmodSync(path.join(dir, "bin"), 0o2750);
+    const modes = Object.fromEntries((await new FileHasher({ cacheFile: false }).listFolder(dir)).map((e) => [e.path, e.mode.toString(8)]));
+    expect(modes).toMatchObject({ "key.pem": "600", "bin/tool": "4755", shared: "1777", bin: "2750" });
+  });
+
+  it("a file name that is not UTF-8 is fine when ignored, and refused clearly when it would be sent", async () => {
+    const dir = project({ "a.txt": "a", ".dockerignore": "*.bin\n" });
+    writeFileSync(Buffer.from(`${dir}/\xff.bin`, "latin1"), "x");
+    expect(await paths(dir)).toEqual(["f .dockerignore", "f a.txt"]);
+    writeFileSync(Buffer.from(`${dir}/\xff.dat`, "latin1"), "x");
+    await expect(paths(dir)).rejects.toMatchObject({ code: "INVALID_SPEC", message: expect.stringMatching(/not valid UTF-8/) });
+  });
+
+  it("refuses an invalid pattern naming the ignore file and the line, as Docker refuses it", async () => {
+    const dir = project({ "a.txt": "a", ".dockerignore": "# fine\na.txt\n[oops\n" });
+    await expect(paths(dir)).rejects.toMatchObject({ code: "INVALID_SPEC", message: expect.stringMatching(/\.dockerignore line 3: "\[oops" is not a valid pattern/) });
   });
 });

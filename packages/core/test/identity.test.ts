@@ -16,8 +16,8 @@ async function freshTag(make: () => Image): Promise<string> {
 
 const debian = (root?: string) => Image.fromBase("python:3.12-slim-bookworm", { pythonVersion: "3.12", ...(root && { root }) });
 
-describe("the hash contract, v1", () => {
-  it("is pinned: this definition has had this tag since v1 (change HASH_CONTRACT_VERSION to change it)", async () => {
+describe("the hash contract, v2", () => {
+  it("is pinned: this definition has had this tag since v2 (change HASH_CONTRACT_VERSION to change it)", async () => {
     const dir = project({ "requirements.txt": "numpy==1.26.4\n", "src/app.py": "print('hi')\n", "src/pkg/__init__.py": "" });
     const make = () =>
       debian(dir)
@@ -31,8 +31,8 @@ describe("the hash contract, v1", () => {
     expect(identity.id).toBe(make().id);
     expect({ id: identity.id, tag: identity.tag }).toMatchInlineSnapshot(`
       {
-        "id": "5t4hji576afz77y7v4xrgxjvt5",
-        "tag": "e2d26avn7dase5b3elacaoej2v",
+        "id": "b4huvplcl4xc26aq7fjedyd4ej",
+        "tag": "ddmcxxblz5x5yaeyb4fimnzlbl",
       }
     `);
   });
@@ -68,14 +68,42 @@ describe("the hash contract, v1", () => {
     expect(await freshTag(make(moved))).toBe(await freshTag(make(dir)));
   });
 
-  it("counts the executable bit but not the mtime", async () => {
-    const dir = project({ "run.sh": "echo hi\n" });
-    const make = () => debian(dir).withSourceFile("run.sh", "/run.sh");
+  it("counts every mode bit Docker's COPY keeps (permissions, setuid, setgid, sticky, folder modes), not the mtime", async () => {
+    const dir = project({ "run.sh": "echo hi\n", "src/key.pem": "k", "src/sub/x": "x" });
+    const make = () => debian(dir).withSourceFile("run.sh", "/run.sh").withSourceFolder("src", "/src");
     const original = await freshTag(make);
     utimesSync(path.join(dir, "run.sh"), new Date(2001, 1, 1), new Date(2001, 1, 1));
     expect(await freshTag(make)).toBe(original);
-    chmodSync(path.join(dir, "run.sh"), 0o755);
-    expect(await freshTag(make)).not.toBe(original);
+    const seen = new Set([original]);
+    for (const [file, mode] of [
+      ["run.sh", 0o755],
+      ["run.sh", 0o4755],
+      ["src/key.pem", 0o600],
+      ["src/key.pem", 0o640],
+      ["src/sub", 0o700],
+      ["src/sub", 0o1777],
+      ["src/sub", 0o2755],
+    ] as const) {
+      chmodSync(path.join(dir, file), mode);
+      const tag = await freshTag(make);
+      expect(seen.has(tag), `${file} ${mode.toString(8)}`).toBe(false);
+      seen.add(tag);
+    }
+  });
+
+  it("counts a copy by destination, contents and modes, not by where it comes from (v2)", async () => {
+    const dir = project({ "one/app.py": "print(1)\n", "two/app.py": "print(1)\n", "a/req.txt": "six\n", "b/req.txt": "six\n", "one.txt": "x", "two.txt": "x" });
+    const folder = (src: string) => () => debian(dir).withSourceFolder(src, "/app");
+    expect(await freshTag(folder("two"))).toBe(await freshTag(folder("one")));
+    // A renamed source folder keeps the tag.
+    cpSync(path.join(dir, "one"), path.join(dir, "renamed"), { recursive: true });
+    expect(await freshTag(folder("renamed"))).toBe(await freshTag(folder("one")));
+    const requirements = (file: string) => () => debian(dir).withRequirements(file);
+    expect(await freshTag(requirements("b/req.txt"))).toBe(await freshTag(requirements("a/req.txt")));
+    // A file copied to a file destination does not keep its name; copied into a folder it does, so its name counts.
+    const file = (src: string, dst: string) => () => debian(dir).withSourceFile(src, dst);
+    expect(await freshTag(file("two.txt", "/data.txt"))).toBe(await freshTag(file("one.txt", "/data.txt")));
+    expect(await freshTag(file("two.txt", "/data/"))).not.toBe(await freshTag(file("one.txt", "/data/")));
   });
 
   it("counts a copied folder's directory names and its destination, not only its file bytes", async () => {

@@ -150,6 +150,13 @@ export function cancelledError(image: Image, uri: string): ImageSpecError {
   return new ImageSpecError("CANCELLED", `Cannot build ${image.name}: cancelled`, { value: uri });
 }
 
+/** A signal that aborts with `signal`, or when `failure` rejects. */
+export function abortOnFailure(signal: AbortSignal, failure: Promise<unknown>): AbortSignal {
+  const controller = new AbortController();
+  failure.catch(() => controller.abort());
+  return AbortSignal.any([signal, controller.signal]);
+}
+
 export interface EngineBuildRun {
   /** How to build: network, pull, cache, labels, helper images. */
   readonly settings: DockerBuildSettings;
@@ -186,11 +193,14 @@ export async function buildOnEngine(connection: EngineConnection, image: Image, 
       cause,
     });
 
-  const tar = contextTar(plan.context, { env });
+  const tar = contextTar(plan.context, { env, image, identity: context.identity });
   const tarFailure = tar.done.then(
     () => undefined,
     (error: unknown) => error,
   );
+  // A context that cannot be sent (a file changed since the tag was computed) stops the build: the engine would
+  // otherwise wait for the rest of the stream.
+  const buildSignal = abortOnFailure(signal, tar.done);
   let result: { imageId: string | undefined; error: string | undefined };
   try {
     result = await engineBuild(
@@ -206,7 +216,7 @@ export async function buildOnEngine(connection: EngineConnection, image: Image, 
         pull: run.settings.pull ?? false,
         noCache: run.settings.noCache ?? false,
         auths: await registryAuths(plan.baseReferences, context.credentials),
-        signal,
+        signal: buildSignal,
       },
       progress,
     );

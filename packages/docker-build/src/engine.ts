@@ -4,8 +4,9 @@
  * pushes from the engine, and tells an engine that went away (EngineLostError) from a build that failed.
  */
 
-export { buildFailure, buildOnEngine, cancelledError, DockerBuildError, type EngineBuildRun, EngineLostError, isConnectionFailure, isEngineLost } from "./build.js";
-export { type ContextStats, type ContextTar, contextTar } from "./context-tar.js";
+export { abortOnFailure, buildFailure, buildOnEngine, cancelledError, DockerBuildError, type EngineBuildRun, EngineLostError, isConnectionFailure, isEngineLost } from "./build.js";
+export { type ContextEntry, type ContextEntryOptions, contextEntries, openContextFile } from "./context-entries.js";
+export { type ContextStats, type ContextTar, type ContextTarOptions, contextTar } from "./context-tar.js";
 export { type EngineBuildOptions, type EngineConnection, engineBuild, engineImageId, enginePush, registryAuths, withTimeout } from "./engine-api.js";
 export { ociLabels, publicSourceUrl } from "./labels.js";
 export { BuildProgress, type BuildkitStatus, decodeStatusResponse, PlainProgressParser, type StepFailure } from "./progress.js";

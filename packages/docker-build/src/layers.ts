@@ -5,7 +5,7 @@
 
 import { stat } from "node:fs/promises";
 import path from "node:path";
-import { type BuiltinLayerKind, type DockerRenderContext, ImageSpecError, type Layer, type PipOptions, type SecretMount, shellJoin, shellQuote } from "@imagespec/core";
+import { type BuiltinLayerKind, type DockerRenderContext, ImageSpecError, isFolderDestination, type Layer, type PipOptions, type SecretMount, shellJoin, shellQuote } from "@imagespec/core";
 import { PIP_CACHE_DIR, type RenderState } from "./render-context.js";
 
 type CoreRenderer = (layer: Layer, ctx: DockerRenderContext, state: RenderState) => string[] | Promise<string[]>;
@@ -33,11 +33,6 @@ function pipInstall(ctx: DockerRenderContext, options: PipFields, args: readonly
     secrets: options.secretMounts ?? [],
     description,
   });
-}
-
-/** A COPY destination names a folder when it is `.` or ends with `/`: the file keeps its name there. */
-function isFolderDestination(destination: string): boolean {
-  return destination === "." || destination.endsWith("/") || destination.endsWith("/.");
 }
 
 /** COPY treats `*`, `?`, `[` and `\` in a source as a pattern. */

@@ -4,18 +4,21 @@ import type { SecretMount } from "@imagespec/core";
 
 /** One entry of the build context: exactly the files the layers reference, nothing else. */
 export type ContextItem =
-  /** A local file, sent as `path`. */
+  /** A local file (absolute `source`), sent as `path`, with the bytes and mode the tag was computed from. */
   | { readonly type: "file"; readonly path: string; readonly source: string }
-  /** A local folder, sent below `path` with the same selection the tag uses. */
+  /** A local folder, sent below `path`: the entries the tag was computed from (its ignore rules already applied). */
+  | { readonly type: "folder"; readonly path: string; readonly source: string; readonly select: "all" | "tracked" }
+  /**
+   * Generated content (the Dockerfile, the runtime-packages wrapper). `derivedFrom`: it was made from the bytes of a
+   * hashed file (a user's Dockerfile), whose digest must still be the one in the tag.
+   */
   | {
-      readonly type: "folder";
+      readonly type: "content";
       readonly path: string;
-      readonly source: string;
-      readonly select: "all" | "tracked";
-      readonly ignorePatterns: readonly string[];
-    }
-  /** Generated content (the Dockerfile, the runtime-packages wrapper). */
-  | { readonly type: "content"; readonly path: string; readonly content: Uint8Array; readonly executable: boolean };
+      readonly content: Uint8Array;
+      readonly executable: boolean;
+      readonly derivedFrom?: { readonly source: string; readonly digest: string };
+    };
 
 /** Where a build step (an instruction BuildKit shows as `[n/m]`) came from, so a failure names its layer. */
 export interface StepOrigin {

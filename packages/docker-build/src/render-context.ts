@@ -67,7 +67,6 @@ export class RenderState {
   readonly context = new Map<string, ContextItem>();
   readonly buildArgs: Record<string, string> = {};
   readonly secrets = new Map<string, SecretMount>();
-  readonly ignorePatterns: readonly string[];
   /** Instruction text → what it does, for step progress and errors. */
   readonly #descriptions = new Map<string, string>();
   /** Instructions a renderer's first `python()` call needs before the layer's own. */
@@ -83,10 +82,9 @@ export class RenderState {
   #currentLayer: { index: number; kind: string } | undefined;
   #argCounter = 0;
 
-  constructor(image: Image, chain: ChainState, options: RenderOptions, ignorePatterns: readonly string[]) {
+  constructor(image: Image, chain: ChainState, options: RenderOptions) {
     this.image = image;
     this.options = options;
-    this.ignorePatterns = ignorePatterns;
     this.python = chain.python;
     this.runtimePackages = [...chain.runtimePackages];
     this.entrypoint = chain.entrypoint;
@@ -155,7 +153,7 @@ export class RenderState {
 
   addFolder(layerIndex: number, local: string, select: "all" | "tracked"): string {
     const dir = this.#contextDir(layerIndex);
-    this.context.set(dir, { type: "folder", path: dir, source: path.resolve(this.image.root, local), select, ignorePatterns: this.ignorePatterns });
+    this.context.set(dir, { type: "folder", path: dir, source: path.resolve(this.image.root, local), select });
     return dir;
   }
 

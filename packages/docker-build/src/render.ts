@@ -4,18 +4,18 @@
  * `ENV IMAGESPEC_IMAGE_ID`. The output is deterministic: the same definition always gives the same text.
  */
 
+import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import {
   type BuiltinLayerKind,
-  builtinLayers,
+  builtinKindOf,
   type DockerLayerRenderer,
   dockerfileJsonArray,
   dockerfileWord,
   IMAGE_ID_ENV,
   type Image,
   ImageSpecError,
-  imageIgnorePatterns,
   type Layer,
   layerDefinition,
   NATIVE_PLATFORM,
@@ -37,7 +37,7 @@ const STEP_KEYWORDS = new Set(["FROM", "RUN", "COPY", "ADD", "WORKDIR"]);
 const RUNTIME_WRAPPER = "/usr/local/bin/imagespec-entrypoint";
 
 function isBuiltinKind(layer: Layer): layer is Layer & { kind: BuiltinLayerKind } {
-  return Object.hasOwn(builtinLayers, layer.kind) && layerDefinition(layer) === builtinLayers[layer.kind as BuiltinLayerKind];
+  return builtinKindOf(layer) !== undefined;
 }
 
 /** The reason the docker builder cannot build an image, or undefined when it can. */
@@ -124,7 +124,7 @@ export async function renderDockerBuild(image: Image, options: RenderDockerOptio
 /** Renders the layers of an image (and, for an Image base, what it inherits) into a RenderState. */
 async function renderState(image: Image, config: DockerBuildSettings): Promise<{ state: RenderState }> {
   const chain: ChainState = image.base.type === "image" ? chainOf((await renderState(image.base.image, config)).state) : EMPTY_CHAIN;
-  const state = new RenderState(image, chain, { micromambaImage: config.micromambaImage ?? DEFAULT_MICROMAMBA_IMAGE }, await imageIgnorePatterns(image));
+  const state = new RenderState(image, chain, { micromambaImage: config.micromambaImage ?? DEFAULT_MICROMAMBA_IMAGE });
 
   const versionCheck = pythonVersionCheck(image, state);
   if (versionCheck !== undefined) state.add(state.run(versionCheck.script, { description: versionCheck.description }));
@@ -201,9 +201,9 @@ export function cudaImage(template: string, cuda: string, cudnn: string | undefi
 /** An image from the user's own Dockerfile: their file, their context folder, and the image id appended. */
 async function renderUserDockerfile(image: Image, base: { dockerfile: string; context: string }): Promise<DockerBuildPlan> {
   const file = path.resolve(image.root, base.dockerfile);
-  let content: string;
+  let bytes: Buffer;
   try {
-    content = await readFile(file, "utf8");
+    bytes = await readFile(file);
   } catch (error) {
     throw new ImageSpecError("FILE_NOT_FOUND", `Cannot read the Dockerfile ${JSON.stringify(base.dockerfile)}: ${file} does not exist`, {
       field: "dockerfile",
@@ -212,6 +212,7 @@ async function renderUserDockerfile(image: Image, base: { dockerfile: string; co
       cause: error,
     });
   }
+  const content = bytes.toString("utf8");
   const dockerfile = `${content.replace(/\s*$/, "")}\n\n# Added by imagespec\nENV ${IMAGE_ID_ENV}=${dockerfileWord(image.id)}\n`;
   const dockerfileName = `.imagespec-${image.id}.Dockerfile`;
   return {
@@ -219,8 +220,14 @@ async function renderUserDockerfile(image: Image, base: { dockerfile: string; co
     dockerfileName,
     buildArgs: {},
     context: [
-      { type: "folder", path: ".", source: path.resolve(image.root, base.context), select: "all", ignorePatterns: [] },
-      { type: "content", path: dockerfileName, content: Buffer.from(dockerfile, "utf8"), executable: false },
+      { type: "folder", path: ".", source: path.resolve(image.root, base.context), select: "all" },
+      {
+        type: "content",
+        path: dockerfileName,
+        content: Buffer.from(dockerfile, "utf8"),
+        executable: false,
+        derivedFrom: { source: file, digest: createHash("sha256").update(bytes).digest("hex") },
+      },
     ],
     secrets: [],
     steps: [],

@@ -43,7 +43,7 @@ describe("the context tar", () => {
     symlinkSync("main.py", `${root}/app/link.py`);
     const image = Image.fromDebianBase({ root }).withDockerignore(".ignore").withRequirements("requirements.txt").withSourceFolder("app", "/app");
     const plan = await renderDockerBuild(image);
-    const tarball = contextTar(plan.context);
+    const tarball = contextTar(plan.context, { image, identity: await image.identity() });
     const files = await entries(tarball.stream);
     await tarball.done;
     expect([...files.keys()].sort()).toEqual(
@@ -68,6 +68,7 @@ describe("the context tar", () => {
     expect(files.get("layers/2/run.sh")?.mode).toBe(0o755);
     expect(files.get("layers/2/main.py")?.mode).toBe(0o644);
     expect(files.get("layers/2/link.py")).toMatchObject({ type: "symlink", linkname: "main.py" });
+    expect(files.get("layers/2/empty/")).toMatchObject({ type: "directory", mode: 0o755 });
     expect(files.get("layers/1/requirements.txt")?.body).toBe("six\n");
   });
 
@@ -76,16 +77,17 @@ describe("the context tar", () => {
     execFileSync("git", ["init", "-q"], { cwd: root });
     execFileSync("git", ["add", "src/tracked.py"], { cwd: root });
     const image = Image.fromDebianBase({ root }).withCodeBundle({ src: "src", dst: "/code", copyStyle: "tracked" });
-    const tarball = contextTar((await renderDockerBuild(image)).context);
+    const tarball = contextTar((await renderDockerBuild(image)).context, { image, identity: await image.identity() });
     const names = [...(await entries(tarball.stream)).keys()];
     expect(names.filter((n) => n.startsWith("layers/0/"))).toEqual(["layers/0/", "layers/0/tracked.py"]);
   });
 
   it("clamps file times to SOURCE_DATE_EPOCH", async () => {
     const root = project({ "a.txt": "a\n" });
-    const plan = await renderDockerBuild(Image.fromDebianBase({ root }).withSourceFile("a.txt", "/a.txt"));
+    const image = Image.fromDebianBase({ root }).withSourceFile("a.txt", "/a.txt");
+    const plan = await renderDockerBuild(image);
     const extract = tar.extract();
-    const tarball = contextTar(plan.context, { env: { SOURCE_DATE_EPOCH: "1700000000" } });
+    const tarball = contextTar(plan.context, { image, identity: await image.identity(), env: { SOURCE_DATE_EPOCH: "1700000000" } });
     tarball.stream.pipe(extract as unknown as NodeJS.WritableStream);
     const times: number[] = [];
     for await (const entry of extract) {
@@ -96,14 +98,28 @@ describe("the context tar", () => {
     for (const time of times) expect(time).toBeLessThanOrEqual(1_700_000_000_000);
   });
 
-  it("fails with the file named when a referenced file disappears", async () => {
+  it("fails with the file named when a referenced file disappears after the tag was computed", async () => {
     const root = project({ "gone.txt": "x\n" });
-    const plan = await renderDockerBuild(Image.fromDebianBase({ root }).withSourceFile("gone.txt", "/gone.txt"));
-    write(root, {});
+    const image = Image.fromDebianBase({ root }).withSourceFile("gone.txt", "/gone.txt");
+    const identity = await image.identity();
+    const plan = await renderDockerBuild(image);
     const { rmSync } = await import("node:fs");
     rmSync(`${root}/gone.txt`);
-    const tarball = contextTar(plan.context);
+    const tarball = contextTar(plan.context, { image, identity });
     tarball.stream.resume();
-    await expect(tarball.done).rejects.toMatchObject({ code: "FILE_NOT_FOUND", message: expect.stringContaining("gone.txt") });
+    await expect(tarball.done).rejects.toMatchObject({ code: "FILE_CHANGED", message: expect.stringContaining("gone.txt") });
+  });
+
+  it("sends only what the identity lists: a file added since is not sent, and a file no layer declares is refused", async () => {
+    const root = project({ "src/a.py": "a\n" });
+    const image = Image.fromDebianBase({ root }).withSourceFolder("src", "/app");
+    const identity = await image.identity();
+    write(root, { "src/late.py": "late\n" });
+    const plan = await renderDockerBuild(image);
+    const names = [...(await entries(contextTar(plan.context, { image, identity }).stream)).keys()];
+    expect(names.filter((n) => n.startsWith("layers/0/"))).toEqual(["layers/0/", "layers/0/a.py"]);
+    const undeclared = contextTar([{ type: "file", path: "x", source: `${root}/src/late.py` }], { image, identity });
+    undeclared.stream.resume();
+    await expect(undeclared.done).rejects.toMatchObject({ code: "PLUGIN_ERROR", message: expect.stringMatching(/no layer declares it/) });
   });
 });

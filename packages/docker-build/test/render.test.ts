@@ -390,3 +390,18 @@ describe("dockerRefusal()", () => {
     expect(plan.baseReferences).toEqual(["python:3.12-slim"]);
   });
 });
+
+describe("a second copy of core", () => {
+  it("renders the built-in layers an Image from another copy of core holds (tsx's CommonJS copy beside the ESM one)", async () => {
+    // The same built module under another URL is another module instance: its own builtinLayers, its own classes.
+    const corePath = new URL(import.meta.resolve("@imagespec/core")).pathname;
+    const other = (await import(`${corePath}?second-copy`)) as typeof import("@imagespec/core");
+    const image = other.Image.fromBase("127.0.0.1:5000/imagespec/python:3.11-slim-bookworm", { root })
+      .withAptPackages("git")
+      .withCommands("echo hi")
+      .withEntrypoint(["python"]);
+    expect(dockerRefusal(image)).toBeUndefined();
+    const plan = await renderDockerBuild(image);
+    expect(instructions(plan.dockerfile).some((l) => l.includes("apt-get") && l.includes("git"))).toBe(true);
+  });
+});

@@ -83,6 +83,7 @@ export interface BuilderConformanceOptions {
 const KNOWN_CODES: readonly ErrorCode[] = [
   "INVALID_SPEC",
   "FILE_NOT_FOUND",
+  "FILE_CHANGED",
   "NOT_EXTENDABLE",
   "NO_BUILDER",
   "BUILD_FAILED",

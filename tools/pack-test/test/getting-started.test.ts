@@ -28,6 +28,16 @@ function block(file: string): string {
   }
   throw new Error(`docs/getting-started.md has no code block for ${file}`);
 }
+/**
+ * A command's output inside an assertion message, each line behind "| ": vitest reads lines that look like stack
+ * frames in a message and crashed on a child's `at ... .cjs:1:2` lines, hiding the failure itself.
+ */
+function shown(text: string): string {
+  return text
+    .split("\n")
+    .map((line) => `| ${line}`)
+    .join("\n");
+}
 /** The page says these commands, word for word. */
 function says(line: string): void {
   expect(PAGE, `docs/getting-started.md should say: ${line}`).toContain(line);
@@ -74,11 +84,11 @@ describe.each<Manager>(["npm", "pnpm"])("docs/getting-started.md with %s, from p
     says("pnpm add -D @imagespec/core imagespec @imagespec/builder-docker");
     const ours = ["@imagespec/core", "imagespec", "@imagespec/builder-docker"].map((name) => tarballs.get(name)!);
     const install = await sh(manager, manager === "npm" ? ["install", "--save-dev", "--no-audit", "--no-fund", "--prefer-offline", ...ours] : ["add", "-D", "--prefer-offline", ...ours]);
-    expect(install.exitCode, install.stdout + install.stderr).toBe(0);
+    expect(install.exitCode, shown(install.stdout + install.stderr)).toBe(0);
 
     // npx imagespec builders
     const builders = await sh("npx", ["imagespec", "builders"]);
-    expect(builders.exitCode, builders.stderr).toBe(0);
+    expect(builders.exitCode, shown(builders.stderr)).toBe(0);
     expect(builders.stdout).toMatch(/^docker\s+100\s+@imagespec\/builder-docker\s+\d+\.\d+\.\d+\s+dependency in .*package\.json$/m);
 
     // Your first image: images.ts and main.py as the page writes them (main.py with a line of its own, so this
@@ -87,23 +97,23 @@ describe.each<Manager>(["npm", "pnpm"])("docs/getting-started.md with %s, from p
     writeFileSync(path.join(hello, "main.py"), `${block("main.py")}# ${manager} ${process.pid} ${Date.now()}\n`);
 
     const tag = await sh("npx", ["imagespec", "tag", "images.ts"]);
-    expect(tag.exitCode, tag.stderr).toBe(0);
+    expect(tag.exitCode, shown(tag.stderr)).toBe(0);
     expect(tag.stdout.trim()).toMatch(/^hello:[a-z2-7]{26}$/);
 
     const first = await sh("npx", ["imagespec", "build", "images.ts"]);
-    expect(first.exitCode, first.stderr).toBe(0);
+    expect(first.exitCode, shown(first.stderr)).toBe(0);
     expect(first.stdout.trim()).toBe(tag.stdout.trim());
     expect(first.stderr).toContain(`hello: built ${tag.stdout.trim()} (docker)`);
 
     // docker run --rm "$(npx imagespec build images.ts hello)"
     says('docker run --rm "$(npx imagespec build images.ts hello)"');
     const ran = await sh("bash", ["-c", 'docker run --rm "$(npx imagespec build images.ts hello)"']);
-    expect(ran.exitCode, ran.stderr).toBe(0);
+    expect(ran.exitCode, shown(ran.stderr)).toBe(0);
     expect(ran.stdout).toMatch(/\|/); // figlet's letters
 
     // The second build: skipped.
     const second = await sh("npx", ["imagespec", "build", "images.ts"]);
-    expect(second.exitCode, second.stderr).toBe(0);
+    expect(second.exitCode, shown(second.stderr)).toBe(0);
     expect(second.stderr).toContain(`hello: skipped ${tag.stdout.trim()} (docker)`);
 
     // Change main.py: explain --against HEAD names the file.
@@ -114,7 +124,7 @@ describe.each<Manager>(["npm", "pnpm"])("docs/getting-started.md with %s, from p
     git("commit", "-q", "-m", "hello");
     writeFileSync(path.join(hello, "main.py"), `${readFileSync(path.join(hello, "main.py"), "utf8")}print("changed")\n`);
     const explain = await sh("npx", ["imagespec", "explain", "images.ts", "hello", "--against", "HEAD"]);
-    expect(explain.exitCode, explain.stderr).toBe(0);
+    expect(explain.exitCode, shown(explain.stderr)).toBe(0);
     expect(explain.stdout).toContain("1 input changed:");
     expect(explain.stdout).toMatch(/~ layers\[1\]\.copy\.src {2}changed .* main\.py/);
 
@@ -123,9 +133,9 @@ describe.each<Manager>(["npm", "pnpm"])("docs/getting-started.md with %s, from p
     says("npx tsx build.ts");
     writeFileSync(path.join(hello, "build.ts"), block("build.ts"));
     const tsx = await sh(manager, manager === "npm" ? ["install", "--save-dev", "--no-audit", "--no-fund", "--prefer-offline", "tsx"] : ["add", "-D", "--prefer-offline", "tsx"]);
-    expect(tsx.exitCode, tsx.stdout + tsx.stderr).toBe(0);
+    expect(tsx.exitCode, shown(tsx.stdout + tsx.stderr)).toBe(0);
     const script = await sh("npx", ["tsx", "build.ts"]);
-    expect(script.exitCode, script.stdout + script.stderr).toBe(0);
+    expect(script.exitCode, shown(script.stdout + script.stderr)).toBe(0);
     expect(script.stdout.trim()).toMatch(/^built hello:[a-z2-7]{26}$/);
     if (manager === "npm") expect(JSON.parse(readFileSync(manifestFile, "utf8")).type ?? "commonjs").toBe("commonjs");
   });

@@ -46,7 +46,7 @@ describe.each(published.map((p) => [p.name, p] as const))("%s", (name, pkg) => {
     expect(m.scripts?.publint).toBe("publint --strict");
   });
 
-  it("has an exports map whose every entry gives types before import, and files that exist once built", () => {
+  it("has an exports map whose every entry gives types before default, and files that exist once built", () => {
     expect(m.exports?.["./package.json"]).toBe("./package.json");
     const entries = Object.entries(m.exports ?? {}).filter(([key]) => key !== "./package.json");
     if (m.bin) {
@@ -66,18 +66,20 @@ describe.each(published.map((p) => [p.name, p] as const))("%s", (name, pkg) => {
       }
       expect(typeof target, key).toBe("object");
       const conditions = target as Record<string, string>;
-      expect(Object.keys(conditions), key).toEqual(["types", "import"]);
+      // `default`, not `import`: Node >= 20.19 can then also require() the ESM build (a "type": "commonjs" project
+      // run with tsx does), which an `import`-only map refuses with ERR_PACKAGE_PATH_NOT_EXPORTED.
+      expect(Object.keys(conditions), key).toEqual(["types", "default"]);
       for (const file of Object.values(conditions)) expect(existsSync(path.join(pkg.dir, file)), `${key}: ${file}`).toBe(true);
     }
     const root = m.exports?.["."] as Record<string, string>;
     expect(m.types).toBe(root.types);
-    expect(m.main).toBe(root.import);
+    expect(m.main).toBe(root.default);
   });
 
   it("declares a plugin exactly when it is one (keyword, field and a ./plugin entry)", () => {
     const isPlugin = m.imagespec?.plugin !== undefined;
     expect(m.keywords?.includes("imagespec-plugin") ?? false).toBe(isPlugin);
-    if (isPlugin) expect((m.exports?.["./plugin"] as Record<string, string> | undefined)?.import).toBe(m.imagespec!.plugin);
+    if (isPlugin) expect((m.exports?.["./plugin"] as Record<string, string> | undefined)?.default).toBe(m.imagespec!.plugin);
   });
 
   it("says where it comes from: repository (with its folder), homepage and bugs, the same repository for every package", () => {

@@ -79,7 +79,9 @@ function printInputs(out: Output, name: string, identity: ImageIdentity): void {
     out.out(`  ${input.name.padEnd(width)}  ${style.dim(short(input.digest))}  ${describe(input)}`);
     if (!isFolder(input)) continue;
     for (const entry of input.files ?? []) {
-      const label = entry.type === "dir" ? `${entry.path}/` : entry.type === "symlink" ? `${entry.path} -> ${entry.target}` : `${entry.path}${entry.executable ? " (executable)" : ""}`;
+      // Modes show where they differ from the usual 0644 file and 0755 folder.
+      const mode = (usual: number) => (entry.mode === usual ? "" : ` (mode ${entry.mode.toString(8).padStart(4, "0")})`);
+      const label = entry.type === "dir" ? `${entry.path}/${mode(0o755)}` : entry.type === "symlink" ? `${entry.path} -> ${entry.target}` : `${entry.path}${mode(0o644)}`;
       out.out(`  ${"".padEnd(width)}  ${style.dim(entry.digest ? short(entry.digest) : "".padEnd(12))}    ${label}`);
     }
   }
