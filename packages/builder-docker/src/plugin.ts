@@ -12,7 +12,7 @@ export default definePlugin({
     {
       type: DOCKER_BUILDER_TYPE,
       priority: 100,
-      description: "renders a Dockerfile and builds it with Docker BuildKit (Engine API; docker CLI for secrets and several platforms)",
+      description: "renders a Dockerfile and builds it with Docker BuildKit (Engine API, one build per platform and an OCI index; docker CLI for secrets)",
       settings: dockerBuilderSettings,
       create: ({ config }) => createDockerBuilder(config as DockerBuilderConfig),
     },

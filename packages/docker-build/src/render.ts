@@ -24,6 +24,7 @@ import {
   readImageRunConfig,
   RegistryClient,
   relativePathHint,
+  NATIVE_PLATFORM,
   shellQuote,
 } from "@imagespec/core";
 import { DEFAULT_CUDA_IMAGE, DEFAULT_MICROMAMBA_IMAGE, type DockerBuildSettings } from "./settings.js";
@@ -67,7 +68,7 @@ function isBuiltinKind(layer: Layer): layer is Layer & { kind: BuiltinLayerKind 
 /** The reason the docker builder cannot build an image, or undefined when it can. */
 export function dockerRefusal(image: Image): string | undefined {
   const reasons: string[] = [];
-  const nonLinux = image.platforms.filter((p) => !p.startsWith("linux/"));
+  const nonLinux = image.platforms.filter((p) => !p.startsWith("linux/") && p !== NATIVE_PLATFORM);
   if (nonLinux.length > 0) reasons.push(`it builds Linux images only, not ${nonLinux.join(", ")}`);
   if (image.builderOptions !== undefined && Object.keys(image.builderOptions).length > 0) {
     reasons.push(`it takes no builderOptions, but the image sets ${Object.keys(image.builderOptions).sort().join(", ")} (builder settings that do not change the image belong in builderConfig)`);

@@ -12,9 +12,9 @@ export interface TestEnv {
   authUser: string;
   /** Password of the auth registry (IMAGESPEC_TEST_AUTH_PASSWORD). */
   authPassword: string;
-  /** Seeded Python base image, in the open registry and in the local engine (IMAGESPEC_TEST_BASE_IMAGE). */
+  /** Seeded Python base image: a manifest list (linux/amd64, linux/arm64) in the open registry, the amd64 image in the local engine (IMAGESPEC_TEST_BASE_IMAGE). */
   baseImage: string;
-  /** Manifest digest of baseImage in the open registry (IMAGESPEC_TEST_BASE_IMAGE_DIGEST). */
+  /** Digest of baseImage's tag in the open registry: its manifest list of linux/amd64 and linux/arm64 (IMAGESPEC_TEST_BASE_IMAGE_DIGEST). */
   baseImageDigest: string;
   /** State dir of scripts/test-env (IMAGESPEC_TEST_ENV_DIR). */
   envDir: string;

@@ -1,4 +1,4 @@
-export { docker, type DockerOptions, remoteDocker, runImage, type RunImageOptions } from "./docker.js";
+export { docker, type DockerOptions, inspectRaw, type RawManifest, remoteDocker, runImage, type RunImageOptions, skopeo } from "./docker.js";
 export { imageFiles, imageFilesContaining } from "./image-contents.js";
 export {
   NODE_TEST_ENV_VARIABLES,
