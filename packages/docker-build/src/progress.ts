@@ -262,9 +262,12 @@ export class BuildProgress {
     return this.#log.join("\n");
   }
 
-  /** True when every step of the Dockerfile came from the cache. */
+  /**
+   * True when every step of the Dockerfile came from the cache. `FROM` steps are left out: BuildKit resolves a base
+   * (by platform, when the base is an index) on every build and does not always mark it cached, though nothing is built.
+   */
   get allCached(): boolean {
-    const steps = [...this.#vertexes.values()].filter((v) => STEP_NAME.test(v.name));
+    const steps = [...this.#vertexes.values()].filter((v) => STEP_NAME.test(v.name) && !/^FROM /.test(STEP_NAME.exec(v.name)?.[4] ?? ""));
     return steps.length > 0 && steps.every((v) => v.cached);
   }
 

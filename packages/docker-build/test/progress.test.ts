@@ -67,6 +67,16 @@ describe("the BuildKit status decoder", () => {
 });
 
 describe("progress tracking", () => {
+  it("counts a build as cached when every step but FROM came from the cache", () => {
+    const progress = new BuildProgress(() => {}, steps);
+    const t0 = 1_700_000_000_000;
+    progress.status(decodeStatusResponse(new Uint8Array(vertex({ digest: "d1", name: "[stage-0 1/3] FROM base", started: t0, completed: t0 + 10 }))));
+    progress.status(decodeStatusResponse(new Uint8Array(vertex({ digest: "d2", name: '[stage-0 2/3] RUN ["/bin/sh","-c","pip install six"]', started: t0, completed: t0 + 1, cached: true }))));
+    expect(progress.allCached).toBe(true);
+    progress.status(decodeStatusResponse(new Uint8Array(vertex({ digest: "d3", name: '[stage-0 3/3] RUN ["/bin/sh","-c","exit 3"]', started: t0, completed: t0 + 5 }))));
+    expect(progress.allCached).toBe(false);
+  });
+
   it("reports steps with cache hits and timings, logs by line, and the failed step's layer and log tail", () => {
     const events: BuildEvent[] = [];
     const progress = new BuildProgress((e) => events.push(e), steps);
