@@ -1,11 +1,11 @@
 /**
  * The docker builder: renders an image into a Dockerfile and builds it with BuildKit, through the Docker Engine API
- * (dockerode, with a BuildKit session of @imagespec/docker-build's for secrets, SSH agents, credentials and the
- * context) or, for several platforms, docker buildx. Creating it and calling `supports()` or `render()` loads none
- * of the build machinery.
+ * (dockerode), with a BuildKit session of @imagespec/docker-build's for the context, credentials, secrets and SSH
+ * agents; several platforms are one build each and an image index. Creating it and calling `supports()` or
+ * `render()` loads none of the build machinery.
  */
 
-import type { BuildContext, BuildResult, Existence, Image, ImageBuilder, RenderContext, RenderedBuildFile } from "@imagespec/core";
+import type { BuildContext, BuildResult, Existence, Image, ImageBuilder, NativePlatform, RenderContext, RenderedBuildFile } from "@imagespec/core";
 import { dockerRefusal, renderDockerBuild } from "@imagespec/docker-build";
 import { type DockerBuilderConfig, parseDockerConfig } from "./config.js";
 
@@ -29,6 +29,11 @@ export function createDockerBuilder(options: DockerBuilderConfig = {}): ImageBui
     async build(image: Image, context: BuildContext): Promise<BuildResult> {
       const { runBuild } = await import("./run-build.js");
       return runBuild(image, context, configFor(context.config));
+    },
+
+    async nativePlatform(context: { readonly signal: AbortSignal; readonly config: Readonly<Record<string, unknown>> }): Promise<NativePlatform> {
+      const { nativePlatform } = await import("./run-build.js");
+      return nativePlatform(configFor(context.config));
     },
 
     async exists(uri: string, context: { readonly signal: AbortSignal; readonly config: Readonly<Record<string, unknown>> }): Promise<Existence> {

@@ -2,7 +2,7 @@
  * How the docker builder runs: `defineConfig({ builders: { docker: {...} } })`, an image's `builderConfig`, or the
  * builder's own options. None of it enters the tag: it says where and how to build, not what is built. The build
  * settings (network, pull, cache, labels, helper images) are @imagespec/docker-build's, shared with the remote
- * builder; `host` and `dockerCli` are this builder's own.
+ * builder; `host` and `maxBuilds` are this builder's own.
  *
  * `dockerBuilderSettings` is the strict schema core checks the settings against before anything builds (the plugin
  * declares it on its builder factory); the declaration below makes `defineConfig` complete them in an editor.
@@ -17,8 +17,8 @@ export { DEFAULT_CUDA_IMAGE, DEFAULT_MICROMAMBA_IMAGE } from "@imagespec/docker-
 export interface DockerBuilderConfig extends DockerBuildSettings {
   /** Engine endpoint, e.g. `unix:///var/run/docker.sock` or `tcp://127.0.0.1:2375`. Default: `DOCKER_HOST`, else the local socket. */
   readonly host?: string;
-  /** The docker CLI (with buildx) for images of several platforms. Default: `IMAGESPEC_DOCKER_CLI`, then `docker` on PATH. */
-  readonly dockerCli?: string;
+  /** Builds the engine runs at once for this builder: images and the platforms of one image. Default 3. */
+  readonly maxBuilds?: number;
 }
 
 declare module "@imagespec/core" {
@@ -28,12 +28,14 @@ declare module "@imagespec/core" {
   }
 }
 
+export const DEFAULT_MAX_BUILDS = 3;
+
 /** Every setting of the docker builder; unknown keys are errors. */
 export const dockerBuilderSettings = z
   .object({
     ...dockerBuildSettingsShape,
     host: z.string().min(1).optional(),
-    dockerCli: z.string().min(1).optional(),
+    maxBuilds: z.number().int().min(1).max(64).optional(),
   })
   .strict();
 

@@ -12,7 +12,7 @@ export default definePlugin({
     {
       type: DOCKER_BUILDER_TYPE,
       priority: 100,
-      description: "renders a Dockerfile and builds it with Docker BuildKit (Engine API with its own BuildKit session; docker buildx for several platforms)",
+      description: "renders a Dockerfile and builds it with Docker BuildKit (Engine API with its own BuildKit session for secrets, SSH agents and credentials; one build per platform and an OCI index)",
       settings: dockerBuilderSettings,
       create: ({ config }) => createDockerBuilder(config as DockerBuilderConfig),
     },

@@ -1,55 +1,41 @@
 /**
  * Building, pushing and checking images: loaded only when the builder builds (the builder's `supports()` and
- * `render()` never load dockerode, execa or tar-stream). The Engine API path (with its own BuildKit session for the
- * context, credentials, secrets and SSH agents) is @imagespec/docker-build's; the docker CLI path, for several
- * platforms at once (buildx), is this builder's own.
+ * `render()` never load dockerode, gRPC or tar-stream). Every build goes through the Engine API with a BuildKit
+ * session of our own (@imagespec/docker-build's buildOnEngine): the context, registry credentials, secrets and SSH
+ * agents. Several platforms are one build per platform, then an image index (buildPlatformIndex).
  */
 
-import { access } from "node:fs/promises";
-import path from "node:path";
-import { type BuildContext, type BuildResult, type Existence, type Image, ImageSpecError, isImageSpecError, parseImageReference, type SecretMount } from "@imagespec/core";
+import { type BuildContext, type BuildResult, type Existence, type Image, limiter, type NativePlatform, parseImageReference } from "@imagespec/core";
 import { type DockerBuildPlan, renderDockerBuild } from "@imagespec/docker-build";
 import {
-  BuildProgress,
-  abortOnFailure,
-  buildFailure,
   buildOnEngine,
+  buildPlatformIndex,
   cancelledError,
-  contextTar,
+  cannotRunReason,
   DockerBuildError,
+  type EngineConnection,
   engineImageId,
-  enginePush,
-  ociLabels,
-  registryAuths,
+  engineNativePlatform,
+  enginePlatforms,
+  unsupportedPlatformError,
+  unsupportedPlatforms,
 } from "@imagespec/docker-build/engine";
-import { cliBuild, findDockerCli } from "./cli.js";
-import type { DockerBuilderConfig } from "./config.js";
+import { DEFAULT_MAX_BUILDS, type DockerBuilderConfig } from "./config.js";
 import { connectEngine } from "./local-engine.js";
 
 export { DockerBuildError };
 
-/** Secrets with their sources checked and `src` made absolute; a missing source is an error before the build. */
-async function resolveSecrets(image: Image, secrets: readonly SecretMount[], env: NodeJS.ProcessEnv): Promise<SecretMount[]> {
-  const problems: string[] = [];
-  const resolved: SecretMount[] = [];
-  for (const secret of secrets) {
-    if (secret.src !== undefined) {
-      const abs = path.resolve(image.root, secret.src);
-      if (!(await access(abs).then(() => true, () => false))) problems.push(`secret ${secret.id}: the file ${abs} does not exist`);
-      resolved.push({ id: secret.id, src: abs });
-    } else {
-      const variable = secret.env ?? secret.id;
-      if (env[variable] === undefined) problems.push(`secret ${secret.id}: the environment variable ${variable} is not set`);
-      resolved.push({ id: secret.id, env: variable });
-    }
+/** The engine's build slots, per endpoint: platform builds and images share them. */
+const slots = new Map<string, <T>(task: () => Promise<T>) => Promise<T>>();
+
+function engineSlots(endpoint: string, maxBuilds: number): <T>(task: () => Promise<T>) => Promise<T> {
+  const key = `${endpoint} ${maxBuilds}`;
+  let slot = slots.get(key);
+  if (slot === undefined) {
+    slot = limiter(maxBuilds);
+    slots.set(key, slot);
   }
-  if (problems.length > 0) {
-    throw new ImageSpecError("ENVIRONMENT", `Cannot build ${image.name}: ${problems.join("; ")}`, {
-      field: "secretMounts",
-      hint: "Secret values are read when the build runs: set the variable or create the file (it never enters the image, the tag or the log).",
-    });
-  }
-  return resolved;
+  return slot;
 }
 
 export async function runBuild(image: Image, context: BuildContext, config: DockerBuilderConfig, env: NodeJS.ProcessEnv = process.env): Promise<BuildResult> {
@@ -58,102 +44,36 @@ export async function runBuild(image: Image, context: BuildContext, config: Dock
 
   const plan: DockerBuildPlan = await renderDockerBuild(image, { baseUri: context.baseUri, config });
   const connection = await connectEngine(config, `build ${image.name}`, env);
-  const severalPlatforms = image.platforms.length > 1;
-  if (severalPlatforms && !context.push) {
-    throw new ImageSpecError("INVALID_SPEC", `Cannot build ${image.name} for ${image.platforms.join(", ")}: an image of several platforms cannot be kept in the local engine, only pushed`, {
-      field: "platform",
-      value: image.platforms,
-      hint: "Give the image a registry (and leave IMAGESPEC_PUSH unset), or build one platform.",
-    });
+  const engine = `docker ${connection.endpoint}`;
+  await checkPlatforms(image, connection, engine, (message) => context.report({ type: "warning", message }));
+  const slot = engineSlots(connection.endpoint, config.maxBuilds ?? DEFAULT_MAX_BUILDS);
+  const buildOne = (platform: string | undefined, platformContext: BuildContext): Promise<BuildResult> =>
+    slot(() => buildOnEngine(connection, image, platformContext, { settings: config, engine, plan, env, ...(platform !== undefined && { platform }) }));
+  if (image.platforms.length > 1) {
+    return buildPlatformIndex(image, context, { build: buildOne, concurrency: config.maxBuilds ?? DEFAULT_MAX_BUILDS });
   }
-  if (!severalPlatforms) {
-    return buildOnEngine(connection, image, context, { settings: config, engine: `docker ${connection.endpoint}`, plan, env });
-  }
-  return cliRunBuild(image, context, config, plan, connection, env);
+  return buildOne(image.platforms[0], context);
 }
 
-/** Several platforms: buildx builds them (with their secrets) and pushes the image index. */
-async function cliRunBuild(
-  image: Image,
-  context: BuildContext,
-  config: DockerBuilderConfig,
-  plan: DockerBuildPlan,
-  connection: Awaited<ReturnType<typeof connectEngine>>,
-  env: NodeJS.ProcessEnv,
-): Promise<BuildResult> {
-  const { uri, signal } = context;
-  const severalPlatforms = image.platforms.length > 1;
-  const progress = new BuildProgress((event) => context.report(event), plan.steps);
-  const labels = await ociLabels(image, config.labels ?? {}, env);
-  const tar = contextTar(plan.context, { env, image, identity: context.identity });
-  const tarFailure = tar.done.then(
-    () => undefined,
-    (error: unknown) => error,
-  );
-  // A context that cannot be sent (a file changed since the tag was computed) stops the build: the engine would
-  // otherwise wait for the rest of the stream.
-  const buildSignal = abortOnFailure(signal, tar.done);
-  let imageId: string | undefined;
-  let digest: string | undefined;
-  let pushed = false;
-  let engineMessage: string | undefined;
-  try {
-    const secrets = await resolveSecrets(image, plan.secrets, env);
-    const cli = await findDockerCli(config, env, (message) => context.report({ type: "warning", message }));
-    progress.line(`Building with ${cli.path} (docker ${cli.version}, buildx): several platforms need the CLI`);
-    const auths = await registryAuths(severalPlatforms ? [...plan.baseReferences, uri] : plan.baseReferences, context.credentials);
-    const result = await cliBuild(
-      cli,
-      tar.stream,
-      {
-        tag: uri,
-        dockerfile: plan.dockerfileName,
-        buildArgs: plan.buildArgs,
-        labels,
-        platforms: image.platforms,
-        network: config.network,
-        pull: config.pull ?? false,
-        noCache: config.noCache ?? false,
-        secrets,
-        push: severalPlatforms,
-        auths,
-        host: config.host,
-        signal: buildSignal,
-      },
-      progress,
-    );
-    if (result.exitCode !== 0) engineMessage = result.failure ?? `${path.basename(cli.path)} exited with ${result.exitCode}`;
-    imageId = result.imageId;
-    if (severalPlatforms && result.exitCode === 0) {
-      digest = result.digest;
-      pushed = true;
-    }
-  } catch (error) {
-    const tarError = await Promise.race([tarFailure, new Promise((resolve) => setTimeout(resolve, 100, undefined))]);
-    if (tarError !== undefined) throw tarError;
-    if (signal.aborted) throw cancelledError(image, uri);
-    if (isImageSpecError(error)) throw error;
-    throw new DockerBuildError(`Cannot build ${image.name}: ${(error as Error).message}\n  image: ${uri}`, { log: progress.log, cause: error });
+/**
+ * Fails before anything is built when the engine cannot run one of the image's platforms (no emulator for it on its
+ * host). When the engine cannot be asked which platforms it emulates, the build goes ahead with a warning.
+ */
+async function checkPlatforms(image: Image, connection: EngineConnection, engine: string, warn: (message: string) => void): Promise<void> {
+  const platforms = await enginePlatforms(connection);
+  const missing = unsupportedPlatforms(image.platforms, platforms);
+  if (missing.length === 0) return;
+  if (platforms.workersError !== undefined) {
+    warn(`Cannot ask ${engine} which platforms it emulates (${platforms.workersError}); building ${missing.join(", ")} anyway`);
+    return;
   }
-  const tarError = await tarFailure;
-  if (tarError !== undefined) throw tarError;
-  if (signal.aborted) throw cancelledError(image, uri);
-  const failure = progress.failure();
-  if (engineMessage !== undefined || failure !== undefined) throw buildFailure(image.name, uri, failure, engineMessage, progress.log);
+  throw unsupportedPlatformError(image, missing, cannotRunReason(engine, missing, platforms));
+}
 
-  if (context.push && !pushed) {
-    progress.line(`Pushing ${uri}`);
-    digest = await enginePush(connection, image.name, uri, context.credentials, signal, progress);
-    pushed = true;
-  }
-  return {
-    uri,
-    ...((digest ?? imageId) !== undefined && { digest: digest ?? imageId }),
-    pushed,
-    cached: progress.allCached,
-    engine: `docker ${connection.endpoint}`,
-    log: progress.log,
-  };
+/** The local engine's platform, for images whose platform is `native`. */
+export async function nativePlatform(config: DockerBuilderConfig, env: NodeJS.ProcessEnv = process.env): Promise<NativePlatform> {
+  const connection = await connectEngine(config, "find the Docker engine's platform", env);
+  return { platform: await engineNativePlatform(connection), source: `docker ${connection.endpoint}` };
 }
 
 export async function imageExists(uri: string, config: DockerBuilderConfig, env: NodeJS.ProcessEnv = process.env): Promise<Existence> {

@@ -55,7 +55,7 @@ describe("the docker builder", () => {
   it("declares strict settings: a misspelled one is a CONFIG_ERROR with the setting it was meant to be", async () => {
     expect(() => createDockerBuilder({ netwrk: "host" } as never)).toThrow(/builders\.docker\.netwrk: is not a setting of the docker builder; did you mean network\?/);
     const settings = plugin.builders[0]!.settings!;
-    expect(checkBuilderSettings(settings, { network: "host", micromambaImage: "m:1", cudaImage: "c:{cuda}", labels: { a: "b" }, host: "unix:///x", dockerCli: "docker", pull: true, noCache: false }, { type: "docker", at: "builders.docker" })).toEqual([]);
+    expect(checkBuilderSettings(settings, { network: "host", micromambaImage: "m:1", cudaImage: "c:{cuda}", labels: { a: "b" }, host: "unix:///x", maxBuilds: 2, pull: true, noCache: false }, { type: "docker", at: "builders.docker" })).toEqual([]);
     expect(checkBuilderSettings(settings, { micromamba_image: "m:1" }, { type: "docker", at: "builderConfig" })).toEqual([
       { field: "builderConfig.micromamba_image", value: "m:1", message: "is not a setting of the docker builder; did you mean micromambaImage?" },
     ]);

@@ -20,7 +20,6 @@ import {
 } from "@imagespec/core";
 import { buildWheel, docker, occurrencesInImage, type PackageIndex, runImage, servePackageIndex, type TestEnv, testEnv } from "@imagespec/test-env";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { findDockerCli } from "../src/cli.js";
 import { createDockerBuilder, renderDockerBuild } from "../src/index.js";
 import type { DockerBuildError } from "../src/run-build.js";
 import { project } from "./support/project.js";
@@ -240,11 +239,15 @@ describe("pushing to the authenticated registry", () => {
     expect(outcome.pushed).toBe(true);
     expect(await new RegistryClient({ credentials }).manifestExists(await image.uri())).toEqual({ status: "present", digest: outcome.digest });
 
-    // Without credentials the engine's push pre-flight refuses before anything is built, naming the registry.
     const anonymous = new ImageBuildEngine({ credentials: async () => undefined }).register(createDockerBuilder(), { priority: 100 });
-    const refused = await buildOne(image, { force: true }, anonymous).catch((error: unknown) => error);
+    // Without credentials the push cannot work, so the engine's pre-flight refuses before anything is built.
+    const refused = await buildOne(image, { force: true }, anonymous).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
     expect(isImageSpecError(refused) && refused.code).toBe("AUTH_ERROR");
-    expect((refused as Error).message).toContain(`Cannot push to ${env.authRegistry}/builder-docker-test/auth: ${env.authRegistry} requires credentials`);
+    expect((refused as Error).message).toContain(`Cannot push to ${env.authRegistry}/builder-docker-test/auth`);
+    expect((refused as Error).message).toContain("nothing was built");
 
     // A private base: gone from the engine, it is pulled from the authenticated registry with the same credentials.
     await docker(["image", "rm", await image.uri()]);
@@ -392,38 +395,6 @@ describe("secrets, served by the build's own BuildKit session (no docker CLI)", 
     expect(outcome.status).toBe("failed");
     expect(outcome.reason).toContain("the environment variable IMAGESPEC_TEST_UNSET_SECRET is not set");
     expect(isImageSpecError(outcome.error) && outcome.error.code).toBe("ENVIRONMENT");
-  });
-});
-
-describe("several platforms: docker buildx", () => {
-  it("passes over clients without buildx, naming each, and gives a clear error when none has it", async () => {
-    const warnings: string[] = [];
-    const found = await findDockerCli({ dockerCli: "/usr/local/bin/docker" }, { ...process.env, IMAGESPEC_DOCKER_CLI: env.dockerCli }, (w) => warnings.push(w)).catch((error: unknown) => error);
-    if (!isImageSpecError(found)) {
-      // A machine with buildx uses it.
-      expect((found as { buildx: boolean }).buildx).toBe(true);
-      return;
-    }
-    // This machine: /usr/local/bin/docker is docker 28 without buildx, /usr/bin/docker is Debian's 20.10 without it.
-    expect(found.code).toBe("ENVIRONMENT");
-    expect(found.message).toContain("/usr/local/bin/docker: docker ");
-    expect(found.message).toContain(`${env.dockerCli}: docker `);
-    expect(found.message).toContain("has no buildx plugin");
-  });
-
-  it("gives a clear error for several platforms when no client has buildx", async () => {
-    const image = Image.fromBase(env.baseImage, { root, registry: env.registry, name: "builder-docker-test/multi", platform: ["linux/amd64", "linux/arm64"] });
-    const withBuildx = await findDockerCli({}, process.env, () => {}).catch((error: unknown) => error);
-    if (!isImageSpecError(withBuildx)) {
-      // A machine with buildx builds several platforms through it.
-      expect((withBuildx as { buildx: boolean }).buildx).toBe(true);
-      return;
-    }
-    const outcome = await buildOne(image, { force: true });
-    expect(outcome.status).toBe("failed");
-    expect(isImageSpecError(outcome.error) && outcome.error.code).toBe("ENVIRONMENT");
-    expect(outcome.reason).toContain("needs docker buildx");
-    expect((outcome.error as { hint?: string }).hint).toContain("docker-buildx");
   });
 });
 

@@ -29,14 +29,15 @@ describe("the engines", () => {
     const resolved = resolveRemoteConfig({}, { ...certs, HOME: "/home/u", IMAGESPEC_REMOTE_ENGINES: "tcp://build-1:2376, ssh://ci@build-2:2222?maxBuilds=4&name=b2 ,tcp://build-3?tls=false" });
     expect(resolved.source).toBe("IMAGESPEC_REMOTE_ENGINES");
     expect(resolved.engines).toEqual([
-      { name: "tcp://build-1:2376", address: "tcp://build-1:2376", maxBuilds: 2, transport: { kind: "tcp", host: "build-1", port: 2376, tls: { certPath: "/certs" } } },
+      { name: "tcp://build-1:2376", address: "tcp://build-1:2376", maxBuilds: 2, platforms: [], transport: { kind: "tcp", host: "build-1", port: 2376, tls: { certPath: "/certs" } } },
       {
         name: "b2",
         address: "ssh://ci@build-2:2222",
         maxBuilds: 4,
+        platforms: [],
         transport: { kind: "ssh", host: "build-2", port: 2222, username: "ci", identityFile: undefined, knownHosts: "/home/u/.ssh/known_hosts" },
       },
-      { name: "tcp://build-3", address: "tcp://build-3", maxBuilds: 2, transport: { kind: "tcp", host: "build-3", port: 2375, tls: false } },
+      { name: "tcp://build-3", address: "tcp://build-3", maxBuilds: 2, platforms: [], transport: { kind: "tcp", host: "build-3", port: 2375, tls: false } },
     ]);
   });
 
@@ -67,6 +68,21 @@ describe("the engines", () => {
     expect(error.message).toContain("tls=false to talk plain TCP");
     expect(error.message).toContain("uses unix://, but remote engines are reached over tcp:// (TLS) or ssh://");
     expect(error.message).toContain("has a password in the address");
+  });
+
+  it("take the platforms an engine runs natively, from the address (repeated) or the object, checked", () => {
+    const resolved = resolveRemoteConfig(
+      { engines: ["tcp://a:2376?tls=false&platforms=linux/arm64&platforms=linux/arm/v7", { host: "tcp://b:2376", tls: false, platforms: ["linux/amd64"] }, "tcp://c:2376?tls=false"] },
+      {},
+    );
+    expect(resolved.engines.map((e) => [e.name, e.platforms])).toEqual([
+      ["tcp://a:2376", ["linux/arm64", "linux/arm/v7"]],
+      ["tcp://b:2376", ["linux/amd64"]],
+      ["tcp://c:2376", []],
+    ]);
+    const error = configError(() => resolveRemoteConfig({ engines: ["tcp://a:2376?tls=false&platforms=linux/x86_64", { host: "tcp://b", tls: false, platforms: ["native"] }] }, {}));
+    expect(error.issues.map((i) => i.field)).toEqual(["engines[0].platforms.0", "engines[1].platforms.0"]);
+    expect(error.message).toContain("a platform is os/arch[/variant], e.g. linux/arm64");
   });
 
   it("needs a distinct name for each entry", () => {
@@ -107,11 +123,11 @@ describe("supports()", () => {
     expect(remote.supports(image({ builderConfig: { engines: ["ftp://a"] } }))).toMatch(/^its configuration is invalid: engines\[0\]/);
   });
 
-  it("says why it cannot build an image: no registry, several platforms, what the renderer refuses; secret and SSH mounts it builds", () => {
+  it("says why it cannot build an image: no registry, what the renderer refuses; several platforms, secret and SSH mounts it builds", () => {
     const remote = createRemoteBuilder({ engines: ["tcp://a:2376?tls=false"] }, { env: {} });
     expect(remote.supports(image())).toBe(true);
     expect(remote.supports(Image.fromBase("127.0.0.1:5000/base:1", { root, name: "local" }))).toMatch(/^the image has no registry: a remote engine pushes what it builds/);
-    expect(remote.supports(image({ platform: ["linux/amd64", "linux/arm64"] }))).toMatch(/several platforms \(linux\/amd64, linux\/arm64\), which needs docker buildx/);
+    expect(remote.supports(image({ platform: ["linux/amd64", "linux/arm64"] }))).toBe(true);
     expect(remote.supports(image().withEnvVars({ A: "1" }).withCommands("true", { secretMounts: ["TOKEN"] }))).toBe(true);
     expect(remote.supports(image().withPipPackages("six", { secretMounts: ["PIP"], sshMounts: [{ keys: ["id_ed25519"] }] }))).toBe(true);
     expect(remote.supports(image({ platform: "windows/amd64" }))).toMatch(/Linux images only/);

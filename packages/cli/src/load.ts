@@ -156,7 +156,19 @@ export async function loadTargets(inv: Invocation, settings: Settings, mode: "ma
       throw isImageSpecError(error) ? located(error, target) : error;
     }
   }
-  return prepared;
+  return resolveNativePlatforms(prepared, inv, settings);
+}
+
+/**
+ * Images whose platform is `native` (their own or an Image base's) get the platform of the engine their builder
+ * builds on, before anything is hashed. Commands that load no builders load them for this.
+ */
+export async function resolveNativePlatforms(targets: readonly Target[], inv: Invocation, settings: Settings): Promise<Target[]> {
+  const hasNative = (image: Image): boolean => image.hasNativePlatform || (image.base.type === "image" && hasNative(image.base.image));
+  if (!targets.some((t) => hasNative(t.image))) return [...targets];
+  const project = settings.project ?? (await loadSettings(inv, { project: true, warnPluginFailures: false })).project!;
+  const builder = builderOverride(inv, settings);
+  return Promise.all(targets.map(async (target) => ({ ...target, image: await project.engine.resolvePlatforms(target.image, { builder }) })));
 }
 
 /** An error about one target, led by the file and export it came from. */

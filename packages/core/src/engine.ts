@@ -4,11 +4,11 @@
  * image has a registry. An instance, not global state: two engines never see each other's builders.
  */
 
-import type { BuildEvent, BuildResult, ImageBuilder } from "./builder.js";
+import type { BuildEvent, BuildResult, ImageBuilder, PlatformBuild } from "./builder.js";
 import { type BuilderSettingsSchema, checkBuilderSettings } from "./builder-settings.js";
 import { errorMessage, ImageSpecError, showValue, type ValidationIssue } from "./errors.js";
 import type { ImageIdentity } from "./identity.js";
-import { type Image, isImage } from "./image.js";
+import { type Image, isImage, type NativePlatform } from "./image.js";
 import { limiter } from "./limiter.js";
 import { parseImageReference } from "./reference.js";
 import { type CredentialResolver, createDockerConfigResolver, type Existence, type PushAccess, RegistryClient } from "./registry/index.js";
@@ -79,9 +79,11 @@ export interface BuildOutcome {
   readonly status: "built" | "skipped" | "failed" | "planned";
   readonly pushed: boolean;
   readonly digest?: string;
-  /** Why it was skipped or failed, or what existence said. */
+  /** Why it was skipped or failed, what existence said, or why a tag that was there is rebuilt (`rebuilt: ...`). */
   readonly reason?: string;
   readonly existence?: Existence;
+  /** Several platforms: each platform's manifest digest (and the engine that built it), from the build or the registry. */
+  readonly platforms?: readonly PlatformBuild[];
   /** Set on every failure: the builder's error, or an ImageSpecError (BUILD_FAILED when the base failed, CANCELLED). */
   readonly error?: unknown;
   readonly result?: BuildResult;
@@ -188,15 +190,63 @@ export class ImageBuildEngine {
     );
   }
 
+  /**
+   * The image with every `native` platform (its own and its Image bases') replaced by the platform of the engine its
+   * builder builds on. An image without `native` comes back as it is. Throws NO_BUILDER when the builder cannot say.
+   */
+  async resolvePlatforms(target: BuildTarget, options: { signal?: AbortSignal; builder?: string } = {}): Promise<Image> {
+    return this.#resolveNative(toImage(target), options.builder, options.signal ?? new AbortController().signal, new Map(), new WeakMap());
+  }
+
+  async #resolveNative(
+    image: Image,
+    override: string | undefined,
+    signal: AbortSignal,
+    natives: Map<string, Promise<NativePlatform>>,
+    done: WeakMap<Image, Promise<Image>>,
+  ): Promise<Image> {
+    let pending = done.get(image);
+    if (pending === undefined) {
+      pending = (async () => {
+        let current = image;
+        if (image.base.type === "image") {
+          const base = await this.#resolveNative(image.base.image, override, signal, natives, done);
+          if (base !== image.base.image) current = current.withBase(base);
+        }
+        if (!current.hasNativePlatform) return current;
+        const selected = this.select(current, override);
+        const { builder } = selected;
+        if (!builder.nativePlatform) {
+          throw new ImageSpecError("NO_BUILDER", `Cannot resolve the platform "native" of ${image.name}: the ${builder.type} builder cannot tell which platform its engine runs`, {
+            field: "platform",
+            value: "native",
+            hint: "Name the platform (e.g. linux/arm64), or build with a builder that resolves native (docker, remote).",
+          });
+        }
+        const config = this.#configFor(current, selected);
+        const key = JSON.stringify([builder.type, config]);
+        let native = natives.get(key);
+        if (native === undefined) {
+          native = builder.nativePlatform({ signal, config });
+          natives.set(key, native);
+        }
+        const { platform, source } = await native;
+        return current.resolveNativePlatform(platform, source);
+      })();
+      done.set(image, pending);
+    }
+    return pending;
+  }
+
   /** Whether the image's tag exists: in its registry, or (a local image) in the selected builder's engine. */
   async existence(target: BuildTarget, options: { signal?: AbortSignal; builder?: string } = {}): Promise<Existence> {
-    const image = toImage(target);
+    const image = await this.resolvePlatforms(target, options);
     const identity = await image.identity();
     return this.#existence(image, identity, this.select(image, options.builder), options.signal ?? new AbortController().signal);
   }
 
   async #existence(image: Image, identity: ImageIdentity, selected: RegisteredBuilder, signal: AbortSignal): Promise<Existence> {
-    if (image.registry !== undefined) return this.#clientFor(image).manifestExists(identity.uri, { signal });
+    if (image.registry !== undefined) return this.#clientFor(image).manifestExists(identity.uri, { platforms: image.platforms, signal });
     if (selected.builder.exists) {
       try {
         return await selected.builder.exists(identity.uri, { signal, config: this.#configFor(image, selected) });
@@ -299,10 +349,12 @@ export class ImageBuildEngine {
       }
     };
     const signal = options.signal ?? new AbortController().signal;
-    const nodes = await this.#graph(
-      list.map((t) => (options.fast ? toImage(t).forFastRegistration() : toImage(t))),
-      options,
+    const natives = new Map<string, Promise<NativePlatform>>();
+    const resolved = new WeakMap<Image, Promise<Image>>();
+    const images = await Promise.all(
+      list.map((t) => this.#resolveNative(options.fast ? toImage(t).forFastRegistration() : toImage(t), options.builder, signal, natives, resolved)),
     );
+    const nodes = await this.#graph(images, options);
     for (const node of nodes) emit({ type: "image", uri: node.identity.uri, status: "queued", builder: node.selected!.builder.type });
 
     // Existence of every image first, then whether each push that will happen can work: a registry that cannot be
@@ -427,19 +479,29 @@ export class ImageBuildEngine {
       if (existence.status === "present") {
         const reason = image.registry ? `${uri} already exists in ${image.registry}` : `${uri} already exists in the ${type} builder's engine`;
         emit({ type: "image", uri, status: "skipped", builder: type, reason });
-        return { ...common, status: "skipped", pushed: false, reason, existence, ...(existence.digest && { digest: existence.digest }) };
+        return {
+          ...common,
+          status: "skipped",
+          pushed: false,
+          reason,
+          existence,
+          ...(existence.digest && { digest: existence.digest }),
+          ...(existence.platforms && { platforms: existence.platforms }),
+        };
       }
       if (existence.status === "unknown") {
         emit({ type: "warning", uri, message: `Cannot tell whether ${uri} exists (${existence.reason}); building it anyway` });
       }
     }
+    // A tag that holds some platforms but not all is rebuilt: say why.
+    const rebuild = existence?.status === "absent" && existence.reason !== undefined ? existence.reason : undefined;
     if (options.dryRun) {
-      const reason = force ? "forced" : existence?.status === "unknown" ? `existence unknown: ${existence.reason}` : "not in the registry";
+      const reason = force ? "forced" : existence?.status === "unknown" ? `existence unknown: ${existence.reason}` : (rebuild ?? "not in the registry");
       emit({ type: "image", uri, status: "planned", builder: type, reason });
       return { ...common, status: "planned", pushed: false, reason, ...(existence && { existence }) };
     }
 
-    emit({ type: "image", uri, status: "building", builder: type });
+    emit({ type: "image", uri, status: "building", builder: type, ...(rebuild !== undefined && { reason: rebuild }) });
     try {
       const result = await selected.builder.build(image, {
         uri,
@@ -451,8 +513,18 @@ export class ImageBuildEngine {
         signal,
         report: (event) => emit({ type: "build", uri, event }),
       });
-      emit({ type: "image", uri, status: "built", builder: type, pushed: result.pushed });
-      return { ...common, uri: result.uri, status: "built", pushed: result.pushed, result, ...(result.digest && { digest: result.digest }), ...(existence && { existence }) };
+      emit({ type: "image", uri, status: "built", builder: type, pushed: result.pushed, ...(rebuild !== undefined && { reason: `rebuilt: ${rebuild}` }) });
+      return {
+        ...common,
+        uri: result.uri,
+        status: "built",
+        pushed: result.pushed,
+        result,
+        ...(result.digest && { digest: result.digest }),
+        ...(result.platforms && { platforms: result.platforms }),
+        ...(rebuild !== undefined && { reason: `rebuilt: ${rebuild}` }),
+        ...(existence && { existence }),
+      };
     } catch (error) {
       return fail(errorMessage(error), error);
     }

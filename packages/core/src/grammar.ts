@@ -221,11 +221,15 @@ const GOOS = ["linux", "windows", "darwin", "freebsd", "netbsd", "openbsd", "sol
 const GOARCH = ["amd64", "arm64", "arm", "386", "ppc64le", "ppc64", "s390x", "riscv64", "mips64le", "mips64", "mipsle", "mips", "loong64", "wasm"];
 const ARCH_ALIASES: Record<string, string> = { x86_64: "amd64", x64: "amd64", aarch64: "arm64", armhf: "arm/v7", i386: "386", x86: "386" };
 
-/** `os/arch[/variant]` as Docker and OCI write it, e.g. `linux/amd64`, `linux/arm/v7`. */
+/**
+ * `os/arch[/variant]` as Docker and OCI write it, e.g. `linux/amd64`, `linux/arm/v7`; or `native`, the build
+ * engine's own platform (resolved before hashing).
+ */
 export function checkPlatform(text: string): string | undefined {
+  if (text === "native") return undefined;
   const parts = text.split("/");
   const [os, arch, variant] = parts;
-  if (parts.length < 2 || parts.length > 3 || !os || !arch) return "a platform is os/arch[/variant], e.g. linux/amd64 or linux/arm64";
+  if (parts.length < 2 || parts.length > 3 || !os || !arch) return "a platform is os/arch[/variant], e.g. linux/amd64 or linux/arm64, or native (the build engine's own)";
   if (!GOOS.includes(os)) return `unknown os ${JSON.stringify(os)} (expected one of ${GOOS.slice(0, 4).join(", ")}, ...)`;
   if (!GOARCH.includes(arch)) {
     const alias = ARCH_ALIASES[arch];

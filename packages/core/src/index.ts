@@ -4,7 +4,7 @@
  * client, plugins and configuration.
  */
 
-export type { BuildContext, BuildEvent, BuildResult, ImageBuilder, RenderContext, RenderedBuildFile } from "./builder.js";
+export type { BuildContext, BuildEvent, BuildResult, ImageBuilder, PlatformBuild, RenderContext, RenderedBuildFile } from "./builder.js";
 export { isImageBuilder } from "./builder.js";
 export { type BuilderSettings, type BuilderSettingsSchema, checkBuilderSettings, NO_SETTINGS, settingNamesAt } from "./builder-settings.js";
 export {
@@ -35,7 +35,10 @@ export {
 export { canonicalJson, sha256Hex, shortHash } from "./canonical.js";
 export { type BuildersConfig, CONFIG_FILE_NAMES, defineConfig, findConfigFile, type ImageSpecConfig, importModule, loadConfigFile } from "./config.js";
 export type {
+  DockerBuildStage,
+  DockerBuildStageOptions,
   DockerCacheMountOptions,
+  DockerCopyOptions,
   DockerInstructions,
   DockerLayerRenderer,
   DockerPythonEnvironment,
@@ -83,9 +86,12 @@ export {
   isContainer,
   isImage,
   relativePathHint,
+  type NativePlatform,
 } from "./image.js";
 export { isInstallerVariable, splitInstallerVariables } from "./installer-env.js";
 export { defineLayer, type FileInput, isLayerDefinition, type Layer, type LayerDefinition, layerDefinition, layerFields } from "./layer.js";
+export { limiter } from "./limiter.js";
+export { formatPlatform, NATIVE_PLATFORM, type OciPlatform, parsePlatform, platformTagSuffix, samePlatform } from "./platform.js";
 export { type BuilderFactory, definePlugin, type ImageSpecPlugin, isPlugin, type RequirementsFileHandler } from "./plugin.js";
 export { isLockFile, REQUIREMENTS_FILE_PACKAGES, requirementsFileHandler } from "./requirements-files.js";
 export { type LoadedPlugin, type LoadProjectOptions, loadProject, type Project, type RegisteredBuilderInfo } from "./project.js";
@@ -94,8 +100,15 @@ export {
   type CredentialResolver,
   createDockerConfigResolver,
   type DockerEngineAuthConfig,
+  DOCKER_MANIFEST_LIST_MEDIA_TYPE,
   type Existence,
   type ImageRunConfig,
+  findPlatformEntry,
+  type IndexEntry,
+  isIndexMediaType,
+  OCI_INDEX_MEDIA_TYPE,
+  parseIndexEntries,
+  type PlatformManifest,
   type PushAccess,
   readImageRunConfig,
   type RegistryCredentials,

@@ -151,13 +151,6 @@ export function cancelledError(image: Image, uri: string): ImageSpecError {
   return new ImageSpecError("CANCELLED", `Cannot build ${image.name}: cancelled`, { value: uri });
 }
 
-/** A signal that aborts with `signal`, or when `failure` rejects. */
-export function abortOnFailure(signal: AbortSignal, failure: Promise<unknown>): AbortSignal {
-  const controller = new AbortController();
-  failure.catch(() => controller.abort());
-  return AbortSignal.any([signal, controller.signal]);
-}
-
 export interface EngineBuildRun {
   /** How to build: network, pull, cache, labels, helper images. */
   readonly settings: DockerBuildSettings;
@@ -167,6 +160,8 @@ export interface EngineBuildRun {
   readonly plan?: DockerBuildPlan;
   /** Where SOURCE_DATE_EPOCH, environment-variable secrets and SSH_AUTH_SOCK come from. Default `process.env`. */
   readonly env?: NodeJS.ProcessEnv;
+  /** The one platform to build (one of an image's several). Default: the image's first. */
+  readonly platform?: string;
 }
 
 /** How long a closing session may take to say it is closed before the build result is given anyway. */
@@ -189,8 +184,11 @@ export async function buildOnEngine(connection: EngineConnection, image: Image, 
   const sources = await sessionSources(image, plan, env);
   const progress = new BuildProgress((event) => context.report(event), plan.steps);
   const labels = await ociLabels(image, run.settings.labels ?? {}, env);
+  const platform = run.platform ?? image.platforms[0];
+  // One platform of several: every message says which.
+  const name = image.platforms.length > 1 && platform !== undefined ? `${image.name} for ${platform}` : image.name;
   const lost = (what: string, cause?: unknown) =>
-    new EngineLostError(`Cannot build ${image.name}: the engine ${run.engine} went away while ${what}${cause instanceof Error ? ` (${cause.message})` : ""}`, {
+    new EngineLostError(`Cannot build ${name}: the engine ${run.engine} went away while ${what}${cause instanceof Error ? ` (${cause.message})` : ""}`, {
       engine: run.engine,
       log: progress.log,
       cause,
@@ -199,7 +197,7 @@ export async function buildOnEngine(connection: EngineConnection, image: Image, 
     if (signal.aborted) return cancelledError(image, uri);
     if (isImageSpecError(error)) return error;
     if (isConnectionFailure(error)) return lost(what, error);
-    return new DockerBuildError(`Cannot build ${image.name}: ${(error as Error).message}\n  image: ${uri}`, { log: progress.log, cause: error });
+    return new DockerBuildError(`Cannot build ${name}: ${(error as Error).message}\n  image: ${uri}`, { log: progress.log, cause: error });
   };
 
   let started: StartedSession;
@@ -236,7 +234,7 @@ export async function buildOnEngine(connection: EngineConnection, image: Image, 
         dockerfile: plan.dockerfileName,
         buildArgs: plan.buildArgs,
         labels,
-        platform: image.platforms[0],
+        platform,
         network: run.settings.network,
         pull: run.settings.pull ?? false,
         noCache: run.settings.noCache ?? false,
@@ -263,19 +261,19 @@ export async function buildOnEngine(connection: EngineConnection, image: Image, 
   const failure = progress.failure();
   // An engine that stops cancels its builds: no step failed, the build was cut short.
   if (failure === undefined && result.error !== undefined && /context canceled/i.test(result.error)) throw lost(`it built (${result.error})`);
-  if (result.error !== undefined || failure !== undefined) throw buildFailure(image.name, uri, failure, result.error, progress.log);
+  if (result.error !== undefined || failure !== undefined) throw buildFailure(name, uri, failure, result.error, progress.log);
   if (result.imageId === undefined) throw lost("it built: the build ended without an image and without an error");
 
   let digest: string | undefined;
   if (context.push) {
     progress.line(`Pushing ${uri}`);
     try {
-      digest = await enginePush(connection, image.name, uri, context.credentials, signal, progress);
+      digest = await enginePush(connection, name, uri, context.credentials, signal, progress);
     } catch (error) {
       if (signal.aborted) throw cancelledError(image, uri);
       if (isImageSpecError(error)) throw error;
       if (isConnectionFailure(error)) throw lost("it pushed", error);
-      throw new ImageSpecError("REGISTRY_ERROR", `Cannot push ${image.name}: ${(error as Error).message}`, { value: uri, cause: error });
+      throw new ImageSpecError("REGISTRY_ERROR", `Cannot push ${name}: ${(error as Error).message}`, { value: uri, cause: error });
     }
     if (digest === undefined) throw lost("it pushed: the push ended without a digest");
   }

@@ -5,7 +5,7 @@
  */
 
 import type { Readable } from "node:stream";
-import { type CredentialResolver, type DockerEngineAuthConfig, ImageSpecError, parseImageReference, toDockerEngineAuth } from "@imagespec/core";
+import { type CredentialResolver, ImageSpecError, parseImageReference, toDockerEngineAuth } from "@imagespec/core";
 import type Dockerode from "dockerode";
 import { type BuildProgress, decodeStatusResponse } from "./progress.js";
 import type { DockerBuildSettings } from "./settings.js";
@@ -23,18 +23,6 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, message: string)
     timer = setTimeout(() => reject(new Error(message)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-/** Engine API auth for each registry of the given references that the resolver has credentials for. */
-export async function registryAuths(references: readonly string[], credentials: CredentialResolver): Promise<Record<string, DockerEngineAuthConfig>> {
-  const auths: Record<string, DockerEngineAuthConfig> = {};
-  for (const reference of references) {
-    const domain = parseImageReference(reference)?.domain;
-    if (domain === undefined || domain in auths) continue;
-    const found = await credentials(domain);
-    if (found) auths[domain] = toDockerEngineAuth(domain, found);
-  }
-  return auths;
 }
 
 /** Splits a newline-delimited JSON stream into objects, across chunk boundaries. */

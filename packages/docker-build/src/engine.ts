@@ -5,12 +5,23 @@
  * and tells an engine that went away (EngineLostError) from a build that failed.
  */
 
-export { abortOnFailure, buildFailure, buildOnEngine, cancelledError, DockerBuildError, type EngineBuildRun, EngineLostError, isConnectionFailure, isEngineLost } from "./build.js";
+export { buildFailure, buildOnEngine, cancelledError, DockerBuildError, type EngineBuildRun, EngineLostError, isConnectionFailure, isEngineLost } from "./build.js";
 export { type ContextEntry, type ContextEntryOptions, contextEntries, openContextFile } from "./context-entries.js";
 export { type ContextStats, type ContextTar, type ContextTarOptions, contextTar } from "./context-tar.js";
-export { type EngineBuildOptions, type EngineConnection, engineBuild, engineImageId, enginePush, registryAuths, withTimeout } from "./engine-api.js";
+export { type EngineBuildOptions, type EngineConnection, engineBuild, engineImageId, enginePush, withTimeout } from "./engine-api.js";
 export { ociLabels, publicSourceUrl } from "./labels.js";
-export { BuildProgress, type BuildkitStatus, decodeStatusResponse, PlainProgressParser, type StepFailure } from "./progress.js";
+export { BuildProgress, type BuildkitStatus, decodeStatusResponse, type StepFailure } from "./progress.js";
+export { buildPlatformIndex, type PlatformIndexRun, platformImageUri } from "./platform-index.js";
+export {
+  cannotRunReason,
+  decodeWorkerPlatforms,
+  engineBuildPlatforms,
+  engineNativePlatform,
+  type EnginePlatforms,
+  enginePlatforms,
+  unsupportedPlatformError,
+  unsupportedPlatforms,
+} from "./platforms.js";
 export type { SessionCredentials } from "./session/auth.js";
 export type { SecretSource } from "./session/secrets.js";
 export { type BuildSession, openSession, type SessionOptions } from "./session/session.js";

@@ -24,6 +24,7 @@ import {
   readImageRunConfig,
   RegistryClient,
   relativePathHint,
+  NATIVE_PLATFORM,
   shellQuote,
 } from "@imagespec/core";
 import { DEFAULT_CUDA_IMAGE, DEFAULT_MICROMAMBA_IMAGE, type DockerBuildSettings } from "./settings.js";
@@ -67,7 +68,7 @@ function isBuiltinKind(layer: Layer): layer is Layer & { kind: BuiltinLayerKind 
 /** The reason the docker builder cannot build an image, or undefined when it can. */
 export function dockerRefusal(image: Image): string | undefined {
   const reasons: string[] = [];
-  const nonLinux = image.platforms.filter((p) => !p.startsWith("linux/"));
+  const nonLinux = image.platforms.filter((p) => !p.startsWith("linux/") && p !== NATIVE_PLATFORM);
   if (nonLinux.length > 0) reasons.push(`it builds Linux images only, not ${nonLinux.join(", ")}`);
   if (image.builderOptions !== undefined && Object.keys(image.builderOptions).length > 0) {
     reasons.push(`it takes no builderOptions, but the image sets ${Object.keys(image.builderOptions).sort().join(", ")} (builder settings that do not change the image belong in builderConfig)`);
@@ -100,9 +101,8 @@ export async function renderDockerBuild(image: Image, options: RenderDockerOptio
   const { state } = await renderState(image, config, { from, readRunConfig: options.readRunConfig ?? registryRunConfig });
 
   const stageLines = [...state.stages.entries()].map(([reference, stage]) => ({ reference, ...stage }));
-  const main: Line[] = [{ text: `FROM ${from}`, layerIndex: undefined, layerKind: undefined, description: `base image ${from}` }, ...state.lines];
-
   const steps: StepOrigin[] = [];
+  const text: string[] = [];
   for (const stage of stageLines) {
     steps.push({
       instruction: `FROM ${stage.reference} AS ${stage.name}`,
@@ -113,24 +113,65 @@ export async function renderDockerBuild(image: Image, options: RenderDockerOptio
       layerKind: stage.layerIndex === undefined ? undefined : image.layers[stage.layerIndex]?.kind,
       description: `helper image ${stage.reference}`,
     });
+    text.push(`FROM ${stage.reference} AS ${stage.name}`);
   }
-  let number = 0;
-  for (const line of main) {
-    const keyword = line.text.split(" ", 1)[0]!;
-    if (!STEP_KEYWORDS.has(keyword)) continue;
-    steps.push({ instruction: line.text, keyword, number: ++number, stage: undefined, layerIndex: line.layerIndex, layerKind: line.layerKind, description: line.description ?? line.text });
-  }
-
-  const text: string[] = [];
-  for (const stage of stageLines) text.push(`FROM ${stage.reference} AS ${stage.name}`);
   if (stageLines.length > 0) text.push("");
-  let previousLayer: number | undefined = -1;
-  for (const line of main) {
-    if (line.layerIndex !== previousLayer && line.layerIndex !== undefined) text.push(`# layers[${line.layerIndex}] ${line.layerKind}`);
-    if (line.layerIndex === undefined && previousLayer !== undefined && previousLayer >= 0) text.push("# imagespec");
-    previousLayer = line.layerIndex;
-    text.push(line.text);
+
+  // The image's own stage, cut where a layer added build stages: each part but the last is a named stage the layer's
+  // stages (and the next part) start from. BuildKit numbers a stage's steps `[name n/m]`, counting FROM only when it
+  // starts from an image, not from another stage.
+  const stageNames = new Set([...state.splits.flatMap((split) => [split.name, ...split.stages.map((s) => s.name)]), ...stageLines.map((s) => s.name)]);
+  const writeStage = (header: Line, lines: readonly Line[], stage: string | undefined, fromStage: boolean, comment: string | undefined) => {
+    if (comment !== undefined) text.push(comment);
+    let previousLayer: number | undefined = comment === undefined ? -1 : header.layerIndex;
+    let number = 0;
+    for (const line of [header, ...lines]) {
+      const keyword = line.text.split(" ", 1)[0]!;
+      if (STEP_KEYWORDS.has(keyword) && !(line === header && fromStage)) {
+        steps.push({ instruction: line.text, keyword, number: ++number, stage, layerIndex: line.layerIndex, layerKind: line.layerKind, description: line.description ?? line.text });
+      }
+      if (line !== header) {
+        if (line.layerIndex !== previousLayer && line.layerIndex !== undefined) text.push(`# layers[${line.layerIndex}] ${line.layerKind}`);
+        if (line.layerIndex === undefined && previousLayer !== undefined && previousLayer >= 0) text.push("# imagespec");
+        previousLayer = line.layerIndex;
+      }
+      text.push(line.text);
+    }
+  };
+  let start = 0;
+  let fromName: string | undefined;
+  for (const split of state.splits) {
+    const header = fromName === undefined ? `FROM ${from} AS ${split.name}` : `FROM ${fromName} AS ${split.name}`;
+    writeStage(
+      { text: header, layerIndex: undefined, layerKind: undefined, description: fromName === undefined ? `base image ${from}` : header },
+      state.lines.slice(start, split.atLine),
+      split.name,
+      fromName !== undefined,
+      undefined,
+    );
+    for (const stage of split.stages) {
+      const origin = stage.from ?? split.name;
+      const header = `FROM ${origin} AS ${stage.name}`;
+      text.push("");
+      writeStage(
+        { text: header, layerIndex: stage.layerIndex, layerKind: stage.layerKind, description: stageNames.has(origin) ? header : `base image ${origin} of a build stage` },
+        stage.lines,
+        stage.name,
+        stageNames.has(origin),
+        `# layers[${stage.layerIndex}] ${stage.layerKind}: build stage ${stage.name}`,
+      );
+    }
+    text.push("");
+    start = split.atLine;
+    fromName = split.name;
   }
+  writeStage(
+    { text: fromName === undefined ? `FROM ${from}` : `FROM ${fromName}`, layerIndex: undefined, layerKind: undefined, description: fromName === undefined ? `base image ${from}` : `FROM ${fromName}` },
+    state.lines.slice(start),
+    undefined,
+    fromName !== undefined,
+    undefined,
+  );
   const dockerfile = `${text.join("\n")}\n`;
   const dockerfileName = "Dockerfile";
   const context: ContextItem[] = [{ type: "content", path: dockerfileName, content: Buffer.from(dockerfile, "utf8"), executable: false }, ...state.context.values()];
@@ -142,7 +183,7 @@ export async function renderDockerBuild(image: Image, options: RenderDockerOptio
     secrets: [...state.secrets.values()],
     ssh: [...state.ssh.values()],
     steps,
-    baseReferences: [from, ...stageLines.map((s) => s.reference)],
+    baseReferences: [from, ...stageLines.map((s) => s.reference), ...state.stageReferences],
   };
 }
 

@@ -2,7 +2,7 @@
 import type { BuildEvent } from "@imagespec/core";
 import { describe, expect, it } from "vitest";
 import type { StepOrigin } from "../src/plan.js";
-import { BuildProgress, decodeStatusResponse, PlainProgressParser } from "../src/progress.js";
+import { BuildProgress, decodeStatusResponse } from "../src/progress.js";
 
 // A tiny protobuf encoder, enough to write StatusResponse messages the way BuildKit does.
 function varint(n: number): number[] {
@@ -67,6 +67,16 @@ describe("the BuildKit status decoder", () => {
 });
 
 describe("progress tracking", () => {
+  it("counts a build as cached when every step but FROM came from the cache", () => {
+    const progress = new BuildProgress(() => {}, steps);
+    const t0 = 1_700_000_000_000;
+    progress.status(decodeStatusResponse(new Uint8Array(vertex({ digest: "d1", name: "[stage-0 1/3] FROM base", started: t0, completed: t0 + 10 }))));
+    progress.status(decodeStatusResponse(new Uint8Array(vertex({ digest: "d2", name: '[stage-0 2/3] RUN ["/bin/sh","-c","pip install six"]', started: t0, completed: t0 + 1, cached: true }))));
+    expect(progress.allCached).toBe(true);
+    progress.status(decodeStatusResponse(new Uint8Array(vertex({ digest: "d3", name: '[stage-0 3/3] RUN ["/bin/sh","-c","exit 3"]', started: t0, completed: t0 + 5 }))));
+    expect(progress.allCached).toBe(false);
+  });
+
   it("reports steps with cache hits and timings, logs by line, and the failed step's layer and log tail", () => {
     const events: BuildEvent[] = [];
     const progress = new BuildProgress((e) => events.push(e), steps);
@@ -105,46 +115,20 @@ describe("progress tracking", () => {
     expect(progress.origin("[2/3] COPY [a,b]")).toBeUndefined();
     expect(progress.origin("[internal] load metadata for base")).toBeUndefined();
   });
-});
 
-describe("the CLI's plain progress", () => {
-  it("becomes the same step and log events", () => {
-    const events: BuildEvent[] = [];
-    const progress = new BuildProgress((e) => events.push(e), steps);
-    const parser = new PlainProgressParser(progress);
-    const output = [
-      "#1 [internal] load build definition from Dockerfile",
-      "#1 sha256:70119899ca2dc3c58a7aeb88fb80a1e571dd7791bbac83c16e6a8427ba932167",
-      "#1 transferring dockerfile: 105B done",
-      "#1 DONE 0.0s",
-      "",
-      "#4 [1/3] FROM base",
-      "#4 CACHED",
-      "",
-      '#5 [2/3] RUN ["/bin/sh","-c","pip install six"]',
-      "#5 0.079 Collecting six",
-      "#5 DONE 1.5s",
-      "",
-      '#6 [3/3] RUN ["/bin/sh","-c","exit 3"]',
-      "#6 0.203 boom",
-      "#6 ERROR: executor failed running [/bin/sh -c exit 3]: exit code: 3",
-      "------",
-    ].join("\n");
-    parser.write(output.slice(0, 100));
-    parser.write(output.slice(100));
-    parser.end();
-    expect(events.filter((e) => e.type === "step").map((e) => e.type === "step" && [e.name, e.status, e.durationMs])).toEqual([
-      ["[internal] load build definition from Dockerfile", "started", undefined],
-      ["[internal] load build definition from Dockerfile", "done", 0],
-      ["[1/3] FROM base", "started", undefined],
-      ["[1/3] FROM base", "cached", undefined],
-      ['[2/3] RUN ["/bin/sh","-c","pip install six"]', "started", undefined],
-      ['[2/3] RUN ["/bin/sh","-c","pip install six"]', "done", 1500],
-      ['[3/3] RUN ["/bin/sh","-c","exit 3"]', "started", undefined],
-      ['[3/3] RUN ["/bin/sh","-c","exit 3"]', "failed", undefined],
-    ]);
-    const failure = progress.failure();
-    expect(failure?.origin?.layerIndex).toBe(1);
-    expect(failure?.logTail).toEqual(["boom"]);
+  it("reads step numbers BuildKit pads to the width of the total", () => {
+    const many: StepOrigin[] = Array.from({ length: 12 }, (_, i) => ({
+      instruction: `RUN step ${i + 1}`,
+      keyword: "RUN",
+      number: i + 1,
+      stage: "imagespec-layer-1-build",
+      layerIndex: 1,
+      layerKind: "nodeProject",
+      description: `step ${i + 1}`,
+    }));
+    const progress = new BuildProgress(() => {}, many);
+    expect(progress.origin("[imagespec-layer-1-build  9/12] RUN step 9")).toBe(many[8]);
+    expect(progress.origin("[ 3/12] RUN elsewhere")).toBeUndefined();
+    expect(progress.origin("[imagespec-layer-1-build 12/12] RUN step 12")).toBe(many[11]);
   });
 });

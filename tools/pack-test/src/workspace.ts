@@ -12,6 +12,7 @@ export const PUBLISHED = [
   "@imagespec/builder-remote",
   "@imagespec/core",
   "@imagespec/docker-build",
+  "@imagespec/node",
   "@imagespec/python",
   "@imagespec/testing",
   "imagespec",
@@ -74,8 +75,8 @@ export function publishedPackages(root = REPO_DIR): WorkspacePackage[] {
 
 /** The import specifiers of a package's module entry points (its `exports` map, less the JSON files it exports). */
 export function entryPoints(manifest: Manifest): string[] {
+  // Data files (package.json, core's image-spec.schema.json) are exported as themselves, not as modules.
   return Object.keys(manifest.exports ?? {})
-    // Data files (package.json, core's JSON Schema) are not modules: Node imports JSON only with `with { type: "json" }`.
     .filter((key) => !key.endsWith(".json"))
     .map((key) => (key === "." ? manifest.name : `${manifest.name}/${key.slice(2)}`));
 }
