@@ -4,10 +4,13 @@
  * builder's limit, and a platform that fails. The end-to-end build (apt, pip, files, skopeo, docker run) is in the
  * CLI's tests (packages/cli/test/platforms.test.ts).
  */
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
 import { type BuildEvent, type BuildOutcome, type EngineEvent, Image, ImageBuildEngine, RegistryClient } from "@imagespec/core";
-import { enginePlatforms } from "@imagespec/docker-build/engine";
-import { type TestEnv, testEnv } from "@imagespec/test-env";
+import { enginePlatforms, platformImageUri } from "@imagespec/docker-build/engine";
+import { occurrencesInImage, runImage, type TestEnv, testEnv } from "@imagespec/test-env";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createDockerBuilder } from "../src/index.js";
 import { connectEngine } from "../src/local-engine.js";
@@ -83,6 +86,34 @@ describe("an image of several platforms", () => {
     expect(outcome.reason).toMatch(/^Cannot build i13-builder-docker\/arm-fails for linux\/arm64: a step of layers\[0\] \(commands\) failed/);
     expect(outcome.reason).toContain(`no arm here ${RUN}`);
     expect(await new RegistryClient().manifestExists(await failing.uri())).toEqual({ status: "absent" });
+  });
+
+  it("serves a secret to every platform's build through that build's own session: no docker CLI, the value in no image and no log", async () => {
+    const token = `s3cr3t-${randomBytes(8).toString("hex")}`;
+    const secretDir = project({ "token.txt": token });
+    const sha = (value: string) => execFileSync("sha256sum", { input: value, encoding: "utf8" }).split(" ")[0];
+    // The step fails without the value, so a built platform had it; the file records which machine ran it.
+    const secret = image("secret").withCommands(`test -n "$TOKEN" && echo "$(uname -m) $(printf %s "$TOKEN" | sha256sum | cut -d" " -f1)" > /token.sha # ${RUN}`, {
+      secretMounts: [{ id: "token", src: path.join(secretDir, "token.txt"), asEnv: "TOKEN" }],
+    });
+    const { outcome, events } = await build(secret);
+    expect(outcome.status, outcome.reason).toBe("built");
+    const log = outcome.result?.log ?? "";
+    for (const platform of ["linux/amd64", "linux/arm64"]) {
+      expect(log).toContain(`--- ${platform} (`);
+      expect(outcome.result?.platforms?.find((p) => p.platform === platform)?.digest).toMatch(/^sha256:/);
+    }
+    expect(log.match(/session: secret token: from the file /g)?.length).toBe(2);
+    expect(log).not.toContain(token);
+    expect(JSON.stringify(events)).not.toContain(token);
+    const uri = await secret.uri();
+    expect(await runImage(platformImageUri(uri, "linux/amd64"), ["cat", "/token.sha"])).toBe(`x86_64 ${sha(token)}`);
+    expect(await runImage(platformImageUri(uri, "linux/arm64"), ["cat", "/token.sha"])).toBe(`aarch64 ${sha(token)}`);
+    for (const platform of ["linux/amd64", "linux/arm64"]) {
+      const found = await occurrencesInImage(platformImageUri(uri, platform), token);
+      expect(found.savedBytes).toBeGreaterThan(1_000_000);
+      expect({ save: found.save, history: found.history, config: found.config }).toEqual({ save: 0, history: 0, config: 0 });
+    }
   });
 
   it("needs a registry: a local engine cannot hold an index", async () => {
