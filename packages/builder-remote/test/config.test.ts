@@ -112,8 +112,9 @@ describe("supports()", () => {
     expect(engine.select(image()).builder.type).toBe("docker");
     const withEngines = new ImageBuildEngine({ env: {} }).register(createRemoteBuilder({ engines: ["tcp://a:2376"], certPath: "/c" }), { priority: 110 }).register(docker, { priority: 100 });
     expect(withEngines.select(image()).builder.type).toBe("remote");
-    // An image the pool cannot build still goes to docker; secret and SSH mounts it builds itself.
-    expect(withEngines.select(image({ platform: ["linux/amd64", "linux/arm64"] })).builder.type).toBe("docker");
+    // An image the pool cannot build (no registry) still goes to docker; several platforms, secret and SSH mounts it builds itself.
+    expect(withEngines.select(Image.fromBase("127.0.0.1:5000/base:1", { root, name: "local" })).builder.type).toBe("docker");
+    expect(withEngines.select(image({ platform: ["linux/amd64", "linux/arm64"] })).builder.type).toBe("remote");
     expect(withEngines.select(image().withCommands("true", { secretMounts: ["TOKEN"], sshMounts: ["default"] })).builder.type).toBe("remote");
   });
 
