@@ -1,5 +1,5 @@
 import { definePlugin } from "@imagespec/core";
-import { createDockerBuilder, DOCKER_BUILDER_TYPE } from "./index.js";
+import { DOCKER_BUILDER_TYPE } from "./type.js";
 import type { DockerBuilderConfig } from "./config.js";
 
 /**
@@ -13,7 +13,9 @@ export default definePlugin({
       type: DOCKER_BUILDER_TYPE,
       priority: 100,
       description: "renders a Dockerfile and builds it with Docker BuildKit (Engine API; docker CLI for secrets and several platforms)",
-      create: ({ config }) => createDockerBuilder(config as DockerBuilderConfig),
+      // The builder (and what it imports) loads only when an image needs it.
+      create: async ({ config }) =>
+        (await import("./builder.js")).createDockerBuilder(config as DockerBuilderConfig),
     },
   ],
 });

@@ -1,5 +1,5 @@
 import { definePlugin } from "@imagespec/core";
-import { createEnvdBuilder, ENVD_BUILDER_TYPE } from "./index.js";
+import { ENVD_BUILDER_TYPE } from "./type.js";
 
 /**
  * Priority 50: below the docker builder (the default), above noop. Pin it higher in imagespec.config.ts
@@ -12,8 +12,9 @@ export default definePlugin({
       type: ENVD_BUILDER_TYPE,
       priority: 50,
       description: `renders build.envd and builds it with envd (${">="}0.3.39)`,
-      create: ({ config }) =>
-        createEnvdBuilder({
+      // The builder (and what it imports) loads only when an image needs it.
+      create: async ({ config }) =>
+        (await import("./builder.js")).createEnvdBuilder({
           ...(typeof config.binary === "string" && { binary: config.binary }),
           ...(typeof config.keepContext === "boolean" && { keepContext: config.keepContext }),
         }),

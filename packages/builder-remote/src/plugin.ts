@@ -1,6 +1,6 @@
 import { definePlugin } from "@imagespec/core";
 import type { RemoteBuilderConfig } from "./config.js";
-import { createRemoteBuilder, REMOTE_BUILDER_TYPE } from "./index.js";
+import { REMOTE_BUILDER_TYPE } from "./type.js";
 
 /**
  * Priority 110, above docker (100): the remote builder accepts an image only when engines are configured (and the
@@ -16,7 +16,9 @@ export default definePlugin({
       type: REMOTE_BUILDER_TYPE,
       priority: REMOTE_BUILDER_PRIORITY,
       description: "builds on remote Docker engines (TCP with TLS, or SSH) with BuildKit and pushes from there; a pool of engines builds concurrently",
-      create: ({ config }) => createRemoteBuilder(config as RemoteBuilderConfig),
+      // The builder (and what it imports) loads only when an image needs it.
+      create: async ({ config }) =>
+        (await import("./builder.js")).createRemoteBuilder(config as RemoteBuilderConfig),
     },
   ],
 });
