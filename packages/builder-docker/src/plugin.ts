@@ -1,6 +1,6 @@
 import { definePlugin } from "@imagespec/core";
+import { type DockerBuilderConfig, dockerBuilderSettings } from "./config.js";
 import { DOCKER_BUILDER_TYPE } from "./type.js";
-import type { DockerBuilderConfig } from "./config.js";
 
 /**
  * Priority 100: the highest among the builders that need no configuration; docker builds whatever it supports. The
@@ -12,10 +12,13 @@ export default definePlugin({
     {
       type: DOCKER_BUILDER_TYPE,
       priority: 100,
-      description: "renders a Dockerfile and builds it with Docker BuildKit (Engine API; docker CLI for secrets and several platforms)",
-      // The builder (and what it imports) loads only when an image needs it.
-      create: async ({ config }) =>
-        (await import("./builder.js")).createDockerBuilder(config as DockerBuilderConfig),
+      description: "renders a Dockerfile and builds it with Docker BuildKit (Engine API, one build per platform and an OCI index; docker CLI for secrets)",
+      settings: dockerBuilderSettings,
+      // The builder (and what it imports: dockerode, tar-stream) loads only when an image needs it.
+      create: async ({ config }) => (await import("./builder.js")).createDockerBuilder(config as DockerBuilderConfig),
     },
   ],
 });
+
+/** The settings type, re-exported so importing this module (as imagespec.config.ts does) brings its editor completion. */
+export type { DockerBuilderConfig } from "./config.js";

@@ -1,4 +1,5 @@
 import { definePlugin } from "@imagespec/core";
+import { type EnvdBuilderOptions, envdBuilderSettings } from "./settings.js";
 import { ENVD_BUILDER_TYPE } from "./type.js";
 
 /**
@@ -12,12 +13,12 @@ export default definePlugin({
       type: ENVD_BUILDER_TYPE,
       priority: 50,
       description: `renders build.envd and builds it with envd (${">="}0.3.39)`,
-      // The builder (and what it imports) loads only when an image needs it.
-      create: async ({ config }) =>
-        (await import("./builder.js")).createEnvdBuilder({
-          ...(typeof config.binary === "string" && { binary: config.binary }),
-          ...(typeof config.keepContext === "boolean" && { keepContext: config.keepContext }),
-        }),
+      settings: envdBuilderSettings,
+      // The builder (and what it imports: execa) loads only when an image needs it.
+      create: async ({ config }) => (await import("./builder.js")).createEnvdBuilder(envdBuilderSettings.parse(config) as EnvdBuilderOptions),
     },
   ],
 });
+
+/** The settings type, re-exported so importing this module (as imagespec.config.ts does) brings its editor completion. */
+export type { EnvdBuilderOptions } from "./settings.js";

@@ -1,5 +1,5 @@
 import { definePlugin } from "@imagespec/core";
-import type { RemoteBuilderConfig } from "./config.js";
+import { type RemoteBuilderConfig, remoteBuilderSettings } from "./config.js";
 import { REMOTE_BUILDER_TYPE } from "./type.js";
 
 /**
@@ -16,9 +16,12 @@ export default definePlugin({
       type: REMOTE_BUILDER_TYPE,
       priority: REMOTE_BUILDER_PRIORITY,
       description: "builds on remote Docker engines (TCP with TLS, or SSH) with BuildKit and pushes from there; a pool of engines builds concurrently",
-      // The builder (and what it imports) loads only when an image needs it.
-      create: async ({ config }) =>
-        (await import("./builder.js")).createRemoteBuilder(config as RemoteBuilderConfig),
+      settings: remoteBuilderSettings,
+      // The builder (and what it imports: dockerode, ssh) loads only when an image needs it.
+      create: async ({ config }) => (await import("./builder.js")).createRemoteBuilder(config as RemoteBuilderConfig),
     },
   ],
 });
+
+/** The settings type, re-exported so importing this module (as imagespec.config.ts does) brings its editor completion. */
+export type { RemoteBuilderConfig } from "./config.js";

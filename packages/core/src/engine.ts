@@ -4,16 +4,18 @@
  * image has a registry. An instance, not global state: two engines never see each other's builders.
  */
 
-import type { BuildEvent, BuildResult, ImageBuilder } from "./builder.js";
-import { errorMessage, ImageSpecError, showValue } from "./errors.js";
+import type { BuildEvent, BuildResult, ImageBuilder, PlatformBuild } from "./builder.js";
+import { type BuilderSettingsSchema, checkBuilderSettings } from "./builder-settings.js";
+import { errorMessage, ImageSpecError, isImageSpecError, showValue, type ValidationIssue } from "./errors.js";
 import { ExistenceCache, existenceTtlMs } from "./existence-cache.js";
 import { defaultCacheDir } from "./files.js";
 import type { ImageIdentity } from "./identity.js";
-import { type Image, isImage } from "./image.js";
+import { type Image, isImage, type NativePlatform } from "./image.js";
 import { limiter } from "./limiter.js";
 import { parseImageReference } from "./reference.js";
 import { type CredentialResolver, createDockerConfigResolver, type Existence, type PushAccess, RegistryClient } from "./registry/index.js";
 import { type ImageSpec, isImageSpec } from "./spec.js";
+import { closestMatch } from "./suggest.js";
 
 export interface RegisterOptions {
   /** Higher wins when several builders support an image. Default 0. */
@@ -22,6 +24,8 @@ export interface RegisterOptions {
   readonly source?: string;
   /** Configuration handed to this builder in every BuildContext. */
   readonly config?: Readonly<Record<string, unknown>>;
+  /** The builder's settings schema (its factory's `settings`): images' builderConfig is checked against it. */
+  readonly settings?: BuilderSettingsSchema;
 }
 
 export interface RegisteredBuilder {
@@ -29,6 +33,7 @@ export interface RegisteredBuilder {
   readonly priority: number;
   readonly source: string | undefined;
   readonly config: Readonly<Record<string, unknown>>;
+  readonly settings: BuilderSettingsSchema | undefined;
   /** Registration order, the tie-breaker between equal priorities (earlier wins). */
   readonly order: number;
 }
@@ -78,9 +83,11 @@ export interface BuildOutcome {
   readonly status: "built" | "skipped" | "failed" | "planned";
   readonly pushed: boolean;
   readonly digest?: string;
-  /** Why it was skipped or failed, or what existence said. */
+  /** Why it was skipped or failed, what existence said, or why a tag that was there is rebuilt (`rebuilt: ...`). */
   readonly reason?: string;
   readonly existence?: Existence;
+  /** Several platforms: each platform's manifest digest (and the engine that built it), from the build or the registry. */
+  readonly platforms?: readonly PlatformBuild[];
   /** Set on every failure: the builder's error, or an ImageSpecError (BUILD_FAILED when the base failed, CANCELLED). */
   readonly error?: unknown;
   readonly result?: BuildResult;
@@ -114,6 +121,7 @@ interface Registration {
   readonly priority: number;
   readonly source: string | undefined;
   readonly config: Readonly<Record<string, unknown>>;
+  readonly settings: BuilderSettingsSchema | undefined;
   readonly order: number;
   builder?: ImageBuilder;
   create?: BuilderCreator;
@@ -173,6 +181,7 @@ export class ImageBuildEngine {
       priority: options.priority ?? 0,
       source: options.source,
       config: options.config ?? {},
+      settings: options.settings,
       order: existing >= 0 ? this.#builders[existing]!.order : this.#builders.length,
       ...what,
     };
@@ -192,6 +201,8 @@ export class ImageBuildEngine {
         if (!builder || typeof builder.supports !== "function" || typeof builder.build !== "function") throw new Error("its factory did not return a builder");
         entry.builder = builder;
       } catch (error) {
+        // The user's settings are wrong: an error to fix, not a builder to skip (which would send builds elsewhere).
+        if (isImageSpecError(error) && error.code === "CONFIG_ERROR") throw error;
         this.#builders.splice(this.#builders.indexOf(entry), 1);
         this.#creationFailures.push(`${entry.source ?? entry.type}: creating the ${entry.type} builder failed: ${errorMessage(error)}`);
       }
@@ -203,12 +214,13 @@ export class ImageBuildEngine {
     return this.#builders
       .filter((b): b is Registration & { builder: ImageBuilder } => b.builder !== undefined)
       .sort((a, b) => b.priority - a.priority || a.order - b.order)
-      .map(({ builder, priority, source, config, order }) => ({ builder, priority, source, config, order }));
+      .map(({ builder, priority, source, config, settings, order }) => ({ builder, priority, source, config, settings, order }));
   }
 
   /**
    * The builder for an image: the one it names (or `override`, or IMAGESPEC_BUILDER), else the highest-priority
-   * one whose `supports()` accepts it. Throws NO_BUILDER listing every builder with its reason.
+   * one whose `supports()` accepts it. Throws NO_BUILDER listing every builder with its reason, and CONFIG_ERROR
+   * when the image's builderConfig has a setting the chosen builder (or the builder a section names) does not know.
    */
   select(target: BuildTarget, override?: string): RegisteredBuilder {
     const image = toImage(target);
@@ -218,6 +230,12 @@ export class ImageBuildEngine {
         hint: "Call `await engine.loadBuilders()` before `select()`; `build()` and `existence()` do it themselves.",
       });
     }
+    const selected = this.#select(image, override);
+    this.#checkBuilderConfig(image, { type: selected.builder.type, settings: selected.settings });
+    return selected;
+  }
+
+  #select(image: Image, override: string | undefined): RegisteredBuilder {
     const wanted = this.#wanted(image, override);
     const ordered = this.builders();
     if (wanted !== undefined) {
@@ -255,18 +273,67 @@ export class ImageBuildEngine {
     return image.builder ?? override ?? (this.#env.IMAGESPEC_BUILDER || undefined);
   }
 
+  /**
+   * The image with every `native` platform (its own and its Image bases') replaced by the platform of the engine its
+   * builder builds on. An image without `native` comes back as it is. Throws NO_BUILDER when the builder cannot say.
+   */
+  async resolvePlatforms(target: BuildTarget, options: { signal?: AbortSignal; builder?: string } = {}): Promise<Image> {
+    return this.#resolveNative(toImage(target), options.builder, options.signal ?? new AbortController().signal, new Map(), new WeakMap());
+  }
+
+  async #resolveNative(
+    image: Image,
+    override: string | undefined,
+    signal: AbortSignal,
+    natives: Map<string, Promise<NativePlatform>>,
+    done: WeakMap<Image, Promise<Image>>,
+  ): Promise<Image> {
+    let pending = done.get(image);
+    if (pending === undefined) {
+      pending = (async () => {
+        let current = image;
+        if (image.base.type === "image") {
+          const base = await this.#resolveNative(image.base.image, override, signal, natives, done);
+          if (base !== image.base.image) current = current.withBase(base);
+        }
+        if (!current.hasNativePlatform) return current;
+        await this.loadBuilders();
+        const selected = this.select(current, override);
+        const { builder } = selected;
+        if (!builder.nativePlatform) {
+          throw new ImageSpecError("NO_BUILDER", `Cannot resolve the platform "native" of ${image.name}: the ${builder.type} builder cannot tell which platform its engine runs`, {
+            field: "platform",
+            value: "native",
+            hint: "Name the platform (e.g. linux/arm64), or build with a builder that resolves native (docker, remote).",
+          });
+        }
+        const config = this.#configFor(current, selected);
+        const key = JSON.stringify([builder.type, config]);
+        let native = natives.get(key);
+        if (native === undefined) {
+          native = builder.nativePlatform({ signal, config });
+          natives.set(key, native);
+        }
+        const { platform, source } = await native;
+        return current.resolveNativePlatform(platform, source);
+      })();
+      done.set(image, pending);
+    }
+    return pending;
+  }
+
   /** Whether the image's tag exists: in its registry (always asked), or (a local image) in the selected builder's engine. */
   async existence(target: BuildTarget, options: { signal?: AbortSignal; builder?: string } = {}): Promise<Existence> {
-    const image = toImage(target);
+    const image = await this.resolvePlatforms(target, options);
     const identity = await image.identity();
     const signal = options.signal ?? new AbortController().signal;
-    if (image.registry !== undefined) return this.#clientFor(image).manifestExists(identity.uri, { signal });
+    if (image.registry !== undefined) return this.#existence(image, identity, undefined, signal);
     await this.loadBuilders();
     return this.#existence(image, identity, this.select(image, options.builder), signal);
   }
 
   async #existence(image: Image, identity: ImageIdentity, selected: RegisteredBuilder | undefined, signal: AbortSignal): Promise<Existence> {
-    if (image.registry !== undefined) return this.#clientFor(image).manifestExists(identity.uri, { signal });
+    if (image.registry !== undefined) return this.#clientFor(image).manifestExists(identity.uri, { platforms: image.platforms, signal });
     if (selected?.builder.exists) {
       try {
         return await selected.builder.exists(identity.uri, { signal, config: this.#configFor(image, selected) });
@@ -295,13 +362,67 @@ export class ImageBuildEngine {
    * is such a section, so `{ network: "host" }` and `{ docker: { network: "host" } }` both reach the docker builder,
    * and another builder's section is never handed to the wrong one.
    */
+  configFor(target: BuildTarget, selected: RegisteredBuilder): Readonly<Record<string, unknown>> {
+    return this.#configFor(toImage(target), selected);
+  }
+
   #configFor(image: Image, selected: RegisteredBuilder): Readonly<Record<string, unknown>> {
+    const { flat, sections } = this.#splitBuilderConfig(image);
+    return { ...selected.config, ...flat, ...sections.get(selected.builder.type) };
+  }
+
+  #splitBuilderConfig(image: Image): { flat: Record<string, unknown>; sections: Map<string, Record<string, unknown>> } {
     const own = image.builderConfig ?? {};
     const types = new Set(this.#builders.map((b) => b.type));
-    const flat = Object.fromEntries(Object.entries(own).filter(([key]) => !types.has(key)));
-    const section = own[selected.builder.type];
-    const sectionConfig = typeof section === "object" && section !== null && !Array.isArray(section) ? (section as Record<string, unknown>) : {};
-    return { ...selected.config, ...flat, ...sectionConfig };
+    const flat: Record<string, unknown> = {};
+    const sections = new Map<string, Record<string, unknown>>();
+    for (const [key, value] of Object.entries(own)) {
+      if (!types.has(key)) flat[key] = value;
+      else if (typeof value === "object" && value !== null && !Array.isArray(value)) sections.set(key, value as Record<string, unknown>);
+    }
+    return { flat, sections };
+  }
+
+  /**
+   * The image's builderConfig against the settings each builder declares: the flat keys against the chosen builder's,
+   * each section against its own builder's (an unused section is checked too, so a typo never waits for the day that
+   * builder is chosen). Builders that declare no settings take what they are given. Without a chosen builder (an
+   * image that is not built and names none) only the sections are checked.
+   */
+  #checkBuilderConfig(image: Image, selected: { readonly type: string; readonly settings: BuilderSettingsSchema | undefined } | undefined): void {
+    if (image.builderConfig === undefined) return;
+    const { flat, sections } = this.#splitBuilderConfig(image);
+    const issues: ValidationIssue[] = [];
+    const types = this.#builders.map((b) => b.type);
+    if (selected?.settings !== undefined && Object.keys(flat).length > 0) {
+      for (const issue of checkBuilderSettings(selected.settings, flat, { type: selected.type, at: "builderConfig" })) {
+        // A misspelled section (`dokcer:`) lands among the flat keys: suggest the builder type too.
+        const key = issue.field.slice("builderConfig.".length);
+        const typo = /^is not a setting/.test(issue.message) && !issue.message.includes("did you mean") ? closestMatch(key, types) : undefined;
+        issues.push(typo ? { ...issue, message: `${issue.message.replace(/ \(its settings: .*\)$/, "")}; did you mean the ${typo} section?` } : issue);
+      }
+    }
+    for (const [type, section] of sections) {
+      const settings = this.#builders.find((b) => b.type === type)?.settings;
+      if (settings !== undefined) issues.push(...checkBuilderSettings(settings, section, { type, at: `builderConfig.${type}` }));
+    }
+    for (const [type, value] of Object.entries(image.builderConfig)) {
+      if (types.includes(type) && !sections.has(type)) issues.push({ field: `builderConfig.${type}`, value, message: `is the section of the ${type} builder: expected a mapping of its settings` });
+    }
+    if (issues.length === 0) return;
+    const lines = issues.map((i) => `${i.field} = ${showValue(i.value)}: ${i.message}`);
+    const by = selected ? ` with the ${selected.type} builder` : "";
+    const example = selected?.type ?? types[0] ?? "docker";
+    throw new ImageSpecError(
+      "CONFIG_ERROR",
+      `Cannot build ${image.name}${by}: ${lines.length === 1 ? lines[0] : `${lines.length} invalid settings:\n  - ${lines.join("\n  - ")}`}`,
+      {
+        field: issues[0]!.field,
+        value: issues[0]!.value,
+        issues,
+        hint: `Fix the image's builderConfig: flat keys go to the builder that builds it${selected ? ` (here ${selected.type})` : ""}; settings for one builder only go in its section, e.g. builderConfig: { ${example}: { ... } }.`,
+      },
+    );
   }
 
   /**
@@ -318,9 +439,10 @@ export class ImageBuildEngine {
       }
     };
     const signal = options.signal ?? new AbortController().signal;
-    const nodes = await this.#graph(
-      list.map((t) => (options.fast ? toImage(t).forFastRegistration() : toImage(t))),
-      options,
+    const natives = new Map<string, Promise<NativePlatform>>();
+    const resolved = new WeakMap<Image, Promise<Image>>();
+    const images = await Promise.all(
+      list.map((t) => this.#resolveNative(options.fast ? toImage(t).forFastRegistration() : toImage(t), options.builder, signal, natives, resolved)),
     );
     const reportCreationFailures = () => {
       for (const message of this.#creationFailures.splice(0)) emit({ type: "warning", message: `plugin ${message}` });
@@ -331,6 +453,7 @@ export class ImageBuildEngine {
       reportCreationFailures();
       for (const node of selectFor) node.selected ??= this.select(node.image, options.builder);
     };
+    const nodes = await this.#graph(images, options);
     for (const node of nodes) emit({ type: "image", uri: node.identity.uri, status: "queued", builder: this.#wanted(node.image, options.builder) });
 
     // Existence of every image first. A registry answers for an image that has one, so no builder is needed (or
@@ -348,13 +471,17 @@ export class ImageBuildEngine {
           const uri = node.identity.uri;
           const remembered = node.image.registry !== undefined && !options.noCache ? cache?.get(uri) : undefined;
           if (remembered) {
-            node.existence = { status: "present", ...(remembered.digest !== undefined && { digest: remembered.digest }) };
+            node.existence = {
+              status: "present",
+              ...(remembered.digest !== undefined && { digest: remembered.digest }),
+              ...(remembered.platforms !== undefined && { platforms: remembered.platforms }),
+            };
             node.rememberedMs = remembered.ageMs;
             return;
           }
           node.existence = await this.#existence(node.image, node.identity, node.selected, signal);
           if (node.image.registry === undefined || !cache) return;
-          if (node.existence.status === "present") cache.rememberPresent(uri, node.existence.digest);
+          if (node.existence.status === "present") cache.rememberPresent(uri, node.existence.digest, node.existence.platforms);
           else if (node.existence.status === "absent") cache.forget(uri);
         }),
       ),
@@ -383,7 +510,7 @@ export class ImageBuildEngine {
     const outcomes = await Promise.all(nodes.map(start));
     // What was just pushed exists: the next build within the TTL need not ask.
     if (cache) {
-      for (const outcome of outcomes) if (outcome.status === "built" && outcome.pushed) cache.rememberPresent(outcome.uri, outcome.digest);
+      for (const outcome of outcomes) if (outcome.status === "built" && outcome.pushed) cache.rememberPresent(outcome.uri, outcome.digest, outcome.platforms);
       cache.flush();
     }
     return outcomes;
@@ -429,13 +556,16 @@ export class ImageBuildEngine {
     for (const image of images) await visit(image, true);
     for (const node of order) {
       const wanted = this.#wanted(node.image, options.builder);
-      if (wanted !== undefined && !this.#builders.some((b) => b.type === wanted)) {
+      const named = wanted === undefined ? undefined : this.#builders.find((b) => b.type === wanted);
+      if (wanted !== undefined && !named) {
         throw new ImageSpecError("NO_BUILDER", `Cannot build ${node.image.name}: no builder of type ${showValue(wanted)} is registered (registered: ${this.#builders.map((b) => b.type).join(", ") || "none"})`, {
           field: "builder",
           value: wanted,
           hint: "Install the builder's package (e.g. @imagespec/builder-docker) and list it in your package.json dependencies, or pick a registered builder.",
         });
       }
+      // Settings are checked from the registration, so a typo fails even the run where the tag exists.
+      this.#checkBuilderConfig(node.image, named);
     }
     return order;
   }
@@ -507,21 +637,31 @@ export class ImageBuildEngine {
         const remembered = node.rememberedMs !== undefined ? ` (as it said ${Math.round(node.rememberedMs / 1000)} s ago; --no-cache asks again)` : "";
         const reason = image.registry ? `${uri} already exists in ${image.registry}${remembered}` : `${uri} already exists in the ${type} builder's engine`;
         emit({ type: "image", uri, status: "skipped", builder: type, reason });
-        return { ...common, status: "skipped", pushed: false, reason, existence, ...(existence.digest && { digest: existence.digest }) };
+        return {
+          ...common,
+          status: "skipped",
+          pushed: false,
+          reason,
+          existence,
+          ...(existence.digest && { digest: existence.digest }),
+          ...(existence.platforms && { platforms: existence.platforms }),
+        };
       }
       if (existence.status === "unknown") {
         emit({ type: "warning", uri, message: `Cannot tell whether ${uri} exists (${existence.reason}); building it anyway` });
       }
     }
+    // A tag that holds some platforms but not all is rebuilt: say why.
+    const rebuild = existence?.status === "absent" && existence.reason !== undefined ? existence.reason : undefined;
     if (options.dryRun) {
-      const reason = force ? "forced" : existence?.status === "unknown" ? `existence unknown: ${existence.reason}` : "not in the registry";
+      const reason = force ? "forced" : existence?.status === "unknown" ? `existence unknown: ${existence.reason}` : (rebuild ?? "not in the registry");
       emit({ type: "image", uri, status: "planned", builder: type, reason });
       return { ...common, status: "planned", pushed: false, reason, ...(existence && { existence }) };
     }
 
     if (!selected) throw new Error(`internal: no builder was chosen for ${uri}`);
     const config = this.#configFor(image, selected);
-    emit({ type: "image", uri, status: "building", builder: type });
+    emit({ type: "image", uri, status: "building", builder: type, ...(rebuild !== undefined && { reason: rebuild }) });
     try {
       const result = await selected.builder.build(image, {
         uri,
@@ -533,8 +673,18 @@ export class ImageBuildEngine {
         signal,
         report: (event) => emit({ type: "build", uri, event }),
       });
-      emit({ type: "image", uri, status: "built", builder: type, pushed: result.pushed });
-      return { ...common, uri: result.uri, status: "built", pushed: result.pushed, result, ...(result.digest && { digest: result.digest }), ...(existence && { existence }) };
+      emit({ type: "image", uri, status: "built", builder: type, pushed: result.pushed, ...(rebuild !== undefined && { reason: `rebuilt: ${rebuild}` }) });
+      return {
+        ...common,
+        uri: result.uri,
+        status: "built",
+        pushed: result.pushed,
+        result,
+        ...(result.digest && { digest: result.digest }),
+        ...(result.platforms && { platforms: result.platforms }),
+        ...(rebuild !== undefined && { reason: `rebuilt: ${rebuild}` }),
+        ...(existence && { existence }),
+      };
     } catch (error) {
       return fail(errorMessage(error), error);
     }

@@ -16,7 +16,9 @@ const FILE = "existence-v1.json";
 /** Entries kept at most (the most recent). */
 const MAX_ENTRIES = 2_000;
 
-type Entry = [digest: string | null, answeredAtMs: number];
+/** A multi-platform tag's answer keeps each platform's manifest (the outcome reports them). */
+type Platforms = readonly { readonly platform: string; readonly digest: string }[];
+type Entry = [digest: string | null, answeredAtMs: number, platforms?: Platforms];
 
 export class ExistenceCache {
   readonly #file: string | undefined;
@@ -34,21 +36,21 @@ export class ExistenceCache {
   }
 
   /** A `present` answer for `uri` no older than the TTL, with when it was given. */
-  get(uri: string, now = Date.now()): { digest: string | undefined; ageMs: number } | undefined {
+  get(uri: string, now = Date.now()): { digest: string | undefined; platforms: Platforms | undefined; ageMs: number } | undefined {
     if (!this.enabled) return undefined;
     const entry = this.#load().get(uri);
     if (!entry) return undefined;
     const ageMs = now - entry[1];
     if (ageMs < 0 || ageMs >= this.#ttlMs) return undefined;
-    return { digest: entry[0] ?? undefined, ageMs };
+    return { digest: entry[0] ?? undefined, platforms: entry[2], ageMs };
   }
 
   /** Remembers that `uri` is present (the only answer ever remembered). */
-  rememberPresent(uri: string, digest: string | undefined, now = Date.now()): void {
+  rememberPresent(uri: string, digest: string | undefined, platforms?: Platforms, now = Date.now()): void {
     if (!this.enabled) return;
     const entries = this.#load();
     entries.delete(uri);
-    entries.set(uri, [digest ?? null, now]);
+    entries.set(uri, platforms && platforms.length > 0 ? [digest ?? null, now, platforms.map(({ platform, digest }) => ({ platform, digest }))] : [digest ?? null, now]);
     this.#changed = true;
   }
 
@@ -80,7 +82,9 @@ export class ExistenceCache {
         const data = JSON.parse(readFileSync(this.#file, "utf8")) as { version?: unknown; present?: Record<string, unknown> };
         if (data.version === 1 && data.present && typeof data.present === "object") {
           for (const [uri, value] of Object.entries(data.present)) {
-            if (Array.isArray(value) && (typeof value[0] === "string" || value[0] === null) && typeof value[1] === "number") entries.set(uri, [value[0], value[1]]);
+            if (!Array.isArray(value) || !(typeof value[0] === "string" || value[0] === null) || typeof value[1] !== "number") continue;
+            const platforms = Array.isArray(value[2]) && value[2].every((p: unknown) => isPlatformManifest(p)) ? (value[2] as Platforms) : undefined;
+            entries.set(uri, platforms ? [value[0], value[1], platforms] : [value[0], value[1]]);
           }
         }
       } catch {
@@ -90,6 +94,11 @@ export class ExistenceCache {
     this.#entries = entries;
     return entries;
   }
+}
+
+function isPlatformManifest(value: unknown): boolean {
+  const p = value as { platform?: unknown; digest?: unknown } | null;
+  return typeof p === "object" && p !== null && typeof p.platform === "string" && typeof p.digest === "string";
 }
 
 /**

@@ -26,14 +26,21 @@ export const DEFAULT_MICROMAMBA_IMAGE = "mambaorg/micromamba:2.0.5";
 /** `{cudnn}` becomes `cudnn-` for cuDNN 9 and later (NVIDIA's tags drop the number), `cudnn8-` for 8, empty without. */
 export const DEFAULT_CUDA_IMAGE = "nvidia/cuda:{cuda}-{cudnn}runtime-ubuntu22.04";
 
-const schema = z.object({
+/**
+ * The shared settings' schemas, for a builder to spread into its own strict settings schema next to its own keys:
+ * `z.object({ ...dockerBuildSettingsShape, host: ... }).strict()`. One place per setting, so checks added here (and
+ * settings that come to enter the tag) reach every builder that renders with this package.
+ */
+export const dockerBuildSettingsShape = {
   network: z.enum(["default", "host", "none"]).optional(),
   pull: z.boolean().optional(),
   noCache: z.boolean().optional(),
   micromambaImage: z.string().min(1).optional(),
   cudaImage: z.string().min(1).optional(),
   labels: z.record(z.string().min(1), z.string()).optional(),
-});
+};
+
+const schema = z.object(dockerBuildSettingsShape);
 
 /** The configuration keys the shared settings use; a builder's own keys must not collide with them. */
 export const DOCKER_BUILD_SETTING_KEYS: readonly string[] = Object.freeze(Object.keys(schema.shape));
