@@ -507,13 +507,8 @@ export class ImageBuildEngine {
       })();
       return node.outcome;
     };
-    const outcomes = await Promise.all(nodes.map(start));
-    // What was just pushed exists: the next build within the TTL need not ask.
-    if (cache) {
-      for (const outcome of outcomes) if (outcome.status === "built" && outcome.pushed) cache.rememberPresent(outcome.uri, outcome.digest, outcome.platforms);
-      cache.flush();
-    }
-    return outcomes;
+    // Only a registry's own answer is remembered, never a builder's word that it pushed: the next build asks once.
+    return Promise.all(nodes.map(start));
   }
 
   /** The remembered existence answers, or undefined when remembering is off (TTL 0). */
@@ -558,7 +553,7 @@ export class ImageBuildEngine {
       const wanted = this.#wanted(node.image, options.builder);
       const named = wanted === undefined ? undefined : this.#builders.find((b) => b.type === wanted);
       if (wanted !== undefined && !named) {
-        throw new ImageSpecError("NO_BUILDER", `Cannot build ${node.image.name}: no builder of type ${showValue(wanted)} is registered (registered: ${this.#builders.map((b) => b.type).join(", ") || "none"})`, {
+        throw new ImageSpecError("NO_BUILDER", `Cannot build ${node.image.name}: no builder of type ${showValue(wanted)} is registered (registered: ${[...this.#builders].sort((a, b) => b.priority - a.priority || a.order - b.order).map((b) => b.type).join(", ") || "none"})`, {
           field: "builder",
           value: wanted,
           hint: "Install the builder's package (e.g. @imagespec/builder-docker) and list it in your package.json dependencies, or pick a registered builder.",

@@ -54,7 +54,7 @@ export class ExistenceCache {
     this.#changed = true;
   }
 
-  /** Forgets `uri` (it was just found absent, or rebuilt). */
+  /** Forgets `uri` (it was just found absent). */
   forget(uri: string): void {
     if (this.enabled && this.#load().delete(uri)) this.#changed = true;
   }

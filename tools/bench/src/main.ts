@@ -249,9 +249,10 @@ const plan = await renderDockerBuild(image);
 const started = performance.now();
 const tar = contextTar(plan.context, { image, identity });
 let bytes = 0;
+const ended = new Promise((resolve) => tar.stream.on("end", resolve));
 tar.stream.on("data", (chunk) => { bytes += chunk.length; });
 const stats = await tar.done;
-await new Promise((resolve) => tar.stream.on("end", resolve));
+await ended;
 console.log(JSON.stringify({ ms: performance.now() - started, bytes, files: stats.files }));
 `,
   );
