@@ -11,7 +11,7 @@
  */
 
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { makeTree } from "./tree.js";
@@ -278,5 +278,10 @@ const table = [
   ...rows.map((r) => `| ${r.what} | ${r.imagespec} | ${r.anchor} | ${r.ratio} | ${r.target}${r.met === undefined ? "" : r.met ? " ✓" : " ✗"} |`),
 ];
 console.log(table.join("\n"));
-const versions = execFileSync("docker", ["version", "--format", "{{.Server.Version}}"], { encoding: "utf8" }).trim();
-console.log(`\nnode ${process.version}, docker engine ${versions}, ${new Date().toISOString()}`);
+let engine = "no Docker engine";
+try {
+  engine = `docker engine ${execFileSync("docker", ["version", "--format", "{{.Server.Version}}"], { encoding: "utf8" }).trim()}`;
+} catch {
+  // Only the sections that need Docker need it.
+}
+console.log(`\nnode ${process.version}, ${engine}, ${new Date().toISOString()}`);
