@@ -154,6 +154,12 @@ describe("remembered existence", () => {
       const manifest = `/v2/cli-remembered/cli-e2e/manifests/${first.value[0]!.uri.split(":").pop()}`;
       expect(proxy.requests).toContain(`HEAD ${manifest}`);
 
+      // A build's own push is not remembered: the registry's answer is.
+      proxy.requests.length = 0;
+      const asked = await project.json<BuildReport[]>(["build", "images.ts", "app"], { env: through });
+      expect(asked.value[0], asked.result.stderr).toMatchObject({ status: "skipped", reason: expect.not.stringContaining("as it said") });
+      expect(proxy.requests).toEqual([`HEAD ${manifest}`]);
+
       proxy.requests.length = 0;
       const second = await project.json<BuildReport[]>(["build", "images.ts", "app"], { env: through });
       expect(second.result.code, second.result.stderr).toBe(0);
