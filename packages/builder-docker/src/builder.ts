@@ -9,7 +9,9 @@ import type { BuildContext, BuildResult, Existence, Image, ImageBuilder, NativeP
 import { dockerRefusal, renderDockerBuild } from "@imagespec/docker-build";
 import { type DockerBuilderConfig, parseDockerConfig } from "./config.js";
 
-export const DOCKER_BUILDER_TYPE = "docker";
+import { DOCKER_BUILDER_TYPE } from "./type.js";
+
+export { DOCKER_BUILDER_TYPE };
 
 export function createDockerBuilder(options: DockerBuilderConfig = {}): ImageBuilder {
   const base = parseDockerConfig(options as Record<string, unknown>);

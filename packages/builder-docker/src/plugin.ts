@@ -1,6 +1,6 @@
 import { definePlugin } from "@imagespec/core";
-import { createDockerBuilder, DOCKER_BUILDER_TYPE } from "./index.js";
 import { type DockerBuilderConfig, dockerBuilderSettings } from "./config.js";
+import { DOCKER_BUILDER_TYPE } from "./type.js";
 
 /**
  * Priority 100: the highest among the builders that need no configuration; docker builds whatever it supports. The
@@ -14,7 +14,8 @@ export default definePlugin({
       priority: 100,
       description: "renders a Dockerfile and builds it with Docker BuildKit (Engine API with its own BuildKit session for secrets, SSH agents and credentials; one build per platform and an OCI index)",
       settings: dockerBuilderSettings,
-      create: ({ config }) => createDockerBuilder(config as DockerBuilderConfig),
+      // The builder (and what it imports: dockerode, tar-stream) loads only when an image needs it.
+      create: async ({ config }) => (await import("./builder.js")).createDockerBuilder(config as DockerBuilderConfig),
     },
   ],
 });

@@ -19,13 +19,14 @@ import {
   type RenderContext,
   type RenderedBuildFile,
 } from "@imagespec/core";
-import { execa } from "execa";
 import { inputType, writeBuildContext } from "./context.js";
 import { compileEnvd, ENVD_FILENAME, type EnvdRendering } from "./render.js";
 import { type EnvdBuilderOptions, envdBuilderSettings } from "./settings.js";
 import { type EnvdVersion, isSupportedEnvdVersion, MIN_ENVD_VERSION, parseEnvdVersion } from "./version.js";
 
-export const ENVD_BUILDER_TYPE = "envd";
+import { ENVD_BUILDER_TYPE } from "./type.js";
+
+export { ENVD_BUILDER_TYPE };
 
 export type { EnvdBuilderOptions } from "./settings.js";
 
@@ -112,6 +113,8 @@ function readSettings(config: Readonly<Record<string, unknown>>, defaults: EnvdB
 
 /** Runs `envd version` and refuses an envd that is missing, unreadable or older than MIN_ENVD_VERSION. */
 export async function checkEnvd(binary: string, image: Image, signal: AbortSignal): Promise<EnvdVersion> {
+  // execa is imported when envd runs, not when the plugin is discovered: every command would pay for it otherwise.
+  const { execa } = await import("execa");
   const result = await execa(binary, ["version"], { reject: false, stdin: "ignore", all: true, cancelSignal: signal, timeout: 30_000 });
   if (result.isCanceled) throw cancelled(image);
   if (result.failed) {
@@ -153,6 +156,7 @@ export async function checkEnvd(binary: string, image: Image, signal: AbortSigna
 /** Runs `envd build`, reporting every output line, and BuildKit's plain progress lines as steps. */
 async function runEnvdBuild(binary: string, args: readonly string[], image: Image, context: BuildContext, env: Record<string, string>): Promise<string> {
   context.report({ type: "log", line: `$ ${[binary, ...args].join(" ")}` });
+  const { execa } = await import("execa");
   const subprocess = execa(binary, args, { reject: false, stdin: "ignore", all: true, cancelSignal: context.signal, forceKillAfterDelay: 5_000, env });
   const steps = new StepTracker(context.report);
   try {

@@ -1,6 +1,6 @@
 import { definePlugin } from "@imagespec/core";
-import { createEnvdBuilder, ENVD_BUILDER_TYPE } from "./index.js";
 import { type EnvdBuilderOptions, envdBuilderSettings } from "./settings.js";
+import { ENVD_BUILDER_TYPE } from "./type.js";
 
 /**
  * Priority 50: below the docker builder (the default), above noop. Pin it higher in imagespec.config.ts
@@ -14,7 +14,8 @@ export default definePlugin({
       priority: 50,
       description: `renders build.envd and builds it with envd (${">="}0.3.39)`,
       settings: envdBuilderSettings,
-      create: ({ config }) => createEnvdBuilder(envdBuilderSettings.parse(config) as EnvdBuilderOptions),
+      // The builder (and what it imports: execa) loads only when an image needs it.
+      create: async ({ config }) => (await import("./builder.js")).createEnvdBuilder(envdBuilderSettings.parse(config) as EnvdBuilderOptions),
     },
   ],
 });

@@ -9,7 +9,9 @@ import { dockerRefusal, renderDockerBuild } from "@imagespec/docker-build";
 import { NO_ENGINE_REASON, type RemoteBuilderConfig, type ResolvedRemoteConfig, resolveRemoteConfig } from "./config.js";
 import type { EnginePool } from "./pool.js";
 
-export const REMOTE_BUILDER_TYPE = "remote";
+import { REMOTE_BUILDER_TYPE } from "./type.js";
+
+export { REMOTE_BUILDER_TYPE };
 
 export interface RemoteBuilderOptions {
   /**

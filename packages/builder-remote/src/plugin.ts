@@ -1,6 +1,6 @@
 import { definePlugin } from "@imagespec/core";
 import { type RemoteBuilderConfig, remoteBuilderSettings } from "./config.js";
-import { createRemoteBuilder, REMOTE_BUILDER_TYPE } from "./index.js";
+import { REMOTE_BUILDER_TYPE } from "./type.js";
 
 /**
  * Priority 110, above docker (100): the remote builder accepts an image only when engines are configured (and the
@@ -17,7 +17,8 @@ export default definePlugin({
       priority: REMOTE_BUILDER_PRIORITY,
       description: "builds on remote Docker engines (TCP with TLS, or SSH) with BuildKit, secrets and SSH agents served from here, and pushes from there; a pool of engines builds concurrently",
       settings: remoteBuilderSettings,
-      create: ({ config }) => createRemoteBuilder(config as RemoteBuilderConfig),
+      // The builder (and what it imports: dockerode, ssh) loads only when an image needs it.
+      create: async ({ config }) => (await import("./builder.js")).createRemoteBuilder(config as RemoteBuilderConfig),
     },
   ],
 });

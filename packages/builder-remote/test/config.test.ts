@@ -152,7 +152,8 @@ describe("the plugin", () => {
     expect(plugin.builders.map((b) => [b.type, b.priority])).toEqual([["remote", 110]]);
     const builder = await plugin.builders[0]!.create({ config: {} });
     expect(builder.type).toBe("remote");
-    configError(() => plugin.builders[0]!.create({ config: { engines: ["gopher://x"] } }));
+    // create imports the builder on first use, so a bad configuration is a rejected promise.
+    await expect(plugin.builders[0]!.create({ config: { engines: ["gopher://x"] } })).rejects.toMatchObject({ code: "CONFIG_ERROR" });
   });
 
   it("declares its settings, so core checks the config file and images' builderConfig before anything builds", () => {

@@ -57,6 +57,10 @@ export const COMMANDS: readonly CommandSpec[] = [
       fast,
       platform,
       { name: "dry-run", description: "Resolve, hash and check the registry, print the plan, build nothing" },
+      {
+        name: "no-cache",
+        description: "Ask every registry whether the tags exist, even where it said so in the last few minutes (see IMAGESPEC_EXISTENCE_TTL)",
+      },
       { name: "concurrency", value: "<n>", description: "How many independent images build at once (default 3; also IMAGESPEC_CONCURRENCY)" },
       json,
       debug,

@@ -49,11 +49,11 @@ export interface Target {
  * The configuration and, with `project`, the builders. Applies the config's Debian base to the environment
  * before any user module is imported, because `Image.fromDebianBase` reads it when the module runs.
  */
-export async function loadSettings(inv: Invocation, options: { project: boolean; warnPluginFailures?: boolean }): Promise<Settings> {
+export async function loadSettings(inv: Invocation, options: { project: boolean; warnPluginFailures?: boolean; deferBuilders?: boolean }): Promise<Settings> {
   const explicit = typeof inv.options.config === "string" ? path.resolve(inv.cwd, inv.options.config) : undefined;
   let settings: Settings;
   if (options.project) {
-    const project = await loadProject({ cwd: inv.cwd, ...(explicit !== undefined && { configFile: explicit }) });
+    const project = await loadProject({ cwd: inv.cwd, ...(explicit !== undefined && { configFile: explicit }), ...(options.deferBuilders && { deferBuilders: true }) });
     if (options.warnPluginFailures !== false) {
       for (const failure of project.failures) inv.out.warn(`plugin ${failure.packageName} was not loaded: ${failure.reason}`);
       for (const warning of project.warnings) inv.out.warn(warning);

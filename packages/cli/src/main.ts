@@ -10,6 +10,7 @@ import { COMMANDS, type CommandSpec, findCommand, type OptionSpec } from "./comm
 import { EXIT, errorJson, exitCodeFor, isCoreError } from "./exit.js";
 import { commandHelp, generalHelp } from "./help.js";
 import { Output } from "./output.js";
+import { mark, timings } from "./timings.js";
 
 /** What every command receives. */
 export interface Invocation {
@@ -35,6 +36,7 @@ const loaders: Readonly<Record<string, () => Promise<CommandModule>>> = {
 const ALL_OPTIONS: readonly OptionSpec[] = [...new Map(COMMANDS.flatMap((c) => c.options).map((o) => [o.name, o])).values()];
 
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  mark("node and the cli");
   const wantsJson = argv.includes("--json");
   const wantsDebug = argv.includes("--debug");
   let out = new Output({ env, json: wantsJson, debug: wantsDebug });
@@ -80,7 +82,10 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     }
     out = new Output({ env, json: options.json === true, debug: options.debug === true });
     const module = await loaders[command.name]!();
-    return await module.run({ command, options, positionals, out, env, cwd: process.cwd() });
+    mark("command and core");
+    const code = await module.run({ command, options, positionals, out, env, cwd: process.cwd() });
+    if (out.debug) out.err(out.style.dim(`timings: ${timings()}`));
+    return code;
   } catch (error) {
     await report(error, out);
     return exitCodeFor(error);

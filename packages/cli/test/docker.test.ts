@@ -5,6 +5,8 @@
 
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer, request as httpRequest, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { buildWheel, runImage, servePackageIndex, testEnv } from "@imagespec/test-env";
@@ -151,5 +153,66 @@ export const secret = Image.fromDebianBase({ name: "cli-e2e-secret", pythonVersi
     expect(result.code, result.stderr).toBe(3);
     expect(value[0]).toMatchObject({ name: "app", status: "failed" });
     expect(value[0]!.reason).toMatch(/Docker engine/i);
+  });
+});
+
+/** An HTTP proxy in front of the test registry that records every request it forwards (method and path). */
+async function countingRegistryProxy(registry: string): Promise<{ host: string; requests: string[]; close(): Promise<void> }> {
+  const [hostname, port] = registry.split(":");
+  const requests: string[] = [];
+  const server: Server = createServer((incoming, outgoing) => {
+    requests.push(`${incoming.method} ${incoming.url}`);
+    const forwarded = httpRequest({ hostname, port: Number(port), method: incoming.method, path: incoming.url, headers: incoming.headers }, (answer) => {
+      outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(outgoing);
+    });
+    forwarded.on("error", () => outgoing.destroy());
+    incoming.pipe(forwarded);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    host: `127.0.0.1:${(server.address() as AddressInfo).port}`,
+    requests,
+    close: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+describe("remembered existence", () => {
+  it("a second build within the TTL sends the registry no request; --no-cache and IMAGESPEC_EXISTENCE_TTL=0 ask again", async () => {
+    const proxy = await countingRegistryProxy(testEnv().registry);
+    try {
+      const cacheDir = mkdtempSync(path.join(tmpdir(), "imagespec-cli-cache-"));
+      const through = { ...env, IMAGESPEC_REGISTRY: `${proxy.host}/cli-remembered`, IMAGESPEC_CACHE_DIR: cacheDir };
+      const first = await project.json<BuildReport[]>(["build", "images.ts", "app"], { env: through });
+      expect(first.result.code, first.result.stderr).toBe(0);
+      expect(first.value[0]).toMatchObject({ status: "built", pushed: true });
+      const manifest = `/v2/cli-remembered/cli-e2e/manifests/${first.value[0]!.uri.split(":").pop()}`;
+      expect(proxy.requests).toContain(`HEAD ${manifest}`);
+
+      // A build's own push is not remembered: the registry's answer is.
+      proxy.requests.length = 0;
+      const asked = await project.json<BuildReport[]>(["build", "images.ts", "app"], { env: through });
+      expect(asked.value[0], asked.result.stderr).toMatchObject({ status: "skipped", reason: expect.not.stringContaining("as it said") });
+      expect(proxy.requests).toEqual([`HEAD ${manifest}`]);
+
+      proxy.requests.length = 0;
+      const second = await project.json<BuildReport[]>(["build", "images.ts", "app"], { env: through });
+      expect(second.result.code, second.result.stderr).toBe(0);
+      expect(second.value[0]).toMatchObject({ status: "skipped", uri: first.value[0]!.uri, digest: first.value[0]!.digest });
+      expect(second.value[0]!.reason).toMatch(/already exists in .* \(as it said \d+ s ago; --no-cache asks again\)/);
+      expect(proxy.requests).toEqual([]);
+
+      for (const [args, extra] of [[["--no-cache"], {}], [[], { IMAGESPEC_EXISTENCE_TTL: "0" }]] as const) {
+        proxy.requests.length = 0;
+        const again = await project.json<BuildReport[]>(["build", "images.ts", "app", ...args], { env: { ...through, ...extra } });
+        expect(again.value[0], again.result.stderr).toMatchObject({ status: "skipped", reason: expect.not.stringContaining("as it said") });
+        expect(proxy.requests).toEqual([`HEAD ${manifest}`]);
+      }
+    } finally {
+      await proxy.close();
+    }
   });
 });

@@ -6,7 +6,9 @@
 
 import type { BuildEvent, BuildResult, ImageBuilder, PlatformBuild } from "./builder.js";
 import { type BuilderSettingsSchema, checkBuilderSettings } from "./builder-settings.js";
-import { errorMessage, ImageSpecError, showValue, type ValidationIssue } from "./errors.js";
+import { errorMessage, ImageSpecError, isImageSpecError, showValue, type ValidationIssue } from "./errors.js";
+import { ExistenceCache, existenceTtlMs } from "./existence-cache.js";
+import { defaultCacheDir } from "./files.js";
 import type { ImageIdentity } from "./identity.js";
 import { type Image, isImage, type NativePlatform } from "./image.js";
 import { limiter } from "./limiter.js";
@@ -53,6 +55,8 @@ export interface BuildOptions {
   readonly onEvent?: (event: EngineEvent) => void;
   /** Resolve, hash and check existence only; build nothing. */
   readonly dryRun?: boolean;
+  /** Ask every registry, even where a recent answer said the tag exists (`--no-cache`). Fresh answers are still remembered. */
+  readonly noCache?: boolean;
 }
 
 export type EngineEvent =
@@ -95,8 +99,32 @@ export interface EngineOptions {
   /** Registry client for existence checks. Default: one with Docker config credentials. */
   readonly registry?: RegistryClient;
   readonly credentials?: CredentialResolver;
-  /** Environment variables to read (IMAGESPEC_PUSH, IMAGESPEC_FORCE_PUSH, IMAGESPEC_BUILDER). Default process.env. */
+  /**
+   * Environment variables to read (IMAGESPEC_PUSH, IMAGESPEC_FORCE_PUSH, IMAGESPEC_BUILDER, IMAGESPEC_EXISTENCE_TTL,
+   * IMAGESPEC_CACHE_DIR). Default process.env.
+   */
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * How long a registry's "the tag exists" answer is remembered, in ms, so the next `build` of the same URI skips it
+   * without asking; 0 asks every time. Default: IMAGESPEC_EXISTENCE_TTL (seconds), else 300 s.
+   */
+  readonly existenceTtlMs?: number;
+  /** Where remembered answers live. Default: IMAGESPEC_CACHE_DIR, else `$XDG_CACHE_HOME/imagespec` or `~/.cache/imagespec`. */
+  readonly cacheDir?: string;
+}
+
+/** A builder that is created only when an image needs it (`registerFactory`), so a run that builds nothing loads none. */
+export type BuilderCreator = () => ImageBuilder | Promise<ImageBuilder>;
+
+interface Registration {
+  readonly type: string;
+  readonly priority: number;
+  readonly source: string | undefined;
+  readonly config: Readonly<Record<string, unknown>>;
+  readonly settings: BuilderSettingsSchema | undefined;
+  readonly order: number;
+  builder?: ImageBuilder;
+  create?: BuilderCreator;
 }
 
 interface Node {
@@ -104,21 +132,29 @@ interface Node {
   readonly identity: ImageIdentity;
   readonly base: Node | undefined;
   requested: boolean;
+  /** Chosen for images that are built (or whose existence their builder's engine answers); not for skipped ones. */
   selected?: RegisteredBuilder;
   /** Asked before anything builds; undefined when forced. */
   existence?: Existence;
+  /** How old the remembered answer was, when existence came from the existence cache. */
+  rememberedMs?: number;
   outcome?: Promise<BuildOutcome>;
 }
 
 export class ImageBuildEngine {
-  readonly #builders: RegisteredBuilder[] = [];
+  readonly #builders: Registration[] = [];
   readonly #env: Readonly<Record<string, string | undefined>>;
   readonly #credentials: CredentialResolver;
   readonly #registry: RegistryClient;
   /** Clients for images that name their own Docker config file (`registryConfig`), by its path. */
   readonly #clientsByConfig = new Map<string, RegistryClient>();
+  readonly #options: EngineOptions;
+  #existenceCache: ExistenceCache | undefined;
+  /** Builders whose creation failed, not yet reported in a build's events. */
+  #creationFailures: string[] = [];
 
   constructor(options: EngineOptions = {}) {
+    this.#options = options;
     this.#env = options.env ?? process.env;
     this.#credentials = options.credentials ?? createDockerConfigResolver();
     this.#registry = options.registry ?? new RegistryClient({ credentials: this.#credentials });
@@ -126,23 +162,59 @@ export class ImageBuildEngine {
 
   /** Registers a builder. A later registration of the same type replaces the earlier one. */
   register(builder: ImageBuilder, options: RegisterOptions = {}): this {
-    const existing = this.#builders.findIndex((b) => b.builder.type === builder.type);
-    const entry: RegisteredBuilder = {
-      builder,
+    return this.#add(builder.type, { builder }, options);
+  }
+
+  /**
+   * Registers a builder type that is created only when an image needs it: when one will be built, or when a local
+   * image's existence is asked of its builder's engine. A run where every tag exists creates (and imports) no builder.
+   * A creator that throws is dropped, with a warning event naming `options.source`.
+   */
+  registerFactory(type: string, create: BuilderCreator, options: RegisterOptions = {}): this {
+    return this.#add(type, { create }, options);
+  }
+
+  #add(type: string, what: { builder?: ImageBuilder; create?: BuilderCreator }, options: RegisterOptions): this {
+    const existing = this.#builders.findIndex((b) => b.type === type);
+    const entry: Registration = {
+      type,
       priority: options.priority ?? 0,
       source: options.source,
       config: options.config ?? {},
       settings: options.settings,
       order: existing >= 0 ? this.#builders[existing]!.order : this.#builders.length,
+      ...what,
     };
     if (existing >= 0) this.#builders[existing] = entry;
     else this.#builders.push(entry);
     return this;
   }
 
-  /** Registered builders, highest priority first (ties: registration order). */
+  /** Creates every builder registered with `registerFactory` that is not created yet (failures are dropped, see there). */
+  async loadBuilders(): Promise<void> {
+    for (const entry of [...this.#builders]) {
+      if (entry.builder || !entry.create) continue;
+      const create = entry.create;
+      entry.create = undefined;
+      try {
+        const builder = await create();
+        if (!builder || typeof builder.supports !== "function" || typeof builder.build !== "function") throw new Error("its factory did not return a builder");
+        entry.builder = builder;
+      } catch (error) {
+        // The user's settings are wrong: an error to fix, not a builder to skip (which would send builds elsewhere).
+        if (isImageSpecError(error) && error.code === "CONFIG_ERROR") throw error;
+        this.#builders.splice(this.#builders.indexOf(entry), 1);
+        this.#creationFailures.push(`${entry.source ?? entry.type}: creating the ${entry.type} builder failed: ${errorMessage(error)}`);
+      }
+    }
+  }
+
+  /** Registered builders that are created, highest priority first (ties: registration order). See `loadBuilders`. */
   builders(): readonly RegisteredBuilder[] {
-    return [...this.#builders].sort((a, b) => b.priority - a.priority || a.order - b.order);
+    return this.#builders
+      .filter((b): b is Registration & { builder: ImageBuilder } => b.builder !== undefined)
+      .sort((a, b) => b.priority - a.priority || a.order - b.order)
+      .map(({ builder, priority, source, config, settings, order }) => ({ builder, priority, source, config, settings, order }));
   }
 
   /**
@@ -152,13 +224,19 @@ export class ImageBuildEngine {
    */
   select(target: BuildTarget, override?: string): RegisteredBuilder {
     const image = toImage(target);
+    const pending = this.#builders.filter((b) => !b.builder).map((b) => b.type);
+    if (pending.length > 0) {
+      throw new ImageSpecError("PLUGIN_ERROR", `Cannot choose a builder for ${image.name}: the builders ${pending.join(", ")} are not created yet`, {
+        hint: "Call `await engine.loadBuilders()` before `select()`; `build()` and `existence()` do it themselves.",
+      });
+    }
     const selected = this.#select(image, override);
-    this.#checkBuilderConfig(image, selected);
+    this.#checkBuilderConfig(image, { type: selected.builder.type, settings: selected.settings });
     return selected;
   }
 
   #select(image: Image, override: string | undefined): RegisteredBuilder {
-    const wanted = image.builder ?? override ?? (this.#env.IMAGESPEC_BUILDER || undefined);
+    const wanted = this.#wanted(image, override);
     const ordered = this.builders();
     if (wanted !== undefined) {
       const named = ordered.find((b) => b.builder.type === wanted);
@@ -190,6 +268,11 @@ export class ImageBuildEngine {
     );
   }
 
+  /** The builder type an image asks for: its own, else the build's override, else IMAGESPEC_BUILDER. */
+  #wanted(image: Image, override: string | undefined): string | undefined {
+    return image.builder ?? override ?? (this.#env.IMAGESPEC_BUILDER || undefined);
+  }
+
   /**
    * The image with every `native` platform (its own and its Image bases') replaced by the platform of the engine its
    * builder builds on. An image without `native` comes back as it is. Throws NO_BUILDER when the builder cannot say.
@@ -214,6 +297,7 @@ export class ImageBuildEngine {
           if (base !== image.base.image) current = current.withBase(base);
         }
         if (!current.hasNativePlatform) return current;
+        await this.loadBuilders();
         const selected = this.select(current, override);
         const { builder } = selected;
         if (!builder.nativePlatform) {
@@ -238,16 +322,19 @@ export class ImageBuildEngine {
     return pending;
   }
 
-  /** Whether the image's tag exists: in its registry, or (a local image) in the selected builder's engine. */
+  /** Whether the image's tag exists: in its registry (always asked), or (a local image) in the selected builder's engine. */
   async existence(target: BuildTarget, options: { signal?: AbortSignal; builder?: string } = {}): Promise<Existence> {
     const image = await this.resolvePlatforms(target, options);
     const identity = await image.identity();
-    return this.#existence(image, identity, this.select(image, options.builder), options.signal ?? new AbortController().signal);
+    const signal = options.signal ?? new AbortController().signal;
+    if (image.registry !== undefined) return this.#existence(image, identity, undefined, signal);
+    await this.loadBuilders();
+    return this.#existence(image, identity, this.select(image, options.builder), signal);
   }
 
-  async #existence(image: Image, identity: ImageIdentity, selected: RegisteredBuilder, signal: AbortSignal): Promise<Existence> {
+  async #existence(image: Image, identity: ImageIdentity, selected: RegisteredBuilder | undefined, signal: AbortSignal): Promise<Existence> {
     if (image.registry !== undefined) return this.#clientFor(image).manifestExists(identity.uri, { platforms: image.platforms, signal });
-    if (selected.builder.exists) {
+    if (selected?.builder.exists) {
       try {
         return await selected.builder.exists(identity.uri, { signal, config: this.#configFor(image, selected) });
       } catch (error) {
@@ -286,7 +373,7 @@ export class ImageBuildEngine {
 
   #splitBuilderConfig(image: Image): { flat: Record<string, unknown>; sections: Map<string, Record<string, unknown>> } {
     const own = image.builderConfig ?? {};
-    const types = new Set(this.#builders.map((b) => b.builder.type));
+    const types = new Set(this.#builders.map((b) => b.type));
     const flat: Record<string, unknown> = {};
     const sections = new Map<string, Record<string, unknown>>();
     for (const [key, value] of Object.entries(own)) {
@@ -299,15 +386,16 @@ export class ImageBuildEngine {
   /**
    * The image's builderConfig against the settings each builder declares: the flat keys against the chosen builder's,
    * each section against its own builder's (an unused section is checked too, so a typo never waits for the day that
-   * builder is chosen). Builders that declare no settings take what they are given.
+   * builder is chosen). Builders that declare no settings take what they are given. Without a chosen builder (an
+   * image that is not built and names none) only the sections are checked.
    */
-  #checkBuilderConfig(image: Image, selected: RegisteredBuilder): void {
+  #checkBuilderConfig(image: Image, selected: { readonly type: string; readonly settings: BuilderSettingsSchema | undefined } | undefined): void {
     if (image.builderConfig === undefined) return;
     const { flat, sections } = this.#splitBuilderConfig(image);
     const issues: ValidationIssue[] = [];
-    const types = this.#builders.map((b) => b.builder.type);
-    if (selected.settings !== undefined && Object.keys(flat).length > 0) {
-      for (const issue of checkBuilderSettings(selected.settings, flat, { type: selected.builder.type, at: "builderConfig" })) {
+    const types = this.#builders.map((b) => b.type);
+    if (selected?.settings !== undefined && Object.keys(flat).length > 0) {
+      for (const issue of checkBuilderSettings(selected.settings, flat, { type: selected.type, at: "builderConfig" })) {
         // A misspelled section (`dokcer:`) lands among the flat keys: suggest the builder type too.
         const key = issue.field.slice("builderConfig.".length);
         const typo = /^is not a setting/.test(issue.message) && !issue.message.includes("did you mean") ? closestMatch(key, types) : undefined;
@@ -315,7 +403,7 @@ export class ImageBuildEngine {
       }
     }
     for (const [type, section] of sections) {
-      const settings = this.#builders.find((b) => b.builder.type === type)?.settings;
+      const settings = this.#builders.find((b) => b.type === type)?.settings;
       if (settings !== undefined) issues.push(...checkBuilderSettings(settings, section, { type, at: `builderConfig.${type}` }));
     }
     for (const [type, value] of Object.entries(image.builderConfig)) {
@@ -323,14 +411,16 @@ export class ImageBuildEngine {
     }
     if (issues.length === 0) return;
     const lines = issues.map((i) => `${i.field} = ${showValue(i.value)}: ${i.message}`);
+    const by = selected ? ` with the ${selected.type} builder` : "";
+    const example = selected?.type ?? types[0] ?? "docker";
     throw new ImageSpecError(
       "CONFIG_ERROR",
-      `Cannot build ${image.name} with the ${selected.builder.type} builder: ${lines.length === 1 ? lines[0] : `${lines.length} invalid settings:\n  - ${lines.join("\n  - ")}`}`,
+      `Cannot build ${image.name}${by}: ${lines.length === 1 ? lines[0] : `${lines.length} invalid settings:\n  - ${lines.join("\n  - ")}`}`,
       {
         field: issues[0]!.field,
         value: issues[0]!.value,
         issues,
-        hint: `Fix the image's builderConfig: flat keys go to the builder that builds it (here ${selected.builder.type}); settings for one builder only go in its section, e.g. builderConfig: { ${selected.builder.type}: { ... } }.`,
+        hint: `Fix the image's builderConfig: flat keys go to the builder that builds it${selected ? ` (here ${selected.type})` : ""}; settings for one builder only go in its section, e.g. builderConfig: { ${example}: { ... } }.`,
       },
     );
   }
@@ -354,23 +444,58 @@ export class ImageBuildEngine {
     const images = await Promise.all(
       list.map((t) => this.#resolveNative(options.fast ? toImage(t).forFastRegistration() : toImage(t), options.builder, signal, natives, resolved)),
     );
+    const reportCreationFailures = () => {
+      for (const message of this.#creationFailures.splice(0)) emit({ type: "warning", message: `plugin ${message}` });
+    };
+    const select = async (selectFor: readonly Node[]) => {
+      if (selectFor.every((node) => node.selected)) return;
+      await this.loadBuilders();
+      reportCreationFailures();
+      for (const node of selectFor) node.selected ??= this.select(node.image, options.builder);
+    };
     const nodes = await this.#graph(images, options);
-    for (const node of nodes) emit({ type: "image", uri: node.identity.uri, status: "queued", builder: node.selected!.builder.type });
+    for (const node of nodes) emit({ type: "image", uri: node.identity.uri, status: "queued", builder: this.#wanted(node.image, options.builder) });
 
-    // Existence of every image first, then whether each push that will happen can work: a registry that cannot be
-    // reached or refuses the credentials decides the outcome, so it fails the run before anything is built.
+    // Existence of every image first. A registry answers for an image that has one, so no builder is needed (or
+    // loaded) for an image whose tag exists; a local image is asked of its builder's engine, so its builder is
+    // chosen first.
+    const forced = (node: Node) => this.#forced(node.image, options);
+    await select(nodes.filter((node) => node.image.registry === undefined && !forced(node)));
+    const cache = this.#existenceCacheFor();
     const check = limiter(8);
     await Promise.all(
       nodes.map((node) =>
         check(async () => {
-          if (this.#forced(node.image, options)) return;
-          emit({ type: "image", uri: node.identity.uri, status: "checking", builder: node.selected!.builder.type });
-          node.existence = await this.#existence(node.image, node.identity, node.selected!, signal);
+          if (forced(node)) return;
+          emit({ type: "image", uri: node.identity.uri, status: "checking", builder: node.selected?.builder.type });
+          const uri = node.identity.uri;
+          const remembered = node.image.registry !== undefined && !options.noCache ? cache?.get(uri) : undefined;
+          if (remembered) {
+            node.existence = {
+              status: "present",
+              ...(remembered.digest !== undefined && { digest: remembered.digest }),
+              ...(remembered.platforms !== undefined && { platforms: remembered.platforms }),
+            };
+            node.rememberedMs = remembered.ageMs;
+            return;
+          }
+          node.existence = await this.#existence(node.image, node.identity, node.selected, signal);
+          if (node.image.registry === undefined || !cache) return;
+          if (node.existence.status === "present") cache.rememberPresent(uri, node.existence.digest, node.existence.platforms);
+          else if (node.existence.status === "absent") cache.forget(uri);
         }),
       ),
     );
+    cache?.flush();
+
+    // Every image that will be built gets its builder now: selection problems throw before anything is built.
+    const building = nodes.filter((node) => node.existence?.status !== "present");
+    await select(building);
+
+    // Whether each push that will happen can work: a registry that cannot be reached or refuses the credentials
+    // decides the outcome, so it fails the run before anything is built.
     await this.#preflightPush(
-      nodes.filter((node) => this.#pushes(node.image, options) && node.existence?.status !== "present"),
+      building.filter((node) => this.#pushes(node.image, options)),
       signal,
     );
 
@@ -382,10 +507,24 @@ export class ImageBuildEngine {
       })();
       return node.outcome;
     };
+    // Only a registry's own answer is remembered, never a builder's word that it pushed: the next build asks once.
     return Promise.all(nodes.map(start));
   }
 
-  /** The DAG: every target and, recursively, its Image bases, deduplicated by URI, each with its builder chosen. */
+  /** The remembered existence answers, or undefined when remembering is off (TTL 0). */
+  #existenceCacheFor(): ExistenceCache | undefined {
+    if (!this.#existenceCache) {
+      const ttlMs = this.#options.existenceTtlMs ?? existenceTtlMs(this.#env);
+      const dir = this.#options.cacheDir ?? (this.#env.IMAGESPEC_CACHE_DIR || defaultCacheDir());
+      this.#existenceCache = new ExistenceCache({ dir, ttlMs });
+    }
+    return this.#existenceCache.enabled ? this.#existenceCache : undefined;
+  }
+
+  /**
+   * The DAG: every target and, recursively, its Image bases, deduplicated by URI. A builder type an image names must
+   * be registered (checked here, without creating any builder).
+   */
   async #graph(images: readonly Image[], options: BuildOptions): Promise<Node[]> {
     const byUri = new Map<string, Node>();
     const order: Node[] = [];
@@ -402,7 +541,7 @@ export class ImageBuildEngine {
         again.requested ||= requested;
         return again;
       }
-      const node: Node = { image, identity, base, requested, selected: this.select(image, options.builder) };
+      const node: Node = { image, identity, base, requested };
       byUri.set(identity.uri, node);
       order.push(node);
       return node;
@@ -410,6 +549,19 @@ export class ImageBuildEngine {
     // Hash every image (and its bases) at once; the walk below then reads memoised identities in order.
     await Promise.all(images.map((image) => image.identity()));
     for (const image of images) await visit(image, true);
+    for (const node of order) {
+      const wanted = this.#wanted(node.image, options.builder);
+      const named = wanted === undefined ? undefined : this.#builders.find((b) => b.type === wanted);
+      if (wanted !== undefined && !named) {
+        throw new ImageSpecError("NO_BUILDER", `Cannot build ${node.image.name}: no builder of type ${showValue(wanted)} is registered (registered: ${[...this.#builders].sort((a, b) => b.priority - a.priority || a.order - b.order).map((b) => b.type).join(", ") || "none"})`, {
+          field: "builder",
+          value: wanted,
+          hint: "Install the builder's package (e.g. @imagespec/builder-docker) and list it in your package.json dependencies, or pick a registered builder.",
+        });
+      }
+      // Settings are checked from the registration, so a typo fails even the run where the tag exists.
+      this.#checkBuilderConfig(node.image, named);
+    }
     return order;
   }
 
@@ -456,8 +608,9 @@ export class ImageBuildEngine {
 
   async #buildOne(node: Node, baseOutcome: BuildOutcome | undefined, options: BuildOptions, signal: AbortSignal, emit: (e: EngineEvent) => void): Promise<BuildOutcome> {
     const { image, identity } = node;
-    const selected = node.selected!;
-    const type = selected.builder.type;
+    const selected = node.selected;
+    // A skipped image has no builder chosen for it: it is reported with the one it names, if any.
+    const type = selected?.builder.type ?? this.#wanted(image, options.builder) ?? "";
     const uri = identity.uri;
     const common = { image, identity, uri, builder: type, requested: node.requested };
     const fail = (reason: string, error: unknown): BuildOutcome => {
@@ -472,12 +625,12 @@ export class ImageBuildEngine {
 
     const force = this.#forced(image, options);
     const push = this.#pushes(image, options);
-    const config = this.#configFor(image, selected);
 
     const existence = node.existence;
     if (existence !== undefined) {
       if (existence.status === "present") {
-        const reason = image.registry ? `${uri} already exists in ${image.registry}` : `${uri} already exists in the ${type} builder's engine`;
+        const remembered = node.rememberedMs !== undefined ? ` (as it said ${Math.round(node.rememberedMs / 1000)} s ago; --no-cache asks again)` : "";
+        const reason = image.registry ? `${uri} already exists in ${image.registry}${remembered}` : `${uri} already exists in the ${type} builder's engine`;
         emit({ type: "image", uri, status: "skipped", builder: type, reason });
         return {
           ...common,
@@ -501,6 +654,8 @@ export class ImageBuildEngine {
       return { ...common, status: "planned", pushed: false, reason, ...(existence && { existence }) };
     }
 
+    if (!selected) throw new Error(`internal: no builder was chosen for ${uri}`);
+    const config = this.#configFor(image, selected);
     emit({ type: "image", uri, status: "building", builder: type, ...(rebuild !== undefined && { reason: rebuild }) });
     try {
       const result = await selected.builder.build(image, {

@@ -50,6 +50,7 @@ export { type DiscoveredPlugin, type DiscoveryResult, discoverPlugins, findPacka
 export {
   type BuildOptions,
   type BuildOutcome,
+  type BuilderCreator,
   type BuildTarget,
   type EngineEvent,
   type EngineOptions,
@@ -59,6 +60,7 @@ export {
   type RegisterOptions,
 } from "./engine.js";
 export { type ErrorCode, errorMessage, ImageSpecError, isImageSpecError, type ValidationIssue } from "./errors.js";
+export { DEFAULT_EXISTENCE_TTL_S } from "./existence-cache.js";
 export {
   defaultFileHasher,
   FileHasher,

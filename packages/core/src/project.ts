@@ -52,6 +52,12 @@ export interface LoadProjectOptions extends EngineOptions {
   readonly cwd?: string;
   /** An explicit config file (skips the search); `false` uses none. */
   readonly configFile?: string | false;
+  /**
+   * Create each builder only when an image needs it (`engine.registerFactory`), so a build where every tag exists
+   * imports no builder code. A factory that throws then shows as a warning of the build that needed it, not in
+   * `failures`; `engine.select()` needs `await engine.loadBuilders()` first.
+   */
+  readonly deferBuilders?: boolean;
 }
 
 export async function loadProject(options: LoadProjectOptions = {}): Promise<Project> {
@@ -107,19 +113,26 @@ export async function loadProject(options: LoadProjectOptions = {}): Promise<Pro
       offeredBy.set(factory.type, source);
       const settings = (config.builders?.[factory.type] ?? {}) as Readonly<Record<string, unknown>>;
       const priority = config.priorities?.[factory.type] ?? factory.priority;
+      const info: RegisteredBuilderInfo = {
+        type: factory.type,
+        priority,
+        plugin: loaded.plugin.name,
+        via: loaded.via,
+        ...(loaded.packageName !== undefined && { packageName: loaded.packageName }),
+        ...(loaded.version !== undefined && { version: loaded.version }),
+        ...(loaded.declaredIn !== undefined && { from: loaded.declaredIn }),
+        ...(factory.description !== undefined && { description: factory.description }),
+      };
+      const registration = { priority, source: loaded.packageName ?? loaded.plugin.name, config: settings, ...(factory.settings !== undefined && { settings: factory.settings }) };
+      if (options.deferBuilders) {
+        engine.registerFactory(factory.type, () => factory.create({ config: settings }), registration);
+        builders.push(info);
+        continue;
+      }
       try {
         const builder = await factory.create({ config: settings });
-        engine.register(builder, { priority, source: loaded.packageName ?? loaded.plugin.name, config: settings, ...(factory.settings !== undefined && { settings: factory.settings }) });
-        builders.push({
-          type: factory.type,
-          priority,
-          plugin: loaded.plugin.name,
-          via: loaded.via,
-          ...(loaded.packageName !== undefined && { packageName: loaded.packageName }),
-          ...(loaded.version !== undefined && { version: loaded.version }),
-          ...(loaded.declaredIn !== undefined && { from: loaded.declaredIn }),
-          ...(factory.description !== undefined && { description: factory.description }),
-        });
+        engine.register(builder, registration);
+        builders.push(info);
       } catch (error) {
         // The user's settings are wrong: an error to fix, not a plugin to skip (which would send builds elsewhere).
         if (isImageSpecError(error) && error.code === "CONFIG_ERROR") throw error;

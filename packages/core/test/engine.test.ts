@@ -2,6 +2,8 @@ import { writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { afterEach, describe, expect, it } from "vitest";
 import { type BuildContext, type EngineEvent, Image, ImageBuildEngine, type ImageBuilder, ImageSpec, RegistryClient } from "../src/index.js";
 import { project } from "./support/project.js";
@@ -351,5 +353,103 @@ describe("existence and push, against the real registry", () => {
     const [outcome] = await new ImageBuildEngine({ env: {} }).register(builder).build(image);
     expect(outcome?.status).toBe("skipped");
     expect(outcome?.reason).toContain("in the fake builder's engine");
+  });
+
+  it("creates no builder when every tag exists, and only the builders it needs otherwise", async () => {
+    const present = registryImage(`lazy-present-${RUN}`);
+    await publish(present);
+    const created: string[] = [];
+    const engine = new ImageBuildEngine({ env: {}, existenceTtlMs: 0 })
+      .registerFactory("fake", () => {
+        created.push("fake");
+        return recordingBuilder("fake");
+      }, { priority: 10, source: "fake-plugin" })
+      .registerFactory("broken", () => {
+        throw new Error("missing native module");
+      }, { priority: 1, source: "broken-plugin" });
+    const [skipped] = await engine.build(present);
+    expect(skipped).toMatchObject({ status: "skipped", builder: "" });
+    expect(created).toEqual([]);
+    // A named type must still be registered, which is checked without creating anything.
+    await expect(engine.build(present, { builder: "envd" })).rejects.toMatchObject({ code: "NO_BUILDER", message: expect.stringContaining('no builder of type "envd" is registered (registered: fake, broken)') });
+    expect(created).toEqual([]);
+
+    const events: EngineEvent[] = [];
+    const [built] = await engine.build(registryImage(`lazy-absent-${RUN}`), { onEvent: (e) => events.push(e) });
+    expect(built).toMatchObject({ status: "built", builder: "fake" });
+    expect(created).toEqual(["fake"]);
+    expect(events).toContainEqual({ type: "warning", message: "plugin broken-plugin: creating the broken builder failed: missing native module" });
+    expect(engine.builders().map((b) => b.builder.type)).toEqual(["fake"]);
+  });
+});
+
+describe("remembered existence answers", () => {
+  const registryImage = (name: string) => unique(name).clone({ registry: REGISTRY, name: `imagespec-test/engine-${name}` });
+  /** A client of the real registry that counts the requests it sends. */
+  function countingClient(): { client: RegistryClient; requests: string[] } {
+    const requests: string[] = [];
+    const client = new RegistryClient({
+      fetch: (input, init) => {
+        requests.push(`${init?.method ?? "GET"} ${new URL(String(input)).pathname}`);
+        return fetch(input, init);
+      },
+    });
+    return { client, requests };
+  }
+
+  it("a second build within the TTL asks the registry nothing; --no-cache, a TTL of 0 and an expired answer ask again", async () => {
+    const image = registryImage(`remembered-${RUN}`);
+    const tag = await image.tag();
+    await pushTinyImage(new RegistryClient(), REGISTRY, image.name, tag, tinyImage(tag));
+    const cacheDir = mkdtempSync(path.join(tmpdir(), "imagespec-existence-"));
+    const run = async (options: { noCache?: boolean } = {}, engineOptions: { existenceTtlMs?: number; env?: Record<string, string> } = {}) => {
+      const { client, requests } = countingClient();
+      const builder = recordingBuilder("fake");
+      const engine = new ImageBuildEngine({ env: engineOptions.env ?? {}, registry: client, cacheDir, ...(engineOptions.existenceTtlMs !== undefined && { existenceTtlMs: engineOptions.existenceTtlMs }) }).register(builder);
+      const [outcome] = await engine.build(image, options);
+      expect(builder.calls).toHaveLength(0);
+      return { outcome, requests };
+    };
+    const first = await run();
+    expect(first.outcome?.status).toBe("skipped");
+    expect(first.requests).toEqual([`HEAD /v2/${image.name}/manifests/${tag}`]);
+    // Another engine (another process, as far as the cache knows) within the TTL: no request at all.
+    const second = await run();
+    expect(second.requests).toEqual([]);
+    expect(second.outcome).toMatchObject({ status: "skipped", digest: first.outcome?.digest, reason: expect.stringMatching(/already exists in .* \(as it said \d+ s ago; --no-cache asks again\)/) });
+    expect((await run({ noCache: true })).requests).toHaveLength(1);
+    expect((await run({}, { existenceTtlMs: 0 })).requests).toHaveLength(1);
+    expect((await run({}, { env: { IMAGESPEC_EXISTENCE_TTL: "0" } })).requests).toHaveLength(1);
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    expect((await run({}, { env: { IMAGESPEC_EXISTENCE_TTL: "1" } })).requests).toHaveLength(1);
+    expect((await run()).requests).toEqual([]);
+  });
+
+  it("never remembers absent or unknown, nor a builder's word that it pushed", async () => {
+    const cacheDir = mkdtempSync(path.join(tmpdir(), "imagespec-existence-"));
+    const image = registryImage(`never-remembered-${RUN}`);
+    for (let i = 0; i < 2; i++) {
+      const { client, requests } = countingClient();
+      const [outcome] = await new ImageBuildEngine({ env: {}, registry: client, cacheDir }).register(recordingBuilder("fake")).build(image, { push: false });
+      expect(outcome?.status).toBe("built");
+      expect(requests).toEqual([`HEAD /v2/${image.name}/manifests/${await image.tag()}`]);
+    }
+    const down = unique("down-remembered").clone({ registry: "127.0.0.1:9" });
+    for (let i = 0; i < 2; i++) {
+      const [outcome] = await new ImageBuildEngine({ env: {}, registry: new RegistryClient({ timeoutMs: 2000 }), cacheDir }).register(recordingBuilder("fake")).build(down, { push: false });
+      expect(outcome?.existence?.status).toBe("unknown");
+    }
+    // The recording builder says it pushed (and did not): only a registry's answer is remembered, so the next build asks.
+    const pushed = registryImage(`pushed-remembered-${RUN}`);
+    await new ImageBuildEngine({ env: {}, cacheDir }).register(recordingBuilder("fake")).build(pushed);
+    const { client, requests } = countingClient();
+    const [again] = await new ImageBuildEngine({ env: {}, registry: client, cacheDir }).register(recordingBuilder("fake")).build(pushed);
+    expect(again?.status).toBe("built");
+    expect(requests[0]).toBe(`HEAD /v2/${pushed.name}/manifests/${await pushed.tag()}`);
+  });
+
+  it("refuses an IMAGESPEC_EXISTENCE_TTL that is not a number of seconds, naming it", async () => {
+    const engine = new ImageBuildEngine({ env: { IMAGESPEC_EXISTENCE_TTL: "5m" } }).register(recordingBuilder("fake"));
+    await expect(engine.build(registryImage("ttl"))).rejects.toMatchObject({ code: "CONFIG_ERROR", field: "IMAGESPEC_EXISTENCE_TTL", message: expect.stringContaining('Cannot use IMAGESPEC_EXISTENCE_TTL="5m"') });
   });
 });

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -14,6 +14,14 @@ function project(files: Record<string, string>): string {
     utimesSync(path.join(dir, rel), new Date(2020, 0, 1), new Date(2020, 0, 1));
   }
   return dir;
+}
+
+/** Records in each root file of a cache folder, sorted (the file format: a header line, then key and record, NUL-separated). */
+function cacheRecords(cacheDir: string): number[] {
+  return readdirSync(cacheDir)
+    .filter((n) => n.startsWith("root-"))
+    .map((n) => (readFileSync(path.join(cacheDir, n), "latin1").split("\0").length - 1) / 2)
+    .sort((a, b) => a - b);
 }
 
 const paths = async (dir: string, patterns?: string[]) => (await new FileHasher({ cacheFile: false }).listFolder(dir, { ignorePatterns: patterns })).map((e) => `${e.type[0]} ${e.path}`);
@@ -55,21 +63,21 @@ describe("the digest cache", () => {
     const files: Record<string, string> = {};
     for (let i = 0; i < 50; i++) files[`src/m${i}.py`] = `print(${i})\n`;
     const dir = project(files);
-    const cacheFile = path.join(mkdtempSync(path.join(tmpdir(), "imagespec-cache-")), "digests.json");
+    const cacheDir = mkdtempSync(path.join(tmpdir(), "imagespec-cache-"));
 
-    const first = new FileHasher({ cacheFile, racyWindowMs: 0 });
+    const first = new FileHasher({ cacheDir, racyWindowMs: 0 });
     const cold = await first.hashFolder(path.join(dir, "src"));
     expect(first.stats).toEqual({ read: 50, cached: 0 });
-    expect(Object.keys(JSON.parse(readFileSync(cacheFile, "utf8")).files)).toHaveLength(50);
+    expect(cacheRecords(cacheDir)).toEqual([50]);
 
-    const second = new FileHasher({ cacheFile, racyWindowMs: 0 }); // a new process, as far as the cache knows
+    const second = new FileHasher({ cacheDir, racyWindowMs: 0 }); // a new process, as far as the cache knows
     const warm = await second.hashFolder(path.join(dir, "src"));
     expect(warm.digest).toBe(cold.digest);
     expect(second.stats).toEqual({ read: 0, cached: 50 });
 
     writeFileSync(path.join(dir, "src/m7.py"), "print('changed')\n");
     utimesSync(path.join(dir, "src/m7.py"), new Date(2021, 0, 1), new Date(2021, 0, 1));
-    const third = new FileHasher({ cacheFile, racyWindowMs: 0 });
+    const third = new FileHasher({ cacheDir, racyWindowMs: 0 });
     const changed = await third.hashFolder(path.join(dir, "src"));
     expect(changed.digest).not.toBe(cold.digest);
     expect(third.stats).toEqual({ read: 1, cached: 49 });
@@ -78,21 +86,66 @@ describe("the digest cache", () => {
   it("does not cache a file written within the last moments, whose mtime may not change on the next write", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "imagespec-racy-"));
     writeFileSync(path.join(dir, "fresh.txt"), "a");
-    const cacheFile = path.join(dir, "cache.json");
-    const hasher = new FileHasher({ cacheFile });
+    const cacheDir = path.join(dir, "cache");
+    const hasher = new FileHasher({ cacheDir });
     await hasher.hashFile(path.join(dir, "fresh.txt"));
     await hasher.flush();
-    const again = new FileHasher({ cacheFile });
+    const again = new FileHasher({ cacheDir });
     await again.hashFile(path.join(dir, "fresh.txt"));
     expect(again.stats.read).toBe(1);
   });
 
   it("survives a damaged cache file", async () => {
     const dir = project({ a: "1" });
-    const cacheFile = path.join(dir, "cache.json");
-    writeFileSync(cacheFile, "{not json");
-    const hasher = new FileHasher({ cacheFile });
+    const cacheDir = path.join(dir, "cache");
+    mkdirSync(cacheDir);
+    writeFileSync(path.join(cacheDir, "files.digests"), "{not json");
+    const hasher = new FileHasher({ cacheDir });
     expect((await hasher.hashFile(path.join(dir, "a"))).digest).toMatch(/^[0-9a-f]{64}$/);
+    await hasher.hashFolder(dir);
+    // A truncated file (a writer killed half-way) is read as empty, not as half of its records.
+    for (const name of readdirSync(cacheDir)) writeFileSync(path.join(cacheDir, name), readFileSync(path.join(cacheDir, name)).subarray(0, -3));
+    const again = new FileHasher({ cacheDir });
+    await again.hashFolder(dir);
+    expect(again.stats.cached).toBe(0);
+  });
+
+  it("keeps one file per walked folder, holding only the files of its last walk", async () => {
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 20; i++) files[`a/m${i}.py`] = `print(${i})\n`;
+    for (let i = 0; i < 5; i++) files[`b/n${i}.py`] = `print(${i})\n`;
+    const dir = project(files);
+    const cacheDir = mkdtempSync(path.join(tmpdir(), "imagespec-cache-"));
+    const first = new FileHasher({ cacheDir, racyWindowMs: 0 });
+    await first.hashFolder(path.join(dir, "a"));
+    await first.hashFolder(path.join(dir, "b"));
+    expect(cacheRecords(cacheDir)).toEqual([5, 20]);
+
+    // Deleted files leave the cache with the next walk; the other folder's file is untouched.
+    for (let i = 0; i < 15; i++) rmSync(path.join(dir, `a/m${i}.py`));
+    const second = new FileHasher({ cacheDir, racyWindowMs: 0 });
+    await second.hashFolder(path.join(dir, "a"));
+    expect(second.stats).toEqual({ read: 0, cached: 5 });
+    expect(cacheRecords(cacheDir)).toEqual([5, 5]);
+
+    // An unchanged walk writes nothing.
+    const before = readdirSync(cacheDir).map((n) => statSync(path.join(cacheDir, n)).mtimeMs);
+    await new FileHasher({ cacheDir, racyWindowMs: 0 }).hashFolder(path.join(dir, "a"));
+    expect(readdirSync(cacheDir).map((n) => statSync(path.join(cacheDir, n)).mtimeMs)).toEqual(before);
+  });
+
+  it("keeps at most 64 folders' files, dropping the least recently written", async () => {
+    const dir = project(Object.fromEntries(Array.from({ length: 70 }, (_, i) => [`d${i}/f`, `${i}`])));
+    const cacheDir = mkdtempSync(path.join(tmpdir(), "imagespec-cache-"));
+    for (let i = 0; i < 70; i++) await new FileHasher({ cacheDir, racyWindowMs: 0 }).hashFolder(path.join(dir, `d${i}`));
+    expect(readdirSync(cacheDir).filter((n) => n.startsWith("root-"))).toHaveLength(64);
+    // The newest folder is still cached, the oldest is not.
+    const newest = new FileHasher({ cacheDir, racyWindowMs: 0 });
+    await newest.hashFolder(path.join(dir, "d69"));
+    expect(newest.stats).toEqual({ read: 0, cached: 1 });
+    const oldest = new FileHasher({ cacheDir, racyWindowMs: 0 });
+    await oldest.hashFolder(path.join(dir, "d0"));
+    expect(oldest.stats).toEqual({ read: 1, cached: 0 });
   });
 });
 
@@ -122,20 +175,20 @@ describe(".gitignore files above the folder", () => {
 describe("the digest cache trusts what git's index trusts", () => {
   // Each reproduction: the same size, the same (old) mtime, often the same inode, other bytes. Only ctime (and, for a
   // new file, the inode) tells them apart, as in git's index; and a change within the last moments is never cached.
-  const cacheFile = () => path.join(mkdtempSync(path.join(tmpdir(), "imagespec-cache-")), "digests.json");
+  const cacheDir = () => mkdtempSync(path.join(tmpdir(), "imagespec-cache-"));
   const sh = (cwd: string, script: string) => execFileSync("sh", ["-c", script], { cwd });
 
   async function digestTwice(setup: string, change: string): Promise<[string, string]> {
     const dir = mkdtempSync(path.join(tmpdir(), "imagespec-stale-"));
-    const cache = cacheFile();
+    const cache = cacheDir();
     sh(dir, setup);
     // Old enough that the racy window does not keep the first digest out of the cache.
     await new Promise((resolve) => setTimeout(resolve, 2_100));
-    const hasher = new FileHasher({ cacheFile: cache });
+    const hasher = new FileHasher({ cacheDir: cache });
     const first = await hasher.hashFile(path.join(dir, "v.txt"));
     await hasher.flush(); // as a command that computed a tag leaves it, for the next one
     sh(dir, change);
-    const second = await new FileHasher({ cacheFile: cache }).hashFile(path.join(dir, "v.txt"));
+    const second = await new FileHasher({ cacheDir: cache }).hashFile(path.join(dir, "v.txt"));
     return [first.entries[0]!.digest!, second.entries[0]!.digest!];
   }
 

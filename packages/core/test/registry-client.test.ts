@@ -7,6 +7,7 @@ import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { isImageSpecError } from "../src/errors.js";
 import { pickChallenge } from "../src/registry/client.js";
+import { nodeHttpTransport } from "../src/registry/http.js";
 import { type CredentialResolver, RegistryClient } from "../src/registry/index.js";
 
 interface RecordedRequest {
@@ -456,6 +457,35 @@ describe("answers and failures", () => {
       status: "unknown",
       reason: `cannot connect to ${registry.host}: TLS failed (wrong version number); if it serves plain HTTP, add it to insecureRegistries`,
     });
+  });
+
+  it("is unknown when TLS fails, through node:https (the default transport) too", async () => {
+    const registry = await startServer((request, response) => serveManifest(request, response));
+    const https = nodeHttpTransport();
+    const client = new RegistryClient({ fetch: ((input: string, init: RequestInit) => https(String(input).replace(/^http:/, "https:"), init as never)) as unknown as typeof fetch });
+    expect(await client.manifestExists(`${registry.host}/team/app:v1`)).toEqual({
+      status: "unknown",
+      reason: `cannot connect to ${registry.host}: TLS failed (wrong version number); if it serves plain HTTP, add it to insecureRegistries`,
+    });
+  });
+
+  it("follows a redirect of the manifest request, without carrying credentials to another origin", async () => {
+    const elsewhere = await startServer((request, response) => serveManifest(request, response));
+    const registry = await startServer((request, response) => {
+      if (request.headers.authorization === undefined) {
+        response.writeHead(401, { "WWW-Authenticate": 'Basic realm="r"' }).end();
+        return;
+      }
+      response.writeHead(307, { Location: `http://${elsewhere.host}${request.url}` }).end();
+    });
+    const client = new RegistryClient({ credentials: staticCredentials("alice", "secret") });
+    expect(await client.manifestExists(`${registry.host}/team/app:v1`)).toEqual({ status: "present", digest: MANIFEST_DIGEST });
+    expect(elsewhere.requests.map((r) => [r.method, r.url, r.headers.authorization])).toEqual([["HEAD", "/v2/team/app/manifests/v1", undefined]]);
+  });
+
+  it("is unknown when the name does not resolve, through a real lookup", async () => {
+    const result = await new RegistryClient({ timeoutMs: 5000 }).manifestExists("registry.invalid/team/app:v1");
+    expect(result).toEqual({ status: "unknown", reason: "cannot connect to registry.invalid: its name does not resolve (DNS lookup failed)" });
   });
 
   it("is unknown when the name does not resolve", async () => {

@@ -4,14 +4,19 @@
  */
 
 import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import path from "node:path";
 import { ImageSpecError } from "@imagespec/core";
-import { parse, TomlError } from "smol-toml";
+
+let smolToml: typeof import("smol-toml") | undefined;
+/** smol-toml, required on first use: plugin discovery imports this package on every command, and most never read TOML. */
+const toml = () => (smolToml ??= createRequire(import.meta.url)("smol-toml") as typeof import("smol-toml"));
 
 export type TomlTable = Record<string, unknown>;
 
 /** Parses TOML text; `what` names it in errors ("pyproject.toml", "the script block of app.py"), `lineOffset` shifts line numbers. */
 export function parseToml(text: string, what: string, options: { field?: string; lineOffset?: number; hint?: string } = {}): TomlTable {
+  const { parse, TomlError } = toml();
   try {
     return parse(text, { integersAsBigInt: true }) as TomlTable;
   } catch (error) {

@@ -5,6 +5,7 @@ import { EXIT, type ErrorJson, errorJson, exitCodeFor, isCoreError } from "../ex
 import { baseChain, builderOverride, concurrency, loadSettings, loadTargets, type Target } from "../load.js";
 import type { Invocation } from "../main.js";
 import { Progress } from "../progress.js";
+import { mark } from "../timings.js";
 
 /** One entry of `build --json`. */
 export interface BuildReport {
@@ -26,9 +27,13 @@ export interface BuildReport {
 
 export async function run(inv: Invocation): Promise<number> {
   const { out, options } = inv;
-  const settings = await loadSettings(inv, { project: true });
+  // Builders are created only for images that are built: a run where every tag exists loads none.
+  const settings = await loadSettings(inv, { project: true, deferBuilders: true });
+  mark("config and plugins");
   const targets = await loadTargets(inv, settings, "many");
+  mark("modules");
   const names = await nameImages(targets);
+  mark("tags");
   const dryRun = options["dry-run"] === true;
   const parallel = concurrency(inv);
 
@@ -50,6 +55,7 @@ export async function run(inv: Invocation): Promise<number> {
         builder: builderOverride(inv, settings),
         fast: options.fast === true,
         dryRun,
+        ...(options["no-cache"] === true && { noCache: true }),
         ...(parallel !== undefined && { concurrency: parallel }),
         signal: controller.signal,
         onEvent: progress.onEvent,
@@ -59,6 +65,7 @@ export async function run(inv: Invocation): Promise<number> {
     progress.finish();
     process.off("SIGINT", onSigint);
   }
+  mark(dryRun ? "registry" : "registry and builds");
 
   const reports: BuildReport[] = outcomes.flatMap((outcome) =>
     (names.get(outcome.identity.uri) ?? [{ name: outcome.identity.uri, file: "" }]).map(({ name, file }) => ({

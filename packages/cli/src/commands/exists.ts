@@ -6,7 +6,7 @@ import { builderOverride, loadSettings, loadTargets } from "../load.js";
 import type { Invocation } from "../main.js";
 
 export async function run(inv: Invocation): Promise<number> {
-  const settings = await loadSettings(inv, { project: true });
+  const settings = await loadSettings(inv, { project: true, deferBuilders: true });
   const targets = await loadTargets(inv, settings, "many");
   const results = await Promise.all(
     targets.map(async ({ name, file, image }) => {

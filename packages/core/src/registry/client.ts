@@ -11,6 +11,7 @@ import { createHash } from "node:crypto";
 import { ImageSpecError, type ErrorCode } from "../errors.js";
 import { DOCKER_HUB, isLoopbackRegistry, parseImageReference } from "../reference.js";
 import type { CredentialResolver, RegistryCredentials } from "./credentials.js";
+import { type HttpAnswer, type HttpTransport, nodeHttpTransport, toResponse } from "./http.js";
 import { findPlatformEntry, indexPlatforms, isIndexMediaType, ociImageIndex, OCI_INDEX_MEDIA_TYPE, parseIndexEntries, type PlatformManifest } from "./image-index.js";
 
 /**
@@ -36,7 +37,7 @@ export interface RegistryClientOptions {
   insecureRegistries?: readonly string[];
   /** Upper bound for one operation, including auth round trips. Default 10 s. */
   timeoutMs?: number;
-  /** Replaces the global fetch (tests). */
+  /** Sends requests with this fetch instead of `node:http` (tests, proxies). */
   fetch?: typeof fetch;
 }
 
@@ -107,7 +108,7 @@ export class RegistryClient {
   readonly #credentials: CredentialResolver | undefined;
   readonly #insecure: Set<string>;
   readonly #timeoutMs: number;
-  readonly #fetch: typeof fetch;
+  readonly #fetch: HttpTransport;
   /** The last auth challenge each registry sent, so later requests authenticate up front. */
   readonly #challenges = new Map<string, Challenge>();
   /** Bearer tokens by (realm, service, scope); in-flight requests are shared so concurrent checks fetch once. */
@@ -126,7 +127,8 @@ export class RegistryClient {
     this.#credentials = options.credentials;
     this.#insecure = new Set((options.insecureRegistries ?? []).map(normalizeRegistryHost));
     this.#timeoutMs = timeoutMs;
-    this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
+    const injected = options.fetch;
+    this.#fetch = injected ? (url, init) => injected(url, { ...init, redirect: "follow" }) : nodeHttpTransport();
   }
 
   /** `https://<host>` (or `http://` for loopback and insecure registries); Docker Hub's API host for `docker.io`. */
@@ -155,7 +157,7 @@ export class RegistryClient {
     const op = this.#operation(this.#timeoutMs, options.signal);
     const init = { headers: { Accept: MANIFEST_ACCEPT }, actions: ["pull"] as const };
     try {
-      let response: Response | undefined;
+      let response: HttpAnswer | undefined;
       try {
         response = await this.#send(ref, url, { ...init, method: "HEAD" }, op);
       } catch (error) {
@@ -300,7 +302,7 @@ export class RegistryClient {
     const url = new URL(pathOrUrl, this.registryBaseUrl(repository.domain)).toString();
     const op = this.#operation(init.timeoutMs ?? this.#timeoutMs, init.signal);
     try {
-      return await this.#send(repository, url, { ...init, method }, op);
+      return toResponse(await this.#send(repository, url, { ...init, method }, op), method);
     } catch (error) {
       if (error instanceof RegistryProblem) {
         throw new ImageSpecError(error.code, `Cannot send ${method} ${new URL(url).pathname} to ${repository.domain}: ${error.reason}`, {
@@ -387,7 +389,7 @@ export class RegistryClient {
     url: string,
     init: RegistryRequestInit & { method: string },
     op: Operation,
-  ): Promise<Response> {
+  ): Promise<HttpAnswer> {
     const { domain } = repository;
     const scope = `repository:${repository.path}:${(init.actions ?? ["pull"]).join(",")}`;
     // Credentials go to the registry's own origin only, never to a host an upload Location points elsewhere.
@@ -485,7 +487,7 @@ export class RegistryClient {
       );
     }
 
-    let response: Response | undefined;
+    let response: HttpAnswer | undefined;
     if (credentials?.identityToken !== undefined) {
       const form = new URLSearchParams({ grant_type: "refresh_token", refresh_token: credentials.identityToken, client_id: "imagespec", scope });
       if (service !== undefined) form.set("service", service);
@@ -562,7 +564,7 @@ export class RegistryClient {
     init: { method: string; headers?: Record<string, string>; body?: string | Uint8Array },
     authorization: string | undefined,
     op: Operation,
-  ): Promise<Response> {
+  ): Promise<HttpAnswer> {
     const headers: Record<string, string> = { ...init.headers };
     if (authorization !== undefined) headers.Authorization = authorization;
     try {
@@ -571,7 +573,6 @@ export class RegistryClient {
         headers,
         ...(init.body !== undefined && { body: init.body }),
         signal: op.signal,
-        redirect: "follow",
       });
     } catch (error) {
       throw transportProblem(host, error, op);
@@ -653,7 +654,7 @@ function describeRefusal(domain: string, path: string, scope: string, status: nu
     : `${domain} denied anonymous access to ${path} (403); log in with \`docker login ${domain}\``;
 }
 
-function describeStatus(domain: string, response: Response): string {
+function describeStatus(domain: string, response: HttpAnswer): string {
   const text = `${response.status} ${response.statusText}`.trimEnd();
   if (response.status === 429) return `${domain} is rate limiting requests (${text}); try again later`;
   if (response.status >= 500) return `${domain} answered with a server error (${text})`;
@@ -744,7 +745,7 @@ function firstErrorWithCode(error: unknown): { code: string; message: string } |
   return undefined;
 }
 
-async function readBody(response: Response, url: string, op: Operation): Promise<Buffer> {
+async function readBody(response: HttpAnswer, url: string, op: Operation): Promise<Buffer> {
   try {
     return Buffer.from(await response.arrayBuffer());
   } catch (error) {
@@ -753,7 +754,7 @@ async function readBody(response: Response, url: string, op: Operation): Promise
 }
 
 /** Releases a response body we do not read, so its connection goes back to the pool. Returns undefined. */
-async function discard(response: Response | undefined): Promise<undefined> {
+async function discard(response: HttpAnswer | undefined): Promise<undefined> {
   await response?.body?.cancel().catch(() => undefined);
   return undefined;
 }

@@ -1,0 +1,2 @@
+/** The builder type, in a module of its own: the plugin entry names it without loading the builder. */
+export const ENVD_BUILDER_TYPE = "envd";

@@ -1,0 +1,419 @@
+/**
+ * The walk that decides which files a folder contributes (Docker's .dockerignore rules, git's .gitignore rules and
+ * tracked files, see docs/hashing.md), at the speed of `readdir` and `lstat`: synchronous system calls in slices of a
+ * few milliseconds (the event loop still turns between slices), one `lstat` per entry that is kept and none for what
+ * is left out, names read as bytes. A folder no rule can re-include is never entered.
+ *
+ * Each kept entry is handed to `visit` as soon as it is seen, so nothing the size of the tree is held here.
+ */
+
+import { isUtf8 } from "node:buffer";
+import { spawnSync } from "node:child_process";
+import { type BigIntStats, lstatSync, readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { ImageSpecError, showValue } from "./errors.js";
+import { DockerIgnore, type DockerMatchInfo, readDockerignore } from "./ignore/dockerignore.js";
+import { type GitignoreFile, isGitIgnored, parseGitignore } from "./ignore/gitignore.js";
+
+/** A .dockerignore-syntax file, by the name messages use for it, with its text. */
+export interface IgnoreFile {
+  readonly name: string;
+  readonly text: string;
+}
+
+export interface FolderSelection {
+  /** `all`: everything the ignore files leave in; `tracked`: only files git tracks. */
+  readonly select?: "all" | "tracked";
+  /** Extra .dockerignore-syntax patterns, matched relative to the folder (one list, as one file). */
+  readonly ignorePatterns?: readonly string[];
+  /** Extra .dockerignore-syntax files (`withDockerignore`), each applied on its own, relative to the folder. */
+  readonly ignoreFiles?: readonly IgnoreFile[];
+  /** Replaces the folder's own `.dockerignore` (BuildKit's `<Dockerfile>.dockerignore`); `null`: none applies. */
+  readonly dockerignore?: IgnoreFile | null;
+  /** Apply `.gitignore` files (default true; false for a Dockerfile's context, which Docker reads without them). */
+  readonly gitignore?: boolean;
+}
+
+/** One selected entry, as the walk saw it. */
+export interface WalkedEntry {
+  /** POSIX path relative to the folder (Go's view of the name: invalid UTF-8 bytes as U+FFFD). */
+  readonly rel: string;
+  /** The absolute path to open it by: a string, or the bytes when a name is not valid UTF-8. */
+  readonly abs: string | Buffer;
+  readonly stat: BigIntStats;
+}
+
+/** Folder names never copied nor hashed: VCS metadata changes on every commit and never belongs in an image. */
+const ALWAYS_IGNORED = new Set([".git", ".hg", ".svn"]);
+
+/** How long one synchronous slice of the walk may run before the event loop gets a turn. */
+const SLICE_MS = 10;
+
+/** A git repository a walked folder belongs to, and which paths of it git tracks (read once, when needed). */
+interface Repository {
+  /** The listed folder's path inside the repository, as bytes in a binary string, with a trailing `/` (or ""). */
+  readonly prefix: string;
+  tracked(): TrackedPaths;
+}
+
+interface TrackedPaths {
+  readonly files: ReadonlySet<string>;
+  readonly dirs: ReadonlySet<string>;
+}
+
+/** Folders walked into without being selected: sent only as the parents of what is selected below them, once. */
+interface UnselectedParent {
+  readonly entry: WalkedEntry;
+  readonly validName: boolean;
+  readonly parent: UnselectedParent | undefined;
+  sent: boolean;
+}
+
+interface WalkState {
+  readonly rel: string;
+  /** The same path as bytes (a binary string), for git. */
+  readonly relBytes: string;
+  readonly gitignores: readonly GitignoreFile[] | undefined;
+  readonly repository: Repository | undefined;
+  /** A folder git ignores: below it, only what git tracks is selected. */
+  readonly gitIgnored: boolean;
+  readonly docker: readonly (DockerMatchInfo | undefined)[];
+  /** The nearest folders above that were walked into without being selected. */
+  readonly unselected: UnselectedParent | undefined;
+  /** Below the root, with .gitignore files in effect: a `.git` inside makes the folder a repository of its own. */
+  readonly mayBeRepository: boolean;
+}
+
+interface PendingDir {
+  readonly abs: string | Buffer;
+  readonly state: WalkState;
+}
+
+/** A name in a folder: as Go reads it, as bytes in a binary string (for git), and whether it is valid UTF-8. */
+interface Name {
+  readonly name: string;
+  readonly binary: string;
+  /** Only for a name that is not valid UTF-8 (the string cannot give the bytes back). */
+  readonly bytes: Buffer | undefined;
+  readonly validName: boolean;
+  readonly isDir: boolean;
+}
+
+const ASCII = /^[\x00-\x7f]*$/;
+
+/**
+ * A folder's names, undefined when it is gone. Read as strings, which is cheaper; a folder with a name that is not
+ * valid UTF-8 (decoded with U+FFFD) is read again as bytes.
+ */
+function listDir(dir: string | Buffer): Name[] | undefined {
+  try {
+    if (typeof dir === "string") {
+      const dirents = readdirSync(dir, { withFileTypes: true });
+      if (!dirents.some((d) => d.name.includes("\uFFFD"))) {
+        return dirents.map((d) => ({
+          name: d.name,
+          binary: ASCII.test(d.name) ? d.name : Buffer.from(d.name).toString("latin1"),
+          bytes: undefined,
+          validName: true,
+          isDir: d.isDirectory(),
+        }));
+      }
+    }
+    return readdirSync(dir, { withFileTypes: true, encoding: "buffer" }).map((d) => {
+      const validName = isUtf8(d.name);
+      return { name: validName ? d.name.toString("utf8") : goString(d.name), binary: d.name.toString("latin1"), bytes: validName ? undefined : d.name, validName, isDir: d.isDirectory() };
+    });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Walks `root` and calls `visit` for every entry the ignore rules leave in (folders, files, symlinks; in walk order,
+ * not sorted), plus the folders above each that were only walked into, with their own modes (as BuildKit sends them).
+ */
+export async function walkFolder(root: string, selection: FolderSelection, visit: (entry: WalkedEntry) => void): Promise<void> {
+  const tracked = selection.select === "tracked";
+  const useGit = tracked || selection.gitignore !== false;
+  const matchers = dockerMatchers(root, selection);
+  const repository = useGit ? findRepository(root) : undefined;
+  if (tracked && !repository) {
+    throw new ImageSpecError("FILE_NOT_FOUND", `Cannot list the git-tracked files of ${showValue(root)}: it is not inside a git repository`, {
+      value: root,
+      hint: "sourceCopyMode 'tracked' needs the folder inside a git repository and git on PATH; use 'all' otherwise.",
+    });
+  }
+  const gitignores = useGit && !tracked ? ancestorGitignores(root, repository) : undefined;
+  if (tracked) repository!.tracked(); // fails early, and clearly, without git
+
+  const sendParents = (chain: UnselectedParent | undefined): void => {
+    if (!chain || chain.sent) return;
+    sendParents(chain.parent);
+    chain.sent = true;
+    if (!chain.validName) throw invalidName(root, chain.entry.rel);
+    visit(chain.entry);
+  };
+
+  const stack: PendingDir[] = [
+    {
+      abs: root,
+      state: { rel: "", relBytes: "", gitignores, repository, gitIgnored: false, docker: matchers.map(() => undefined), unselected: undefined, mayBeRepository: false },
+    },
+  ];
+  let sliceStart = performance.now();
+  while (stack.length > 0) {
+    if (performance.now() - sliceStart > SLICE_MS) {
+      await new Promise((resolve) => setImmediate(resolve));
+      sliceStart = performance.now();
+    }
+    const { abs: absDir, state: dirState } = stack.pop()!;
+    const dirents = listDir(absDir);
+    if (dirents === undefined) continue; // removed (or replaced) while walking
+    let state = dirState;
+    if (state.mayBeRepository && dirents.some((d) => d.binary === ".git")) {
+      // A repository inside the folder has its own .gitignore files and its own index.
+      state = { ...state, gitignores: [], repository: nestedRepository(toText(absDir), state.relBytes), gitIgnored: false };
+    }
+    let gitignoresHere = state.gitignores;
+    if (gitignoresHere && !state.gitIgnored && dirents.some((d) => d.binary === ".gitignore")) {
+      const text = readBytes(typeof absDir === "string" ? `${absDir}/.gitignore` : join(absDir, Buffer.from(".gitignore")));
+      const base = state.relBytes ? `${state.repository?.prefix ?? ""}${state.relBytes}/` : (state.repository?.prefix ?? "");
+      if (text !== undefined) gitignoresHere = [...gitignoresHere, parseGitignore(text, base)];
+    }
+
+    for (const dirent of dirents) {
+      const { name, binary: nameBinary, bytes: nameBytes, validName, isDir } = dirent;
+      if (ALWAYS_IGNORED.has(nameBinary)) continue;
+      const rel = state.rel ? `${state.rel}/${name}` : name;
+
+      // git: ignored (or, for `tracked`, untracked) entries are left out unless git tracks them.
+      let relBytes = "";
+      let gitIgnored = state.gitIgnored;
+      if (useGit) {
+        relBytes = state.relBytes ? `${state.relBytes}/${nameBinary}` : nameBinary;
+        const repoPath = state.repository ? `${state.repository.prefix}${relBytes}` : relBytes;
+        if (tracked) gitIgnored = true;
+        else if (!gitIgnored && gitignoresHere) gitIgnored = isGitIgnored(gitignoresHere, repoPath, isDir);
+        if (gitIgnored) {
+          if (!state.repository) continue;
+          const paths = state.repository.tracked();
+          if (isDir ? !paths.dirs.has(repoPath) : !paths.files.has(repoPath)) continue;
+        }
+      }
+
+      // Docker: a path inherits what its folder matched; an excluded folder is entered only for an exception below it.
+      let docker = state.docker;
+      let excluded = false;
+      if (matchers.length > 0) {
+        const infos: (DockerMatchInfo | undefined)[] = [];
+        let reenter = true;
+        for (let i = 0; i < matchers.length; i++) {
+          const result = matchers[i]!.match(rel, state.docker[i]);
+          infos.push(result.info);
+          if (result.excluded) {
+            excluded = true;
+            if (!isDir || !matchers[i]!.mayReinclude(rel)) reenter = false;
+          }
+        }
+        if (excluded && !(isDir && reenter)) continue;
+        docker = infos;
+      }
+
+      const isSelected = !excluded && !(gitIgnored && isDir) && !(tracked && isDir);
+      const abs = typeof absDir === "string" && validName ? `${absDir}/${name}` : join(absDir, nameBytes ?? Buffer.from(name));
+      const stat = lstatOrUndefined(abs);
+      if (!stat) continue; // removed while walking
+      const entry: WalkedEntry = { rel, abs, stat };
+      if (isSelected) {
+        if (!validName) throw invalidName(root, rel);
+        sendParents(state.unselected);
+        visit(entry);
+      }
+      if (!stat.isDirectory()) continue;
+      stack.push({
+        abs,
+        state: {
+          rel,
+          relBytes,
+          gitignores: gitignoresHere,
+          repository: state.repository,
+          gitIgnored,
+          docker,
+          unselected: isSelected ? undefined : { entry, validName, parent: state.unselected, sent: false },
+          mayBeRepository: !tracked && gitignoresHere !== undefined,
+        },
+      });
+    }
+  }
+}
+
+function join(dir: string | Buffer, name: Buffer): Buffer {
+  return Buffer.concat([typeof dir === "string" ? Buffer.from(dir) : dir, Buffer.from("/"), name]);
+}
+
+function toText(p: string | Buffer): string {
+  return typeof p === "string" ? p : p.toString("utf8");
+}
+
+function invalidName(root: string, rel: string): ImageSpecError {
+  return new ImageSpecError("INVALID_SPEC", `Cannot send ${showValue(rel)} in ${showValue(root)} to a build: its name is not valid UTF-8`, {
+    value: rel,
+    hint: "Rename it, or leave it out with a .dockerignore pattern (names that are not UTF-8 can be matched and ignored).",
+  });
+}
+
+/** The folder's .dockerignore (or its replacement) and every extra ignore file, each a matcher of its own. */
+function dockerMatchers(root: string, selection: FolderSelection): DockerIgnore[] {
+  const files: IgnoreFile[] = [];
+  if (selection.dockerignore !== undefined) {
+    if (selection.dockerignore !== null) files.push(selection.dockerignore);
+  } else {
+    const own = path.join(root, ".dockerignore");
+    const text = readText(own);
+    if (text !== undefined) files.push({ name: own, text });
+  }
+  files.push(...(selection.ignoreFiles ?? []));
+  const matchers = files.map((file) => DockerIgnore.parse(file.text, file.name));
+  if (selection.ignorePatterns?.length) {
+    matchers.push(new DockerIgnore(readDockerignore(selection.ignorePatterns.join("\n"), "the ignore patterns")));
+  }
+  return matchers.filter((m) => m.size > 0);
+}
+
+/** A repository root: a folder with `.git` (a folder, or a file pointing to one: worktrees and submodules). */
+function isRepositoryRoot(dir: string): boolean {
+  return lstatOrUndefined(path.join(dir, ".git")) !== undefined;
+}
+
+function findRepository(folder: string): Repository | undefined {
+  for (let dir = folder; ; ) {
+    if (isRepositoryRoot(dir)) {
+      const relative = path.relative(dir, folder).split(path.sep).join("/");
+      return repositoryAt(dir, folder, relative ? `${Buffer.from(relative).toString("latin1")}/` : "");
+    }
+    const parent = path.dirname(dir);
+    if (parent === dir) return undefined;
+    dir = parent;
+  }
+}
+
+/** A repository found inside the listed folder: git lists its paths relative to its own root, the walk relative to the folder. */
+function nestedRepository(abs: string, relBytes: string): Repository {
+  const inner = repositoryAt(abs, abs, "");
+  let paths: TrackedPaths | undefined;
+  const shift = (set: ReadonlySet<string>) => new Set([...set].map((p) => `${relBytes}/${p}`));
+  return {
+    prefix: "",
+    tracked: () => {
+      if (!paths) {
+        const own = inner.tracked();
+        paths = { files: shift(own.files), dirs: new Set([relBytes, ...shift(own.dirs)]) };
+      }
+      return paths;
+    },
+  };
+}
+
+function repositoryAt(root: string, folder: string, prefix: string): Repository {
+  let paths: TrackedPaths | undefined;
+  return {
+    prefix,
+    tracked: () => {
+      paths ??= gitTrackedPaths(root, folder, prefix);
+      return paths;
+    },
+  };
+}
+
+/** Every path git tracks below `folder` (as repository-relative binary strings), and every folder holding one. */
+function gitTrackedPaths(root: string, folder: string, prefix: string): TrackedPaths {
+  // Inside the folder, ls-files lists only what is below it; --full-name keeps paths relative to the repository.
+  const result = spawnSync("git", ["ls-files", "-z", "--cached", "--full-name"], { cwd: folder, maxBuffer: 1 << 30, stdio: ["ignore", "pipe", "pipe"] });
+  const stderr = (result.stderr ?? Buffer.alloc(0)).toString("utf8").trim();
+  // A `.git` that git does not take for a repository (an empty folder, a broken worktree link) holds no tracked files.
+  if (result.status === 128 && /not a git repository/i.test(stderr)) return { files: new Set(), dirs: new Set() };
+  if (result.error || result.status !== 0) {
+    const why = stderr || result.error?.message || `git exited with ${result.status ?? result.signal}`;
+    throw new ImageSpecError("ENVIRONMENT", `Cannot list the git-tracked files of ${showValue(folder)} (repository ${showValue(root)}): ${why}`, {
+      value: folder,
+      hint: "Selecting files inside a git repository needs git on PATH: git keeps the files it tracks even where a .gitignore matches them.",
+    });
+  }
+  const files = new Set<string>();
+  const dirs = new Set<string>();
+  for (const file of result.stdout.toString("latin1").split("\0")) {
+    if (file === "" || !file.startsWith(prefix)) continue;
+    files.add(file);
+    for (let slash = file.lastIndexOf("/"); slash > prefix.length - 1 && slash > 0; slash = file.lastIndexOf("/", slash - 1)) dirs.add(file.slice(0, slash));
+  }
+  return { files, dirs };
+}
+
+/**
+ * The .gitignore files of the folders above `folder`, up to the root of its repository, as git applies them (paths
+ * relative to that root). When they ignore `folder` itself, none apply: a folder that is named explicitly (a build
+ * output, say) is copied with what is in it. Outside a repository, the folder's own .gitignore files still apply.
+ */
+function ancestorGitignores(folder: string, repository: Repository | undefined): GitignoreFile[] {
+  if (!repository || repository.prefix === "") return [];
+  const parts = repository.prefix.slice(0, -1).split("/");
+  const repoRoot = path.resolve(folder, ...parts.map(() => ".."));
+  const files: GitignoreFile[] = [];
+  for (let depth = 0; depth < parts.length; depth++) {
+    const base = parts.slice(0, depth).join("/");
+    const dir = path.join(repoRoot, Buffer.from(base, "latin1").toString("utf8"));
+    const text = readBytes(path.join(dir, ".gitignore"));
+    if (text !== undefined) files.push(parseGitignore(text, base ? `${base}/` : ""));
+    const below = parts.slice(0, depth + 1).join("/");
+    if (isGitIgnored(files, below, true)) return [];
+  }
+  return files;
+}
+
+function readBytes(file: string | Buffer): string | undefined {
+  try {
+    return readFileSync(file).toString("latin1");
+  } catch {
+    return undefined;
+  }
+}
+
+function readText(file: string): string | undefined {
+  try {
+    return readFileSync(file, "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+function lstatOrUndefined(file: string | Buffer): BigIntStats | undefined {
+  try {
+    return lstatSync(file, { bigint: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return undefined;
+    throw error;
+  }
+}
+
+/** Go's view of a file name: UTF-8, with each byte of an invalid sequence read as U+FFFD (as Go's regexp reads it). */
+export function goString(bytes: Buffer): string {
+  if (isUtf8(bytes)) return bytes.toString("utf8");
+  let out = "";
+  for (let i = 0; i < bytes.length; ) {
+    const length = utf8SequenceLength(bytes, i);
+    out += length === 0 ? "\uFFFD" : bytes.subarray(i, i + length).toString("utf8");
+    i += length || 1;
+  }
+  return out;
+}
+
+function utf8SequenceLength(b: Buffer, i: number): number {
+  const c = b[i]!;
+  if (c < 0x80) return 1;
+  const length = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+  if (length === 0 || i + length > b.length) return 0;
+  return isUtf8(b.subarray(i, i + length)) ? length : 0;
+}

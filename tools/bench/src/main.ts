@@ -1,0 +1,287 @@
+/**
+ * `pnpm bench`: imagespec side by side with what users compare it with, on the same trees and images, in one run.
+ * Every comparison is interleaved (A B A B ...) and reported as medians with the ratio imagespec / anchor.
+ *
+ *   pnpm bench                        # everything (needs the test environment: bash scripts/test-env up)
+ *   pnpm --filter @imagespec/bench bench -- --only noop,hash --rounds 7
+ *
+ * Options: --only <noop,hash,rss,tar> (default all), --rounds <n> (default 5), --files <n> (the large tree,
+ * default 50000), --dir <folder> (where trees and projects are kept between runs; default $TMPDIR/imagespec-bench).
+ * Sections that need Docker (noop) start the shared test environment through scripts/test-env first.
+ */
+
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { makeTree } from "./tree.js";
+
+const repoRoot = path.resolve(import.meta.dirname, "../../..");
+const cliBin = path.join(repoRoot, "packages/cli/dist/cli.js");
+const hashChild = path.join(import.meta.dirname, "hash-child.js");
+
+interface Options {
+  only: Set<string>;
+  rounds: number;
+  files: number;
+  dir: string;
+}
+
+function parseOptions(argv: readonly string[]): Options {
+  const value = (name: string): string | undefined => {
+    const i = argv.indexOf(`--${name}`);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const only = new Set((value("only") ?? "noop,hash,rss,tar").split(",").map((s) => s.trim()));
+  for (const section of only) if (!["noop", "hash", "rss", "tar"].includes(section)) throw new Error(`Cannot run section ${JSON.stringify(section)}: the sections are noop, hash, rss, tar`);
+  const rounds = Number(value("rounds") ?? 5);
+  const files = Number(value("files") ?? 50_000);
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`Cannot use --rounds ${value("rounds")}: a whole number, 1 or more`);
+  if (!Number.isInteger(files) || files < 1_000) throw new Error(`Cannot use --files ${value("files")}: a whole number, 1000 or more`);
+  return { only, rounds, files, dir: value("dir") ?? path.join(tmpdir(), "imagespec-bench") };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Running and timing
+
+interface Run {
+  readonly ms: number;
+  readonly stdout: string;
+}
+
+function run(command: string, args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): Run {
+  const started = performance.now();
+  const result = spawnSync(command, args, { cwd: options.cwd, env: options.env ?? process.env, encoding: "utf8", maxBuffer: 64 << 20, ...(options.input !== undefined && { input: options.input }) });
+  const ms = performance.now() - started;
+  if (result.error) throw new Error(`Cannot run ${command}: ${result.error.message}`);
+  if (result.status !== 0) throw new Error(`${command} ${args.join(" ")} failed (exit ${result.status}):\n${result.stderr}`);
+  return { ms, stdout: result.stdout };
+}
+
+const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+/** Runs each contender once per round, in turn (A B A B ...), after `before` when given; returns medians in ms. */
+function interleave(rounds: number, contenders: Readonly<Record<string, () => number>>, before?: () => void): Record<string, number> {
+  const times: Record<string, number[]> = Object.fromEntries(Object.keys(contenders).map((k) => [k, []]));
+  for (let round = 0; round < rounds; round++) {
+    for (const [name, measure] of Object.entries(contenders)) {
+      before?.();
+      times[name]!.push(measure());
+    }
+  }
+  return Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
+}
+
+interface Row {
+  readonly what: string;
+  readonly imagespec: string;
+  readonly anchor: string;
+  readonly ratio: string;
+  readonly target: string;
+  readonly met: boolean | undefined;
+}
+
+const rows: Row[] = [];
+const seconds = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${Math.round(ms)} ms`);
+
+function compare(what: string, mine: number, anchors: readonly [string, number][], target?: { max: number; against: string }): void {
+  const ratios = anchors.map(([name, ms]) => `${(mine / ms).toFixed(2)}× ${name}`);
+  const against = target ? anchors.find(([name]) => name === target.against) : undefined;
+  const met = against ? mine / against[1] <= target!.max : undefined;
+  rows.push({
+    what,
+    imagespec: seconds(mine),
+    anchor: anchors.map(([name, ms]) => `${name} ${seconds(ms)}`).join("; "),
+    ratio: ratios.join("; "),
+    target: target ? `≤ ${target.max}× ${target.against}` : "",
+    met,
+  });
+  console.error(`  ${what}: imagespec ${seconds(mine)} | ${rows.at(-1)!.anchor} | ${rows.at(-1)!.ratio}${met === undefined ? "" : met ? " ✓" : " ✗"}`);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The test environment (Docker engine, registry, seeded base image)
+
+function testEnvironment(): Record<string, string> {
+  run("bash", [path.join(repoRoot, "scripts/test-env"), "up"]);
+  const text = run("bash", [path.join(repoRoot, "scripts/test-env"), "env"]).stdout;
+  const env: Record<string, string> = {};
+  for (const line of text.split("\n")) {
+    const match = /^(?:export )?([A-Z0-9_]+)=['"]?(.*?)['"]?$/.exec(line.trim());
+    if (match) env[match[1]!] = match[2]!;
+  }
+  if (!env.IMAGESPEC_TEST_REGISTRY || !env.IMAGESPEC_TEST_BASE_IMAGE) throw new Error("Cannot read the test environment: scripts/test-env env did not name a registry and a base image");
+  return env;
+}
+
+/** A project folder whose node_modules links the workspace's packages, as an installed project has them. */
+function benchProject(dir: string, files: Readonly<Record<string, string>>): void {
+  mkdirSync(path.join(dir, "node_modules/@imagespec"), { recursive: true });
+  const links: Record<string, string> = {
+    "@imagespec/core": "packages/core",
+    "@imagespec/builder-docker": "packages/builder-docker",
+    "@imagespec/docker-build": "packages/docker-build",
+  };
+  for (const [name, target] of Object.entries(links)) {
+    const link = path.join(dir, "node_modules", name);
+    if (!existsSync(link)) symlinkSync(path.join(repoRoot, target), link, "dir");
+  }
+  writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "imagespec-bench-project", private: true, type: "module", dependencies: { "@imagespec/core": "*", "@imagespec/builder-docker": "*" } }));
+  for (const [file, content] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+    writeFileSync(path.join(dir, file), content);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Sections
+
+/** A no-op `imagespec build` (the tag exists) against a cached `docker build` of the same Dockerfile and files. */
+function noop(options: Options): void {
+  console.error("no-op build (every tag exists) vs a cached docker build");
+  const env = testEnvironment();
+  const project = path.join(options.dir, "noop-project");
+  makeTree(path.join(project, "src"), 1_000);
+  benchProject(project, {
+    "images.ts": `import { Image } from "@imagespec/core";
+export const app = Image.fromBase(${JSON.stringify(env.IMAGESPEC_TEST_BASE_IMAGE)}, { name: "i14-bench/noop", registry: ${JSON.stringify(env.IMAGESPEC_TEST_REGISTRY)} })
+  .withSourceFolder("src", "/app")
+  .withEntrypoint(["python", "-c", "print('ok')"]);
+`,
+    Dockerfile: `FROM ${env.IMAGESPEC_TEST_BASE_IMAGE}\nCOPY src /app\nENTRYPOINT ["python", "-c", "print('ok')"]\n`,
+    ".dockerignore": "node_modules\nimages.ts\npackage.json\nDockerfile\n.dockerignore\n",
+  });
+  const cacheDir = path.join(options.dir, "noop-cache");
+  const base = { ...process.env, ...env, IMAGESPEC_CACHE_DIR: cacheDir, NO_COLOR: "1" };
+  const asked = { ...base, IMAGESPEC_EXISTENCE_TTL: "0" };
+  // The first build pushes the tag; the first docker build fills its cache.
+  const first = JSON.parse(run(process.execPath, [cliBin, "build", "images.ts", "--json"], { cwd: project, env: asked }).stdout) as { status: string }[];
+  console.error(`  first imagespec build: ${first.map((r) => r.status).join(", ")}`);
+  run("docker", ["build", "-q", "-t", "i14-bench-noop-anchor", "."], { cwd: project, env: base });
+  const skipped = JSON.parse(run(process.execPath, [cliBin, "build", "images.ts", "--json"], { cwd: project, env: asked }).stdout) as { status: string }[];
+  if (skipped.some((r) => r.status !== "skipped")) throw new Error(`the second imagespec build was not a no-op: ${JSON.stringify(skipped)}`);
+
+  const medians = interleave(options.rounds, {
+    imagespec: () => run(process.execPath, [cliBin, "build", "images.ts"], { cwd: project, env: asked }).ms,
+    remembered: () => run(process.execPath, [cliBin, "build", "images.ts"], { cwd: project, env: base }).ms,
+    docker: () => run("docker", ["build", "-q", "-t", "i14-bench-noop-anchor", "."], { cwd: project, env: base }).ms,
+    node: () => run(process.execPath, ["-e", "0"]).ms,
+  });
+  compare("no-op `imagespec build` (registry asked) vs cached `docker build`", medians.imagespec!, [["docker build", medians.docker!], ["node -e 0", medians.node!]], { max: 0.5, against: "docker build" });
+  compare("no-op `imagespec build` (registry asked) vs `node -e 0`", medians.imagespec!, [["node -e 0", medians.node!]], { max: 3, against: "node -e 0" });
+  compare("no-op `imagespec build` (answer remembered, within the TTL)", medians.remembered!, [["docker build", medians.docker!], ["node -e 0", medians.node!]], { max: 0.5, against: "docker build" });
+}
+
+/** Cold and warm hashing of the large tree in a new process, against sha256sum -P2 and git status. */
+function hash(options: Options): void {
+  console.error(`hashing a tree of ${options.files} files`);
+  const tree = path.join(options.dir, `tree-${options.files}`);
+  const info = makeTree(tree, options.files);
+  console.error(`  tree: ${info.files} files, ${(info.bytes / 1e6).toFixed(0)} MB`);
+  // git needs an index of the tree for `git status`; made once.
+  if (!existsSync(path.join(tree, ".git"))) {
+    run("git", ["init", "-q"], { cwd: tree });
+    run("git", ["-c", "core.autocrlf=false", "add", "-A"], { cwd: tree });
+  }
+  writeFileSync(path.join(tree, ".gitignore"), ".git\n.bench-tree.json\n.gitignore\n");
+  const warmCache = path.join(options.dir, `warm-cache-${options.files}`);
+  const coldCache = path.join(options.dir, "cold-cache");
+  const hashOnce = (cache: string) => JSON.parse(run(process.execPath, [hashChild, tree, cache]).stdout) as { ms: number; maxRssKiB: number };
+  hashOnce(warmCache);
+  const sha256 = () => run("bash", ["-c", "find . -path ./.git -prune -o -type f -print0 | xargs -0 -n 500 -P 2 sha256sum > /dev/null"], { cwd: tree }).ms;
+  const cold = interleave(options.rounds, {
+    imagespec: () => run(process.execPath, [hashChild, tree, coldCache]).ms,
+    sha256sum: sha256,
+  }, () => rmSync(coldCache, { recursive: true, force: true }));
+  compare(`cold hash, ${options.files} files / ${(info.bytes / 1e6).toFixed(0)} MB (new process, page cache warm)`, cold.imagespec!, [["sha256sum -P2", cold.sha256sum!]], { max: 2, against: "sha256sum -P2" });
+  const warm = interleave(options.rounds, {
+    imagespec: () => run(process.execPath, [hashChild, tree, warmCache]).ms,
+    git: () => run("git", ["status", "--porcelain"], { cwd: tree }).ms,
+  });
+  compare("warm re-hash, same tree", warm.imagespec!, [["git status", warm.git!]], { max: 2, against: "git status" });
+}
+
+/** Peak RSS of one hashing process at 1k, 10k and the large tree. */
+function rss(options: Options): void {
+  console.error("peak RSS of a hashing process");
+  const sizes = [1_000, 10_000, options.files];
+  const peaks = sizes.map((files) => {
+    const tree = path.join(options.dir, `tree-${files}`);
+    makeTree(tree, files);
+    const cache = path.join(options.dir, "rss-cache");
+    const values: number[] = [];
+    for (let i = 0; i < Math.min(options.rounds, 3); i++) {
+      rmSync(cache, { recursive: true, force: true });
+      values.push((JSON.parse(run(process.execPath, [hashChild, tree, cache]).stdout) as { maxRssKiB: number }).maxRssKiB / 1024);
+    }
+    return median(values);
+  });
+  const ratio = peaks.at(-1)! / peaks[0]!;
+  rows.push({
+    what: `peak RSS, ${sizes.map((n) => `${n / 1000}k`).join(" → ")} files (cold hash)`,
+    imagespec: peaks.map((mib) => `${Math.round(mib)}`).join(" → ") + " MiB",
+    anchor: "",
+    ratio: `${ratio.toFixed(2)}× the 1k RSS`,
+    target: "≤ 1.5× the 1k RSS",
+    met: ratio <= 1.5,
+  });
+  console.error(`  ${rows.at(-1)!.imagespec} (${rows.at(-1)!.ratio})`);
+}
+
+/** The build context of a 10k-file folder as a tar stream (read to its end), against GNU tar. */
+function tarSection(options: Options): void {
+  console.error("context tar of 10k files");
+  const project = path.join(options.dir, "tar-project");
+  makeTree(path.join(project, "src"), 10_000);
+  const script = path.join(options.dir, "tar-child.mjs");
+  writeFileSync(
+    script,
+    `import { Image } from ${JSON.stringify(path.join(repoRoot, "packages/core/dist/index.js"))};
+import { renderDockerBuild } from ${JSON.stringify(path.join(repoRoot, "packages/docker-build/dist/index.js"))};
+import { contextTar } from ${JSON.stringify(path.join(repoRoot, "packages/docker-build/dist/engine.js"))};
+const image = Image.fromBase("debian:bookworm-slim", { name: "i14-bench/tar" }).withSourceFolder(${JSON.stringify(path.join(project, "src"))}, "/app");
+const identity = await image.identity();
+const plan = await renderDockerBuild(image);
+const started = performance.now();
+const tar = contextTar(plan.context, { image, identity });
+let bytes = 0;
+const ended = new Promise((resolve) => tar.stream.on("end", resolve));
+tar.stream.on("data", (chunk) => { bytes += chunk.length; });
+const stats = await tar.done;
+await ended;
+console.log(JSON.stringify({ ms: performance.now() - started, bytes, files: stats.files }));
+`,
+  );
+  const medians = interleave(options.rounds, {
+    imagespec: () => (JSON.parse(run(process.execPath, [script], { env: { ...process.env, IMAGESPEC_CACHE_DIR: path.join(options.dir, "tar-cache") } }).stdout) as { ms: number }).ms,
+    tar: () => run("bash", ["-c", "tar -cf - src | wc -c > /dev/null"], { cwd: project }).ms,
+  });
+  compare("context tar of 10k files (streamed to its end; tag already computed)", medians.imagespec!, [["GNU tar", medians.tar!]]);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+const options = parseOptions(process.argv.slice(2));
+mkdirSync(options.dir, { recursive: true });
+if (!existsSync(cliBin)) throw new Error(`Cannot find the CLI at ${cliBin}: build first (pnpm exec turbo run build)`);
+console.error(`imagespec bench: ${options.rounds} interleaved rounds, medians; trees in ${options.dir}`);
+const sections: Record<string, (o: Options) => void> = { noop, hash, rss, tar: tarSection };
+for (const [name, section] of Object.entries(sections)) if (options.only.has(name)) section(options);
+
+const table = [
+  "| what | imagespec | anchor | ratio | target |",
+  "|---|---|---|---|---|",
+  ...rows.map((r) => `| ${r.what} | ${r.imagespec} | ${r.anchor} | ${r.ratio} | ${r.target}${r.met === undefined ? "" : r.met ? " ✓" : " ✗"} |`),
+];
+console.log(table.join("\n"));
+let engine = "no Docker engine";
+try {
+  engine = `docker engine ${execFileSync("docker", ["version", "--format", "{{.Server.Version}}"], { encoding: "utf8" }).trim()}`;
+} catch {
+  // Only the sections that need Docker need it.
+}
+console.log(`\nnode ${process.version}, ${engine}, ${new Date().toISOString()}`);
