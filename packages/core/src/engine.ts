@@ -4,6 +4,7 @@
  * image has a registry. An instance, not global state: two engines never see each other's builders.
  */
 
+import path from "node:path";
 import type { BuildEvent, BuildResult, ImageBuilder } from "./builder.js";
 import { errorMessage, ImageSpecError, showValue } from "./errors.js";
 import type { ImageIdentity } from "./identity.js";
@@ -110,6 +111,7 @@ export class ImageBuildEngine {
   readonly #registry: RegistryClient;
   /** Clients for images that name their own Docker config file (`registryConfig`), by its path. */
   readonly #clientsByConfig = new Map<string, RegistryClient>();
+  readonly #resolversByConfig = new Map<string, CredentialResolver>();
 
   constructor(options: EngineOptions = {}) {
     this.#env = options.env ?? process.env;
@@ -196,14 +198,31 @@ export class ImageBuildEngine {
 
   /** The registry client for an image: the engine's, or one reading the Docker config file the image names. */
   #clientFor(image: Image): RegistryClient {
-    const configPath = image.registryConfig;
-    if (configPath === undefined) return this.#registry;
+    if (image.registryConfig === undefined) return this.#registry;
+    const configPath = path.resolve(image.root, image.registryConfig);
     let client = this.#clientsByConfig.get(configPath);
     if (!client) {
-      client = new RegistryClient({ credentials: createDockerConfigResolver({ configPath }) });
+      client = new RegistryClient({ credentials: this.#credentialsFor(image) });
       this.#clientsByConfig.set(configPath, client);
     }
     return client;
+  }
+
+  /**
+   * The one credential resolver for everything an image's build does with registries (existence, the push
+   * pre-flight, pulling its bases, the push): the Docker config file the image names (`registryConfig`), else the
+   * engine's. A builder gets it as `BuildContext.credentials`.
+   */
+  #credentialsFor(image: Image): CredentialResolver {
+    const configPath = image.registryConfig;
+    if (configPath === undefined) return this.#credentials;
+    const absolute = path.resolve(image.root, configPath);
+    let resolver = this.#resolversByConfig.get(absolute);
+    if (!resolver) {
+      resolver = createDockerConfigResolver({ configPath: absolute });
+      this.#resolversByConfig.set(absolute, resolver);
+    }
+    return resolver;
   }
 
   /**
@@ -312,7 +331,7 @@ export class ImageBuildEngine {
       const ref = parseImageReference(node.identity.uri);
       if (!ref) continue;
       const client = this.#clientFor(node.image);
-      repositories.set(`${node.image.registryConfig ?? ""}\0${ref.domain}/${ref.path}`, { client, domain: ref.domain, path: ref.path });
+      repositories.set(`${node.image.registryConfig === undefined ? "" : path.resolve(node.image.root, node.image.registryConfig)}\0${ref.domain}/${ref.path}`, { client, domain: ref.domain, path: ref.path });
     }
     const failed: { domain: string; path: string; access: Exclude<PushAccess, { status: "allowed" }> }[] = [];
     await Promise.all(
@@ -382,7 +401,7 @@ export class ImageBuildEngine {
         identity,
         push,
         baseUri: image.base.type === "image" ? (baseOutcome?.uri ?? (await image.base.image.uri())) : undefined,
-        credentials: this.#credentials,
+        credentials: this.#credentialsFor(image),
         config,
         signal,
         report: (event) => emit({ type: "build", uri, event }),

@@ -51,7 +51,7 @@ export {
   type RegisteredBuilder,
   type RegisterOptions,
 } from "./engine.js";
-export { type ErrorCode, errorMessage, ImageSpecError, isImageSpecError, type ValidationIssue } from "./errors.js";
+export { type ErrorCode, errorMessage, ImageSpecError, isImageSpecError, printable, showValue, type ValidationIssue } from "./errors.js";
 export {
   defaultFileHasher,
   FileHasher,
@@ -97,10 +97,13 @@ export {
 export { isImageSpec, ImageSpec, type ImageSpecData, type ImageSpecFields, type SourceCopyMode, SPEC_FIELDS, splitArgs } from "./spec.js";
 export { loadImageSpecFile, parseImageSpecYaml } from "./spec-file.js";
 export {
+  DOCKERFILE_LINE_LIMIT,
   dockerfileFlag,
+  dockerfileImageReference,
   dockerfileJsonArray,
   dockerfileWord,
   fitsDockerfileWord,
+  fitsMountOption,
   mountOption,
   shellJoin,
   shellQuote,

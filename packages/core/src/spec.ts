@@ -19,8 +19,10 @@ import {
   checkEnvValue,
   checkImageName,
   checkIndexUrl,
+  checkMountTarget,
   checkPep508,
   checkPlatform,
+  checkPythonExec,
   checkPythonVersion,
   checkRegistry,
   checkShellArgument,
@@ -113,7 +115,7 @@ export const specSchema = z
     registry: grammarString(checkRegistry).optional(),
     tagFormat: grammarString(checkTagFormat).optional(),
     pythonVersion: grammarString(checkPythonVersion).optional(),
-    pythonExec: z.string().min(1).optional(),
+    pythonExec: grammarString(checkPythonExec).optional(),
     packages: strings(checkPep508).optional(),
     requirements: localFile.refine((p) => p.toLowerCase().endsWith(".txt"), { message: "a requirements file must be a .txt file" }).optional(),
     condaPackages: strings(checkCondaPackage).optional(),
@@ -141,7 +143,12 @@ export const specSchema = z
     pipIndex: grammarString(checkIndexUrl).optional(),
     pipExtraIndexUrl: z.union([grammarString(checkIndexUrl).transform((u) => [u]), strings(checkIndexUrl)]).optional(),
     pipSecretMounts: z
-      .array(z.union([z.tuple([localFile, z.string().min(1)]).transform(([src, target]) => ({ id: secretIdFromPath(src), src, target })), secretMountSchema]))
+      .array(
+        z.union([
+          z.tuple([localFile, grammarString(checkMountTarget)]).transform(([src, target]) => ({ id: secretIdFromPath(src), src, target })),
+          secretMountSchema,
+        ]),
+      )
       .optional(),
     pipExtraArgs: z
       .union([
@@ -367,7 +374,7 @@ function compile(spec: ImageSpecData): Image {
   if (spec.packages?.length) image = image.withPipPackages(...spec.packages, pip);
   if (spec.requirements !== undefined) image = image.withRequirements(spec.requirements, pip);
   for (const item of spec.copy ?? []) {
-    const rel = item.split(/[\\/]+/).filter((p) => p !== "" && p !== ".").join("/");
+    const rel = item.split(/\/+/).filter((p) => p !== "" && p !== ".").join("/");
     image = image.withLayer(copyLayer, { src: rel || ".", dst: rel ? `/root/${rel}` : "/root", type: "auto" });
   }
   if (spec.sourceRoot !== undefined && spec.sourceCopyMode !== "none") {
@@ -381,7 +388,10 @@ function compile(spec: ImageSpecData): Image {
   return image;
 }
 
-/** Splits a command-line string into arguments, honouring single and double quotes and backslashes. */
+/**
+ * Splits a command-line string into arguments the way sh splits an unquoted word list: at spaces, tabs and newlines
+ * (sh's default IFS, nothing else), honouring single and double quotes and backslashes.
+ */
 export function splitArgs(text: string): string[] {
   const args = trySplitArgs(text);
   if (typeof args === "string") throw invalid("split arguments", [{ field: "(arguments)", value: text, message: args }]);
@@ -401,15 +411,18 @@ function trySplitArgs(text: string): string[] | string {
       else current += c;
     } else if (quote === '"') {
       if (c === '"') quote = undefined;
+      else if (c === "\\" && text[i + 1] === "\n") i++; // a line continuation, as in sh
       else if (c === "\\" && i + 1 < text.length && '"\\$`'.includes(text[i + 1]!)) current += text[++i];
       else current += c;
     } else if (c === "'" || c === '"') {
       quote = c;
       started = true;
+    } else if (c === "\\" && text[i + 1] === "\n") {
+      i++; // a line continuation, as in sh
     } else if (c === "\\" && i + 1 < text.length) {
       current += text[++i];
       started = true;
-    } else if (/\s/.test(c)) {
+    } else if (c === " " || c === "\t" || c === "\n") {
       if (started || current) args.push(current);
       current = "";
       started = false;
