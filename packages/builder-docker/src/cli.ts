@@ -9,7 +9,7 @@ import { mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Readable } from "node:stream";
-import { type DockerEngineAuthConfig, ImageSpecError, mountOption, type SecretMount } from "@imagespec/core";
+import { type DockerEngineAuthConfig, ImageSpecError, type SecretMount } from "@imagespec/core";
 import { type BuildProgress, PlainProgressParser } from "@imagespec/docker-build/engine";
 import { execa } from "execa";
 import type { DockerBuilderConfig } from "./config.js";
@@ -125,8 +125,8 @@ export async function cliBuild(
     for (const [name, value] of Object.entries(options.buildArgs)) args.push("--build-arg", `${name}=${value}`);
     for (const [name, value] of Object.entries(options.labels)) args.push("--label", `${name}=${value}`);
     for (const secret of options.secrets) {
-      const source = secret.src !== undefined ? mountOption("src", secret.src) : mountOption("env", secret.env ?? secret.id);
-      args.push("--secret", `${mountOption("id", secret.id)},${source}`);
+      const source = secret.src !== undefined ? csvField("src", secret.src) : csvField("env", secret.env ?? secret.id);
+      args.push("--secret", `${csvField("id", secret.id)},${source}`);
     }
     args.push("-");
 
@@ -139,6 +139,9 @@ export async function cliBuild(
       buffer: false,
       reject: false,
       cancelSignal: options.signal,
+      // The docker CLI cancels its build on SIGINT at once; on SIGTERM it waited, and execa killed it 5 s later.
+      killSignal: "SIGINT",
+      forceKillAfterDelay: 2_000,
     });
     const parser = new PlainProgressParser(progress);
     subprocess.stderr?.setEncoding("utf8").on("data", (chunk: string) => parser.write(chunk));
@@ -163,6 +166,15 @@ export async function cliBuild(
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
+}
+
+/**
+ * One `key=value` field of the CLI's `--secret` option, which the CLI reads as CSV from its own argv (not a Dockerfile:
+ * any UTF-8 path arrives as written there).
+ */
+function csvField(key: string, value: string): string {
+  const field = `${key}=${value}`;
+  return /[",\r\n]/.test(field) || field !== field.trim() ? `"${field.replaceAll('"', '""')}"` : field;
 }
 
 /**

@@ -142,7 +142,7 @@ async function cliRunBuild(
 
   if (context.push && !pushed) {
     progress.line(`Pushing ${uri}`);
-    digest = await enginePush(connection, image.name, uri, context.credentials, signal, progress);
+    digest = await enginePush(connection, image.name, uri, context.credentials, signal, progress, { idleTimeoutMs: config.pushIdleTimeoutMs });
     pushed = true;
   }
   return {

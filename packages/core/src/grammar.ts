@@ -346,6 +346,6 @@ export function checkTagFormat(text: string): string | undefined {
   const unknown = placeholders.find((p) => p !== "{spec_hash}");
   if (unknown) return `unknown placeholder ${unknown}; the only placeholder is {spec_hash}`;
   if (!text.includes("{spec_hash}")) return "a tag format must contain {spec_hash}, or every definition would get the same tag";
-  const sample = text.replaceAll("{spec_hash}", "abc");
+  const sample = text.replaceAll("{spec_hash}", "a".repeat(26)); // a spec hash is 26 characters
   return checkTag(sample) === undefined ? undefined : "with {spec_hash} filled in, the result must be a valid tag (letters, digits, '_', '.', '-')";
 }

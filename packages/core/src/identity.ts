@@ -16,7 +16,7 @@ import { readFile, realpath, stat } from "node:fs/promises";
 import path from "node:path";
 import { canonicalJson, sha256Hex, shortHash } from "./canonical.js";
 import { ImageSpecError, showValue } from "./errors.js";
-import { defaultFileHasher, type FileHasher, type FolderEntry, type FolderSelection, fileDigest, type IgnoreFile } from "./files.js";
+import { defaultFileHasher, type FileHasher, type FolderEntry, type FolderSelection, fileDigest, fileErrorReason, type IgnoreFile } from "./files.js";
 import type { Image } from "./image.js";
 import { type Layer, layerDefinition, layerFields } from "./layer.js";
 import { normalizeImageReference } from "./reference.js";
@@ -244,28 +244,18 @@ async function detectType(abs: string, field: string, rel: string): Promise<"fil
   }
 }
 
-/** What a system error reading a path means for the user, by its errno code. */
-const FILE_ERRORS: Readonly<Record<string, string>> = {
-  ENOENT: "it does not exist",
-  ENOTDIR: "a folder on its path is a file",
-  EISDIR: "it is a folder, not a file",
-  ENAMETOOLONG: "the path is too long for this system",
-  EACCES: "permission denied",
-  EPERM: "permission denied",
-  ELOOP: "it is a symbolic link that points to itself (a loop)",
-};
-
 function rethrowMissing(error: unknown, field: string, rel: string, root: string): never {
   const errno = (error as { code?: unknown } | undefined)?.code;
-  if (typeof errno === "string" && FILE_ERRORS[errno] !== undefined && !(error instanceof ImageSpecError)) {
-    throw new ImageSpecError("FILE_NOT_FOUND", `Cannot hash ${field} = ${showValue(rel)}: ${FILE_ERRORS[errno]}`, {
+  const why = typeof errno === "string" && !(error instanceof ImageSpecError) ? fileErrorReason(errno) : undefined;
+  if (why !== undefined) {
+    throw new ImageSpecError("FILE_NOT_FOUND", `Cannot hash ${field} = ${showValue(rel)}: ${why}`, {
       field,
       value: rel,
       hint: `Relative paths are relative to ${root}.`,
       cause: error,
     });
   }
-  if (error instanceof ImageSpecError || (error as { code?: string })?.code === "FILE_NOT_FOUND") {
+  if ((error as { code?: string })?.code === "FILE_NOT_FOUND") {
     const inner = error as ImageSpecError;
     throw new ImageSpecError("FILE_NOT_FOUND", `Cannot hash ${field} = ${JSON.stringify(rel)}: ${inner.message.replace(/^Cannot [^:]*: /, "")}`, {
       field,

@@ -16,6 +16,8 @@ export interface DockerBuildSettings {
   readonly noCache?: boolean;
   /** OCI labels added to every image (not to the tag). */
   readonly labels?: Readonly<Record<string, string>>;
+  /** A push that reports no progress for this many milliseconds is given up (default 60000). */
+  readonly pushIdleTimeoutMs?: number;
 }
 
 /**
@@ -33,6 +35,7 @@ const schema = z.object({
   micromambaImage: MOVED_TO_BUILDER_OPTIONS.optional(),
   cudaImage: MOVED_TO_BUILDER_OPTIONS.optional(),
   labels: z.record(z.string().min(1), z.string()).optional(),
+  pushIdleTimeoutMs: z.number().int().min(100).max(3_600_000).optional(),
 });
 
 /** The configuration keys the shared settings use; a builder's own keys must not collide with them. */

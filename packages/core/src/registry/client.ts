@@ -8,7 +8,7 @@
  */
 
 import { createHash } from "node:crypto";
-import { ImageSpecError, type ErrorCode } from "../errors.js";
+import { type ErrorCode, ImageSpecError, printable } from "../errors.js";
 import { DOCKER_HUB, isLoopbackRegistry, parseImageReference } from "../reference.js";
 import type { CredentialResolver, RegistryCredentials } from "./credentials.js";
 
@@ -617,8 +617,12 @@ function describeRefusal(domain: string, path: string, scope: string, status: nu
 }
 
 function describeStatus(domain: string, response: Response): string {
-  const text = `${response.status} ${response.statusText}`.trimEnd();
-  if (response.status === 429) return `${domain} is rate limiting requests (${text}); try again later`;
+  const text = printable(`${response.status} ${response.statusText.slice(0, 80)}`.trimEnd());
+  if (response.status === 429) {
+    const retryAfter = response.headers.get("retry-after")?.trim();
+    const when = retryAfter && /^\d{1,9}$/.test(retryAfter) ? `in ${retryAfter} s (its Retry-After)` : retryAfter ? `after ${printable(retryAfter.slice(0, 64))} (its Retry-After)` : "later";
+    return `${domain} is rate limiting requests (${text}); try again ${when}`;
+  }
   if (response.status >= 500) return `${domain} answered with a server error (${text})`;
   return `${domain} answered ${text}`;
 }
