@@ -11,6 +11,7 @@ export {
   tokenRegistryTestEnv,
 } from "./env.js";
 export { CAPTIVE_PORTAL_PAGE, type Fault, type FaultProxy, type FaultRequest, startFaultProxy } from "./fault-proxy.js";
+export { HOSTILE_PAYLOADS, hostileStrings, ILL_FORMED, seededRandom } from "./hostile.js";
 export { servePackageIndex, type PackageIndex, type PackageIndexOptions } from "./package-index.js";
 export { buildWheel, normalizeProjectName, type WheelSpec } from "./wheel.js";
 export { buildkitDockerClient, type DockerClient, dockerSelection, type ImageEntry, imageFolder, inParallel, modernDockerClient } from "./oracle.js";
