@@ -1,10 +1,10 @@
 /**
  * The docker builder: renders an image into a Dockerfile and builds it with BuildKit, through the Docker Engine API
- * (dockerode) or, for secret mounts and several platforms, the docker CLI. Creating it and calling `supports()` or
- * `render()` loads none of the build machinery.
+ * (dockerode) or, for secret mounts, the docker CLI; several platforms are one build each and an image index.
+ * Creating it and calling `supports()` or `render()` loads none of the build machinery.
  */
 
-import type { BuildContext, BuildResult, Existence, Image, ImageBuilder, RenderContext, RenderedBuildFile } from "@imagespec/core";
+import type { BuildContext, BuildResult, Existence, Image, ImageBuilder, NativePlatform, RenderContext, RenderedBuildFile } from "@imagespec/core";
 import { dockerRefusal, renderDockerBuild } from "@imagespec/docker-build";
 import { type DockerBuilderConfig, parseDockerConfig } from "./config.js";
 
@@ -28,6 +28,11 @@ export function createDockerBuilder(options: DockerBuilderConfig = {}): ImageBui
     async build(image: Image, context: BuildContext): Promise<BuildResult> {
       const { runBuild } = await import("./run-build.js");
       return runBuild(image, context, configFor(context.config));
+    },
+
+    async nativePlatform(context: { readonly signal: AbortSignal; readonly config: Readonly<Record<string, unknown>> }): Promise<NativePlatform> {
+      const { nativePlatform } = await import("./run-build.js");
+      return nativePlatform(configFor(context.config));
     },
 
     async exists(uri: string, context: { readonly signal: AbortSignal; readonly config: Readonly<Record<string, unknown>> }): Promise<Existence> {

@@ -1,8 +1,8 @@
 /**
- * The docker CLI, for what the Engine API cannot do: secret mounts (they need a BuildKit session that serves
- * secrets) and several platforms at once (buildx). A client is usable when `docker buildx` works, or when it is
- * older than 23, whose `docker build` still runs BuildKit itself when DOCKER_BUILDKIT=1. Newer clients without the
- * buildx plugin refuse BuildKit.
+ * The docker CLI, for what the Engine API cannot do yet: secret mounts (they need a BuildKit session that serves
+ * secrets). A client is usable when `docker buildx` works, or when it is older than 23, whose `docker build` still
+ * runs BuildKit itself when DOCKER_BUILDKIT=1. Newer clients without the buildx plugin refuse BuildKit. Several
+ * platforms never come here: they are one Engine API build each, and an index (@imagespec/docker-build).
  */
 
 import { mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
@@ -20,8 +20,6 @@ export interface DockerCli {
   readonly buildx: boolean;
   readonly version: string;
 }
-
-export type CliNeed = "secrets" | "platforms";
 
 const probes = new Map<string, Promise<DockerCli | string>>();
 
@@ -50,29 +48,24 @@ function probe(cli: string, env: NodeJS.ProcessEnv): Promise<DockerCli | string>
  * The first docker client that can do what the build needs: the configured one (`dockerCli`, then
  * `IMAGESPEC_DOCKER_CLI`), then `docker` on PATH, /usr/bin/docker and /usr/local/bin/docker.
  */
-export async function findDockerCli(config: DockerBuilderConfig, need: CliNeed, env: NodeJS.ProcessEnv, warn: (message: string) => void): Promise<DockerCli> {
+export async function findDockerCli(config: DockerBuilderConfig, env: NodeJS.ProcessEnv, warn: (message: string) => void): Promise<DockerCli> {
   const configured = [config.dockerCli, env.IMAGESPEC_DOCKER_CLI].filter((c): c is string => Boolean(c));
   const candidates = [...new Set([...configured, "docker", "/usr/bin/docker", "/usr/local/bin/docker"])];
   const refusals: string[] = [];
   for (const candidate of candidates) {
     const result = await probe(candidate, env);
-    if (typeof result !== "string" && (result.buildx || need === "secrets")) {
+    if (typeof result !== "string") {
       if (configured.length > 0 && candidate !== configured[0]) warn(`The configured docker CLI ${configured[0]} cannot be used (${refusals[0]}); using ${candidate} instead.`);
       return result;
     }
-    refusals.push(typeof result === "string" ? result : `docker ${result.version} without buildx cannot build several platforms at once`);
+    refusals.push(result);
   }
   const tried = candidates.map((c, i) => `${c}: ${refusals[i]}`).join("; ");
   throw new ImageSpecError(
     "ENVIRONMENT",
-    need === "platforms"
-      ? `Cannot build several platforms at once: that needs docker buildx, and no docker CLI with buildx was found (${tried})`
-      : `Cannot build with secret mounts: they need the docker CLI with BuildKit, and no usable docker CLI was found (${tried})`,
+    `Cannot build with secret mounts: they need the docker CLI with BuildKit, and no usable docker CLI was found (${tried})`,
     {
-      hint:
-        need === "platforms"
-          ? "Install the buildx plugin (Debian/Ubuntu: apt-get install docker-buildx, or docker-buildx-plugin from Docker's repository), or build one platform per image."
-          : "Install the buildx plugin (Debian/Ubuntu: apt-get install docker-buildx, or docker-buildx-plugin from Docker's repository), or point IMAGESPEC_DOCKER_CLI (or the docker builder's dockerCli setting) at a docker client that has it.",
+      hint: "Install the buildx plugin (Debian/Ubuntu: apt-get install docker-buildx, or docker-buildx-plugin from Docker's repository), or point IMAGESPEC_DOCKER_CLI (or the docker builder's dockerCli setting) at a docker client that has it.",
     },
   );
 }
@@ -82,27 +75,26 @@ export interface CliBuildOptions {
   readonly dockerfile: string;
   readonly buildArgs: Readonly<Record<string, string>>;
   readonly labels: Readonly<Record<string, string>>;
-  readonly platforms: readonly string[];
+  /** The one platform to build. */
+  readonly platform: string | undefined;
   readonly network: DockerBuilderConfig["network"];
   readonly pull: boolean;
   readonly noCache: boolean;
   /** Secrets with their sources: `src` is an absolute path here. */
   readonly secrets: readonly SecretMount[];
-  /** Several platforms: push from buildx (they cannot be loaded into the engine). */
-  readonly push: boolean;
-  /** Registry credentials the CLI needs (base images, the push target). */
+  /** Registry credentials the CLI needs (base images). */
   readonly auths: Record<string, DockerEngineAuthConfig>;
   readonly host: string | undefined;
   readonly signal: AbortSignal;
 }
 
-/** Runs the build with the CLI, the context tar on stdin. Returns the image id or manifest digest it reports. */
+/** Runs the build with the CLI, the context tar on stdin, into the engine. Returns the image id it reports. */
 export async function cliBuild(
   cli: DockerCli,
   context: Readable,
   options: CliBuildOptions,
   progress: BuildProgress,
-): Promise<{ imageId: string | undefined; digest: string | undefined; exitCode: number | undefined; failure: string | undefined }> {
+): Promise<{ imageId: string | undefined; exitCode: number | undefined; failure: string | undefined }> {
   const scratch = await mkdtemp(path.join(tmpdir(), "imagespec-docker-"));
   try {
     const env: Record<string, string> = { DOCKER_BUILDKIT: "1", BUILDKIT_PROGRESS: "plain" };
@@ -113,9 +105,9 @@ export async function cliBuild(
     args.push("--progress=plain", "--file", options.dockerfile, "--tag", options.tag);
     const idFile = path.join(scratch, "image-id");
     const metadataFile = path.join(scratch, "metadata.json");
-    if (options.platforms.length > 0) args.push("--platform", options.platforms.join(","));
+    if (options.platform !== undefined) args.push("--platform", options.platform);
     if (cli.buildx) {
-      args.push(options.platforms.length > 1 ? (options.push ? "--push" : "--load") : "--load", "--metadata-file", metadataFile);
+      args.push("--load", "--metadata-file", metadataFile);
     } else {
       args.push("--iidfile", idFile);
     }
@@ -154,15 +146,16 @@ export async function cliBuild(
     const result = await subprocess;
     parser.end();
     if (result.exitCode !== 0) {
-      return { imageId: undefined, digest: undefined, exitCode: result.exitCode, failure: result.isCanceled ? "cancelled" : (result.cause as Error | undefined)?.message };
+      return { imageId: undefined, exitCode: result.exitCode, failure: result.isCanceled ? "cancelled" : (result.cause as Error | undefined)?.message };
     }
-    const imageId = cli.buildx ? undefined : (await readFile(idFile, "utf8").catch(() => "")).trim() || undefined;
-    let digest: string | undefined;
+    let imageId: string | undefined;
     if (cli.buildx) {
       const metadata = JSON.parse(await readFile(metadataFile, "utf8").catch(() => "{}")) as Record<string, unknown>;
-      digest = typeof metadata["containerimage.digest"] === "string" ? (metadata["containerimage.digest"] as string) : undefined;
+      imageId = typeof metadata["containerimage.config.digest"] === "string" ? (metadata["containerimage.config.digest"] as string) : undefined;
+    } else {
+      imageId = (await readFile(idFile, "utf8").catch(() => "")).trim() || undefined;
     }
-    return { imageId, digest, exitCode: 0, failure: undefined };
+    return { imageId, exitCode: 0, failure: undefined };
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }

@@ -19,4 +19,4 @@ export {
 } from "@imagespec/docker-build";
 export type { DockerBuildError } from "@imagespec/docker-build/engine";
 export { createDockerBuilder, DOCKER_BUILDER_TYPE } from "./builder.js";
-export { DEFAULT_CUDA_IMAGE, DEFAULT_MICROMAMBA_IMAGE, type DockerBuilderConfig, parseDockerConfig } from "./config.js";
+export { DEFAULT_CUDA_IMAGE, DEFAULT_MICROMAMBA_IMAGE, type DockerBuilderConfig, dockerBuilderSettings, parseDockerConfig } from "./config.js";

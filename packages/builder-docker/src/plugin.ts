@@ -1,6 +1,6 @@
 import { definePlugin } from "@imagespec/core";
 import { createDockerBuilder, DOCKER_BUILDER_TYPE } from "./index.js";
-import type { DockerBuilderConfig } from "./config.js";
+import { type DockerBuilderConfig, dockerBuilderSettings } from "./config.js";
 
 /**
  * Priority 100: the highest among the builders that need no configuration; docker builds whatever it supports. The
@@ -12,8 +12,12 @@ export default definePlugin({
     {
       type: DOCKER_BUILDER_TYPE,
       priority: 100,
-      description: "renders a Dockerfile and builds it with Docker BuildKit (Engine API; docker CLI for secrets and several platforms)",
+      description: "renders a Dockerfile and builds it with Docker BuildKit (Engine API, one build per platform and an OCI index; docker CLI for secrets)",
+      settings: dockerBuilderSettings,
       create: ({ config }) => createDockerBuilder(config as DockerBuilderConfig),
     },
   ],
 });
+
+/** The settings type, re-exported so importing this module (as imagespec.config.ts does) brings its editor completion. */
+export type { DockerBuilderConfig } from "./config.js";

@@ -1,28 +1,47 @@
 /**
  * Building, pushing and checking images: loaded only when the builder builds (the builder's `supports()` and
  * `render()` never load dockerode, execa or tar-stream). The Engine API path is @imagespec/docker-build's; the
- * docker CLI path, for secret mounts and several platforms, is this builder's own.
+ * docker CLI path, for secret mounts, is this builder's own. Several platforms are one build per platform (each
+ * through the path it needs), then an image index (@imagespec/docker-build's buildPlatformIndex).
  */
 
 import { access } from "node:fs/promises";
 import path from "node:path";
-import { type BuildContext, type BuildResult, type Existence, type Image, ImageSpecError, isImageSpecError, parseImageReference, type SecretMount } from "@imagespec/core";
+import {
+  type BuildContext,
+  type BuildResult,
+  type Existence,
+  type Image,
+  ImageSpecError,
+  isImageSpecError,
+  limiter,
+  type NativePlatform,
+  parseImageReference,
+  type SecretMount,
+} from "@imagespec/core";
 import { type DockerBuildPlan, renderDockerBuild } from "@imagespec/docker-build";
 import {
   BuildProgress,
   abortOnFailure,
   buildFailure,
   buildOnEngine,
+  buildPlatformIndex,
   cancelledError,
+  cannotRunReason,
   contextTar,
   DockerBuildError,
+  type EngineConnection,
   engineImageId,
+  engineNativePlatform,
+  enginePlatforms,
   enginePush,
   ociLabels,
   registryAuths,
+  unsupportedPlatformError,
+  unsupportedPlatforms,
 } from "@imagespec/docker-build/engine";
 import { cliBuild, findDockerCli } from "./cli.js";
-import type { DockerBuilderConfig } from "./config.js";
+import { DEFAULT_MAX_BUILDS, type DockerBuilderConfig } from "./config.js";
 import { connectEngine } from "./local-engine.js";
 
 export { DockerBuildError };
@@ -51,37 +70,72 @@ async function resolveSecrets(image: Image, secrets: readonly SecretMount[], env
   return resolved;
 }
 
+/** The engine's build slots, per endpoint: platform builds and images share them. */
+const slots = new Map<string, <T>(task: () => Promise<T>) => Promise<T>>();
+
+function engineSlots(endpoint: string, maxBuilds: number): <T>(task: () => Promise<T>) => Promise<T> {
+  const key = `${endpoint} ${maxBuilds}`;
+  let slot = slots.get(key);
+  if (slot === undefined) {
+    slot = limiter(maxBuilds);
+    slots.set(key, slot);
+  }
+  return slot;
+}
+
 export async function runBuild(image: Image, context: BuildContext, config: DockerBuilderConfig, env: NodeJS.ProcessEnv = process.env): Promise<BuildResult> {
   const { uri, signal } = context;
   if (signal.aborted) throw cancelledError(image, uri);
 
   const plan: DockerBuildPlan = await renderDockerBuild(image, { baseUri: context.baseUri, config });
   const connection = await connectEngine(config, `build ${image.name}`, env);
-  const severalPlatforms = image.platforms.length > 1;
-  if (severalPlatforms && !context.push) {
-    throw new ImageSpecError("INVALID_SPEC", `Cannot build ${image.name} for ${image.platforms.join(", ")}: an image of several platforms cannot be kept in the local engine, only pushed`, {
-      field: "platform",
-      value: image.platforms,
-      hint: "Give the image a registry (and leave IMAGESPEC_PUSH unset), or build one platform.",
-    });
+  const engine = `docker ${connection.endpoint}`;
+  await checkPlatforms(image, connection, engine, (message) => context.report({ type: "warning", message }));
+  const slot = engineSlots(connection.endpoint, config.maxBuilds ?? DEFAULT_MAX_BUILDS);
+  const buildOne = (platform: string | undefined, platformContext: BuildContext): Promise<BuildResult> =>
+    slot(() =>
+      plan.secrets.length === 0
+        ? buildOnEngine(connection, image, platformContext, { settings: config, engine, plan, env, ...(platform !== undefined && { platform }) })
+        : cliRunBuild(image, platformContext, config, plan, connection, env, platform),
+    );
+  if (image.platforms.length > 1) {
+    return buildPlatformIndex(image, context, { build: buildOne, concurrency: config.maxBuilds ?? DEFAULT_MAX_BUILDS });
   }
-  if (plan.secrets.length === 0 && !severalPlatforms) {
-    return buildOnEngine(connection, image, context, { settings: config, engine: `docker ${connection.endpoint}`, plan, env });
-  }
-  return cliRunBuild(image, context, config, plan, connection, env);
+  return buildOne(image.platforms[0], context);
 }
 
-/** Secret mounts and several platforms: the docker CLI builds (it serves secrets through its BuildKit session). */
+/**
+ * Fails before anything is built when the engine cannot run one of the image's platforms (no emulator for it on its
+ * host). When the engine cannot be asked which platforms it emulates, the build goes ahead with a warning.
+ */
+async function checkPlatforms(image: Image, connection: EngineConnection, engine: string, warn: (message: string) => void): Promise<void> {
+  const platforms = await enginePlatforms(connection);
+  const missing = unsupportedPlatforms(image.platforms, platforms);
+  if (missing.length === 0) return;
+  if (platforms.workersError !== undefined) {
+    warn(`Cannot ask ${engine} which platforms it emulates (${platforms.workersError}); building ${missing.join(", ")} anyway`);
+    return;
+  }
+  throw unsupportedPlatformError(image, missing, cannotRunReason(engine, missing, platforms));
+}
+
+/** The local engine's platform, for images whose platform is `native`. */
+export async function nativePlatform(config: DockerBuilderConfig, env: NodeJS.ProcessEnv = process.env): Promise<NativePlatform> {
+  const connection = await connectEngine(config, "find the Docker engine's platform", env);
+  return { platform: await engineNativePlatform(connection), source: `docker ${connection.endpoint}` };
+}
+
+/** Secret mounts: the docker CLI builds one platform (it serves secrets through its BuildKit session). */
 async function cliRunBuild(
   image: Image,
   context: BuildContext,
   config: DockerBuilderConfig,
   plan: DockerBuildPlan,
-  connection: Awaited<ReturnType<typeof connectEngine>>,
+  connection: EngineConnection,
   env: NodeJS.ProcessEnv,
+  platform: string | undefined,
 ): Promise<BuildResult> {
   const { uri, signal } = context;
-  const severalPlatforms = image.platforms.length > 1;
   const progress = new BuildProgress((event) => context.report(event), plan.steps);
   const labels = await ociLabels(image, config.labels ?? {}, env);
   const tar = contextTar(plan.context, { env, image, identity: context.identity });
@@ -98,9 +152,9 @@ async function cliRunBuild(
   let engineMessage: string | undefined;
   try {
     const secrets = await resolveSecrets(image, plan.secrets, env);
-    const cli = await findDockerCli(config, severalPlatforms ? "platforms" : "secrets", env, (message) => context.report({ type: "warning", message }));
-    progress.line(`Building with ${cli.path} (docker ${cli.version}${cli.buildx ? ", buildx" : ", BuildKit"}): ${severalPlatforms ? "several platforms" : "secret mounts"} need the CLI`);
-    const auths = await registryAuths(severalPlatforms ? [...plan.baseReferences, uri] : plan.baseReferences, context.credentials);
+    const cli = await findDockerCli(config, env, (message) => context.report({ type: "warning", message }));
+    progress.line(`Building with ${cli.path} (docker ${cli.version}${cli.buildx ? ", buildx" : ", BuildKit"}): secret mounts need the CLI`);
+    const auths = await registryAuths(plan.baseReferences, context.credentials);
     const result = await cliBuild(
       cli,
       tar.stream,
@@ -109,12 +163,11 @@ async function cliRunBuild(
         dockerfile: plan.dockerfileName,
         buildArgs: plan.buildArgs,
         labels,
-        platforms: image.platforms,
+        platform,
         network: config.network,
         pull: config.pull ?? false,
         noCache: config.noCache ?? false,
         secrets,
-        push: severalPlatforms,
         auths,
         host: config.host,
         signal: buildSignal,
@@ -123,10 +176,6 @@ async function cliRunBuild(
     );
     if (result.exitCode !== 0) engineMessage = result.failure ?? `${path.basename(cli.path)} exited with ${result.exitCode}`;
     imageId = result.imageId;
-    if (severalPlatforms && result.exitCode === 0) {
-      digest = result.digest;
-      pushed = true;
-    }
   } catch (error) {
     const tarError = await Promise.race([tarFailure, new Promise((resolve) => setTimeout(resolve, 100, undefined))]);
     if (tarError !== undefined) throw tarError;
@@ -140,7 +189,7 @@ async function cliRunBuild(
   const failure = progress.failure();
   if (engineMessage !== undefined || failure !== undefined) throw buildFailure(image.name, uri, failure, engineMessage, progress.log);
 
-  if (context.push && !pushed) {
+  if (context.push) {
     progress.line(`Pushing ${uri}`);
     digest = await enginePush(connection, image.name, uri, context.credentials, signal, progress, { idleTimeoutMs: config.pushIdleTimeoutMs });
     pushed = true;

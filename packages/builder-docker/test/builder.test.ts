@@ -3,7 +3,7 @@ import { execFile } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { Image, isImageSpecError } from "@imagespec/core";
+import { checkBuilderSettings, Image, isImageSpecError } from "@imagespec/core";
 import { renderDockerBuild } from "@imagespec/docker-build";
 import { describe, expect, it } from "vitest";
 import { createDockerBuilder } from "../src/index.js";
@@ -50,6 +50,15 @@ describe("the docker builder", () => {
       expect((error as Error).message).toContain("host");
       expect((error as { issues: unknown[] }).issues).toHaveLength(2);
     }
+  });
+
+  it("declares strict settings: a misspelled one is a CONFIG_ERROR with the setting it was meant to be", async () => {
+    expect(() => createDockerBuilder({ netwrk: "host" } as never)).toThrow(/builders\.docker\.netwrk: is not a setting of the docker builder; did you mean network\?/);
+    const settings = plugin.builders[0]!.settings!;
+    expect(checkBuilderSettings(settings, { network: "host", micromambaImage: "m:1", cudaImage: "c:{cuda}", labels: { a: "b" }, host: "unix:///x", dockerCli: "docker", pull: true, noCache: false }, { type: "docker", at: "builders.docker" })).toEqual([]);
+    expect(checkBuilderSettings(settings, { micromamba_image: "m:1" }, { type: "docker", at: "builderConfig" })).toEqual([
+      { field: "builderConfig.micromamba_image", value: "m:1", message: "is not a setting of the docker builder; did you mean micromambaImage?" },
+    ]);
   });
 
   it("refuses what the renderer cannot render, with the reason", () => {

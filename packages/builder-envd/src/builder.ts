@@ -14,6 +14,7 @@ import {
   type Image,
   type ImageBuilder,
   type ImageIdentity,
+  checkBuilderSettings,
   ImageSpecError,
   type RenderContext,
   type RenderedBuildFile,
@@ -21,16 +22,12 @@ import {
 import { execa } from "execa";
 import { inputType, writeBuildContext } from "./context.js";
 import { compileEnvd, ENVD_FILENAME, type EnvdRendering } from "./render.js";
+import { type EnvdBuilderOptions, envdBuilderSettings } from "./settings.js";
 import { type EnvdVersion, isSupportedEnvdVersion, MIN_ENVD_VERSION, parseEnvdVersion } from "./version.js";
 
 export const ENVD_BUILDER_TYPE = "envd";
 
-export interface EnvdBuilderOptions {
-  /** The envd executable: a name looked up on PATH, or a path. Default `envd`. */
-  readonly binary?: string;
-  /** Keep the build context folder after the build (its path is logged). Default false. */
-  readonly keepContext?: boolean;
-}
+export type { EnvdBuilderOptions } from "./settings.js";
 
 const INSTALL_HINT =
   `Install envd ${MIN_ENVD_VERSION} or newer (\`pip install envd\`, or a release binary from https://github.com/tensorchord/envd/releases) and run \`envd bootstrap\` once; ` +
@@ -100,18 +97,17 @@ export function createEnvdBuilder(options: EnvdBuilderOptions = {}): ImageBuilde
 }
 
 function readSettings(config: Readonly<Record<string, unknown>>, defaults: EnvdBuilderOptions): { binary: string; keepContext: boolean } {
-  const binary = config.binary ?? defaults.binary ?? "envd";
-  const keepContext = config.keepContext ?? defaults.keepContext ?? false;
-  const problems: string[] = [];
-  if (typeof binary !== "string" || binary.trim() === "") problems.push(`binary = ${JSON.stringify(binary)}: expected the envd executable's name or path`);
-  if (typeof keepContext !== "boolean") problems.push(`keepContext = ${JSON.stringify(keepContext)}: expected true or false`);
-  if (problems.length > 0) {
-    throw new ImageSpecError("CONFIG_ERROR", `Cannot configure the envd builder: ${problems.join("; ")}`, {
-      field: "builders.envd",
+  const issues = checkBuilderSettings(envdBuilderSettings, config, { type: ENVD_BUILDER_TYPE, at: "builders.envd" });
+  if (issues.length > 0) {
+    throw new ImageSpecError("CONFIG_ERROR", `Cannot configure the envd builder: ${issues.map((i) => `${i.field} = ${JSON.stringify(i.value)}: ${i.message}`).join("; ")}`, {
+      field: issues[0]!.field,
+      value: issues[0]!.value,
+      issues,
       hint: "Fix builders.envd in imagespec.config.ts (or the image's builderConfig).",
     });
   }
-  return { binary: binary as string, keepContext: keepContext as boolean };
+  const settings = config as EnvdBuilderOptions;
+  return { binary: settings.binary ?? defaults.binary ?? "envd", keepContext: settings.keepContext ?? defaults.keepContext ?? false };
 }
 
 /** Runs `envd version` and refuses an envd that is missing, unreadable or older than MIN_ENVD_VERSION. */

@@ -15,4 +15,5 @@ export {
   type EnvdRendering,
   type EnvdStage,
 } from "./render.js";
+export { envdBuilderSettings } from "./settings.js";
 export { compareEnvdVersions, type EnvdVersion, isSupportedEnvdVersion, MIN_ENVD_VERSION, parseEnvdVersion } from "./version.js";

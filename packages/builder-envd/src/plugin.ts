@@ -1,5 +1,6 @@
 import { definePlugin } from "@imagespec/core";
 import { createEnvdBuilder, ENVD_BUILDER_TYPE } from "./index.js";
+import { type EnvdBuilderOptions, envdBuilderSettings } from "./settings.js";
 
 /**
  * Priority 50: below the docker builder (the default), above noop. Pin it higher in imagespec.config.ts
@@ -12,11 +13,11 @@ export default definePlugin({
       type: ENVD_BUILDER_TYPE,
       priority: 50,
       description: `renders build.envd and builds it with envd (${">="}0.3.39)`,
-      create: ({ config }) =>
-        createEnvdBuilder({
-          ...(typeof config.binary === "string" && { binary: config.binary }),
-          ...(typeof config.keepContext === "boolean" && { keepContext: config.keepContext }),
-        }),
+      settings: envdBuilderSettings,
+      create: ({ config }) => createEnvdBuilder(envdBuilderSettings.parse(config) as EnvdBuilderOptions),
     },
   ],
 });
+
+/** The settings type, re-exported so importing this module (as imagespec.config.ts does) brings its editor completion. */
+export type { EnvdBuilderOptions } from "./settings.js";

@@ -11,7 +11,7 @@
  */
 
 import path from "node:path";
-import { IMAGE_ID_ENV, type Image, type Layer, layerDefinition, layerFields, shellQuote, starlarkList, starlarkString } from "@imagespec/core";
+import { IMAGE_ID_ENV, type Image, isInstallerVariable, type Layer, layerDefinition, layerFields, shellQuote, starlarkList, starlarkString } from "@imagespec/core";
 
 export const ENVD_FILENAME = "build.envd";
 
@@ -102,7 +102,15 @@ export function compileEnvd(image: Image, options: CompileOptions): EnvdRenderin
   let cudaAt: string | undefined;
   let needsPython: string | undefined;
 
+  /** An env layer that sets variables installers read (PIP_INDEX_URL, ...), waiting for an install it would miss. */
+  let installerEnv: { where: string; names: string[] } | undefined;
   const staged = (stage: Stage, where: string) => {
+    if (installerEnv && (stage === "system" || stage === "packages")) {
+      refuse(
+        `${installerEnv.where} sets ${installerEnv.names.join(", ")} for the installs after it (such as ${where}), but envd sets env only for the running container (runtime.environ), so its installs would not see them`,
+      );
+      installerEnv = undefined;
+    }
     if (latest && STAGE_RANK[stage] < STAGE_RANK[latest.stage]) {
       refuse(
         `${where} comes after ${latest.where}, but envd always installs ${STAGE_WORDS[stage]} before it handles ${STAGE_WORDS[latest.stage]}, so it would reorder them (envd's order: CUDA, system packages, Python and conda packages, copied files, commands)`,
@@ -227,6 +235,8 @@ export function compileEnvd(image: Image, options: CompileOptions): EnvdRenderin
       case "env": {
         const vars = fields.vars as Record<string, string>;
         if ("PATH" in vars) refuse(`${where} sets PATH, which envd manages itself and leaves out of runtime.environ`);
+        const names = Object.keys(vars).filter(isInstallerVariable);
+        if (names.length > 0) installerEnv ??= { where, names };
         const entries = Object.entries(vars).map(([name, value]) => `${starlarkString(name)}: ${starlarkString(value)}`);
         body.push(`runtime.environ(env={${entries.join(", ")}})`);
         return;

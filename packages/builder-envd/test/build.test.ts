@@ -248,9 +248,11 @@ describe("envd build errors", () => {
   });
 
   it("rejects bad settings as CONFIG_ERROR naming each", async () => {
-    const error = await failure(createEnvdBuilder().build(image(), await createBuildContext(image(), { config: { binary: "", keepContext: "yes" } })));
+    const error = await failure(createEnvdBuilder().build(image(), await createBuildContext(image(), { config: { binary: "", keepContext: "yes", keepContxt: true } })));
     expect(error.code).toBe("CONFIG_ERROR");
-    expect(error.message).toBe('Cannot configure the envd builder: binary = "": expected the envd executable\'s name or path; keepContext = "yes": expected true or false');
+    expect(error.message).toBe(
+      'Cannot configure the envd builder: builders.envd.keepContxt = true: is not a setting of the envd builder; did you mean keepContext?; builders.envd.binary = "": cannot be empty; builders.envd.keepContext = "yes": expected a boolean',
+    );
   });
 
   it("stops envd and cleans up when the build is cancelled", async () => {

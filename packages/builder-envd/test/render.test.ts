@@ -215,6 +215,11 @@ describe("what envd cannot express is refused by name", () => {
     ["a command with a single quote", () => debian().withCommands("echo 'hi'"), /contains a single quote/],
     ["a working directory envd cannot quote", () => debian().withWorkdir("/my app").withCommands("ls"), /working directory "\/my app"/],
     ["PATH in the environment", () => debian().withEnvVars({ PATH: "/opt/bin:/usr/bin" }), /sets PATH/],
+    [
+      "installer variables for the installs after them (a spec's env is set before its installs)",
+      () => new ImageSpec({ root, pythonVersion: "3.11", packages: ["six"], env: { PIP_INDEX_URL: "http://127.0.0.1:9/simple", MODE: "x" } }).toImage(),
+      /layers\[0\] \(env\) sets PIP_INDEX_URL for the installs after it \(such as layers\[1\] \(pipPackages\)\), but envd sets env only for the running container/,
+    ],
     ["different pip indexes", () => debian().withPipPackages("six", { indexUrl: "https://a.example/simple" }).withPipPackages("attrs"), /other package indexes than layers\[0\]/],
     ["different conda channels", () => debian().withCondaPackages(["a"], { channels: ["x"] }).withCondaPackages(["b"]), /other conda channels/],
     ["two requirements files", () => debian().withRequirements("requirements.txt").withRequirements("requirements.txt"), /second requirements file/],

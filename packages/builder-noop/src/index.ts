@@ -7,6 +7,13 @@ import { type BuildContext, type BuildResult, type Image, type ImageBuilder, Ima
 
 export const NOOP_BUILDER_TYPE = "noop";
 
+declare module "@imagespec/core" {
+  interface BuilderSettings {
+    /** @imagespec/builder-noop has no settings. */
+    noop: Record<string, never>;
+  }
+}
+
 function refusal(image: Image): string | undefined {
   switch (image.base.type) {
     case "image":

@@ -1,4 +1,4 @@
-import { definePlugin } from "@imagespec/core";
+import { definePlugin, NO_SETTINGS } from "@imagespec/core";
 import { createNoopBuilder, NOOP_BUILDER_TYPE } from "./index.js";
 
 /** Lowest priority: noop is chosen when named, or when nothing else can build the image. */
@@ -9,6 +9,7 @@ export default definePlugin({
       type: NOOP_BUILDER_TYPE,
       priority: 0,
       description: "uses the base image as is; builds nothing",
+      settings: NO_SETTINGS,
       create: () => createNoopBuilder(),
     },
   ],

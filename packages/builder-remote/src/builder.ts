@@ -4,7 +4,7 @@
  * `render()` loads none of the build machinery and opens no connection.
  */
 
-import { type BuildContext, type BuildResult, type Image, type ImageBuilder, ImageSpecError, type RenderContext, type RenderedBuildFile } from "@imagespec/core";
+import { type BuildContext, type BuildResult, type Image, type ImageBuilder, ImageSpecError, type NativePlatform, type RenderContext, type RenderedBuildFile } from "@imagespec/core";
 import { dockerRefusal, renderDockerBuild } from "@imagespec/docker-build";
 import { NO_ENGINE_REASON, type RemoteBuilderConfig, type ResolvedRemoteConfig, resolveRemoteConfig } from "./config.js";
 import type { EnginePool } from "./pool.js";
@@ -29,9 +29,6 @@ function remoteRefusal(image: Image): string | undefined {
   }
   if (image.base.type === "image" && image.base.image.registry === undefined) {
     reasons.push(`its base image ${image.base.image.name} has no registry, so the remote engine could not pull it`);
-  }
-  if (image.platforms.length > 1) {
-    reasons.push(`it is for several platforms (${image.platforms.join(", ")}), which needs buildx and a BuildKit session that the Docker Engine API cannot drive; build one platform per image, or use the docker builder`);
   }
   const secretLayers = image.layers.flatMap((layer, i) => (hasSecretMounts(layer as unknown as Record<string, unknown>) ? [`layers[${i}] (${layer.kind})`] : []));
   if (secretLayers.length > 0) {
@@ -79,6 +76,13 @@ export function createRemoteBuilder(config: RemoteBuilderConfig = {}, options: R
       if (refusal !== undefined) throw new ImageSpecError("NO_BUILDER", `Cannot render ${image.name} for the remote builder: ${refusal}`, { hint: "Choose a builder that supports it, or change the image." });
       const plan = await renderDockerBuild(image, { baseUri: context.baseUri, config: resolve(context.config).settings });
       return { filename: "Dockerfile", content: plan.dockerfile };
+    },
+
+    async nativePlatform(context: { readonly signal: AbortSignal; readonly config: Readonly<Record<string, unknown>> }): Promise<NativePlatform> {
+      const resolved = resolve(context.config);
+      if (resolved.engines.length === 0) throw new ImageSpecError("NO_BUILDER", `Cannot resolve the platform "native" with the remote builder: ${NO_ENGINE_REASON}`);
+      const { poolNativePlatform } = await import("./run-build.js");
+      return poolNativePlatform(resolved, await poolFor(resolved), env());
     },
 
     async build(image: Image, context: BuildContext): Promise<BuildResult> {

@@ -6,8 +6,8 @@
 
 import os from "node:os";
 import path from "node:path";
-import { ImageSpecError, type ValidationIssue } from "@imagespec/core";
-import { type DockerBuildSettings, readDockerBuildSettings, valueAt } from "@imagespec/docker-build";
+import { checkBuilderSettings, grammar, ImageSpecError, type ValidationIssue } from "@imagespec/core";
+import { type DockerBuildSettings, dockerBuildSettingsShape, readDockerBuildSettings, valueAt } from "@imagespec/docker-build";
 import { z } from "zod";
 
 /** One engine of the pool, as written in the configuration. */
@@ -30,6 +30,12 @@ export interface RemoteEngineConfig {
   readonly identityFile?: string;
   /** SSH: the known_hosts file the engine's host key must be in. Default ~/.ssh/known_hosts. */
   readonly knownHosts?: string;
+  /**
+   * The platforms this engine runs natively, e.g. `["linux/arm64"]` (in an address: `?platforms=linux/arm64`, repeated
+   * for several). A platform goes to the engines that declare it when there are any; other engines build it only
+   * under emulation, when none of those can take it.
+   */
+  readonly platforms?: readonly string[];
 }
 
 export interface RemoteBuilderConfig extends DockerBuildSettings {
@@ -43,6 +49,13 @@ export interface RemoteBuilderConfig extends DockerBuildSettings {
   readonly healthCheckTimeoutMs?: number;
 }
 
+declare module "@imagespec/core" {
+  interface BuilderSettings {
+    /** @imagespec/builder-remote: a pool of remote Docker engines. */
+    remote: RemoteBuilderConfig;
+  }
+}
+
 export const DEFAULT_MAX_BUILDS = 2;
 export const DEFAULT_HEALTH_CHECK_TIMEOUT_MS = 10_000;
 
@@ -54,6 +67,8 @@ export interface ResolvedEngine {
   /** The address without settings, for messages. */
   readonly address: string;
   readonly maxBuilds: number;
+  /** The platforms it declares it runs natively (none: not said). */
+  readonly platforms: readonly string[];
   readonly transport:
     | { readonly kind: "tcp"; readonly host: string; readonly port: number; readonly tls: false | TlsMaterial }
     | { readonly kind: "ssh"; readonly host: string; readonly port: number; readonly username: string | undefined; readonly identityFile: string | undefined; readonly knownHosts: string };
@@ -79,19 +94,34 @@ const engineSchema = z
     tls: z.boolean().optional(),
     identityFile: z.string().min(1).optional(),
     knownHosts: z.string().min(1).optional(),
+    platforms: z.array(z.string().refine((p) => p !== "native" && grammar.checkPlatform(p) === undefined, "a platform is os/arch[/variant], e.g. linux/arm64")).optional(),
   })
   .strict();
 
-const schema = z.object({
-  // Each entry is checked on its own (resolveEngine), so one bad entry does not hide the others' problems.
-  engines: z.array(z.unknown()).optional(),
+const ownSettings = {
   certPath: z.string().min(1).optional(),
   maxBuilds: z.number().int().min(1).max(64).optional(),
   healthCheckTimeoutMs: z.number().int().min(100).max(600_000).optional(),
-});
+};
+
+/**
+ * Every setting of the remote builder, strict (core checks the config file and images' builderConfig against it
+ * before anything builds). Engines are addresses or strict engine objects; what only resolving can tell (a bad
+ * address, TLS material for an ssh:// engine) is checked by `resolveRemoteConfig`.
+ */
+export const remoteBuilderSettings = z
+  .object({
+    ...dockerBuildSettingsShape,
+    ...ownSettings,
+    engines: z.array(z.union([z.string(), engineSchema])).optional(),
+  })
+  .strict();
+
+// Here each entry is checked on its own (resolveEngine), so one bad entry does not hide the others' problems.
+const schema = z.object({ ...ownSettings, engines: z.array(z.unknown()).optional() });
 
 const KEYS = Object.keys(schema.shape);
-const QUERY_KEYS = new Set(["name", "maxBuilds", "certPath", "ca", "cert", "key", "tls", "identityFile", "knownHosts"]);
+const QUERY_KEYS = new Set(["name", "maxBuilds", "certPath", "ca", "cert", "key", "tls", "identityFile", "knownHosts", "platforms"]);
 
 const HINT =
   "Set IMAGESPEC_REMOTE_ENGINES=tcp://host:2376,ssh://user@host, or builders.remote.engines in imagespec.config.ts (see @imagespec/builder-remote's README).";
@@ -127,11 +157,13 @@ function resolveEngine(
   }
   if (!["tcp:", "https:", "ssh:"].includes(url.protocol)) return problem(`uses ${url.protocol}//, but remote engines are reached over tcp:// (TLS) or ssh://`);
   const query: Record<string, string> = {};
+  const queryPlatforms: string[] = [];
   for (const [key, value] of url.searchParams) {
     if (!QUERY_KEYS.has(key)) return problem(`has an unknown setting ${JSON.stringify(key)} (known: ${[...QUERY_KEYS].join(", ")})`);
-    query[key] = value;
+    if (key === "platforms") queryPlatforms.push(value);
+    else query[key] = value;
   }
-  const fromQuery: Partial<Record<keyof RemoteEngineConfig, unknown>> = { ...query };
+  const fromQuery: Partial<Record<keyof RemoteEngineConfig, unknown>> = { ...query, ...(queryPlatforms.length > 0 && { platforms: queryPlatforms }) };
   if (query.maxBuilds !== undefined) fromQuery.maxBuilds = /^\d+$/.test(query.maxBuilds) ? Number(query.maxBuilds) : query.maxBuilds;
   if (query.tls !== undefined) fromQuery.tls = query.tls === "false" ? false : query.tls === "true" ? true : query.tls;
   const merged = engineSchema.safeParse({ ...fromQuery, ...given, host: given.host });
@@ -144,6 +176,7 @@ function resolveEngine(
   const address = `${url.protocol}//${url.username ? `${url.username}@` : ""}${url.host}`;
   const name = engine.name ?? address;
   const maxBuilds = engine.maxBuilds ?? defaults.maxBuilds;
+  const platforms = [...new Set(engine.platforms ?? [])];
   const port = url.port ? Number(url.port) : undefined;
   const hostname = url.hostname.replace(/^\[(.*)\]$/, "$1");
   if (!hostname) return problem("names no host");
@@ -154,7 +187,7 @@ function resolveEngine(
     if (engine.tls === false) {
       if (url.protocol === "https:") return problem("is https:// but sets tls=false");
       if (engine.ca || engine.cert || engine.key || engine.certPath) return problem("sets tls=false and TLS files at once");
-      return { name, address, maxBuilds, transport: { kind: "tcp", host: hostname, port: port ?? 2375, tls: false } };
+      return { name, address, maxBuilds, platforms, transport: { kind: "tcp", host: hostname, port: port ?? 2375, tls: false } };
     }
     const certPath = engine.certPath ?? defaults.certPath;
     if (!certPath && !engine.ca && !engine.cert && !engine.key) {
@@ -169,7 +202,7 @@ function resolveEngine(
       ...(engine.cert !== undefined && { cert: expandPath(engine.cert, env) }),
       ...(engine.key !== undefined && { key: expandPath(engine.key, env) }),
     };
-    return { name, address, maxBuilds, transport: { kind: "tcp", host: hostname, port: port ?? 2376, tls } };
+    return { name, address, maxBuilds, platforms, transport: { kind: "tcp", host: hostname, port: port ?? 2376, tls } };
   }
   if (url.protocol === "ssh:") {
     if (engine.tls !== undefined || engine.certPath || engine.ca || engine.cert || engine.key) return problem("sets TLS options, which are for tcp:// engines (SSH encrypts the connection itself)");
@@ -178,6 +211,7 @@ function resolveEngine(
       name,
       address,
       maxBuilds,
+      platforms,
       transport: {
         kind: "ssh",
         host: hostname,
@@ -196,6 +230,9 @@ function resolveEngine(
  * else from IMAGESPEC_REMOTE_ENGINES. Throws CONFIG_ERROR naming every bad field.
  */
 export function resolveRemoteConfig(config: Readonly<Record<string, unknown>> | undefined, env: NodeJS.ProcessEnv = process.env): ResolvedRemoteConfig {
+  // Unknown keys (a misspelled `engins`) first: they would otherwise just be left out.
+  const unknown = Object.fromEntries(Object.entries(config ?? {}).filter(([key]) => !Object.hasOwn(remoteBuilderSettings.shape, key)));
+  if (Object.keys(unknown).length > 0) throw configError(checkBuilderSettings(remoteBuilderSettings, unknown, { type: "remote", at: "builders.remote" }));
   const shared = readDockerBuildSettings(config);
   const own = Object.fromEntries(Object.entries(config ?? {}).filter(([key]) => KEYS.includes(key)));
   const parsed = schema.safeParse(own);

@@ -8,6 +8,7 @@ import { createPrivateKey, X509Certificate } from "node:crypto";
 import { access, readFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { formatPlatform } from "@imagespec/core";
 import { type EngineConnection, withTimeout } from "@imagespec/docker-build/engine";
 import type Dockerode from "dockerode";
 import type { ResolvedEngine, TlsMaterial } from "./config.js";
@@ -28,6 +29,8 @@ export class EngineUnavailable extends Error {
 export interface OpenEngine extends EngineConnection {
   /** `Docker 27.1.1, API 1.46, linux/amd64`. */
   readonly description: string;
+  /** The engine's own platform, `linux/amd64`. */
+  readonly platform: string;
 }
 
 /** Minimum Engine API for BuildKit builds through `/build?version=2` (Docker 18.09). */
@@ -176,5 +179,6 @@ export async function openEngine(engine: ResolvedEngine, options: { timeoutMs: n
   if ((api[0] ?? 0) < MIN_API[0] || ((api[0] ?? 0) === MIN_API[0] && (api[1] ?? 0) < MIN_API[1])) {
     throw new EngineUnavailable("down", `its Engine API ${version.ApiVersion} is too old for BuildKit (needs ${MIN_API.join(".")}, Docker 18.09 or later)`);
   }
-  return { docker, endpoint: engine.address, description: `Docker ${version.Version}, API ${version.ApiVersion}, ${version.Os}/${version.Arch}` };
+  const platform = formatPlatform({ os: String(version.Os).toLowerCase(), architecture: String(version.Arch).toLowerCase() });
+  return { docker, endpoint: engine.address, description: `Docker ${version.Version}, API ${version.ApiVersion}, ${platform}`, platform };
 }

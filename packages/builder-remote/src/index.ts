@@ -9,6 +9,7 @@ export {
   DEFAULT_HEALTH_CHECK_TIMEOUT_MS,
   DEFAULT_MAX_BUILDS,
   type RemoteBuilderConfig,
+  remoteBuilderSettings,
   type RemoteEngineConfig,
   type ResolvedEngine,
   type ResolvedRemoteConfig,

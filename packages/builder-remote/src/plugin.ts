@@ -1,5 +1,5 @@
 import { definePlugin } from "@imagespec/core";
-import type { RemoteBuilderConfig } from "./config.js";
+import { type RemoteBuilderConfig, remoteBuilderSettings } from "./config.js";
 import { createRemoteBuilder, REMOTE_BUILDER_TYPE } from "./index.js";
 
 /**
@@ -16,7 +16,11 @@ export default definePlugin({
       type: REMOTE_BUILDER_TYPE,
       priority: REMOTE_BUILDER_PRIORITY,
       description: "builds on remote Docker engines (TCP with TLS, or SSH) with BuildKit and pushes from there; a pool of engines builds concurrently",
+      settings: remoteBuilderSettings,
       create: ({ config }) => createRemoteBuilder(config as RemoteBuilderConfig),
     },
   ],
 });
+
+/** The settings type, re-exported so importing this module (as imagespec.config.ts does) brings its editor completion. */
+export type { RemoteBuilderConfig } from "./config.js";

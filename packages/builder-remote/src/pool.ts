@@ -34,7 +34,8 @@ export interface Lease<T> {
 export interface Refusal {
   readonly engine: ResolvedEngine;
   readonly reason: string;
-  readonly kind: "config" | "down";
+  /** `unsuitable`: the engine works but cannot take this build (a platform it cannot run); no cool-down. */
+  readonly kind: "config" | "down" | "unsuitable";
 }
 
 /** Thrown when no engine could take the build: every one (not excluded) failed its check. */
@@ -104,9 +105,11 @@ export class EnginePool {
         } catch (error) {
           // No wake-up for waiters: the slot is free again, but on an engine that just failed.
           state.running--;
-          const kind = (error as { kind?: unknown }).kind === "config" ? "config" : "down";
+          const given = (error as { kind?: unknown }).kind;
+          const kind = given === "config" || given === "unsuitable" ? given : "down";
           const reason = (error as Error).message || String(error);
-          state.failure = { reason, kind, until: this.#now() + COOLDOWN_MS };
+          if (kind === "unsuitable") this.#notify();
+          else state.failure = { reason, kind, until: this.#now() + COOLDOWN_MS };
           const refusal = { engine: state.engine, reason, kind } as const;
           refusals.push(refusal);
           options.onSkip?.(refusal);

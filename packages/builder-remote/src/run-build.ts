@@ -1,13 +1,25 @@
 /**
  * A build on the pool: loaded only when the builder builds. Takes a slot on the least busy engine that answers,
  * builds there through @imagespec/docker-build (context streamed as a tar, BuildKit, push from the engine), and,
- * when the engine goes away mid-build, retries once on another engine.
+ * when the engine goes away mid-build, retries once on another engine. An image of several platforms is one build
+ * per platform, spread over the pool (a platform goes to the engines that declare it native, when there are any),
+ * and an image index.
  */
 
-import { type BuildContext, type BuildResult, type Image, ImageSpecError } from "@imagespec/core";
-import { renderDockerBuild } from "@imagespec/docker-build";
-import { buildOnEngine, cancelledError, EngineLostError, isEngineLost } from "@imagespec/docker-build/engine";
-import type { ResolvedRemoteConfig } from "./config.js";
+import { type BuildContext, type BuildResult, type Image, ImageSpecError, type NativePlatform, samePlatform } from "@imagespec/core";
+import { type DockerBuildPlan, renderDockerBuild } from "@imagespec/docker-build";
+import {
+  buildOnEngine,
+  buildPlatformIndex,
+  cancelledError,
+  cannotRunReason,
+  EngineLostError,
+  type EnginePlatforms,
+  engineBuildPlatforms,
+  isEngineLost,
+  unsupportedPlatformError,
+} from "@imagespec/docker-build/engine";
+import type { ResolvedEngine, ResolvedRemoteConfig } from "./config.js";
 import { type OpenEngine, openEngine } from "./connect.js";
 import { type EnginePool, NoEngineAvailable, type Refusal } from "./pool.js";
 
@@ -24,6 +36,73 @@ function noEngineError(image: Image, refusals: readonly Refusal[], hints: readon
   });
 }
 
+/** How long what an engine said about its platforms is trusted. */
+const FACTS_TTL_MS = 60_000;
+
+interface EngineFacts {
+  readonly at: number;
+  /** The engine's platforms, or why it could not be asked. */
+  readonly answer: Promise<EnginePlatforms | { error: string }>;
+}
+
+/** Per pool: what each engine said about its platforms, shared by the builds of that pool. */
+const facts = new WeakMap<EnginePool, Map<string, EngineFacts>>();
+
+function platformsOf(pool: EnginePool, engine: ResolvedEngine, open: (engine: ResolvedEngine) => Promise<OpenEngine>): Promise<EnginePlatforms | { error: string }> {
+  let known = facts.get(pool);
+  if (known === undefined) {
+    known = new Map();
+    facts.set(pool, known);
+  }
+  const cached = known.get(engine.name);
+  if (cached !== undefined && Date.now() - cached.at < FACTS_TTL_MS) return cached.answer;
+  const answer = (async () => {
+    try {
+      const connection = await open(engine);
+      const supported = await engineBuildPlatforms(connection).catch(() => [] as string[]);
+      return { native: connection.platform, supported: [connection.platform, ...supported.filter((p) => !samePlatform(p, connection.platform))] };
+    } catch (error) {
+      return { error: (error as Error).message };
+    }
+  })();
+  known.set(engine.name, { at: Date.now(), answer });
+  return answer;
+}
+
+function engineLabel(engine: ResolvedEngine): string {
+  return `${engine.name}${engine.name === engine.address ? "" : ` (${engine.address})`}`;
+}
+
+/**
+ * Before anything builds: every platform must have an engine that declares it, or one that can run it (natively or
+ * emulated). A platform that no engine that answers can run is an ENVIRONMENT error naming what each engine builds.
+ */
+async function checkPoolPlatforms(image: Image, config: ResolvedRemoteConfig, pool: EnginePool, open: (engine: ResolvedEngine) => Promise<OpenEngine>): Promise<void> {
+  for (const platform of image.platforms) {
+    if (config.engines.some((e) => e.platforms.some((p) => samePlatform(p, platform)))) continue;
+    const answers: { engine: ResolvedEngine; platforms: EnginePlatforms }[] = [];
+    let supported = false;
+    for (const engine of config.engines) {
+      const answer = await platformsOf(pool, engine, open);
+      if ("error" in answer) continue;
+      if (answer.supported.some((p) => samePlatform(p, platform))) {
+        supported = true;
+        break;
+      }
+      answers.push({ engine, platforms: answer });
+    }
+    // No engine answered at all: the build's own attempt says why, engine by engine.
+    if (supported || answers.length === 0) continue;
+    throw unsupportedPlatformError(
+      image,
+      [platform],
+      answers.length === 1
+        ? cannotRunReason(engineLabel(answers[0]!.engine), [platform], answers[0]!.platforms)
+        : `no engine of the remote pool can run that platform (${answers.map((a) => `${engineLabel(a.engine)} builds for ${a.platforms.supported.join(", ")}`).join("; ")})`,
+    );
+  }
+}
+
 export async function runRemoteBuild(image: Image, context: BuildContext, config: ResolvedRemoteConfig, pool: EnginePool, env: NodeJS.ProcessEnv = process.env): Promise<BuildResult> {
   const { uri, signal } = context;
   if (signal.aborted) throw cancelledError(image, uri);
@@ -35,7 +114,26 @@ export async function runRemoteBuild(image: Image, context: BuildContext, config
       { field: "secretMounts", hint: "Build this image with the docker builder (builder: \"docker\"), which serves secrets through the docker CLI." },
     );
   }
+  const open = (engine: ResolvedEngine) => openEngine(engine, { timeoutMs: config.healthCheckTimeoutMs, env });
+  await checkPoolPlatforms(image, config, pool, open);
+  if (image.platforms.length > 1) {
+    // The pool's slots are the limit: every platform asks for one at once, so they spread over the engines.
+    return buildPlatformIndex(image, context, { concurrency: image.platforms.length, build: (platform, platformContext) => buildOnPool(image, platformContext, config, pool, env, plan, platform) });
+  }
+  return buildOnPool(image, context, config, pool, env, plan, image.platforms[0]);
+}
 
+/** One platform on one engine of the pool: an engine that declares the platform if any can take it, else any that can run it. */
+async function buildOnPool(
+  image: Image,
+  context: BuildContext,
+  config: ResolvedRemoteConfig,
+  pool: EnginePool,
+  env: NodeJS.ProcessEnv,
+  plan: DockerBuildPlan,
+  platform: string | undefined,
+): Promise<BuildResult> {
+  const { uri, signal } = context;
   const lines: string[] = [];
   const note = (line: string) => {
     lines.push(line);
@@ -46,26 +144,46 @@ export async function runRemoteBuild(image: Image, context: BuildContext, config
     context.report({ type: "warning", message });
   };
   const hints: string[] = [];
-  const check = async (engine: (typeof config.engines)[number]): Promise<OpenEngine> => {
+  const declares = (engine: ResolvedEngine) => platform !== undefined && engine.platforms.some((p) => samePlatform(p, platform));
+  const check = async (engine: ResolvedEngine): Promise<OpenEngine> => {
+    let connection: OpenEngine;
     try {
-      return await openEngine(engine, { timeoutMs: config.healthCheckTimeoutMs, env });
+      connection = await openEngine(engine, { timeoutMs: config.healthCheckTimeoutMs, env });
     } catch (error) {
       const hint = (error as { hint?: unknown }).hint;
       if (typeof hint === "string") hints.push(hint);
       throw error;
     }
+    if (platform !== undefined && !declares(engine) && !samePlatform(connection.platform, platform)) {
+      const answer = await platformsOf(pool, engine, async () => connection);
+      if (!("error" in answer) && !answer.supported.some((p) => samePlatform(p, platform))) {
+        throw Object.assign(new Error(`it cannot run ${platform} (it builds for ${answer.supported.join(", ")})`), { kind: "unsuitable" });
+      }
+    }
+    return connection;
+  };
+  // Engines that declare the platform first and alone; the others (emulating it) only when none of those can build.
+  const preferred = new Set(config.engines.filter(declares).map((e) => e.name));
+  const others = new Set(config.engines.filter((e) => !preferred.has(e.name)).map((e) => e.name));
+
+  const acquire = async (exclude: ReadonlySet<string>) => {
+    const skip = (r: Refusal) => warn(`Skipped remote engine ${engineLabel(r.engine)}${platform !== undefined && image.platforms.length > 1 ? ` for ${platform}` : ""}: ${r.reason}`);
+    if (preferred.size > 0 && [...preferred].some((name) => !exclude.has(name))) {
+      try {
+        return await pool.acquire({ exclude: new Set([...exclude, ...others]), signal, check, onSkip: skip });
+      } catch (error) {
+        if (!(error instanceof NoEngineAvailable) || others.size === 0) throw error;
+        warn(`No engine that runs ${platform} natively can take the build (${error.message}); building it under emulation on another engine`);
+      }
+    }
+    return pool.acquire({ exclude: new Set([...exclude, ...preferred]), signal, check, onSkip: skip });
   };
 
   const attempt = async (exclude: ReadonlySet<string>): Promise<BuildResult> => {
-    const lease = await pool.acquire({
-      exclude,
-      signal,
-      check,
-      onSkip: (r) => warn(`Skipped remote engine ${r.engine.name}${r.engine.name === r.engine.address ? "" : ` (${r.engine.address})`}: ${r.reason}`),
-    });
-    note(`Building on remote engine ${lease.engine.name}${lease.engine.name === lease.engine.address ? "" : ` (${lease.engine.address})`}: ${lease.value.description}`);
+    const lease = await acquire(exclude);
+    note(`Building${platform !== undefined && image.platforms.length > 1 ? ` ${platform}` : ""} on remote engine ${engineLabel(lease.engine)}: ${lease.value.description}`);
     try {
-      const result = await buildOnEngine(lease.value, image, context, { settings: config.settings, engine: lease.engine.name, plan, env });
+      const result = await buildOnEngine(lease.value, image, context, { settings: config.settings, engine: lease.engine.name, plan, env, ...(platform !== undefined && { platform }) });
       lease.release();
       return result;
     } catch (error) {
@@ -94,4 +212,40 @@ export async function runRemoteBuild(image: Image, context: BuildContext, config
   }
   if (!context.push) warn(`${uri} was built on ${result.engine} and not pushed (push is off): it stays on that engine`);
   return { ...result, log: [...lines, result.log ?? ""].join("\n") };
+}
+
+/**
+ * The pool's platform, for images whose platform is `native`: the one its engines declare, or else the one they run,
+ * when they all agree. A pool of several platforms has no single native one.
+ */
+export async function poolNativePlatform(config: ResolvedRemoteConfig, pool: EnginePool, env: NodeJS.ProcessEnv = process.env): Promise<NativePlatform> {
+  const open = (engine: ResolvedEngine) => openEngine(engine, { timeoutMs: config.healthCheckTimeoutMs, env });
+  const seen = new Map<string, string[]>();
+  const problems: string[] = [];
+  for (const engine of config.engines) {
+    let platform = engine.platforms[0];
+    if (platform === undefined) {
+      const answer = await platformsOf(pool, engine, open);
+      if ("error" in answer) {
+        problems.push(`${engineLabel(engine)}: ${answer.error}`);
+        continue;
+      }
+      platform = answer.native;
+    }
+    seen.set(platform, [...(seen.get(platform) ?? []), engine.name]);
+  }
+  if (seen.size === 1) {
+    const [[platform, engines]] = [...seen] as [[string, string[]]];
+    return { platform, source: `remote ${engines.join(", ")}` };
+  }
+  if (seen.size === 0) {
+    throw new ImageSpecError("ENVIRONMENT", `Cannot resolve the platform "native": no remote engine answered:\n  - ${problems.join("\n  - ")}`, {
+      hint: "Start the engines, or name the platform (e.g. linux/arm64).",
+    });
+  }
+  throw new ImageSpecError("CONFIG_ERROR", `Cannot resolve the platform "native": the remote pool runs several (${[...seen].map(([p, names]) => `${p} on ${names.join(", ")}`).join("; ")})`, {
+    field: "platform",
+    value: "native",
+    hint: "Name the platform(s) to build, e.g. platform: [\"linux/amd64\", \"linux/arm64\"].",
+  });
 }

@@ -2,7 +2,7 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { Image, ImageBuildEngine, type ImageBuilder, isImageSpecError } from "@imagespec/core";
+import { checkBuilderSettings, Image, ImageBuildEngine, type ImageBuilder, isImageSpecError } from "@imagespec/core";
 import { renderDockerBuild } from "@imagespec/docker-build";
 import { describe, expect, it } from "vitest";
 import { createRemoteBuilder, resolveRemoteConfig } from "../src/index.js";
@@ -29,14 +29,15 @@ describe("the engines", () => {
     const resolved = resolveRemoteConfig({}, { ...certs, HOME: "/home/u", IMAGESPEC_REMOTE_ENGINES: "tcp://build-1:2376, ssh://ci@build-2:2222?maxBuilds=4&name=b2 ,tcp://build-3?tls=false" });
     expect(resolved.source).toBe("IMAGESPEC_REMOTE_ENGINES");
     expect(resolved.engines).toEqual([
-      { name: "tcp://build-1:2376", address: "tcp://build-1:2376", maxBuilds: 2, transport: { kind: "tcp", host: "build-1", port: 2376, tls: { certPath: "/certs" } } },
+      { name: "tcp://build-1:2376", address: "tcp://build-1:2376", maxBuilds: 2, platforms: [], transport: { kind: "tcp", host: "build-1", port: 2376, tls: { certPath: "/certs" } } },
       {
         name: "b2",
         address: "ssh://ci@build-2:2222",
         maxBuilds: 4,
+        platforms: [],
         transport: { kind: "ssh", host: "build-2", port: 2222, username: "ci", identityFile: undefined, knownHosts: "/home/u/.ssh/known_hosts" },
       },
-      { name: "tcp://build-3", address: "tcp://build-3", maxBuilds: 2, transport: { kind: "tcp", host: "build-3", port: 2375, tls: false } },
+      { name: "tcp://build-3", address: "tcp://build-3", maxBuilds: 2, platforms: [], transport: { kind: "tcp", host: "build-3", port: 2375, tls: false } },
     ]);
   });
 
@@ -69,12 +70,32 @@ describe("the engines", () => {
     expect(error.message).toContain("has a password in the address");
   });
 
+  it("take the platforms an engine runs natively, from the address (repeated) or the object, checked", () => {
+    const resolved = resolveRemoteConfig(
+      { engines: ["tcp://a:2376?tls=false&platforms=linux/arm64&platforms=linux/arm/v7", { host: "tcp://b:2376", tls: false, platforms: ["linux/amd64"] }, "tcp://c:2376?tls=false"] },
+      {},
+    );
+    expect(resolved.engines.map((e) => [e.name, e.platforms])).toEqual([
+      ["tcp://a:2376", ["linux/arm64", "linux/arm/v7"]],
+      ["tcp://b:2376", ["linux/amd64"]],
+      ["tcp://c:2376", []],
+    ]);
+    const error = configError(() => resolveRemoteConfig({ engines: ["tcp://a:2376?tls=false&platforms=linux/x86_64", { host: "tcp://b", tls: false, platforms: ["native"] }] }, {}));
+    expect(error.issues.map((i) => i.field)).toEqual(["engines[0].platforms.0", "engines[1].platforms.0"]);
+    expect(error.message).toContain("a platform is os/arch[/variant], e.g. linux/arm64");
+  });
+
   it("needs a distinct name for each entry", () => {
     const error = configError(() => resolveRemoteConfig({ engines: ["tcp://a:2376", "tcp://a:2376"] }, certs));
     expect(error.message).toContain("engines[1]");
     expect(error.message).toContain("give each entry its own name");
     const named = resolveRemoteConfig({ engines: ["tcp://a:2376?name=one", "tcp://a:2376?name=two"] }, certs);
     expect(named.engines.map((e) => e.name)).toEqual(["one", "two"]);
+  });
+
+  it("refuses a setting it does not know (engins), suggesting the one it was meant to be, instead of having no engines", () => {
+    const error = configError(() => resolveRemoteConfig({ engins: ["tcp://a:2376"] }, certs));
+    expect(error.message).toContain('builders.remote.engins (["tcp://a:2376"]): is not a setting of the remote builder; did you mean engines?');
   });
 
   it("reports the shared build settings' problems with its own", () => {
@@ -101,11 +122,11 @@ describe("supports()", () => {
     expect(remote.supports(image({ builderConfig: { engines: ["ftp://a"] } }))).toMatch(/^its configuration is invalid: engines\[0\]/);
   });
 
-  it("says why it cannot build an image: no registry, several platforms, secret mounts, what the renderer refuses", () => {
+  it("says why it cannot build an image: no registry, secret mounts, what the renderer refuses; several platforms it builds", () => {
     const remote = createRemoteBuilder({ engines: ["tcp://a:2376?tls=false"] }, { env: {} });
     expect(remote.supports(image())).toBe(true);
     expect(remote.supports(Image.fromBase("127.0.0.1:5000/base:1", { root, name: "local" }))).toMatch(/^the image has no registry: a remote engine pushes what it builds/);
-    expect(remote.supports(image({ platform: ["linux/amd64", "linux/arm64"] }))).toMatch(/several platforms \(linux\/amd64, linux\/arm64\), which needs buildx/);
+    expect(remote.supports(image({ platform: ["linux/amd64", "linux/arm64"] }))).toBe(true);
     expect(remote.supports(image().withEnvVars({ A: "1" }).withCommands("true", { secretMounts: ["TOKEN"] }))).toMatch(/^layers\[1\] \(commands\) mounts secrets, which need a BuildKit session/);
     expect(remote.supports(image().withPipPackages("six", { secretMounts: ["PIP"] }))).toMatch(/layers\[0\] \(pipPackages\) mounts secrets/);
     expect(remote.supports(image({ platform: "windows/amd64" }))).toMatch(/Linux images only/);
@@ -130,5 +151,16 @@ describe("the plugin", () => {
     const builder = await plugin.builders[0]!.create({ config: {} });
     expect(builder.type).toBe("remote");
     configError(() => plugin.builders[0]!.create({ config: { engines: ["gopher://x"] } }));
+  });
+
+  it("declares its settings, so core checks the config file and images' builderConfig before anything builds", () => {
+    const settings = plugin.builders[0]!.settings!;
+    expect(checkBuilderSettings(settings, { engines: ["tcp://a:2376", { host: "ssh://b", maxBuilds: 2 }], certPath: "/c", network: "host", labels: { a: "b" } }, { type: "remote", at: "builders.remote" })).toEqual([]);
+    expect(checkBuilderSettings(settings, { engins: [], engines: [{ host: "tcp://a:2376", maxbuilds: 2 }] }, { type: "remote", at: "builders.remote" }).map((i) => `${i.field}: ${i.message}`).sort()).toEqual([
+      "builders.remote.engines[0].maxbuilds: is not known here; did you mean maxBuilds?",
+      "builders.remote.engins: is not a setting of the remote builder; did you mean engines?",
+    ]);
+    const engine = new ImageBuildEngine({ env: {} }).register(docker, { priority: 100 }).register(createRemoteBuilder({}, { env: {} }), { priority: 110, settings });
+    expect(() => engine.select(image({ builderConfig: { remote: { engins: ["tcp://a:2376"] } } }))).toThrow(/builderConfig\.remote\.engins = \["tcp:\/\/a:2376"\]: is not a setting of the remote builder; did you mean engines\?/);
   });
 });

@@ -27,7 +27,6 @@ describeBuilderConformance(plugin.builders[0]!, {
   refused: [
     ({ root }) => Image.fromBase(baseImage, { root, name: "no-registry" }),
     ({ root }) => Image.fromBase(baseImage, { root, registry }).withCommands("true", { secretMounts: ["TOKEN"] }),
-    ({ root }) => Image.fromBase(baseImage, { root, registry, platform: ["linux/amd64", "linux/arm64"] }),
     ({ root }) => Image.fromBase("ghcr.io/org/cuda-less:1", { root, registry }).withCuda({ cuda: "12.4.1" }),
   ],
   build: {

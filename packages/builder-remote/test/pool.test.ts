@@ -4,7 +4,7 @@ import type { ResolvedEngine } from "../src/config.js";
 import { EnginePool, NoEngineAvailable } from "../src/pool.js";
 
 function engine(name: string, maxBuilds = 1): ResolvedEngine {
-  return { name, address: `tcp://${name}:2376`, maxBuilds, transport: { kind: "tcp", host: name, port: 2376, tls: false } };
+  return { name, address: `tcp://${name}:2376`, maxBuilds, platforms: [], transport: { kind: "tcp", host: name, port: 2376, tls: false } };
 }
 
 const ok = async (e: ResolvedEngine) => e.name;

@@ -6,7 +6,7 @@
  * the real engine that dies in the middle of a build.
  */
 import { execFileSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import {
   type BuildOutcome,
@@ -20,6 +20,7 @@ import {
 import {
   buildWheel,
   docker,
+  inspectRaw,
   type PackageIndex,
   type RemoteTestEnv,
   remoteDocker,
@@ -174,10 +175,13 @@ describe("registry credentials, forwarded to the remote engine", () => {
     expect(await new RegistryClient({ credentials }).manifestExists(await child.uri())).toMatchObject({ status: "present", digest: outcomes[1]?.digest });
 
     const anonymous = new ImageBuildEngine({ credentials: async () => undefined, env: {} }).register(createRemoteBuilder(config, { env: {} }), { priority: 110 });
-    const [refused] = await build(config, base.withEnvVars({ AGAIN: "1" }), { engine: anonymous });
-    expect(refused?.status).toBe("failed");
-    expect(isImageSpecError(refused?.error) && refused.error.code).toBe("AUTH_ERROR");
-    expect(refused?.reason).toContain(`refused ${await base.withEnvVars({ AGAIN: "1" }).uri()}`);
+    // Without credentials the push cannot work, so the engine's pre-flight refuses before any engine builds.
+    const refused = await build(config, base.withEnvVars({ AGAIN: "1" }), { engine: anonymous }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(isImageSpecError(refused) && refused.code).toBe("AUTH_ERROR");
+    expect((refused as Error).message).toContain(`Cannot push to ${env.authRegistry}/builder-remote-test/private-base`);
   });
 });
 
@@ -377,5 +381,80 @@ describe("several images through a pool of two engines", () => {
     // And the two engines did work at the same time.
     const overlap = (x: (typeof runs)[0], y: (typeof runs)[0]) => x.started < y.finished && y.started < x.finished;
     expect(runs.some((x) => runs.some((y) => x !== y && x.engine !== y.engine && overlap(x, y)))).toBe(true);
+  });
+});
+
+describe("an image of two platforms on a pool of two engines", () => {
+  const twoPlatforms = (name: string) =>
+    Image.fromBase(env.baseImage, { root, registry: env.registry, name: `i13-remote/${name}`, platform: ["linux/amd64", "linux/arm64"] }).withCommands(`echo ${RUN} ${name}; uname -m > /built-arch`);
+  const buildingLines = (events: readonly EngineEvent[]) => logLines(events).filter((l) => / Building linux\/\S+ on remote engine /.test(l)).map((l) => l.replace(/: Docker .*$/, ""));
+
+  it("builds arm64 on the engine that declares it and amd64 on the other, and pushes one index of both", async () => {
+    const events: EngineEvent[] = [];
+    const config = tls({
+      maxBuilds: 1,
+      engines: [
+        { host: remote.remoteEngine, name: "amd64-engine", platforms: ["linux/amd64"] },
+        { host: remote.remoteEngine2, name: "arm64-engine", platforms: ["linux/arm64"] },
+      ],
+    });
+    const image = twoPlatforms("declared");
+    const [outcome] = await timed("two platforms on two engines", () => build(config, image, { events }));
+    const result = built(outcome);
+    expect(result.platforms?.map((p) => [p.platform, p.engine])).toEqual([
+      ["linux/amd64", "amd64-engine"],
+      ["linux/arm64", "arm64-engine"],
+    ]);
+    expect(buildingLines(events).sort()).toEqual([
+      "[linux/amd64] Building linux/amd64 on remote engine amd64-engine (tcp://127.0.0.1:2376)",
+      "[linux/arm64] Building linux/arm64 on remote engine arm64-engine (tcp://127.0.0.1:2377)",
+    ]);
+    const raw = await inspectRaw(result.uri);
+    expect(raw.mediaType).toBe("application/vnd.oci.image.index.v1+json");
+    expect(raw.manifests?.map((m) => [m.platform?.architecture, m.digest])).toEqual(result.platforms!.map((p) => [p.platform.slice("linux/".length), p.digest]));
+    // What ran in each build: the arm64 image's RUN step ran arm64 binaries.
+    for (const [platform, arch] of [
+      ["linux/arm64", "aarch64"],
+      ["linux/amd64", "x86_64"],
+    ] as const) {
+      await docker(["pull", "--platform", platform, result.uri]);
+      expect((await docker(["run", "--rm", "--platform", platform, result.uri, "cat", "/built-arch"])).trim()).toBe(arch);
+    }
+    await docker(["image", "rm", result.uri]).catch(() => {});
+  });
+
+  it("spreads the platforms over engines that declare nothing: one on each, never two on one", async () => {
+    const events: EngineEvent[] = [];
+    const config = tls({ maxBuilds: 1, engines: [`${remote.remoteEngine}?name=a`, `${remote.remoteEngine2}?name=b`] });
+    const [outcome] = await build(config, twoPlatforms("spread"), { events });
+    const engines = built(outcome).platforms?.map((p) => p.engine);
+    expect(new Set(engines)).toEqual(new Set(["a", "b"]));
+  });
+
+  it("refuses a platform that no engine of the pool can run, before building anything", async () => {
+    expect(existsSync("/proc/sys/fs/binfmt_misc/qemu-s390x")).toBe(false);
+    const events: EngineEvent[] = [];
+    const config = tls({ engines: [`${remote.remoteEngine}?name=a`, `${remote.remoteEngine2}?name=b`] });
+    const image = Image.fromBase(env.baseImage, { root, registry: env.registry, name: "i13-remote/s390x", platform: ["linux/amd64", "linux/s390x"] }).withCommands(`echo ${RUN}`);
+    const [outcome] = await build(config, image, { events });
+    expect(outcome?.status).toBe("failed");
+    expect(outcome?.error).toMatchObject({ code: "ENVIRONMENT", field: "platform", value: "linux/s390x" });
+    expect(outcome?.reason).toMatch(
+      /^Cannot build i13-remote\/s390x for linux\/s390x: no engine of the remote pool can run that platform \(a \(tcp:\/\/127\.0\.0\.1:2376\) builds for linux\/amd64, .*linux\/arm64.*; b \(tcp:\/\/127\.0\.0\.1:2377\) builds for .*\)$/,
+    );
+    expect(logLines(events).filter((l) => l.includes("Building"))).toEqual([]);
+  });
+
+  it("says which platform native is when every engine runs the same one, and refuses to guess when they differ", async () => {
+    const same = createRemoteBuilder(tls({ engines: [`${remote.remoteEngine}?name=a`, `${remote.remoteEngine2}?name=b`] }), { env: {} });
+    expect(await same.nativePlatform!({ signal: new AbortController().signal, config: {} })).toEqual({ platform: "linux/amd64", source: "remote a, b" });
+    const mixed = createRemoteBuilder(
+      tls({ engines: [`${remote.remoteEngine}?name=a`, { host: remote.remoteEngine2, name: "b", platforms: ["linux/arm64"] }] }),
+      { env: {} },
+    );
+    await expect(mixed.nativePlatform!({ signal: new AbortController().signal, config: {} })).rejects.toMatchObject({
+      code: "CONFIG_ERROR",
+      message: 'Cannot resolve the platform "native": the remote pool runs several (linux/amd64 on a; linux/arm64 on b)',
+    });
   });
 });

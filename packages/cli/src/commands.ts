@@ -33,9 +33,9 @@ const builder: OptionSpec = { name: "builder", value: "<type>", description: "Bu
 const fast: OptionSpec = { name: "fast", description: "Fast mode: code bundles are shipped separately, so they are left out of the image and the tag" };
 const platform: OptionSpec = {
   name: "platform",
-  value: "<os/arch>",
+  value: "<os/arch|native>",
   repeatable: true,
-  description: "Build for these platforms instead of the images' own (repeat or comma-separate)",
+  description: "Build for these platforms instead of the images' own (repeat or comma-separate); native is the build engine's own",
 };
 
 export const COMMANDS: readonly CommandSpec[] = [
@@ -110,6 +110,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     usage: ["imagespec exists <file> [name...] [<file> [name...]]... [options]", "imagespec exists --image <spec.yaml> [options]"],
     description:
       "Exits 0 when every tag is present, 1 when one is absent, 3 when one cannot be told (registry unreachable, credentials refused), with the reason. " +
+      "An image of several platforms is present only when its tag is an index that holds every one of them (each platform's digest is listed). " +
       "An image without a registry is looked up in the engine of the builder that would build it. With --json: an object for one image, an array for several.",
     options: [image, builder, fast, platform, json, debug, config, help],
     examples: ["imagespec exists images.ts app && echo cached", "imagespec exists --image spec.yaml --json", "imagespec exists images.ts spec.yaml"],

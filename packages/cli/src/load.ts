@@ -41,6 +41,8 @@ export interface Target {
   /** The same file, absolute. */
   readonly absolute: string;
   readonly image: Image;
+  /** What an ImageSpec changed or ignored on the way (a name lower-cased, ...): printed as warnings. */
+  readonly warnings?: readonly string[];
 }
 
 /**
@@ -139,9 +141,10 @@ export async function loadTargets(inv: Invocation, settings: Settings, mode: "ma
     }
     const module = await importImages(absolute, source.file);
     for (const { name, image } of selectExports(module, source.file, source.names, mode === "one" && files.length === 1, command)) {
-      targets.push({ name, file: source.file, absolute, image });
+      targets.push({ name, file: source.file, absolute, image, warnings: module.warnings.get(name) ?? [] });
     }
   }
+  for (const target of targets) for (const warning of target.warnings ?? []) inv.out.warn(`${target.name}: ${warning}`);
   if (mode === "one" && targets.length > 1) {
     throw new UsageError(`${command} works on one image; the files given hold ${targets.length} (${targets.map((t) => t.name).join(", ")}): name one`, { command });
   }
@@ -153,7 +156,19 @@ export async function loadTargets(inv: Invocation, settings: Settings, mode: "ma
       throw isImageSpecError(error) ? located(error, target) : error;
     }
   }
-  return prepared;
+  return resolveNativePlatforms(prepared, inv, settings);
+}
+
+/**
+ * Images whose platform is `native` (their own or an Image base's) get the platform of the engine their builder
+ * builds on, before anything is hashed. Commands that load no builders load them for this.
+ */
+export async function resolveNativePlatforms(targets: readonly Target[], inv: Invocation, settings: Settings): Promise<Target[]> {
+  const hasNative = (image: Image): boolean => image.hasNativePlatform || (image.base.type === "image" && hasNative(image.base.image));
+  if (!targets.some((t) => hasNative(t.image))) return [...targets];
+  const project = settings.project ?? (await loadSettings(inv, { project: true, warnPluginFailures: false })).project!;
+  const builder = builderOverride(inv, settings);
+  return Promise.all(targets.map(async (target) => ({ ...target, image: await project.engine.resolvePlatforms(target.image, { builder }) })));
 }
 
 /** An error about one target, led by the file and export it came from. */
@@ -225,7 +240,7 @@ async function loadSpecTarget(absolute: string, shown: string): Promise<Target> 
   }
   const spec = parseImageSpecYaml(await readFile(absolute, "utf8"), { root: path.dirname(absolute), source: shown });
   try {
-    return { name: spec.name, file: shown, absolute, image: spec.toImage() };
+    return { name: spec.name, file: shown, absolute, image: spec.toImage(), warnings: spec.warnings ?? [] };
   } catch (error) {
     throw isImageSpecError(error) ? located(error, { file: shown, name: spec.name }, true) : error;
   }

@@ -22,6 +22,8 @@ export interface ModuleImages {
   readonly others: Map<string, string>;
   /** Exports that look like definitions but are not usable, each with the error that says why. */
   readonly problems: Map<string, ImageSpecError>;
+  /** What exported ImageSpecs changed or ignored on the way (`spec.warnings`), by export name. */
+  readonly warnings: Map<string, readonly string[]>;
 }
 
 interface Location {
@@ -54,6 +56,10 @@ export async function importImages(absolute: string, shown: string): Promise<Mod
   const images = new Map<string, Image>();
   const others = new Map<string, string>();
   const problems = new Map<string, ImageSpecError>();
+  const warnings = new Map<string, readonly string[]>();
+  const noteWarnings = (name: string, value: unknown) => {
+    if (isImageSpec(value) && (value.warnings ?? []).length > 0) warnings.set(name, value.warnings);
+  };
   const pending: Promise<void>[] = [];
   const seen = new Set<unknown>();
   // Named exports first, so an image that is also the default export is reported under its name.
@@ -64,6 +70,7 @@ export async function importImages(absolute: string, shown: string): Promise<Mod
     seen.add(value);
     if (isImage(value) || isImageSpec(value)) {
       images.set(name, toImage(value, shown, name));
+      noteWarnings(name, value);
     } else if (isThenable(value)) {
       // Handled at once, so a rejection is never "unhandled" while other exports are looked at.
       images.set(name, undefined as unknown as Image); // keeps the export order
@@ -72,6 +79,7 @@ export async function importImages(absolute: string, shown: string): Promise<Mod
           (resolved) => {
             if (isImage(resolved) || isImageSpec(resolved)) {
               images.set(name, toImage(resolved, shown, name));
+              noteWarnings(name, resolved);
               return;
             }
             images.delete(name);
@@ -105,7 +113,7 @@ export async function importImages(absolute: string, shown: string): Promise<Mod
     }
   }
   await Promise.all(pending);
-  return { images, others, problems };
+  return { images, others, problems, warnings };
 }
 
 function toImage(value: Image | import("@imagespec/core").ImageSpec, shown: string, name: string): Image {

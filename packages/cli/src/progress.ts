@@ -190,7 +190,8 @@ export class Progress {
                 ? style.cyan(FRAMES[this.#frame % FRAMES.length]!)
                 : style.dim("·");
     const seconds = state.startedAt !== undefined && (live || state.finishedAt !== undefined) ? ` ${(((state.finishedAt ?? Date.now()) - state.startedAt) / 1000).toFixed(1)}s` : "";
-    const reason = (state.status === "skipped" || state.status === "failed" || state.status === "planned") && state.reason ? `: ${state.reason}` : "";
+    // Also for built and building images: a tag that was there but incomplete (an index missing a platform) is rebuilt.
+    const reason = state.status !== "queued" && state.status !== "checking" && state.reason ? `: ${state.reason}` : "";
     const status = state.status === "built" && state.pushed ? "built and pushed" : state.status;
     const text = `${state.name} ${status} ${state.uri}${state.builder ? ` (${state.builder})` : ""}${seconds}${reason}`;
     const shown = live ? firstLine(text, width - 2) : text;

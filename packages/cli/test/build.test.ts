@@ -51,15 +51,16 @@ async function build(args: string[], env: Record<string, string> = {}) {
 }
 
 describe("build", () => {
-  it("builds every export, base images first; --json is [{ name, uri, builder, status, pushed, digest, reason, error }]", async () => {
+  it("builds every export, base images first; --json is [{ name, file, uri, builder, status, pushed, digest, platforms, reason, error }]", async () => {
     const state = freshState();
     const { code, stderr, reports, byName } = await build(["images.ts"], { FAKE_STATE_DIR: state });
     expect(code, stderr).toBe(0);
     expect(reports.map((r) => r.name).sort()).toEqual(["app", "base", "other"]);
     expect(reports.findIndex((r) => r.name === "base")).toBeLessThan(reports.findIndex((r) => r.name === "app"));
     for (const r of reports) {
-      expect(Object.keys(r).sort()).toEqual(["builder", "digest", "error", "name", "pushed", "reason", "status", "uri"]);
-      expect(r).toMatchObject({ builder: "fake", status: "built", pushed: false, reason: null, error: null });
+      expect(Object.keys(r).sort()).toEqual(["builder", "digest", "error", "file", "name", "platforms", "pushed", "reason", "status", "uri"]);
+      expect(r.platforms).toBeNull();
+      expect(r).toMatchObject({ file: "images.ts", builder: "fake", status: "built", pushed: false, reason: null, error: null });
       expect(r.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
     }
     expect(byName.app!.uri).toMatch(/^app:[a-z2-7]{26}$/);

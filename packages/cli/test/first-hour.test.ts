@@ -51,6 +51,8 @@ const project = createProject({
     "cycle/base.ts": `import { Image } from "@imagespec/core";\nimport { app } from "./app.js";\nexport const base = Image.fromBase("python:3.12-slim", { name: "base" });\nexport const again = app;\n`,
     "cycle/app.ts": `import { Image } from "@imagespec/core";\nimport { base } from "./base.js";\nexport const app = Image.fromBase(base, { name: "app" });\n`,
     "quote.ts": `import { ImageSpec } from "@imagespec/core";\n// @ts-expect-error: a number where a string is expected\nexport const app = new ImageSpec({ name: "app", pythonVersion: 3.11, registry: "ghcr.io/Acme" });\n`,
+    "upper.ts": `import { Image } from "@imagespec/core";\nexport const app = Image.fromDebianBase({ name: "app", registry: "ghcr.io/Acme" });\n`,
+    "upper-spec.ts": `import { ImageSpec } from "@imagespec/core";\nexport const app = new ImageSpec({ name: "app", registry: "ghcr.io/Acme" });\n`,
   },
 });
 afterAll(() => project.remove());
@@ -237,7 +239,14 @@ describe("9. hints for the mistakes people make", () => {
     const { code, stderr } = await project.run(["tag", "quote.ts"]);
     expect(code).toBe(2);
     expect(stderr).toContain('pythonVersion = 3.11: expected a string; quote it: "3.11"');
-    expect(stderr).toContain('registry = "ghcr.io/Acme": the path of a registry is lowercase (it is part of every image name); write "ghcr.io/acme"');
+    const fluent = await project.run(["tag", "upper.ts"]);
+    expect(fluent.code).toBe(2);
+    expect(fluent.stderr).toContain('registry = "ghcr.io/Acme": the path of a registry is lowercase (it is part of every image name); write "ghcr.io/acme"');
+    // An ImageSpec lower-cases it, as flytekit does, and says so.
+    const spec = await project.run(["tag", "upper-spec.ts"]);
+    expect(spec.code, spec.stderr).toBe(0);
+    expect(spec.stdout).toMatch(/^ghcr\.io\/acme\/app:/);
+    expect(spec.stderr).toContain('warning: app: registry "ghcr.io/Acme" is used as "ghcr.io/acme"');
   });
 });
 

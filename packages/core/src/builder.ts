@@ -4,7 +4,7 @@
  */
 
 import type { ImageIdentity } from "./identity.js";
-import type { Image } from "./image.js";
+import type { Image, NativePlatform } from "./image.js";
 import type { CredentialResolver, Existence } from "./registry/index.js";
 
 /** Progress a builder reports while it works. */
@@ -49,6 +49,17 @@ export interface BuildResult {
   readonly engine?: string;
   /** The full build log, kept for errors and `--debug`. */
   readonly log?: string;
+  /** An image of several platforms: each platform's manifest digest (the result's digest is the index's) and engine. */
+  readonly platforms?: readonly PlatformBuild[];
+}
+
+/** One platform of a multi-platform build. */
+export interface PlatformBuild {
+  /** `os/arch[/variant]`. */
+  readonly platform: string;
+  readonly digest: string;
+  /** Which engine built it, for builders that have several. */
+  readonly engine?: string;
 }
 
 /** What `imagespec dockerfile` prints: the file a builder builds from. */
@@ -74,6 +85,11 @@ export interface ImageBuilder {
   exists?(uri: string, context: { readonly signal: AbortSignal; readonly config: Readonly<Record<string, unknown>> }): Promise<Existence>;
   /** The build file this builder would use. */
   render?(image: Image, context: RenderContext): Promise<RenderedBuildFile>;
+  /**
+   * The platform of the engine this builder would build on (`linux/arm64`) and that engine's name: what an image's
+   * `native` platform becomes. Builders without it cannot build `native` images.
+   */
+  nativePlatform?(context: { readonly signal: AbortSignal; readonly config: Readonly<Record<string, unknown>> }): Promise<NativePlatform>;
 }
 
 const BUILDER_KEYS = ["type", "supports", "build"] as const;

@@ -18,6 +18,7 @@ import {
   checkIndexUrl,
   checkMountTarget,
   checkPep508,
+  checkPipRequirement,
   checkSecretId,
   checkShellArgument,
 } from "./grammar.js";
@@ -29,6 +30,8 @@ export const imagePath = grammarString(checkImagePath);
 /** A path on the build machine, stored relative to the image root with `/` separators. */
 export const localPath = grammarString(checkImagePath);
 export const pep508 = grammarString(checkPep508);
+/** What pip installs: PEP 508, or a bare VCS / archive URL. */
+export const pipRequirement = grammarString(checkPipRequirement);
 
 /**
  * A BuildKit secret made available to one RUN step. Its value comes from a local file (`src`) or a local
@@ -78,7 +81,7 @@ const pipOptionFields = {
 export const pipPackagesLayer = defineBuiltinLayer({
   kind: "pipPackages",
   description: "Python packages installed with pip (PEP 508 specifiers, exactly as written).",
-  schema: z.object({ packages: z.array(pep508).min(1), ...pipOptionFields }).strict(),
+  schema: z.object({ packages: z.array(pipRequirement).min(1), ...pipOptionFields }).strict(),
   identity: (f) => ({ ...f, packages: sorted(f.packages), secretMounts: secretIdentity(f.secretMounts) }),
 });
 
@@ -173,7 +176,7 @@ export const entrypointLayer = defineBuiltinLayer({
 export const runtimePackagesLayer = defineBuiltinLayer({
   kind: "runtimePackages",
   description: "Python packages installed with pip when the container starts (pip must be in the image).",
-  schema: z.object({ packages: z.array(pep508).min(1) }).strict(),
+  schema: z.object({ packages: z.array(pipRequirement).min(1) }).strict(),
   identity: (f) => ({ ...f, packages: sorted(f.packages) }),
 });
 

@@ -10,8 +10,16 @@ import { pathToFileURL } from "node:url";
 import { z } from "zod";
 import { errorMessage, ImageSpecError, isImageSpecError, showValue } from "./errors.js";
 import { checkRegistry } from "./grammar.js";
+import type { BuilderSettings } from "./builder-settings.js";
 import { type ImageSpecPlugin, isPlugin } from "./plugin.js";
 import { grammarString, parseOrThrow } from "./validation.js";
+
+/**
+ * `builders` of the config file: each builder type's settings. The types builder packages declare in
+ * `BuilderSettings` are checked (and completed by an editor) as that builder's settings; other types are accepted
+ * as objects, and checked against the builder's own schema when a plugin offers that type.
+ */
+export type BuildersConfig = { readonly [Type in keyof BuilderSettings]?: BuilderSettings[Type] } & { readonly [type: string]: object | undefined };
 
 export interface ImageSpecConfig {
   /** Plugins added by import, in addition to (or, with `discovery: false`, instead of) discovered ones. */
@@ -20,8 +28,11 @@ export interface ImageSpecConfig {
   readonly discovery?: boolean;
   /** Pins builder priorities by type, e.g. `{ envd: 200 }` to prefer envd over docker. */
   readonly priorities?: Readonly<Record<string, number>>;
-  /** Settings per builder type, handed to the builder, e.g. `{ remote: { engines: [...] } }`. */
-  readonly builders?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  /**
+   * Settings per builder type, handed to the builder, e.g. `{ remote: { engines: [...] } }`. Each section is checked
+   * against the settings its builder declares when the project loads: an unknown key is a CONFIG_ERROR.
+   */
+  readonly builders?: BuildersConfig;
   /** Builder type to use when an image names none (IMAGESPEC_BUILDER overrides it). */
   readonly builder?: string;
   /** Registry for images that name none (IMAGESPEC_REGISTRY overrides it). */
@@ -45,7 +56,7 @@ const configSchema = z
 /** Declares the configuration; validates it so a mistake names the field (CONFIG_ERROR, every problem listed). */
 export function defineConfig(config: ImageSpecConfig): ImageSpecConfig {
   try {
-    return Object.freeze(parseOrThrow(configSchema, config, "read the imagespec configuration", Object.keys(configSchema.shape)));
+    return Object.freeze(parseOrThrow(configSchema, config, "read the imagespec configuration", Object.keys(configSchema.shape))) as ImageSpecConfig;
   } catch (error) {
     const invalid = error as ImageSpecError;
     throw new ImageSpecError("CONFIG_ERROR", invalid.message, { field: invalid.field, value: invalid.value, issues: invalid.issues, hint: "Fix imagespec.config.ts." });

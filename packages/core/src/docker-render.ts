@@ -60,6 +60,29 @@ export interface DockerRunOptions {
   readonly description?: string;
 }
 
+/** A build stage a layer adds: its own `FROM ... AS <name>` and instructions, for multi-stage images. */
+export interface DockerBuildStage {
+  /** The stage's name, for `copy(..., { from })`, `bindMount(..., { from })` and other stages' `from`. */
+  readonly name: string;
+  /** Appends instructions (made with the context's helpers, one line each) to the stage, in order. */
+  add(...instructions: readonly string[]): void;
+}
+
+export interface DockerBuildStageOptions {
+  /**
+   * What the stage starts from: an image reference, or the name of a stage added before. Default: the image as the
+   * layers before this one left it (its base, packages, environment), so the stage has everything the image has.
+   */
+  readonly from?: string;
+  /** A short name (lowercase letters, digits, `-`) that the stage's name ends with, e.g. `build`. */
+  readonly name?: string;
+}
+
+export interface DockerCopyOptions {
+  /** Copy from a stage (`buildStage(...).name` or `stage(...)`) instead of the build context: the source is a path there. */
+  readonly from?: string;
+}
+
 /** Quoting functions of core's one quoting module (see quote.ts). */
 export interface DockerQuoting {
   dockerfileWord(value: string): string;
@@ -82,7 +105,8 @@ export interface DockerRenderContext {
   addFile(path: string, options?: { readonly name?: string }): string;
   /**
    * Adds a local folder (relative to `image.root`) to the build context, with the same selection the tag uses
-   * (ignore files, `withDockerignore` patterns, `tracked`); returns the context path of the folder.
+   * (ignore files, `withDockerignore` patterns, `tracked`, and the `exclude` patterns its input declares); returns the
+   * context path of the folder.
    */
   addFolder(path: string, options?: { readonly select?: "all" | "tracked" }): string;
   /** Adds generated content as a file of the build context; returns its path in the context. */
@@ -94,6 +118,12 @@ export interface DockerRenderContext {
   python(): DockerPythonEnvironment;
   /** A stage `FROM <reference> AS <name>` before the image's own; returns the name, for `bindMount(..., { from })`. */
   stage(reference: string): string;
+  /**
+   * A build stage of this layer's own (multi-stage builds): `FROM <from> AS <name>` and the instructions added to
+   * it. The builder writes the layer's stages before the image's stage continues, so what the image needs from them
+   * comes in with `copy(path, destination, { from: stage.name })`; nothing else of a stage reaches the image.
+   */
+  buildStage(options?: DockerBuildStageOptions): DockerBuildStage;
   /** `--mount=type=cache,...`: a package cache that stays on the engine and never enters the image. */
   cacheMount(target: string, options?: DockerCacheMountOptions): string;
   /** `--mount=type=bind,...`: a context path (or a path in a `stage`) visible to one step only, never in the image. */
@@ -104,7 +134,10 @@ export interface DockerRenderContext {
   run(script: string, options?: DockerRunOptions): string;
   /** ENV instructions with the values exactly as given; a value with a line break travels as a build argument. */
   env(vars: Readonly<Record<string, string>>): DockerInstructions;
-  /** `COPY ["<contextPath>", "<destination>"]`; a relative destination is relative to the working directory. */
-  copy(contextPath: string, destination: string): string;
+  /**
+   * `COPY ["<contextPath>", "<destination>"]`; a relative destination is relative to the working directory. With
+   * `from`, `COPY --from=<stage>`: the source is a path in that stage.
+   */
+  copy(source: string, destination: string, options?: DockerCopyOptions): string;
   readonly quote: DockerQuoting;
 }

@@ -5,14 +5,16 @@
  */
 
 import path from "node:path";
-import type { BuildEvent, BuildResult, ImageBuilder } from "./builder.js";
-import { errorMessage, ImageSpecError, showValue } from "./errors.js";
+import type { BuildEvent, BuildResult, ImageBuilder, PlatformBuild } from "./builder.js";
+import { type BuilderSettingsSchema, checkBuilderSettings } from "./builder-settings.js";
+import { errorMessage, ImageSpecError, showValue, type ValidationIssue } from "./errors.js";
 import type { ImageIdentity } from "./identity.js";
-import { type Image, isImage } from "./image.js";
+import { type Image, isImage, type NativePlatform } from "./image.js";
 import { limiter } from "./limiter.js";
 import { parseImageReference } from "./reference.js";
 import { type CredentialResolver, createDockerConfigResolver, type Existence, type PushAccess, RegistryClient } from "./registry/index.js";
 import { type ImageSpec, isImageSpec } from "./spec.js";
+import { closestMatch } from "./suggest.js";
 
 export interface RegisterOptions {
   /** Higher wins when several builders support an image. Default 0. */
@@ -21,6 +23,8 @@ export interface RegisterOptions {
   readonly source?: string;
   /** Configuration handed to this builder in every BuildContext. */
   readonly config?: Readonly<Record<string, unknown>>;
+  /** The builder's settings schema (its factory's `settings`): images' builderConfig is checked against it. */
+  readonly settings?: BuilderSettingsSchema;
 }
 
 export interface RegisteredBuilder {
@@ -28,6 +32,7 @@ export interface RegisteredBuilder {
   readonly priority: number;
   readonly source: string | undefined;
   readonly config: Readonly<Record<string, unknown>>;
+  readonly settings: BuilderSettingsSchema | undefined;
   /** Registration order, the tie-breaker between equal priorities (earlier wins). */
   readonly order: number;
 }
@@ -75,9 +80,11 @@ export interface BuildOutcome {
   readonly status: "built" | "skipped" | "failed" | "planned";
   readonly pushed: boolean;
   readonly digest?: string;
-  /** Why it was skipped or failed, or what existence said. */
+  /** Why it was skipped or failed, what existence said, or why a tag that was there is rebuilt (`rebuilt: ...`). */
   readonly reason?: string;
   readonly existence?: Existence;
+  /** Several platforms: each platform's manifest digest (and the engine that built it), from the build or the registry. */
+  readonly platforms?: readonly PlatformBuild[];
   /** Set on every failure: the builder's error, or an ImageSpecError (BUILD_FAILED when the base failed, CANCELLED). */
   readonly error?: unknown;
   readonly result?: BuildResult;
@@ -127,6 +134,7 @@ export class ImageBuildEngine {
       priority: options.priority ?? 0,
       source: options.source,
       config: options.config ?? {},
+      settings: options.settings,
       order: existing >= 0 ? this.#builders[existing]!.order : this.#builders.length,
     };
     if (existing >= 0) this.#builders[existing] = entry;
@@ -141,10 +149,17 @@ export class ImageBuildEngine {
 
   /**
    * The builder for an image: the one it names (or `override`, or IMAGESPEC_BUILDER), else the highest-priority
-   * one whose `supports()` accepts it. Throws NO_BUILDER listing every builder with its reason.
+   * one whose `supports()` accepts it. Throws NO_BUILDER listing every builder with its reason, and CONFIG_ERROR
+   * when the image's builderConfig has a setting the chosen builder (or the builder a section names) does not know.
    */
   select(target: BuildTarget, override?: string): RegisteredBuilder {
     const image = toImage(target);
+    const selected = this.#select(image, override);
+    this.#checkBuilderConfig(image, selected);
+    return selected;
+  }
+
+  #select(image: Image, override: string | undefined): RegisteredBuilder {
     const wanted = image.builder ?? override ?? (this.#env.IMAGESPEC_BUILDER || undefined);
     const ordered = this.builders();
     if (wanted !== undefined) {
@@ -177,15 +192,63 @@ export class ImageBuildEngine {
     );
   }
 
+  /**
+   * The image with every `native` platform (its own and its Image bases') replaced by the platform of the engine its
+   * builder builds on. An image without `native` comes back as it is. Throws NO_BUILDER when the builder cannot say.
+   */
+  async resolvePlatforms(target: BuildTarget, options: { signal?: AbortSignal; builder?: string } = {}): Promise<Image> {
+    return this.#resolveNative(toImage(target), options.builder, options.signal ?? new AbortController().signal, new Map(), new WeakMap());
+  }
+
+  async #resolveNative(
+    image: Image,
+    override: string | undefined,
+    signal: AbortSignal,
+    natives: Map<string, Promise<NativePlatform>>,
+    done: WeakMap<Image, Promise<Image>>,
+  ): Promise<Image> {
+    let pending = done.get(image);
+    if (pending === undefined) {
+      pending = (async () => {
+        let current = image;
+        if (image.base.type === "image") {
+          const base = await this.#resolveNative(image.base.image, override, signal, natives, done);
+          if (base !== image.base.image) current = current.withBase(base);
+        }
+        if (!current.hasNativePlatform) return current;
+        const selected = this.select(current, override);
+        const { builder } = selected;
+        if (!builder.nativePlatform) {
+          throw new ImageSpecError("NO_BUILDER", `Cannot resolve the platform "native" of ${image.name}: the ${builder.type} builder cannot tell which platform its engine runs`, {
+            field: "platform",
+            value: "native",
+            hint: "Name the platform (e.g. linux/arm64), or build with a builder that resolves native (docker, remote).",
+          });
+        }
+        const config = this.#configFor(current, selected);
+        const key = JSON.stringify([builder.type, config]);
+        let native = natives.get(key);
+        if (native === undefined) {
+          native = builder.nativePlatform({ signal, config });
+          natives.set(key, native);
+        }
+        const { platform, source } = await native;
+        return current.resolveNativePlatform(platform, source);
+      })();
+      done.set(image, pending);
+    }
+    return pending;
+  }
+
   /** Whether the image's tag exists: in its registry, or (a local image) in the selected builder's engine. */
   async existence(target: BuildTarget, options: { signal?: AbortSignal; builder?: string } = {}): Promise<Existence> {
-    const image = toImage(target);
+    const image = await this.resolvePlatforms(target, options);
     const identity = await image.identity();
     return this.#existence(image, identity, this.select(image, options.builder), options.signal ?? new AbortController().signal);
   }
 
   async #existence(image: Image, identity: ImageIdentity, selected: RegisteredBuilder, signal: AbortSignal): Promise<Existence> {
-    if (image.registry !== undefined) return this.#clientFor(image).manifestExists(identity.uri, { signal });
+    if (image.registry !== undefined) return this.#clientFor(image).manifestExists(identity.uri, { platforms: image.platforms, signal });
     if (selected.builder.exists) {
       try {
         return await selected.builder.exists(identity.uri, { signal, config: this.#configFor(image, selected) });
@@ -231,13 +294,64 @@ export class ImageBuildEngine {
    * is such a section, so `{ network: "host" }` and `{ docker: { network: "host" } }` both reach the docker builder,
    * and another builder's section is never handed to the wrong one.
    */
+  configFor(target: BuildTarget, selected: RegisteredBuilder): Readonly<Record<string, unknown>> {
+    return this.#configFor(toImage(target), selected);
+  }
+
   #configFor(image: Image, selected: RegisteredBuilder): Readonly<Record<string, unknown>> {
+    const { flat, sections } = this.#splitBuilderConfig(image);
+    return { ...selected.config, ...flat, ...sections.get(selected.builder.type) };
+  }
+
+  #splitBuilderConfig(image: Image): { flat: Record<string, unknown>; sections: Map<string, Record<string, unknown>> } {
     const own = image.builderConfig ?? {};
     const types = new Set(this.#builders.map((b) => b.builder.type));
-    const flat = Object.fromEntries(Object.entries(own).filter(([key]) => !types.has(key)));
-    const section = own[selected.builder.type];
-    const sectionConfig = typeof section === "object" && section !== null && !Array.isArray(section) ? (section as Record<string, unknown>) : {};
-    return { ...selected.config, ...flat, ...sectionConfig };
+    const flat: Record<string, unknown> = {};
+    const sections = new Map<string, Record<string, unknown>>();
+    for (const [key, value] of Object.entries(own)) {
+      if (!types.has(key)) flat[key] = value;
+      else if (typeof value === "object" && value !== null && !Array.isArray(value)) sections.set(key, value as Record<string, unknown>);
+    }
+    return { flat, sections };
+  }
+
+  /**
+   * The image's builderConfig against the settings each builder declares: the flat keys against the chosen builder's,
+   * each section against its own builder's (an unused section is checked too, so a typo never waits for the day that
+   * builder is chosen). Builders that declare no settings take what they are given.
+   */
+  #checkBuilderConfig(image: Image, selected: RegisteredBuilder): void {
+    if (image.builderConfig === undefined) return;
+    const { flat, sections } = this.#splitBuilderConfig(image);
+    const issues: ValidationIssue[] = [];
+    const types = this.#builders.map((b) => b.builder.type);
+    if (selected.settings !== undefined && Object.keys(flat).length > 0) {
+      for (const issue of checkBuilderSettings(selected.settings, flat, { type: selected.builder.type, at: "builderConfig" })) {
+        // A misspelled section (`dokcer:`) lands among the flat keys: suggest the builder type too.
+        const key = issue.field.slice("builderConfig.".length);
+        const typo = /^is not a setting/.test(issue.message) && !issue.message.includes("did you mean") ? closestMatch(key, types) : undefined;
+        issues.push(typo ? { ...issue, message: `${issue.message.replace(/ \(its settings: .*\)$/, "")}; did you mean the ${typo} section?` } : issue);
+      }
+    }
+    for (const [type, section] of sections) {
+      const settings = this.#builders.find((b) => b.builder.type === type)?.settings;
+      if (settings !== undefined) issues.push(...checkBuilderSettings(settings, section, { type, at: `builderConfig.${type}` }));
+    }
+    for (const [type, value] of Object.entries(image.builderConfig)) {
+      if (types.includes(type) && !sections.has(type)) issues.push({ field: `builderConfig.${type}`, value, message: `is the section of the ${type} builder: expected a mapping of its settings` });
+    }
+    if (issues.length === 0) return;
+    const lines = issues.map((i) => `${i.field} = ${showValue(i.value)}: ${i.message}`);
+    throw new ImageSpecError(
+      "CONFIG_ERROR",
+      `Cannot build ${image.name} with the ${selected.builder.type} builder: ${lines.length === 1 ? lines[0] : `${lines.length} invalid settings:\n  - ${lines.join("\n  - ")}`}`,
+      {
+        field: issues[0]!.field,
+        value: issues[0]!.value,
+        issues,
+        hint: `Fix the image's builderConfig: flat keys go to the builder that builds it (here ${selected.builder.type}); settings for one builder only go in its section, e.g. builderConfig: { ${selected.builder.type}: { ... } }.`,
+      },
+    );
   }
 
   /**
@@ -254,10 +368,12 @@ export class ImageBuildEngine {
       }
     };
     const signal = options.signal ?? new AbortController().signal;
-    const nodes = await this.#graph(
-      list.map((t) => (options.fast ? toImage(t).forFastRegistration() : toImage(t))),
-      options,
+    const natives = new Map<string, Promise<NativePlatform>>();
+    const resolved = new WeakMap<Image, Promise<Image>>();
+    const images = await Promise.all(
+      list.map((t) => this.#resolveNative(options.fast ? toImage(t).forFastRegistration() : toImage(t), options.builder, signal, natives, resolved)),
     );
+    const nodes = await this.#graph(images, options);
     for (const node of nodes) emit({ type: "image", uri: node.identity.uri, status: "queued", builder: node.selected!.builder.type });
 
     // Existence of every image first, then whether each push that will happen can work: a registry that cannot be
@@ -382,19 +498,29 @@ export class ImageBuildEngine {
       if (existence.status === "present") {
         const reason = image.registry ? `${uri} already exists in ${image.registry}` : `${uri} already exists in the ${type} builder's engine`;
         emit({ type: "image", uri, status: "skipped", builder: type, reason });
-        return { ...common, status: "skipped", pushed: false, reason, existence, ...(existence.digest && { digest: existence.digest }) };
+        return {
+          ...common,
+          status: "skipped",
+          pushed: false,
+          reason,
+          existence,
+          ...(existence.digest && { digest: existence.digest }),
+          ...(existence.platforms && { platforms: existence.platforms }),
+        };
       }
       if (existence.status === "unknown") {
         emit({ type: "warning", uri, message: `Cannot tell whether ${uri} exists (${existence.reason}); building it anyway` });
       }
     }
+    // A tag that holds some platforms but not all is rebuilt: say why.
+    const rebuild = existence?.status === "absent" && existence.reason !== undefined ? existence.reason : undefined;
     if (options.dryRun) {
-      const reason = force ? "forced" : existence?.status === "unknown" ? `existence unknown: ${existence.reason}` : "not in the registry";
+      const reason = force ? "forced" : existence?.status === "unknown" ? `existence unknown: ${existence.reason}` : (rebuild ?? "not in the registry");
       emit({ type: "image", uri, status: "planned", builder: type, reason });
       return { ...common, status: "planned", pushed: false, reason, ...(existence && { existence }) };
     }
 
-    emit({ type: "image", uri, status: "building", builder: type });
+    emit({ type: "image", uri, status: "building", builder: type, ...(rebuild !== undefined && { reason: rebuild }) });
     try {
       const result = await selected.builder.build(image, {
         uri,
@@ -406,8 +532,18 @@ export class ImageBuildEngine {
         signal,
         report: (event) => emit({ type: "build", uri, event }),
       });
-      emit({ type: "image", uri, status: "built", builder: type, pushed: result.pushed });
-      return { ...common, uri: result.uri, status: "built", pushed: result.pushed, result, ...(result.digest && { digest: result.digest }), ...(existence && { existence }) };
+      emit({ type: "image", uri, status: "built", builder: type, pushed: result.pushed, ...(rebuild !== undefined && { reason: `rebuilt: ${rebuild}` }) });
+      return {
+        ...common,
+        uri: result.uri,
+        status: "built",
+        pushed: result.pushed,
+        result,
+        ...(result.digest && { digest: result.digest }),
+        ...(result.platforms && { platforms: result.platforms }),
+        ...(rebuild !== undefined && { reason: `rebuilt: ${rebuild}` }),
+        ...(existence && { existence }),
+      };
     } catch (error) {
       return fail(errorMessage(error), error);
     }

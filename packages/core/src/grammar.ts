@@ -52,6 +52,19 @@ class Scanner {
   }
 }
 
+/**
+ * One argument pip installs: a PEP 508 requirement, or a bare URL pip also takes on its command line, such as a VCS
+ * checkout (`git+https://github.com/org/repo@<rev>#subdirectory=plugins/x`) or an archive (`https://host/pkg.whl`),
+ * as flytekit's documentation installs flytekit from GitHub.
+ */
+export function checkPipRequirement(text: string): string | undefined {
+  if (/^(?:(?:git|hg|svn|bzr)\+)?(?:https?|ssh|file|git):\/\//i.test(text.trim())) {
+    if (/[\s\0]/.test(text.trim())) return "a URL requirement cannot contain spaces, newlines or NUL";
+    return /^(?:(?:git|hg|svn|bzr)\+)?(?:https?|ssh|file|git):\/\/[^/?#\s]+/i.test(text.trim()) ? undefined : "a URL requirement names a host: git+https://host/org/repo@rev";
+  }
+  return checkPep508(text);
+}
+
 /** Checks a PEP 508 requirement such as `pandas<2,>=1.5`, `requests[socks]>=2; python_version >= "3.8"`. */
 export function checkPep508(text: string): string | undefined {
   if (/[\r\n\0]/.test(text)) return "a requirement cannot contain a newline or NUL";
@@ -245,11 +258,15 @@ const GOOS = ["linux", "windows", "darwin", "freebsd", "netbsd", "openbsd", "sol
 const GOARCH = ["amd64", "arm64", "arm", "386", "ppc64le", "ppc64", "s390x", "riscv64", "mips64le", "mips64", "mipsle", "mips", "loong64", "wasm"];
 const ARCH_ALIASES: Record<string, string> = { x86_64: "amd64", x64: "amd64", aarch64: "arm64", armhf: "arm/v7", i386: "386", x86: "386" };
 
-/** `os/arch[/variant]` as Docker and OCI write it, e.g. `linux/amd64`, `linux/arm/v7`. */
+/**
+ * `os/arch[/variant]` as Docker and OCI write it, e.g. `linux/amd64`, `linux/arm/v7`; or `native`, the build
+ * engine's own platform (resolved before hashing).
+ */
 export function checkPlatform(text: string): string | undefined {
+  if (text === "native") return undefined;
   const parts = text.split("/");
   const [os, arch, variant] = parts;
-  if (parts.length < 2 || parts.length > 3 || !os || !arch) return "a platform is os/arch[/variant], e.g. linux/amd64 or linux/arm64";
+  if (parts.length < 2 || parts.length > 3 || !os || !arch) return "a platform is os/arch[/variant], e.g. linux/amd64 or linux/arm64, or native (the build engine's own)";
   if (!GOOS.includes(os)) return `unknown os ${JSON.stringify(os)} (expected one of ${GOOS.slice(0, 4).join(", ")}, ...)`;
   if (!GOARCH.includes(arch)) {
     const alias = ARCH_ALIASES[arch];

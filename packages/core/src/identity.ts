@@ -19,6 +19,7 @@ import { ImageSpecError, showValue } from "./errors.js";
 import { defaultFileHasher, type FileHasher, type FolderEntry, type FolderSelection, fileDigest, fileErrorReason, type IgnoreFile } from "./files.js";
 import type { Image } from "./image.js";
 import { type Layer, layerDefinition, layerFields } from "./layer.js";
+import { NATIVE_PLATFORM } from "./platform.js";
 import { normalizeImageReference } from "./reference.js";
 
 /** Bump when the way tags are computed changes; it salts both hashes. */
@@ -83,7 +84,8 @@ export function imageId(image: Image): string {
             ? { type: "dockerfile", dockerfile: base.dockerfile, context: base.context }
             : { type: "reference", uri: baseReference(base.uri) },
       python: pythonView(image),
-      platforms: [...image.platforms].sort(),
+      // As written: a definition with `native` keeps its id wherever it is built (isContainer compares it).
+      platforms: [...image.declaredPlatforms].sort(),
       builderOptions: image.builderOptions,
       layers: image.layers.map(layerView),
     };
@@ -113,6 +115,13 @@ export function computeIdentity(image: Image, hasher: FileHasher = defaultFileHa
 }
 
 async function compute(image: Image, hasher: FileHasher): Promise<ImageIdentity> {
+  if (image.hasNativePlatform) {
+    throw new ImageSpecError("INVALID_SPEC", `Cannot compute the tag of ${image.name}: its platform "native" is the build engine's own, which is not resolved yet`, {
+      field: "platform",
+      value: NATIVE_PLATFORM,
+      hint: "Let an ImageBuildEngine resolve it (imagespec build, tag, explain and exists do: engine.resolvePlatforms(image)), or name the platform, e.g. linux/arm64.",
+    });
+  }
   const inputs: TagInput[] = [];
   const base = image.base;
   if (base.type === "image") {
@@ -142,7 +151,12 @@ async function compute(image: Image, hasher: FileHasher): Promise<ImageIdentity>
   }
   const python = pythonView(image);
   if (python !== undefined) inputs.push({ name: "python", digest: digestOf(python), detail: image.pythonVersion ?? image.pythonExec });
-  inputs.push({ name: "platforms", digest: digestOf([...image.platforms].sort()), detail: image.platforms.join(",") });
+  const native = image.nativePlatform;
+  inputs.push({
+    name: "platforms",
+    digest: digestOf([...image.platforms].sort()),
+    detail: `${image.platforms.join(",")}${native ? ` (native: ${native.platform} of ${native.source})` : ""}`,
+  });
   if (image.builderOptions !== undefined) inputs.push({ name: "builderOptions", digest: digestOf(image.builderOptions), detail: canonicalJson(image.builderOptions) });
 
   const ignoreFiles = await imageIgnoreFiles(image);
@@ -162,7 +176,10 @@ async function compute(image: Image, hasher: FileHasher): Promise<ImageIdentity>
         files.push({ name: field, digest, detail: input.path, files: hashed.entries, source: { path: input.path, type: "file" } });
       } else {
         const select = input.select ?? "all";
-        const hashed = await hasher.hashFolder(abs, { select, ignoreFiles }).catch((e) => rethrowMissing(e, field, input.path, image.root));
+        // A layer's own exclusions (`exclude`) apply on top of the image's ignore files, as one more ignore list.
+        const hashed = await hasher
+          .hashFolder(abs, { select, ignoreFiles, ...(input.exclude?.length && { ignorePatterns: input.exclude }) })
+          .catch((e) => rethrowMissing(e, field, input.path, image.root));
         files.push({ name: field, digest: hashed.digest, detail: input.path, files: hashed.entries, source: { path: input.path, type: "folder", select } });
       }
     }

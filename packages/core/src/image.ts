@@ -30,6 +30,7 @@ import { computeIdentity, type ImageIdentity, imageId } from "./identity.js";
 import { createLayer, type Layer, type LayerDefinition, layerDefinition } from "./layer.js";
 import { normalizeImageReference } from "./reference.js";
 import { createDockerConfigResolver, type Existence, RegistryClient } from "./registry/index.js";
+import { NATIVE_PLATFORM } from "./platform.js";
 import { grammarString, parseOrThrow } from "./validation.js";
 
 export const DEFAULT_PYTHON_VERSION = "3.12";
@@ -57,7 +58,10 @@ export interface ImageOptions {
   registry?: string;
   /** Repository name inside the registry. Default `imagespec`. */
   name?: string;
-  /** One or several `os/arch[/variant]`. Default `linux/amd64`. */
+  /**
+   * One or several `os/arch[/variant]`, or `native`: the platform of the engine that builds it, resolved before the
+   * tag is computed. Default `linux/amd64` (a fixed default keeps tags the same on every machine).
+   */
   platform?: string | readonly string[];
   /** The Python version the image runs (for `fromBase`: the one the base has). */
   pythonVersion?: string;
@@ -86,6 +90,9 @@ interface ImageState {
   readonly name: string;
   readonly registry: string | undefined;
   readonly platforms: readonly string[];
+  /** The platforms as written, `native` included; equal to `platforms` until `native` is resolved. */
+  readonly declaredPlatforms: readonly string[];
+  readonly nativePlatform: NativePlatform | undefined;
   readonly pythonVersion: string | undefined;
   readonly pythonExec: string | undefined;
   readonly layers: readonly Layer[];
@@ -126,6 +133,13 @@ const CONSTRUCT = Symbol("construct");
 /** Recognises Images from any copy of @imagespec/core (a project may end up with two). */
 const IMAGE_MARKER = Symbol.for("imagespec.image");
 
+/** What `native` was resolved to, and by which engine. */
+export interface NativePlatform {
+  readonly platform: string;
+  /** The engine whose platform it is, e.g. `docker unix:///var/run/docker.sock`. */
+  readonly source: string;
+}
+
 function isPipOptions(value: unknown): value is PipOptions {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
@@ -137,8 +151,12 @@ export class Image {
   readonly name: string;
   /** Where the image is pushed; undefined for a local image. */
   readonly registry: string | undefined;
-  /** The platforms to build for, e.g. `["linux/amd64"]`. */
+  /** The platforms to build for, e.g. `["linux/amd64"]`; `native` until the build engine resolves it. */
   readonly platforms: readonly string[];
+  /** The platforms as written (`native` stays `native`): what the id is computed from. */
+  readonly declaredPlatforms: readonly string[];
+  /** What `native` was resolved to, once it was (`resolveNativePlatform`). */
+  readonly nativePlatform: NativePlatform | undefined;
   /** The Python version the image runs, when known. */
   readonly pythonVersion: string | undefined;
   /** The interpreter packages are installed with, when it is not the default. */
@@ -167,6 +185,8 @@ export class Image {
     this.name = state.name;
     this.registry = state.registry;
     this.platforms = Object.freeze([...state.platforms]);
+    this.declaredPlatforms = Object.freeze([...state.declaredPlatforms]);
+    this.nativePlatform = state.nativePlatform && Object.freeze({ ...state.nativePlatform });
     this.pythonVersion = state.pythonVersion;
     this.pythonExec = state.pythonExec;
     this.layers = Object.freeze([...state.layers]);
@@ -242,11 +262,14 @@ export class Image {
 
   static #create(opts: z.output<typeof optionsSchema>, base: BaseImage, pythonVersion: string | undefined): Image {
     const platform = opts.platform ?? DEFAULT_PLATFORM;
+    const platforms = normalizePlatforms(typeof platform === "string" ? [platform] : platform);
     return new Image(CONSTRUCT, {
       base,
       name: opts.name ?? DEFAULT_IMAGE_NAME,
       registry: opts.registry,
-      platforms: normalizePlatforms(typeof platform === "string" ? [platform] : platform),
+      platforms,
+      declaredPlatforms: platforms,
+      nativePlatform: undefined,
       pythonVersion,
       pythonExec: opts.pythonExec,
       layers: [],
@@ -266,6 +289,8 @@ export class Image {
       name: this.name,
       registry: this.registry,
       platforms: this.platforms,
+      declaredPlatforms: this.declaredPlatforms,
+      nativePlatform: this.nativePlatform,
       pythonVersion: this.pythonVersion,
       pythonExec: this.pythonExec,
       layers: this.layers,
@@ -393,8 +418,31 @@ export class Image {
   /** The platform(s) to build for; replaces the current ones. */
   withPlatform(...platforms: string[]): Image {
     const opts = parseOrThrow(optionsSchema, { platform: platforms.length === 1 ? platforms[0] : platforms }, "set the platform");
-    const list = typeof opts.platform === "string" ? [opts.platform] : (opts.platform ?? [DEFAULT_PLATFORM]);
-    return this.#with({ platforms: normalizePlatforms(list) });
+    const list = normalizePlatforms(typeof opts.platform === "string" ? [opts.platform] : (opts.platform ?? [DEFAULT_PLATFORM]));
+    return this.#with({ platforms: list, declaredPlatforms: list, nativePlatform: undefined });
+  }
+
+  /** True while the platforms include `native`, which the build engine resolves before hashing. */
+  get hasNativePlatform(): boolean {
+    return this.platforms.includes(NATIVE_PLATFORM);
+  }
+
+  /**
+   * The image with `native` replaced by the engine's platform (`source` names the engine, for `explain`). The id
+   * does not change (it is computed from the platforms as written); the tag is that of the concrete platforms.
+   * The build engine calls this; an image without `native` is returned as it is.
+   */
+  resolveNativePlatform(platform: string, source: string): Image {
+    if (!this.hasNativePlatform) return this;
+    const problem = platform === NATIVE_PLATFORM ? "it must be a concrete os/arch[/variant]" : checkPlatform(platform);
+    if (problem !== undefined) {
+      throw new ImageSpecError("INVALID_SPEC", `Cannot resolve the native platform of ${this.name} to ${showValue(platform)} (from ${source}): ${problem}`, {
+        field: "platform",
+        value: platform,
+      });
+    }
+    const platforms = normalizePlatforms(this.platforms.map((p) => (p === NATIVE_PLATFORM ? platform : p)));
+    return this.#with({ platforms, nativePlatform: { platform, source } });
   }
 
   // ------------------------------------------------------------------------------------------------ variants
@@ -405,7 +453,11 @@ export class Image {
     const changes: Partial<{ -readonly [K in keyof ImageState]: ImageState[K] }> = {};
     if (opts.registry !== undefined) changes.registry = opts.registry;
     if (opts.name !== undefined) changes.name = opts.name;
-    if (opts.platform !== undefined) changes.platforms = normalizePlatforms(typeof opts.platform === "string" ? [opts.platform] : opts.platform);
+    if (opts.platform !== undefined) {
+      changes.platforms = normalizePlatforms(typeof opts.platform === "string" ? [opts.platform] : opts.platform);
+      changes.declaredPlatforms = changes.platforms;
+      changes.nativePlatform = undefined;
+    }
     if (opts.pythonVersion !== undefined) {
       changes.pythonVersion = opts.pythonVersion;
       if (this.base.type === "debian") changes.base = { type: "debian", pythonVersion: opts.pythonVersion, uri: debianBaseImage(opts.pythonVersion) };
@@ -469,7 +521,7 @@ export class Image {
     });
     if (problems.length > 0) {
       throw new ImageSpecError("FILE_NOT_FOUND", `Cannot use image ${this.name}: ${problems.length === 1 ? problems[0] : `\n  - ${problems.join("\n  - ")}`}`, {
-        hint: `Relative paths are relative to ${this.root}.`,
+        hint: relativePathHint(this.root),
       });
     }
     if (this.base.type === "image") this.base.image.validate();
@@ -505,12 +557,18 @@ export class Image {
   async exists(options: { client?: RegistryClient } = {}): Promise<Existence> {
     if (this.registry === undefined) return { status: "unknown", reason: `${this.name} has no registry; a local image is checked by its builder's engine` };
     const client = options.client ?? new RegistryClient({ credentials: createDockerConfigResolver(this.registryConfig ? { configPath: path.resolve(this.root, this.registryConfig) } : {}) });
-    return client.manifestExists(await this.uri());
+    return client.manifestExists(await this.uri(), { platforms: this.platforms });
   }
 
-  /** True when running inside a container built from this definition. */
+  /**
+   * Whether code runs where this image's packages are: true inside a container built from this definition, false
+   * inside a container built from another, and true outside any imagespec-built container (running locally), as
+   * flytekit's `is_container()` answers. So `if (image.isContainer()) await import("tensorflow-bound-module")` runs
+   * the import locally and in this image's containers, and skips it in the others.
+   */
   isContainer(): boolean {
-    return process.env[IMAGE_ID_ENV] === this.id;
+    const running = process.env[IMAGE_ID_ENV];
+    return running === undefined || running === "" || running === this.id;
   }
 
   /** A plain description of the definition, for printing and JSON. */
@@ -520,6 +578,7 @@ export class Image {
       name: this.name,
       registry: this.registry,
       platforms: this.platforms,
+      ...(this.nativePlatform && { nativePlatform: this.nativePlatform }),
       pythonVersion: this.pythonVersion,
       pythonExec: this.pythonExec,
       layers: this.layers,
@@ -537,6 +596,14 @@ export class Image {
 /** True when the value is an Image from any copy of @imagespec/core. */
 export function isImage(value: unknown): value is Image {
   return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[IMAGE_MARKER] === true;
+}
+
+/**
+ * What a "file not found" says about relative paths: where they are resolved from, and, for a package of a monorepo
+ * whose tasks run from another folder, how to make them independent of the current directory.
+ */
+export function relativePathHint(root: string): string {
+  return `Relative paths are relative to ${root} (the definition's root: the current directory unless root is set). When a task runs from another folder (a monorepo package built from the workspace root), set root: import.meta.dirname in the definition so paths are relative to its module.`;
 }
 
 /** True when running inside any container built by imagespec. */

@@ -4,8 +4,9 @@
  * client, plugins and configuration.
  */
 
-export type { BuildContext, BuildEvent, BuildResult, ImageBuilder, RenderContext, RenderedBuildFile } from "./builder.js";
+export type { BuildContext, BuildEvent, BuildResult, ImageBuilder, PlatformBuild, RenderContext, RenderedBuildFile } from "./builder.js";
 export { isImageBuilder } from "./builder.js";
+export { type BuilderSettings, type BuilderSettingsSchema, checkBuilderSettings, NO_SETTINGS, settingNamesAt } from "./builder-settings.js";
 export {
   aptPackagesLayer,
   builtinKindOf,
@@ -29,9 +30,12 @@ export {
   workdirLayer,
 } from "./builtin-layers.js";
 export { canonicalJson, sha256Hex, shortHash } from "./canonical.js";
-export { CONFIG_FILE_NAMES, defineConfig, findConfigFile, type ImageSpecConfig, importModule, loadConfigFile } from "./config.js";
+export { type BuildersConfig, CONFIG_FILE_NAMES, defineConfig, findConfigFile, type ImageSpecConfig, importModule, loadConfigFile } from "./config.js";
 export type {
+  DockerBuildStage,
+  DockerBuildStageOptions,
   DockerCacheMountOptions,
+  DockerCopyOptions,
   DockerInstructions,
   DockerLayerRenderer,
   DockerPythonEnvironment,
@@ -78,23 +82,48 @@ export {
   type ImageOptions,
   isContainer,
   isImage,
+  relativePathHint,
+  type NativePlatform,
 } from "./image.js";
+export { isInstallerVariable, splitInstallerVariables } from "./installer-env.js";
 export { defineLayer, type FileInput, isLayerDefinition, type Layer, type LayerDefinition, layerDefinition, layerFields } from "./layer.js";
-export { type BuilderFactory, definePlugin, type ImageSpecPlugin, isPlugin } from "./plugin.js";
+export { limiter } from "./limiter.js";
+export { formatPlatform, NATIVE_PLATFORM, type OciPlatform, parsePlatform, platformTagSuffix, samePlatform } from "./platform.js";
+export { type BuilderFactory, definePlugin, type ImageSpecPlugin, isPlugin, type RequirementsFileHandler } from "./plugin.js";
+export { isLockFile, REQUIREMENTS_FILE_PACKAGES, requirementsFileHandler } from "./requirements-files.js";
 export { type LoadedPlugin, type LoadProjectOptions, loadProject, type Project, type RegisteredBuilderInfo } from "./project.js";
 export { formatImageReference, type ImageReference, isLoopbackRegistry, normalizeImageReference, parseImageReference } from "./reference.js";
 export {
   type CredentialResolver,
   createDockerConfigResolver,
   type DockerEngineAuthConfig,
+  DOCKER_MANIFEST_LIST_MEDIA_TYPE,
   type Existence,
+  type ImageRunConfig,
+  findPlatformEntry,
+  type IndexEntry,
+  isIndexMediaType,
+  OCI_INDEX_MEDIA_TYPE,
+  parseIndexEntries,
+  type PlatformManifest,
   type PushAccess,
+  readImageRunConfig,
   type RegistryCredentials,
   RegistryClient,
   type RegistryClientOptions,
   toDockerEngineAuth,
 } from "./registry/index.js";
-export { isImageSpec, ImageSpec, type ImageSpecData, type ImageSpecFields, type SourceCopyMode, SPEC_FIELDS, splitArgs } from "./spec.js";
+export {
+  BUILDER_ALIASES,
+  type FlyteSourceCopyMode,
+  isImageSpec,
+  ImageSpec,
+  type ImageSpecData,
+  type ImageSpecFields,
+  type SourceCopyMode,
+  SPEC_FIELDS,
+  splitArgs,
+} from "./spec.js";
 export { loadImageSpecFile, parseImageSpecYaml } from "./spec-file.js";
 export {
   DOCKERFILE_LINE_LIMIT,

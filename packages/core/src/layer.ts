@@ -31,6 +31,11 @@ export interface FileInput {
    * source path never counts otherwise: what enters the image is the destination, the bytes and the mode.
    */
   readonly keepsName?: boolean;
+  /**
+   * For folders: .dockerignore-syntax patterns (relative to the folder) this layer always leaves out, on top of the
+   * image's ignore rules, e.g. `node_modules`. The builder sends what was selected, so they are left out of both.
+   */
+  readonly exclude?: readonly string[];
 }
 
 export interface LayerDefinition<Kind extends string = string, Fields extends object = object> {

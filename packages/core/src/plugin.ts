@@ -4,7 +4,10 @@
  */
 
 import type { ImageBuilder } from "./builder.js";
+import { type BuilderSettingsSchema, isSettingsSchema } from "./builder-settings.js";
+import type { PipOptions } from "./builtin-layers.js";
 import { ImageSpecError, showValue } from "./errors.js";
+import type { Image } from "./image.js";
 import { isLayerDefinition, type LayerDefinition } from "./layer.js";
 
 /** A builder type a plugin offers. `create` runs only when the builder is needed, so heavy imports can wait. */
@@ -14,18 +17,47 @@ export interface BuilderFactory {
   readonly priority: number;
   /** One line for `imagespec builders`. */
   readonly description?: string;
+  /**
+   * The builder's settings as a strict zod object schema (every setting optional). Core checks the config file's
+   * `builders.<type>` and each image's `builderConfig` against it before anything builds, so a misspelled setting
+   * is an error instead of being ignored. Keep it in a light module: it is read without creating the builder.
+   */
+  readonly settings?: BuilderSettingsSchema;
   create(options: { readonly config: Readonly<Record<string, unknown>> }): ImageBuilder | Promise<ImageBuilder>;
+}
+
+/**
+ * A file an ImageSpec's `requirements` may name besides a `.txt` file, e.g. `uv.lock`: the plugin turns it into its
+ * own layers. Core finds the plugin that handles a file name without a registry (see `requirements-files.ts`).
+ */
+export interface RequirementsFileHandler {
+  /** The file's exact name, e.g. `uv.lock` or `poetry.lock`. */
+  readonly fileName: string;
+  /** One line for docs and errors, e.g. "a uv project's lock, installed with uv sync --locked". */
+  readonly description?: string;
+  /**
+   * Adds the layers that install the file. `file` is relative to `image.root`; `pip` holds the spec's pip options
+   * (index URLs, extra arguments, secret mounts) and `builderConfig` the spec's builder settings, for the handler
+   * to apply or refuse with a clear error; never to ignore.
+   */
+  apply(image: Image, options: { readonly file: string; readonly pip: PipOptions; readonly builderConfig: Readonly<Record<string, unknown>> }): Image;
 }
 
 export interface ImageSpecPlugin {
   readonly name: string;
   readonly builders: readonly BuilderFactory[];
   readonly layers: readonly LayerDefinition[];
+  readonly requirementsFiles: readonly RequirementsFileHandler[];
 }
 
 const PLUGIN_MARKER = Symbol.for("imagespec.plugin");
 
-export function definePlugin(plugin: { name: string; builders?: readonly BuilderFactory[]; layers?: readonly LayerDefinition[] }): ImageSpecPlugin {
+export function definePlugin(plugin: {
+  name: string;
+  builders?: readonly BuilderFactory[];
+  layers?: readonly LayerDefinition[];
+  requirementsFiles?: readonly RequirementsFileHandler[];
+}): ImageSpecPlugin {
   const fail = (why: string, field: string, value: unknown) =>
     new ImageSpecError("PLUGIN_ERROR", `Cannot define plugin ${showValue(plugin?.name)}: ${why}`, { field, value });
   if (typeof plugin?.name !== "string" || plugin.name.length === 0) throw fail("a plugin needs a name (usually its package name)", "name", plugin?.name);
@@ -35,6 +67,9 @@ export function definePlugin(plugin: { name: string; builders?: readonly Builder
     if (typeof factory?.type !== "string" || !/^[a-z][a-z0-9-]*$/.test(factory.type)) throw fail("a builder type is lowercase letters, digits and '-'", `builders[${i}].type`, factory?.type);
     if (typeof factory.create !== "function") throw fail(`builder ${factory.type} has no create() function`, `builders[${i}].create`, undefined);
     if (typeof factory.priority !== "number" || !Number.isFinite(factory.priority)) throw fail(`builder ${factory.type} needs a numeric priority`, `builders[${i}].priority`, factory.priority);
+    if (factory.settings !== undefined && !isSettingsSchema(factory.settings)) {
+      throw fail(`builder ${factory.type} declares settings that are not a zod schema`, `builders[${i}].settings`, undefined);
+    }
     if (types.has(factory.type)) throw fail(`builder type ${factory.type} is listed twice`, `builders[${i}].type`, factory.type);
     types.add(factory.type);
   });
@@ -42,7 +77,17 @@ export function definePlugin(plugin: { name: string; builders?: readonly Builder
   layers.forEach((layer, i) => {
     if (!isLayerDefinition(layer)) throw fail("layers must be created with defineLayer()", `layers[${i}]`, layer);
   });
-  const result = { name: plugin.name, builders: Object.freeze([...builders]), layers: Object.freeze([...layers]) };
+  const requirementsFiles = plugin.requirementsFiles ?? [];
+  requirementsFiles.forEach((handler, i) => {
+    if (typeof handler?.fileName !== "string" || !/^[\w.-]+$/.test(handler.fileName)) throw fail("a requirements file handler names a file (e.g. uv.lock)", `requirementsFiles[${i}].fileName`, handler?.fileName);
+    if (typeof handler.apply !== "function") throw fail(`the handler of ${handler.fileName} has no apply() function`, `requirementsFiles[${i}].apply`, undefined);
+  });
+  const result = {
+    name: plugin.name,
+    builders: Object.freeze([...builders]),
+    layers: Object.freeze([...layers]),
+    requirementsFiles: Object.freeze([...requirementsFiles]),
+  };
   Object.defineProperty(result, PLUGIN_MARKER, { value: true });
   return Object.freeze(result);
 }

@@ -6,11 +6,13 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
+import { checkBuilderSettings } from "./builder-settings.js";
 import { type ImageSpecConfig, findConfigFile, loadConfigFile } from "./config.js";
 import { discoverPlugins, type PluginFailure } from "./discovery.js";
 import { ImageBuildEngine, type EngineOptions } from "./engine.js";
-import { errorMessage } from "./errors.js";
+import { errorMessage, ImageSpecError, isImageSpecError, showValue, type ValidationIssue } from "./errors.js";
 import type { ImageSpecPlugin } from "./plugin.js";
+import { closestMatch } from "./suggest.js";
 
 export interface LoadedPlugin {
   readonly plugin: ImageSpecPlugin;
@@ -70,6 +72,28 @@ export async function loadProject(options: LoadProjectOptions = {}): Promise<Pro
   const engine = new ImageBuildEngine(options);
   const failures: PluginFailure[] = [...discovered.failures];
   const builders: RegisteredBuilderInfo[] = [];
+  // Each builder's section of the config file against the settings it declares, all of them before any is created.
+  const configName = configFile ? path.basename(configFile) : "the config";
+  const settingIssues: ValidationIssue[] = [];
+  const checked = new Set<string>();
+  for (const loaded of plugins) {
+    for (const factory of loaded.plugin.builders) {
+      if (checked.has(factory.type)) continue;
+      checked.add(factory.type);
+      const section = config.builders?.[factory.type];
+      if (section !== undefined && factory.settings !== undefined) settingIssues.push(...checkBuilderSettings(factory.settings, section, { type: factory.type, at: `builders.${factory.type}` }));
+    }
+  }
+  if (settingIssues.length > 0) {
+    const lines = settingIssues.map((i) => `${i.field} = ${showValue(i.value)}: ${i.message}`);
+    throw new ImageSpecError("CONFIG_ERROR", `Cannot use config ${configName}: ${lines.length === 1 ? lines[0] : `${lines.length} invalid settings:\n  - ${lines.join("\n  - ")}`}`, {
+      field: settingIssues[0]!.field,
+      value: settingIssues[0]!.value,
+      issues: settingIssues,
+      hint: `Fix builders in ${configName}; \`imagespec builders\` lists the builders and the packages whose README lists their settings.`,
+    });
+  }
+
   // Registration order breaks priority ties: config plugins in the order listed, then dependencies by package name.
   const offeredBy = new Map<string, string>();
   for (const loaded of plugins) {
@@ -81,11 +105,11 @@ export async function loadProject(options: LoadProjectOptions = {}): Promise<Pro
         continue;
       }
       offeredBy.set(factory.type, source);
-      const settings = config.builders?.[factory.type] ?? {};
+      const settings = (config.builders?.[factory.type] ?? {}) as Readonly<Record<string, unknown>>;
       const priority = config.priorities?.[factory.type] ?? factory.priority;
       try {
         const builder = await factory.create({ config: settings });
-        engine.register(builder, { priority, source: loaded.packageName ?? loaded.plugin.name, config: settings });
+        engine.register(builder, { priority, source: loaded.packageName ?? loaded.plugin.name, config: settings, ...(factory.settings !== undefined && { settings: factory.settings }) });
         builders.push({
           type: factory.type,
           priority,
@@ -97,6 +121,8 @@ export async function loadProject(options: LoadProjectOptions = {}): Promise<Pro
           ...(factory.description !== undefined && { description: factory.description }),
         });
       } catch (error) {
+        // The user's settings are wrong: an error to fix, not a plugin to skip (which would send builds elsewhere).
+        if (isImageSpecError(error) && error.code === "CONFIG_ERROR") throw error;
         failures.push({ packageName: loaded.packageName ?? loaded.plugin.name, reason: `creating the ${factory.type} builder failed: ${errorMessage(error)}` });
       }
     }
@@ -107,7 +133,9 @@ export async function loadProject(options: LoadProjectOptions = {}): Promise<Pro
   const offered = [...offeredBy.keys()].sort().join(", ") || "none";
   for (const field of ["priorities", "builders"] as const) {
     for (const type of Object.keys(config[field] ?? {})) {
-      if (!offeredBy.has(type)) warnings.push(`${field}.${type} in ${configFile ? path.basename(configFile) : "the config"} has no effect: no plugin offers a builder of type ${type} (offered: ${offered})`);
+      if (offeredBy.has(type)) continue;
+      const suggestion = closestMatch(type, offeredBy.keys());
+      warnings.push(`${field}.${type} in ${configName} has no effect: no plugin offers a builder of type ${type} (offered: ${offered})${suggestion ? `; did you mean ${field}.${suggestion}?` : ""}`);
     }
   }
   return { engine, config, configFile, packageJson: discovered.packageJson, plugins, builders, failures, warnings };

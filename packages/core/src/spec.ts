@@ -1,12 +1,18 @@
 /**
  * The declarative API: one flat object with every field Flyte's ImageSpec has, compiled into the same layered
- * Image as the fluent API, with layers in a fixed, cache-friendly order: CUDA, system packages, conda, Python
- * packages, requirements, copied files, the source root, env, commands, runtime packages, entrypoint.
+ * Image as the fluent API, with layers in a fixed, cache-friendly order: CUDA, the env variables package installers
+ * read, system packages, conda, Python packages, requirements, copied files, the source root, the rest of env,
+ * commands, runtime packages, entrypoint.
+ *
+ * A definition written for flytekit works unchanged: `builder: default` is the docker builder, `requirements` may be
+ * a `uv.lock` or `poetry.lock`, `source_copy_mode` takes flytekit's spellings (`ALL`, `NO_COPY`), builderConfig's
+ * snake_case keys are read, and upper-case names and registries are lower-cased. Whatever is changed on the way is
+ * said in `warnings`, never silently.
  */
 
 import path from "node:path";
 import { z } from "zod";
-import { copyLayer, envName, type SecretMountInput, secretMountSchema } from "./builtin-layers.js";
+import { copyLayer, envName, type PipOptions, type SecretMountInput, secretMountSchema } from "./builtin-layers.js";
 import { ImageSpecError, showValue } from "./errors.js";
 import {
   checkAptPackage,
@@ -20,7 +26,7 @@ import {
   checkImageName,
   checkIndexUrl,
   checkMountTarget,
-  checkPep508,
+  checkPipRequirement,
   checkPlatform,
   checkPythonExec,
   checkPythonVersion,
@@ -30,10 +36,19 @@ import {
 } from "./grammar.js";
 import type { ImageIdentity } from "./identity.js";
 import { DEFAULT_IMAGE_NAME, Image, type ImageOptions, isImage } from "./image.js";
+import { splitInstallerVariables } from "./installer-env.js";
 import { normalizeImageReference } from "./reference.js";
+import { isLockFile, requirementsFileHandler } from "./requirements-files.js";
 import { grammarString, invalid, parseOrThrow } from "./validation.js";
 
 export type SourceCopyMode = "all" | "tracked" | "none";
+
+/** flytekit's `CopyFileDetection` names as `sourceCopyMode` takes them: `ALL`, `NO_COPY`, `LOADED_MODULES` (or lowercase). */
+export type FlyteSourceCopyMode = "ALL" | "NO_COPY" | "LOADED_MODULES" | "no_copy" | "loaded_modules";
+const FLYTE_SOURCE_COPY_MODES = ["ALL", "NO_COPY", "LOADED_MODULES", "no_copy", "loaded_modules"] as const satisfies readonly FlyteSourceCopyMode[];
+
+/** Builder types by the names flytekit gives them: its Docker builder is `default`. */
+export const BUILDER_ALIASES: Readonly<Record<string, string>> = Object.freeze({ default: "docker" });
 
 /** Every field of the flat spec. Paths are relative to `root` (default: the current directory; a YAML file's folder). */
 export interface ImageSpecFields {
@@ -49,7 +64,10 @@ export interface ImageSpecFields {
   pythonExec?: string;
   /** pip packages, PEP 508 specifiers exactly as written. */
   packages?: readonly string[];
-  /** A requirements .txt file. */
+  /**
+   * A requirements .txt file, or a `uv.lock` / `poetry.lock` (with its `pyproject.toml` beside it), installed by
+   * `@imagespec/python`'s uv / poetry project layers (the locked dependencies, not the project itself).
+   */
   requirements?: string;
   /** Conda packages (match specs such as `numpy=1.26`), installed with micromamba into a conda environment. */
   condaPackages?: readonly string[];
@@ -59,15 +77,21 @@ export interface ImageSpecFields {
   aptPackages?: readonly string[];
   /** A reference, or another spec or Image (built first). Default: the Debian Python base. */
   baseImage?: string | ImageSpec | Image;
-  /** Builder type, e.g. `docker`, `envd`, `noop`. */
+  /** Builder type, e.g. `docker`, `envd`, `noop`; flytekit's `default` is `docker`. */
   builder?: string;
   /** Folder copied into the image at /root as a code bundle (left out in fast mode). */
   sourceRoot?: string;
-  /** `all` (ignore files honoured, the default), `tracked` (git-tracked files), `none` (not copied). */
-  sourceCopyMode?: SourceCopyMode;
+  /**
+   * `all` (ignore files honoured, the default), `tracked` (git-tracked files), `none` (not copied). flytekit's
+   * `ALL` and `NO_COPY` are accepted; `LOADED_MODULES` copies `all`, with a warning.
+   */
+  sourceCopyMode?: SourceCopyMode | FlyteSourceCopyMode;
   /** Files and folders copied to /root/<path>; relative paths only, inside the root. */
   copy?: readonly string[];
-  /** Environment variables set in the image; values arrive exactly as written. */
+  /**
+   * Environment variables set in the image; values arrive exactly as written. Those package installers read
+   * (`PIP_*`, `UV_*`, `POETRY_*`, `CONDA_*`, proxies, CA bundles) are set before the installs, so they apply to them.
+   */
   env?: Readonly<Record<string, string>>;
   /** Shell commands run in order, one build step each, after the files are copied and env is set. */
   commands?: readonly string[];
@@ -94,7 +118,10 @@ export interface ImageSpecFields {
   /**
    * How the builder that builds it runs (network, engine, cache settings), merged over the config file's
    * `builders.<type>`: flat keys for whichever builder builds it, and sections by builder type
-   * (`{ docker: { network: "host" } }`) for one builder only. Does not enter the tag.
+   * (`{ docker: { network: "host" } }`) for one builder only. Does not enter the tag. Checked against the settings
+   * of the builder that builds it. snake_case keys (flytekit's `micromamba_image`) are read as camelCase. Three keys change
+   * what is built and so enter the tag: `uvImage` (where uv comes from for `requirements: uv.lock`) goes to that layer,
+   * `micromambaImage` and `cudaImage` (the Docker builders' helper and CUDA base images) go to `builderOptions`.
    */
   builderConfig?: Readonly<Record<string, unknown>>;
   /** Docker config file with registry credentials. */
@@ -116,8 +143,8 @@ export const specSchema = z
     tagFormat: grammarString(checkTagFormat).optional(),
     pythonVersion: grammarString(checkPythonVersion).optional(),
     pythonExec: grammarString(checkPythonExec).optional(),
-    packages: strings(checkPep508).optional(),
-    requirements: localFile.refine((p) => p.toLowerCase().endsWith(".txt"), { message: "a requirements file must be a .txt file" }).optional(),
+    packages: strings(checkPipRequirement).optional(),
+    requirements: localFile.refine((p) => p.toLowerCase().endsWith(".txt") || isLockFile(p), { message: "a requirements file is a .txt file, a uv.lock or a poetry.lock" }).optional(),
     condaPackages: strings(checkCondaPackage).optional(),
     condaChannels: strings(checkCondaChannel).optional(),
     aptPackages: strings(checkAptPackage).optional(),
@@ -129,7 +156,12 @@ export const specSchema = z
       .optional(),
     builder: z.string().regex(/^[a-z][a-z0-9-]*$/, "a builder type is lowercase letters, digits and '-'").optional(),
     sourceRoot: localFile.optional(),
-    sourceCopyMode: z.enum(["all", "tracked", "none"]).optional(),
+    // flytekit's CopyFileDetection spellings are turned into these before validation (fromFlyteConventions); the enum
+    // lists them too, so the JSON Schema generated from this one accepts what the loader accepts.
+    sourceCopyMode: z
+      .enum(["all", "tracked", "none", ...FLYTE_SOURCE_COPY_MODES])
+      .transform((mode): SourceCopyMode => (mode === "ALL" || mode === "LOADED_MODULES" || mode === "loaded_modules" ? "all" : mode === "NO_COPY" || mode === "no_copy" ? "none" : mode))
+      .optional(),
     copy: strings(checkContainedRelativePath).optional(),
     env: z.record(envName, grammarString(checkEnvValue)).optional(),
     commands: strings(checkCommand).optional(),
@@ -164,7 +196,7 @@ export const specSchema = z
       ])
       .pipe(z.array(grammarString(checkShellArgument)))
       .optional(),
-    runtimePackages: strings(checkPep508).optional(),
+    runtimePackages: strings(checkPipRequirement).optional(),
     builderOptions: z.record(z.string(), z.unknown()).optional(),
     builderConfig: z.record(z.string(), z.unknown()).optional(),
     registryConfig: localFile.optional(),
@@ -193,6 +225,53 @@ export type ImageSpecData = z.output<typeof specSchema>;
 export const SPEC_FIELDS: readonly string[] = Object.freeze(Object.keys(specSchema.shape));
 
 const SPEC_MARKER = Symbol.for("imagespec.spec");
+/** Warnings a spec made by a `with*` helper carries over from the spec it was made from (set only during that call). */
+let inheritedWarnings: readonly string[] = [];
+
+const snakeToCamel = (key: string) => (/^[a-z][a-z0-9]*(?:_[a-z0-9]+)+$/.test(key) ? key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase()) : key);
+const isPlainObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value) && Object.getPrototypeOf(value) === Object.prototype;
+
+/**
+ * flytekit's spellings and conventions, turned into this schema's, with a warning for every change of meaning.
+ * Runs before validation, so a value that is still wrong afterwards is reported as the user wrote it.
+ */
+function fromFlyteConventions(input: ImageSpecFields): { fields: ImageSpecFields; warnings: string[] } {
+  if (!isPlainObject(input)) return { fields: input, warnings: [] };
+  const fields: Record<string, unknown> = { ...input };
+  const warnings: string[] = [];
+  if (typeof fields.builder === "string" && Object.hasOwn(BUILDER_ALIASES, fields.builder)) fields.builder = BUILDER_ALIASES[fields.builder];
+  for (const field of ["name", "registry"] as const) {
+    const value = fields[field];
+    if (typeof value !== "string" || value === value.toLowerCase()) continue;
+    const lower = value.toLowerCase();
+    if ((field === "name" ? checkImageName : checkRegistry)(lower) !== undefined) continue; // still invalid: report it as written
+    fields[field] = lower;
+    warnings.push(`${field} ${showValue(value)} is used as ${showValue(lower)}: image references are lowercase (flytekit lower-cases them too); write it in lowercase to silence this warning`);
+  }
+  if (typeof fields.sourceCopyMode === "string" && [...FLYTE_SOURCE_COPY_MODES, "all", "tracked", "none"].includes(fields.sourceCopyMode as never)) {
+    const mode = fields.sourceCopyMode.toLowerCase();
+    if (mode === "no_copy") fields.sourceCopyMode = "none";
+    else if (mode === "loaded_modules") {
+      fields.sourceCopyMode = "all";
+      warnings.push(
+        `sourceCopyMode ${showValue(input.sourceCopyMode)} copies all of sourceRoot (ignore files applied): imagespec cannot see which Python modules a program loads; write "all", or "tracked" for the files git tracks`,
+      );
+    } else if (mode === "all" || mode === "tracked" || mode === "none") fields.sourceCopyMode = mode;
+  }
+  if (isPlainObject(fields.builderConfig)) {
+    const config: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(fields.builderConfig)) {
+      const camel = snakeToCamel(key);
+      // Both spellings of one setting: keep both keys, so validation reports the clash instead of picking one.
+      config[Object.hasOwn(fields.builderConfig, camel) && camel !== key ? key : camel] = value;
+    }
+    fields.builderConfig = config;
+    if (config.uvImage !== undefined && !(typeof fields.requirements === "string" && path.posix.basename(fields.requirements.replaceAll("\\", "/")) === "uv.lock")) {
+      warnings.push("builderConfig.uvImage has no effect: only requirements: uv.lock installs with uv here (packages and .txt requirements are installed with pip)");
+    }
+  }
+  return { fields: fields as ImageSpecFields, warnings };
+}
 const compiled = new WeakMap<ImageSpec, Image>();
 
 /** True when the value is an ImageSpec from any copy of @imagespec/core. */
@@ -201,12 +280,20 @@ export function isImageSpec(value: unknown): value is ImageSpec {
 }
 
 export class ImageSpec {
-  /** The validated fields, frozen. */
+  /** The validated fields, frozen: as given, with flytekit's spellings turned into this schema's. */
   readonly fields: Readonly<ImageSpecData>;
+  /**
+   * What was changed on the way from a flytekit-style definition (a name lower-cased, `LOADED_MODULES` copying all
+   * files) or has no effect; the CLI prints them. A base spec's warnings are included, prefixed `baseImage: `.
+   */
+  readonly warnings: readonly string[];
 
   constructor(fields: ImageSpecFields = {}) {
-    const data = parseOrThrow(specSchema, fields, "create ImageSpec", SPEC_FIELDS);
+    const normalized = fromFlyteConventions(fields);
+    const data = parseOrThrow(specSchema, normalized.fields, "create ImageSpec", SPEC_FIELDS);
     this.fields = deepFreezeData(data);
+    const baseWarnings = isImageSpec(data.baseImage) ? data.baseImage.warnings.map((w) => `baseImage: ${w}`) : [];
+    this.warnings = Object.freeze([...new Set([...inheritedWarnings, ...normalized.warnings, ...baseWarnings])]);
     Object.defineProperty(this, SPEC_MARKER, { value: true });
     Object.freeze(this);
   }
@@ -263,7 +350,12 @@ export class ImageSpec {
   // ------------------------------------------------------------------------------------------------ helpers
 
   #with(changes: Partial<ImageSpecFields>): ImageSpec {
-    return new ImageSpec({ ...(this.fields as ImageSpecFields), ...changes });
+    inheritedWarnings = this.warnings;
+    try {
+      return new ImageSpec({ ...(this.fields as ImageSpecFields), ...changes });
+    } finally {
+      inheritedWarnings = [];
+    }
   }
 
   /** A new spec with these pip packages appended to `packages`. */
@@ -323,7 +415,10 @@ export class ImageSpec {
   uri(): Promise<string> {
     return this.toImage().uri();
   }
-  /** True when running inside a container built from this definition. */
+  /**
+   * flytekit's `is_container()`: true inside a container built from this definition, false inside one built from
+   * another, and true outside any imagespec-built container (running locally), as `Image.isContainer()`.
+   */
   isContainer(): boolean {
     return this.toImage().isContainer();
   }
@@ -342,6 +437,14 @@ export class ImageSpec {
 
 function compile(spec: ImageSpecData): Image {
   const root = path.resolve(spec.root ?? process.cwd());
+  // uvImage is where uv comes from for a uv.lock: it goes to that layer (and the tag), not to the builder. The Docker
+  // builders' micromambaImage and cudaImage change what is built too: flytekit writes them in builder_config, and
+  // here they become builderOptions, which enter the tag (the builders refuse them as builderConfig).
+  const { uvImage, micromambaImage, cudaImage, ...builderConfig } = spec.builderConfig ?? {};
+  const builderOptions =
+    micromambaImage === undefined && cudaImage === undefined
+      ? spec.builderOptions
+      : { ...(micromambaImage !== undefined && { micromambaImage }), ...(cudaImage !== undefined && { cudaImage }), ...spec.builderOptions };
   const options: ImageOptions = {
     root,
     name: spec.name,
@@ -351,8 +454,8 @@ function compile(spec: ImageSpecData): Image {
     pythonExec: spec.pythonExec,
     platform: spec.platform,
     builder: spec.builder,
-    builderOptions: spec.builderOptions,
-    builderConfig: spec.builderConfig,
+    builderOptions,
+    builderConfig: spec.builderConfig === undefined ? undefined : builderConfig,
     registryConfig: spec.registryConfig,
   };
   const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as ImageOptions;
@@ -362,17 +465,28 @@ function compile(spec: ImageSpecData): Image {
       ? Image.fromDebianBase(defined)
       : Image.fromBase(typeof base === "string" ? base : isImageSpec(base) ? base.toImage() : base, defined);
 
-  const pip = {
+  const pip: PipOptions = {
     ...(spec.pipIndex !== undefined && { indexUrl: spec.pipIndex }),
     ...(spec.pipExtraIndexUrl?.length && { extraIndexUrls: spec.pipExtraIndexUrl }),
     ...(spec.pipExtraArgs?.length && { extraArgs: spec.pipExtraArgs }),
     ...(spec.pipSecretMounts?.length && { secretMounts: spec.pipSecretMounts }),
   };
+  const env = splitInstallerVariables(spec.env ?? {});
   if (spec.cuda !== undefined) image = image.withCuda({ cuda: spec.cuda, ...(spec.cudnn !== undefined && { cudnn: spec.cudnn }) });
+  // Installer settings (PIP_INDEX_URL, UV_*, proxies) first, as flytekit sets env before its installs.
+  if (Object.keys(env.installer).length > 0) image = image.withEnvVars(env.installer);
   if (spec.aptPackages?.length) image = image.withAptPackages(...spec.aptPackages);
   if (spec.condaPackages?.length) image = image.withCondaPackages(spec.condaPackages, spec.condaChannels?.length ? { channels: spec.condaChannels } : {});
   if (spec.packages?.length) image = image.withPipPackages(...spec.packages, pip);
-  if (spec.requirements !== undefined) image = image.withRequirements(spec.requirements, pip);
+  if (spec.requirements !== undefined) {
+    if (isLockFile(spec.requirements)) {
+      const file = path.relative(root, path.resolve(root, spec.requirements)).split(path.sep).join("/");
+      const handler = requirementsFileHandler(path.posix.basename(file), root);
+      image = handler.apply(image, { file, pip, builderConfig: uvImage === undefined ? {} : { uvImage } });
+    } else {
+      image = image.withRequirements(spec.requirements, pip);
+    }
+  }
   for (const item of spec.copy ?? []) {
     const rel = item.split(/\/+/).filter((p) => p !== "" && p !== ".").join("/");
     image = image.withLayer(copyLayer, { src: rel || ".", dst: rel ? `/root/${rel}` : "/root", type: "auto" });
@@ -380,7 +494,7 @@ function compile(spec: ImageSpecData): Image {
   if (spec.sourceRoot !== undefined && spec.sourceCopyMode !== "none") {
     image = image.withCodeBundle({ src: spec.sourceRoot, dst: "/root", copyStyle: spec.sourceCopyMode ?? "all" });
   }
-  if (spec.env && Object.keys(spec.env).length > 0) image = image.withEnvVars(spec.env);
+  if (Object.keys(env.other).length > 0) image = image.withEnvVars(env.other);
   if (spec.commands?.length) image = image.withCommands(spec.commands);
   if (spec.runtimePackages?.length) image = image.withRuntimePackages(...spec.runtimePackages);
   if (spec.entrypoint !== undefined) image = image.withEntrypoint(spec.entrypoint);

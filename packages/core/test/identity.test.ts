@@ -3,7 +3,8 @@ import { chmodSync, cpSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFil
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { FileHasher, Image, ImageSpec, shortHash } from "../src/index.js";
+import { z } from "zod";
+import { defineLayer, FileHasher, Image, ImageSpec, shortHash } from "../src/index.js";
 import { computeIdentity } from "../src/identity.js";
 import { project, write } from "./support/project.js";
 
@@ -136,6 +137,21 @@ describe("the hash contract, v2", () => {
     expect(await freshTag(make)).toBe(withFolder);
     write(dir, { "src/new.py": "2" });
     expect(await freshTag(make)).not.toBe(withFolder);
+  });
+
+  it("does not count what a layer's input excludes (FileInput.exclude), on top of the ignore files", async () => {
+    const dir = project({ "pkg/index.js": "x\n", "pkg/node_modules/dep/index.js": "y\n", "pkg/deep/node_modules/z.js": "z\n" });
+    const excluding = defineLayer({
+      kind: "testExcluding",
+      schema: z.object({ src: z.string() }).strict(),
+      inputs: (f: { src: string }) => [{ field: "src", path: f.src, type: "folder", exclude: ["node_modules", "**/node_modules"] }],
+    });
+    const make = () => debian(dir).withLayer(excluding, { src: "pkg" });
+    const before = await freshTag(make);
+    write(dir, { "pkg/node_modules/dep/index.js": "changed\n", "pkg/deep/node_modules/z.js": "changed\n", "pkg/node_modules/new.js": "new\n" });
+    expect(await freshTag(make)).toBe(before);
+    write(dir, { "pkg/index.js": "changed\n" });
+    expect(await freshTag(make)).not.toBe(before);
   });
 
   it("never counts VCS metadata", async () => {

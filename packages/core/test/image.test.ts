@@ -270,14 +270,20 @@ describe("isContainer", () => {
   afterEach(() => {
     delete process.env[IMAGE_ID_ENV];
   });
-  it("compares IMAGESPEC_IMAGE_ID with the image's id", () => {
+  it("compares IMAGESPEC_IMAGE_ID with the image's id inside a container, and is true outside any (flytekit's rule)", () => {
     const image = base().withAptPackages("curl");
-    expect(image.isContainer()).toBe(false);
+    const other = base().withAptPackages("git");
+    delete process.env[IMAGE_ID_ENV];
+    // Running locally: every image's packages are assumed present, so `if (spec.isContainer()) import ...` runs.
+    expect(image.isContainer()).toBe(true);
+    expect(other.isContainer()).toBe(true);
     expect(isContainer()).toBe(false);
+    process.env[IMAGE_ID_ENV] = "";
+    expect(image.isContainer()).toBe(true);
     process.env[IMAGE_ID_ENV] = image.id;
     expect(image.isContainer()).toBe(true);
     expect(isContainer()).toBe(true);
-    expect(base().withAptPackages("git").isContainer()).toBe(false);
+    expect(other.isContainer()).toBe(false);
   });
 });
 

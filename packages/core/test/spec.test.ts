@@ -178,7 +178,7 @@ describe("ImageSpec fields", () => {
   });
 
   it("reports every problem at once", () => {
-    const error = rejection({ name: "A", packages: ["x>>1"], aptPackages: ["B"], platform: "linux/x86_64" });
+    const error = rejection({ name: "A B", packages: ["x>>1"], aptPackages: ["B"], platform: "linux/x86_64" });
     expect(error.issues.map((i) => i.field).sort()).toEqual(["aptPackages[0]", "name", "packages[0]", "platform"]);
     expect(error.message).toContain("4 invalid fields");
   });

@@ -166,6 +166,8 @@ export interface EngineBuildRun {
   readonly plan?: DockerBuildPlan;
   /** Where SOURCE_DATE_EPOCH comes from. Default `process.env`. */
   readonly env?: NodeJS.ProcessEnv;
+  /** The one platform to build (one of an image's several). Default: the image's first. */
+  readonly platform?: string;
 }
 
 /**
@@ -181,8 +183,11 @@ export async function buildOnEngine(connection: EngineConnection, image: Image, 
   const plan = run.plan ?? (await renderDockerBuild(image, { baseUri: context.baseUri, config: run.settings }));
   const progress = new BuildProgress((event) => context.report(event), plan.steps);
   const labels = await ociLabels(image, run.settings.labels ?? {}, env);
+  const platform = run.platform ?? image.platforms[0];
+  // One platform of several: every message says which.
+  const name = image.platforms.length > 1 && platform !== undefined ? `${image.name} for ${platform}` : image.name;
   const lost = (what: string, cause?: unknown) =>
-    new EngineLostError(`Cannot build ${image.name}: the engine ${run.engine} went away while ${what}${cause instanceof Error ? ` (${cause.message})` : ""}`, {
+    new EngineLostError(`Cannot build ${name}: the engine ${run.engine} went away while ${what}${cause instanceof Error ? ` (${cause.message})` : ""}`, {
       engine: run.engine,
       log: progress.log,
       cause,
@@ -206,7 +211,7 @@ export async function buildOnEngine(connection: EngineConnection, image: Image, 
         dockerfile: plan.dockerfileName,
         buildArgs: plan.buildArgs,
         labels,
-        platform: image.platforms[0],
+        platform,
         network: run.settings.network,
         pull: run.settings.pull ?? false,
         noCache: run.settings.noCache ?? false,
@@ -221,7 +226,7 @@ export async function buildOnEngine(connection: EngineConnection, image: Image, 
     if (signal.aborted) throw cancelledError(image, uri);
     if (isImageSpecError(error)) throw error;
     if (isConnectionFailure(error)) throw lost("it built", error);
-    throw new DockerBuildError(`Cannot build ${image.name}: ${(error as Error).message}\n  image: ${uri}`, { log: progress.log, cause: error });
+    throw new DockerBuildError(`Cannot build ${name}: ${(error as Error).message}\n  image: ${uri}`, { log: progress.log, cause: error });
   }
   const tarError = await tarFailure;
   if (tarError !== undefined) throw tarError;
@@ -229,19 +234,19 @@ export async function buildOnEngine(connection: EngineConnection, image: Image, 
   const failure = progress.failure();
   // An engine that stops cancels its builds: no step failed, the build was cut short.
   if (failure === undefined && result.error !== undefined && /context canceled/i.test(result.error)) throw lost(`it built (${result.error})`);
-  if (result.error !== undefined || failure !== undefined) throw buildFailure(image.name, uri, failure, result.error, progress.log);
+  if (result.error !== undefined || failure !== undefined) throw buildFailure(name, uri, failure, result.error, progress.log);
   if (result.imageId === undefined) throw lost("it built: the build ended without an image and without an error");
 
   let digest: string | undefined;
   if (context.push) {
     progress.line(`Pushing ${uri}`);
     try {
-      digest = await enginePush(connection, image.name, uri, context.credentials, signal, progress, { idleTimeoutMs: run.settings.pushIdleTimeoutMs });
+      digest = await enginePush(connection, name, uri, context.credentials, signal, progress, { idleTimeoutMs: run.settings.pushIdleTimeoutMs });
     } catch (error) {
       if (signal.aborted) throw cancelledError(image, uri);
       if (isImageSpecError(error)) throw error;
       if (isConnectionFailure(error)) throw lost("it pushed", error);
-      throw new ImageSpecError("REGISTRY_ERROR", `Cannot push ${image.name}: ${(error as Error).message}`, { value: uri, cause: error });
+      throw new ImageSpecError("REGISTRY_ERROR", `Cannot push ${name}: ${(error as Error).message}`, { value: uri, cause: error });
     }
     if (digest === undefined) throw lost("it pushed: the push ended without a digest");
   }

@@ -10,3 +10,14 @@ export { type ContextStats, type ContextTar, type ContextTarOptions, contextTar 
 export { type EngineBuildOptions, type EngineConnection, engineBuild, engineImageId, enginePush, registryAuths, withTimeout } from "./engine-api.js";
 export { ociLabels, publicSourceUrl } from "./labels.js";
 export { BuildProgress, type BuildkitStatus, decodeStatusResponse, PlainProgressParser, type StepFailure } from "./progress.js";
+export { buildPlatformIndex, type PlatformIndexRun, platformImageUri } from "./platform-index.js";
+export {
+  cannotRunReason,
+  decodeWorkerPlatforms,
+  engineBuildPlatforms,
+  engineNativePlatform,
+  type EnginePlatforms,
+  enginePlatforms,
+  unsupportedPlatformError,
+  unsupportedPlatforms,
+} from "./platforms.js";

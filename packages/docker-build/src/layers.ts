@@ -5,7 +5,7 @@
 
 import { stat } from "node:fs/promises";
 import path from "node:path";
-import { type BuiltinLayerKind, type DockerRenderContext, ImageSpecError, isFolderDestination, type Layer, type PipOptions, type SecretMount, shellJoin, shellQuote } from "@imagespec/core";
+import { type BuiltinLayerKind, type DockerRenderContext, ImageSpecError, isFolderDestination, type Layer, type PipOptions, relativePathHint, type SecretMount, shellJoin, shellQuote } from "@imagespec/core";
 import { PIP_CACHE_DIR, type RenderState } from "./render-context.js";
 
 type CoreRenderer = (layer: Layer, ctx: DockerRenderContext, state: RenderState) => string[] | Promise<string[]>;
@@ -55,7 +55,7 @@ async function copyEntry(
       throw new ImageSpecError("FILE_NOT_FOUND", `Cannot copy ${JSON.stringify(src)} into the image: ${abs} does not exist`, {
         field: `layers[${ctx.layerIndex}].src`,
         value: src,
-        hint: `Relative paths are relative to ${ctx.image.root}.`,
+        hint: relativePathHint(ctx.image.root),
       });
     }
     kind = info.isDirectory() ? "folder" : "file";
@@ -134,6 +134,7 @@ export const coreRenderers: Record<BuiltinLayerKind, CoreRenderer> = {
   entrypoint(layer, ctx, state) {
     const command = layer.command as string[];
     state.entrypoint = command;
+    state.cmd = []; // Docker's rule: an ENTRYPOINT clears the inherited CMD
     state.entrypointSetHere = true;
     // With runtime packages the wrapper comes first; the final ENTRYPOINT is written at the end of the image.
     if (state.hasRuntimePackages) return [];

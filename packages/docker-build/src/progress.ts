@@ -6,6 +6,7 @@
 
 import type { BuildEvent } from "@imagespec/core";
 import type { StepOrigin } from "./plan.js";
+import { ProtoReader as Reader } from "./protobuf.js";
 
 // ------------------------------------------------------------------------------------------------ protobuf
 
@@ -44,57 +45,6 @@ export interface BuildkitStatus {
   readonly statuses: BuildkitVertexStatus[];
   readonly logs: BuildkitLog[];
   readonly warnings: BuildkitWarning[];
-}
-
-class Reader {
-  pos = 0;
-  constructor(
-    readonly buf: Uint8Array,
-    readonly end = buf.length,
-  ) {}
-  get done(): boolean {
-    return this.pos >= this.end;
-  }
-  varint(): number {
-    let result = 0;
-    let shift = 0;
-    for (;;) {
-      if (this.pos >= this.end) throw new Error("truncated varint");
-      const byte = this.buf[this.pos++]!;
-      // Multiplication, not <<, so values above 2^31 (nanosecond-scale int64s) stay exact enough.
-      result += (byte & 0x7f) * 2 ** shift;
-      if ((byte & 0x80) === 0) return result;
-      shift += 7;
-      if (shift > 63) throw new Error("varint too long");
-    }
-  }
-  bytes(): Uint8Array {
-    const length = this.varint();
-    const start = this.pos;
-    this.pos += length;
-    if (this.pos > this.end) throw new Error("truncated field");
-    return this.buf.subarray(start, this.pos);
-  }
-  skip(wireType: number): void {
-    if (wireType === 0) this.varint();
-    else if (wireType === 1) this.pos += 8;
-    else if (wireType === 2) this.bytes();
-    else if (wireType === 5) this.pos += 4;
-    else throw new Error(`unsupported wire type ${wireType}`);
-  }
-  /** Calls `field` for each (number, wire type); the callback reads the value or returns false to skip it. */
-  fields(field: (number: number, wireType: number) => boolean): void {
-    while (!this.done) {
-      const key = this.varint();
-      const number = Math.floor(key / 8);
-      const wireType = key & 7;
-      if (!field(number, wireType)) this.skip(wireType);
-    }
-  }
-  message<T>(read: (reader: Reader) => T): T {
-    const bytes = this.bytes();
-    return read(new Reader(bytes));
-  }
 }
 
 const text = new TextDecoder();
@@ -207,7 +157,8 @@ export interface StepFailure {
   readonly logTail: readonly string[];
 }
 
-const STEP_NAME = /^\[(?:(\S+) )?(\d+)\/(\d+)\] (.*)$/s;
+/** `[stage n/m] ...` or `[n/m] ...`; BuildKit pads `n` to the width of `m` (`[build  9/13]`). */
+const STEP_NAME = /^\[(?:(\S+) +)? *(\d+)\/(\d+)\] (.*)$/s;
 
 /** Turns vertex updates into BuildEvents and keeps the whole log. */
 export class BuildProgress {
@@ -311,9 +262,12 @@ export class BuildProgress {
     return this.#log.join("\n");
   }
 
-  /** True when every step of the Dockerfile came from the cache. */
+  /**
+   * True when every step of the Dockerfile came from the cache. `FROM` steps are left out: BuildKit resolves a base
+   * (by platform, when the base is an index) on every build and does not always mark it cached, though nothing is built.
+   */
   get allCached(): boolean {
-    const steps = [...this.#vertexes.values()].filter((v) => STEP_NAME.test(v.name));
+    const steps = [...this.#vertexes.values()].filter((v) => STEP_NAME.test(v.name) && !/^FROM /.test(STEP_NAME.exec(v.name)?.[4] ?? ""));
     return steps.length > 0 && steps.every((v) => v.cached);
   }
 

@@ -6,7 +6,10 @@
 
 import path from "node:path";
 import {
+  type DockerBuildStage,
+  type DockerBuildStageOptions,
   type DockerCacheMountOptions,
+  type DockerCopyOptions,
   type DockerInstructions,
   type DockerPythonEnvironment,
   type DockerQuoting,
@@ -42,11 +45,17 @@ export interface ChainState {
   readonly python: DockerPythonEnvironment | undefined;
   /** Runtime packages of the image and its Image bases; the wrapper installs all of them. */
   readonly runtimePackages: readonly string[];
-  /** The entrypoint a layer set last (without the runtime-packages wrapper). */
+  /**
+   * The entrypoint a layer set last (without the runtime-packages wrapper), and the command that goes with it (Docker
+   * clears CMD when an ENTRYPOINT is set). Both undefined: still the base reference's own, not read yet.
+   */
   readonly entrypoint: readonly string[] | undefined;
+  readonly cmd: readonly string[] | undefined;
+  /** The reference whose ENTRYPOINT and CMD the image still has when `entrypoint` is undefined. */
+  readonly commandFrom: string | undefined;
 }
 
-export const EMPTY_CHAIN: ChainState = { python: undefined, runtimePackages: [], entrypoint: undefined };
+export const EMPTY_CHAIN: ChainState = { python: undefined, runtimePackages: [], entrypoint: undefined, cmd: undefined, commandFrom: undefined };
 
 /** One Dockerfile line with where it came from. */
 export interface Line {
@@ -55,6 +64,30 @@ export interface Line {
   readonly layerKind: string | undefined;
   readonly description: string | undefined;
 }
+
+/** A build stage a layer added (`buildStage`): written before the image's stage continues. */
+export interface BuildStageState {
+  readonly name: string;
+  /** An image reference, another stage's name, or undefined for the image as the layers before left it. */
+  readonly from: string | undefined;
+  readonly layerIndex: number;
+  readonly layerKind: string;
+  readonly lines: Line[];
+}
+
+/**
+ * Where the image's own stage is cut so that a layer's build stages can start from it: the part before `atLine`
+ * becomes the stage `name`, the layer's build stages follow, and the image's stage continues `FROM <name>`.
+ */
+export interface StageSplit {
+  readonly atLine: number;
+  readonly name: string;
+  readonly layerIndex: number;
+  readonly stages: BuildStageState[];
+}
+
+/** Stage names a layer may give (`buildStage({ name })`): BuildKit's stage name grammar, kept short. */
+const STAGE_NAME_HINT = /^[a-z][a-z0-9-]{0,30}$/;
 
 export interface RenderOptions {
   /** The micromamba image for conda environments. */
@@ -67,6 +100,10 @@ export class RenderState {
   readonly lines: Line[] = [];
   /** Helper stages by reference: `FROM <reference> AS <name>`. */
   readonly stages = new Map<string, { name: string; layerIndex: number | undefined }>();
+  /** Cuts of the image's stage for layers' build stages, in layer order. */
+  readonly splits: StageSplit[] = [];
+  /** References build stages start from (for credentials). */
+  readonly stageReferences = new Set<string>();
   readonly context = new Map<string, ContextItem>();
   readonly buildArgs: Record<string, string> = {};
   readonly secrets = new Map<string, SecretMount>();
@@ -78,6 +115,8 @@ export class RenderState {
   readonly pythonKind: "venv" | "conda";
   runtimePackages: string[];
   entrypoint: readonly string[] | undefined;
+  cmd: readonly string[] | undefined;
+  commandFrom: string | undefined;
   /** Whether this image itself set the entrypoint (so the final wrapper must be written even when inherited). */
   entrypointSetHere = false;
   /** The image or one of its Image bases has runtime packages: the entrypoint goes through the wrapper. */
@@ -91,6 +130,8 @@ export class RenderState {
     this.python = chain.python;
     this.runtimePackages = [...chain.runtimePackages];
     this.entrypoint = chain.entrypoint;
+    this.cmd = chain.cmd;
+    this.commandFrom = chain.commandFrom;
     const wantsConda = image.layers.some((l) => l.kind === "condaPackages" || l.kind === "cuda");
     this.hasRuntimePackages = chain.runtimePackages.length > 0 || image.layers.some((l) => l.kind === "runtimePackages");
     this.pythonKind = wantsConda || chain.python?.kind === "conda" ? "conda" : "venv";
@@ -224,6 +265,58 @@ export class RenderState {
 
   // ------------------------------------------------------------------------------------------- instructions
 
+  /** Every stage name a COPY or another stage may refer to. */
+  #stageNames(): Set<string> {
+    const names = new Set([...this.stages.values()].map((s) => s.name));
+    for (const split of this.splits) {
+      names.add(split.name);
+      for (const stage of split.stages) names.add(stage.name);
+    }
+    return names;
+  }
+
+  /** A build stage for the current layer; the first one cuts the image's stage at this layer. */
+  buildStage(options: DockerBuildStageOptions = {}): DockerBuildStage {
+    const layer = this.#currentLayer;
+    if (layer === undefined) throw new ImageSpecError("PLUGIN_ERROR", "Cannot add a build stage: only a layer's renderer can add one");
+    const where = `layers[${layer.index}] (${layer.kind})`;
+    if (options.name !== undefined && !STAGE_NAME_HINT.test(options.name)) {
+      throw new ImageSpecError("PLUGIN_ERROR", `Cannot add a build stage for ${where}: the name ${JSON.stringify(options.name)} is not lowercase letters, digits and '-' (at most 31)`, {
+        value: options.name,
+      });
+    }
+    let from: string | undefined;
+    if (options.from !== undefined) {
+      if (this.#stageNames().has(options.from)) from = options.from;
+      else if (normalizeImageReference(options.from) !== undefined) {
+        from = options.from;
+        this.stageReferences.add(options.from);
+      } else {
+        throw new ImageSpecError("PLUGIN_ERROR", `Cannot add a build stage for ${where}: from ${JSON.stringify(options.from)} is neither an image reference nor a stage added before`, {
+          value: options.from,
+          hint: "Give an image reference ([registry/]name[:tag][@digest]) or the name of a stage this layer added.",
+        });
+      }
+    }
+    let split = this.splits.at(-1);
+    if (split?.layerIndex !== layer.index) {
+      split = { atLine: this.lines.length, name: `imagespec-before-layer-${layer.index}`, layerIndex: layer.index, stages: [] };
+      this.splits.push(split);
+    }
+    const base = `imagespec-layer-${layer.index}-${options.name ?? "stage"}`;
+    const taken = this.#stageNames();
+    let name = base;
+    for (let k = 2; taken.has(name); k++) name = `${base}-${k}`;
+    const state: BuildStageState = { name, from, layerIndex: layer.index, layerKind: layer.kind, lines: [] };
+    split.stages.push(state);
+    return Object.freeze({
+      name,
+      add: (...instructions: readonly string[]) => {
+        for (const text of instructions) state.lines.push(this.#line(text, layer.index, layer.kind));
+      },
+    });
+  }
+
   stage(reference: string): string {
     if (normalizeImageReference(reference) === undefined) {
       throw new ImageSpecError("INVALID_SPEC", `Cannot add a build stage${this.#currentLayer ? ` for layers[${this.#currentLayer.index}] (${this.#currentLayer.kind})` : ""}: ${showValue(reference)} is not an image reference`, {
@@ -320,8 +413,18 @@ export class RenderState {
     return [...args, ...lines];
   }
 
-  copy(contextPath: string, destination: string): string {
-    return `COPY ${dockerfileJsonArray([jsonFormWord(contextPath), jsonFormWord(destination)])}`;
+  copy(source: string, destination: string, options: DockerCopyOptions = {}): string {
+    let flag = "";
+    if (options.from !== undefined) {
+      if (!this.#stageNames().has(options.from)) {
+        throw new ImageSpecError("PLUGIN_ERROR", `Cannot write a COPY from ${JSON.stringify(options.from)}: it is not a stage of this Dockerfile`, {
+          value: options.from,
+          hint: "Copy from the name of a stage made with buildStage() or stage().",
+        });
+      }
+      flag = `${dockerfileFlag("from", options.from)} `;
+    }
+    return `COPY ${flag}${dockerfileJsonArray([jsonFormWord(source), jsonFormWord(destination)])}`;
   }
 
   contextFor(layerIndex: number): DockerRenderContext {
@@ -336,12 +439,13 @@ export class RenderState {
       },
       python: () => this.usePython(),
       stage: (reference: string) => this.stage(reference),
+      buildStage: (options?: DockerBuildStageOptions) => this.buildStage(options),
       cacheMount: (target: string, options?: DockerCacheMountOptions) => this.cacheMount(target, options),
       bindMount: (source: string, target: string, options?: { readonly from?: string }) => this.bindMount(source, target, options?.from),
       secretMounts: (mounts: readonly SecretMount[]) => this.secretMounts(mounts),
       run: (script: string, options?: DockerRunOptions) => this.run(script, options),
       env: (vars: Readonly<Record<string, string>>) => this.env(layerIndex, vars),
-      copy: (contextPath: string, destination: string) => this.copy(contextPath, destination),
+      copy: (source: string, destination: string, options?: DockerCopyOptions) => this.copy(source, destination, options),
       quote: quoting,
     });
   }

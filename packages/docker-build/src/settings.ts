@@ -28,7 +28,12 @@ const MOVED_TO_BUILDER_OPTIONS = z.unknown().superRefine((_value, ctx) => {
   ctx.addIssue({ code: "custom", message: "changes what is built, so it is a builder option: set it in the image's builderOptions (which enter the tag), not in builderConfig" });
 });
 
-const schema = z.object({
+/**
+ * The shared settings' schemas, for a builder to spread into its own strict settings schema next to its own keys:
+ * `z.object({ ...dockerBuildSettingsShape, host: ... }).strict()`. One place per setting, so checks added here (and
+ * settings that come to enter the tag) reach every builder that renders with this package.
+ */
+export const dockerBuildSettingsShape = {
   network: z.enum(["default", "host", "none"]).optional(),
   pull: z.boolean().optional(),
   noCache: z.boolean().optional(),
@@ -36,7 +41,9 @@ const schema = z.object({
   cudaImage: MOVED_TO_BUILDER_OPTIONS.optional(),
   labels: z.record(z.string().min(1), z.string()).optional(),
   pushIdleTimeoutMs: z.number().int().min(100).max(3_600_000).optional(),
-});
+};
+
+const schema = z.object(dockerBuildSettingsShape);
 
 /** The configuration keys the shared settings use; a builder's own keys must not collide with them. */
 export const DOCKER_BUILD_SETTING_KEYS: readonly string[] = Object.freeze(Object.keys(schema.shape));

@@ -67,6 +67,16 @@ describe("the BuildKit status decoder", () => {
 });
 
 describe("progress tracking", () => {
+  it("counts a build as cached when every step but FROM came from the cache", () => {
+    const progress = new BuildProgress(() => {}, steps);
+    const t0 = 1_700_000_000_000;
+    progress.status(decodeStatusResponse(new Uint8Array(vertex({ digest: "d1", name: "[stage-0 1/3] FROM base", started: t0, completed: t0 + 10 }))));
+    progress.status(decodeStatusResponse(new Uint8Array(vertex({ digest: "d2", name: '[stage-0 2/3] RUN ["/bin/sh","-c","pip install six"]', started: t0, completed: t0 + 1, cached: true }))));
+    expect(progress.allCached).toBe(true);
+    progress.status(decodeStatusResponse(new Uint8Array(vertex({ digest: "d3", name: '[stage-0 3/3] RUN ["/bin/sh","-c","exit 3"]', started: t0, completed: t0 + 5 }))));
+    expect(progress.allCached).toBe(false);
+  });
+
   it("reports steps with cache hits and timings, logs by line, and the failed step's layer and log tail", () => {
     const events: BuildEvent[] = [];
     const progress = new BuildProgress((e) => events.push(e), steps);
@@ -104,6 +114,22 @@ describe("progress tracking", () => {
     expect(progress.origin("[2/3] RUN something else")).toBe(steps[1]);
     expect(progress.origin("[2/3] COPY [a,b]")).toBeUndefined();
     expect(progress.origin("[internal] load metadata for base")).toBeUndefined();
+  });
+
+  it("reads step numbers BuildKit pads to the width of the total", () => {
+    const many: StepOrigin[] = Array.from({ length: 12 }, (_, i) => ({
+      instruction: `RUN step ${i + 1}`,
+      keyword: "RUN",
+      number: i + 1,
+      stage: "imagespec-layer-1-build",
+      layerIndex: 1,
+      layerKind: "nodeProject",
+      description: `step ${i + 1}`,
+    }));
+    const progress = new BuildProgress(() => {}, many);
+    expect(progress.origin("[imagespec-layer-1-build  9/12] RUN step 9")).toBe(many[8]);
+    expect(progress.origin("[ 3/12] RUN elsewhere")).toBeUndefined();
+    expect(progress.origin("[imagespec-layer-1-build 12/12] RUN step 12")).toBe(many[11]);
   });
 });
 

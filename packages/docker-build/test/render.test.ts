@@ -2,9 +2,10 @@
  * Rendering, without an engine: each core layer kind, the quoting of hostile values, the Python environment, the
  * extension point for layer packages, and what `dockerRefusal()` refuses.
  */
-import { type DockerLayerRenderer, defineLayer, Image, ImageSpec } from "@imagespec/core";
+import { type DockerLayerRenderer, type DockerRenderContext, defineLayer, Image, ImageSpec } from "@imagespec/core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
+import { contextEntries } from "../src/engine.js";
 import { cudaImage, dockerRefusal, renderDockerBuild } from "../src/index.js";
 import { instructions, KEYWORDS, project, runArgv } from "./support/project.js";
 
@@ -230,6 +231,61 @@ describe("runtime packages and the entrypoint", () => {
   });
 });
 
+describe("the runtime-packages wrapper keeps the base image's command (an ENTRYPOINT clears the inherited CMD)", () => {
+  const reads: string[] = [];
+  const readRunConfig = async (reference: string, platform: string) => {
+    reads.push(`${reference} ${platform}`);
+    if (reference.includes("tini")) return { entrypoint: ["/tini", "--"], cmd: ["python3", "-m", "app"] };
+    return { entrypoint: undefined, cmd: ["python3"] };
+  };
+
+  it("restates the base's CMD (and its ENTRYPOINT behind the wrapper) when the image sets no entrypoint", async () => {
+    reads.length = 0;
+    const spec = new ImageSpec({ root, pythonVersion: "3.11", runtimePackages: ["rich"] });
+    const lines = instructions((await renderDockerBuild(spec.toImage(), { readRunConfig })).dockerfile);
+    expect(reads).toEqual(["127.0.0.1:5000/imagespec/python:3.11-slim-bookworm linux/amd64"]);
+    expect(lines.slice(-3)).toEqual(['ENTRYPOINT ["/usr/local/bin/imagespec-entrypoint"]', 'CMD ["python3"]', expect.stringMatching(/^ENV IMAGESPEC_IMAGE_ID=/)]);
+    const tini = Image.fromBase("ghcr.io/acme/tini-app:1", { root, platform: "linux/arm64" }).withRuntimePackages("rich");
+    const tiniLines = instructions((await renderDockerBuild(tini, { readRunConfig })).dockerfile);
+    expect(tiniLines).toContain('ENTRYPOINT ["/usr/local/bin/imagespec-entrypoint","/tini","--"]');
+    expect(tiniLines).toContain('CMD ["python3","-m","app"]');
+    expect(reads.at(-1)).toBe("ghcr.io/acme/tini-app:1 linux/arm64");
+  });
+
+  it("reads nothing when the image sets its entrypoint (Docker clears CMD then anyway, as without runtime packages)", async () => {
+    reads.length = 0;
+    const image = Image.fromBase("ghcr.io/acme/tini-app:1", { root }).withRuntimePackages("rich").withEntrypoint(["python", "serve.py"]);
+    const lines = instructions((await renderDockerBuild(image, { readRunConfig })).dockerfile);
+    expect(reads).toEqual([]);
+    expect(lines).toContain('ENTRYPOINT ["/usr/local/bin/imagespec-entrypoint","python","serve.py"]');
+    expect(lines.some((l) => l.startsWith("CMD"))).toBe(false);
+  });
+
+  it("carries the command through Image bases: a child adding runtime packages keeps what its base kept", async () => {
+    reads.length = 0;
+    const base = Image.fromBase("ghcr.io/acme/tini-app:1", { root, name: "base" }).withRuntimePackages("rich");
+    const child = Image.fromBase(base, { root, name: "child" }).withRuntimePackages("attrs");
+    const lines = instructions((await renderDockerBuild(child, { baseUri: "127.0.0.1:5000/base:abc", readRunConfig })).dockerfile);
+    expect(lines[0]).toBe("FROM 127.0.0.1:5000/base:abc");
+    expect(lines).toContain('ENTRYPOINT ["/usr/local/bin/imagespec-entrypoint","/tini","--"]');
+    expect(lines).toContain('CMD ["python3","-m","app"]');
+    expect(reads).toEqual(["ghcr.io/acme/tini-app:1 linux/amd64"]);
+  });
+
+  it("says what to do when the base's configuration cannot be read", async () => {
+    const image = Image.fromBase("ghcr.io/acme/private:1", { root }).withRuntimePackages("rich");
+    const failing = async () => {
+      throw new Error("401 Unauthorized");
+    };
+    await expect(renderDockerBuild(image, { readRunConfig: failing })).rejects.toMatchObject({
+      code: "REGISTRY_ERROR",
+      field: "runtimePackages",
+      message: expect.stringContaining("Cannot keep the base image's command for imagespec's runtime packages wrapper: reading the ENTRYPOINT and CMD of ghcr.io/acme/private:1 failed: 401 Unauthorized"),
+      hint: expect.stringContaining("Set the entrypoint explicitly"),
+    });
+  });
+});
+
 describe("the Python version", () => {
   it("is checked at build time when a base that is not the Debian base states one", async () => {
     const image = Image.fromBase("ghcr.io/org/py:1", { root, pythonVersion: "3.11" }).withCommands("true");
@@ -366,6 +422,74 @@ describe("the extension point for layer packages", () => {
     expect(plan.buildArgs).toEqual({ IMAGESPEC_ENV_0_0: "two\nlines" });
     expect(plan.secrets).toEqual([{ id: "gh", env: "gh" }]);
     expect(plan.steps.find((s) => s.instruction === sync)).toMatchObject({ layerIndex: 0, layerKind: "testUvProject", description: "uv sync" });
+  });
+
+  interface StagedFields {
+    readonly src: string;
+  }
+  const renderStaged: DockerLayerRenderer<StagedFields> = (layer, ctx) => {
+    const tools = ctx.buildStage({ name: "tools" });
+    tools.add(ctx.run("echo tools > /tools.txt", { description: "make the tools" }));
+    const build = ctx.buildStage({ from: tools.name, name: "build" });
+    build.add(ctx.copy(`${ctx.addFolder(layer.src)}/`, "/src/"), ctx.run("cat /tools.txt /src/main.py > /out.txt"));
+    const helper = ctx.buildStage({ from: "alpine:3.20" });
+    helper.add(ctx.run("echo helper > /helper.txt"));
+    return [ctx.copy("/out.txt", "/opt/out.txt", { from: build.name }), ctx.copy("/helper.txt", "/opt/helper.txt", { from: helper.name })];
+  };
+  const stagedLayer = defineLayer({
+    kind: "testStaged",
+    schema: z.object({ src: z.string() }).strict() as z.ZodType<StagedFields>,
+    inputs: (f: StagedFields) => [{ field: "src", path: f.src, type: "folder" as const, exclude: ["**/*.log"] }],
+    renderers: { docker: renderStaged },
+  });
+
+  it("writes a layer's build stages from the image as the layers before left it, and continues the image after them", async () => {
+    const image = Image.fromDebianBase({ root, pythonVersion: "3.11" }).withAptPackages("curl").withLayer(stagedLayer, { src: "src" }).withEnvVars({ AFTER: "1" });
+    const plan = await renderDockerBuild(image);
+    const lines = instructions(plan.dockerfile);
+    const base = DEBIAN_TEMPLATE.replace("{python_version}", "3.11");
+    expect(lines[0]).toBe(`FROM ${base} AS imagespec-before-layer-1`);
+    expect(lines[1]).toMatch(/^RUN .*apt-get install/);
+    expect(lines.slice(2, 4)).toEqual(["FROM imagespec-before-layer-1 AS imagespec-layer-1-tools", expect.stringMatching(/^RUN .*echo tools/)]);
+    expect(lines.slice(4, 7)).toEqual(["FROM imagespec-layer-1-tools AS imagespec-layer-1-build", 'COPY ["layers/1/","/src/"]', expect.stringMatching(/^RUN .*cat \/tools\.txt/)]);
+    expect(lines.slice(7, 9)).toEqual(["FROM alpine:3.20 AS imagespec-layer-1-stage", expect.stringMatching(/^RUN .*echo helper/)]);
+    expect(lines.slice(9)).toEqual([
+      "FROM imagespec-before-layer-1",
+      'COPY --from=imagespec-layer-1-build ["/out.txt","/opt/out.txt"]',
+      'COPY --from=imagespec-layer-1-stage ["/helper.txt","/opt/helper.txt"]',
+      'ENV AFTER="1"',
+      `ENV IMAGESPEC_IMAGE_ID="${image.id}"`,
+    ]);
+    expect(plan.dockerfile).toContain("# layers[1] testStaged: build stage imagespec-layer-1-build");
+    expect(plan.baseReferences).toEqual([base, "alpine:3.20"]);
+    // The folder is sent as its input was hashed: the image's ignore rules plus the layer's own exclusions.
+    expect(plan.context.find((c) => c.path === "layers/1")).toMatchObject({ type: "folder", source: `${root}/src` });
+    const sent = contextEntries(plan.context, image, await image.identity()).map((e) => e.name);
+    expect(sent).toContain("layers/1/app/main.py");
+    expect(sent.filter((name) => name.endsWith(".log"))).toEqual([]);
+    // Steps numbered as BuildKit numbers them: per stage, FROM only when it is an image, not another stage.
+    const step = (instruction: string) => plan.steps.find((s) => s.instruction === instruction);
+    expect(step(lines[0]!)).toMatchObject({ stage: "imagespec-before-layer-1", number: 1 });
+    expect(step(lines[1]!)).toMatchObject({ stage: "imagespec-before-layer-1", number: 2, layerIndex: 0 });
+    expect(step(lines[3]!)).toMatchObject({ stage: "imagespec-layer-1-tools", number: 1, layerIndex: 1, layerKind: "testStaged", description: "make the tools" });
+    expect(step(lines[6]!)).toMatchObject({ stage: "imagespec-layer-1-build", number: 2, layerIndex: 1 });
+    expect(step(lines[7]!)).toMatchObject({ stage: "imagespec-layer-1-stage", number: 1 });
+    expect(step(lines[8]!)).toMatchObject({ stage: "imagespec-layer-1-stage", number: 2 });
+    expect(step(lines[10]!)).toMatchObject({ stage: undefined, number: 1, layerIndex: 1 });
+    expect(step("FROM imagespec-before-layer-1")).toBeUndefined();
+  });
+
+  it("leaves an image without build stages in one stage, as before", async () => {
+    const lines = instructions((await renderDockerBuild(Image.fromDebianBase({ root }).withAptPackages("curl"))).dockerfile);
+    expect(lines.filter((l) => l.startsWith("FROM "))).toHaveLength(1);
+    expect(lines[0]).not.toContain(" AS ");
+  });
+
+  it("refuses a COPY from a stage that does not exist and a build stage from what is not an image or a stage", async () => {
+    const copyFromNowhere = defineLayer({ kind: "testCopyFrom", schema: z.object({}).strict(), renderers: { docker: (_l: unknown, ctx: DockerRenderContext) => [ctx.copy("/a", "/b", { from: "nowhere" })] } });
+    await expect(renderDockerBuild(Image.fromDebianBase({ root }).withLayer(copyFromNowhere, {}))).rejects.toMatchObject({ code: "PLUGIN_ERROR", message: expect.stringMatching(/^Cannot write a COPY from "nowhere": it is not a stage/) });
+    const badFrom = defineLayer({ kind: "testBadFrom", schema: z.object({}).strict(), renderers: { docker: (_l: unknown, ctx: DockerRenderContext) => [ctx.buildStage({ from: "Not An Image" }).name] } });
+    await expect(renderDockerBuild(Image.fromDebianBase({ root }).withLayer(badFrom, {}))).rejects.toMatchObject({ code: "PLUGIN_ERROR", message: expect.stringContaining("layers[0] (testBadFrom): from \"Not An Image\" is neither an image reference nor a stage") });
   });
 
   it("refuses a renderer's line that would hold two instructions", async () => {

@@ -10,6 +10,7 @@ export { DEFAULT_PROJECT_DST, DEFAULT_UV_IMAGE } from "./render-common.js";
 export { fromUvScript, PYTHON_VERSIONS, type UvIndexSettings, type UvScriptFields, type UvScriptOptions, uvScriptLayer } from "./uv-script.js";
 export { type UvProjectFields, type UvProjectOptions, uvProjectLayer, withUvProject } from "./uv-project.js";
 export { readScriptMetadata, type ScriptMetadata } from "./pep723.js";
+export { poetryLockRequirements, uvLockRequirements } from "./spec-requirements.js";
 export { parseUvLock, type UvLock, type UvLockPackage, exportRequirements, type ExportedRequirements } from "./uv-lock.js";
 export { parsePoetryLock, type PoetryLock, type PoetryLockPackage, poetryContentHashes } from "./poetry-lock.js";
 export { parseSpecifierSet, parseVersion, pythonFits, type Specifier, type Version } from "./pep440.js";

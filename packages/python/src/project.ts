@@ -3,7 +3,7 @@
 import { readFile } from "node:fs/promises";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { ImageSpecError } from "@imagespec/core";
+import { ImageSpecError, relativePathHint } from "@imagespec/core";
 import { parseSpecifierSet, poetryConstraint, pythonFits, pythonFitsPoetry } from "./pep440.js";
 import { parsePoetryLock, type PoetryLock, poetryLockStaleness, poetryPythonConstraint } from "./poetry-lock.js";
 import { parseToml, table, type TomlTable } from "./toml.js";
@@ -29,7 +29,7 @@ function missing(kind: string, field: string, rel: string, abs: string, error: u
 function projectFile(files: ProjectFiles, which: "pyproject" | "lock", kind: string, lockHint: string) {
   const rel = files[which];
   const abs = path.resolve(files.root, rel);
-  const fail = (error: unknown) => missing(kind, which, rel, abs, error, which === "lock" ? lockHint : `Relative paths are relative to ${files.root}.`);
+  const fail = (error: unknown) => missing(kind, which, rel, abs, error, which === "lock" ? lockHint : relativePathHint(files.root));
   return { abs, fail };
 }
 

@@ -13,6 +13,7 @@ import {
   Image,
   type ImageOptions,
   ImageSpecError,
+  relativePathHint,
   type SecretMount,
   type SecretMountInput,
   shellJoin,
@@ -269,7 +270,7 @@ export function fromUvScript(script: string, options: UvScriptOptions = {}): Ima
     throw new ImageSpecError("FILE_NOT_FOUND", `Cannot read the script ${JSON.stringify(rel)}: ${path.resolve(root, rel)} does not exist or is not a file`, {
       field: "script",
       value: rel,
-      hint: `Relative paths are relative to ${root}.`,
+      hint: relativePathHint(root),
       cause: error,
     });
   }

@@ -11,6 +11,7 @@ import path from "node:path";
 import {
   type BuilderFactory,
   type BuildEvent,
+  checkBuilderSettings,
   type BuildResult,
   type ErrorCode,
   IMAGE_ID_ENV,
@@ -152,6 +153,17 @@ export function describeBuilderConformance(source: BuilderSource, options: Build
           const made = await factory!.create({ config: baseConfig });
           expect(made.type).toBe(builder.type);
         });
+
+        const settings = plugin.builders.find((b) => b.type === type)?.settings;
+        // Declared only for builders whose factory declares settings (a builder without them is not checked by core).
+        if (settings !== undefined) {
+          it("declares settings that refuse a key they do not know (so core never lets a misspelled setting through)", () => {
+            const at = `builders.${type}`;
+            expect(checkBuilderSettings(settings, baseConfig, { type, at }), "the configuration the suite builds with").toEqual([]);
+            const unknown = checkBuilderSettings(settings, { "imagespec-conformance-unknown": true }, { type, at });
+            expect(unknown.map((i) => i.field), "settings must be a strict schema: z.object({...}).strict()").toEqual([`${at}["imagespec-conformance-unknown"]`]);
+          });
+        }
       }
 
       it("answers supports() with true or a reason, never throwing, for every kind of image", () => {

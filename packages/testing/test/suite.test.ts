@@ -34,7 +34,7 @@ beforeAll(async () => {
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-}, 120_000);
+}, 600_000); // a whole vitest run in a child process: minutes when the suite loads both cores
 
 /** The tests of one fixture suite, by title, with their status. */
 function suite(name: string): Record<string, string> {

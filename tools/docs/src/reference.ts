@@ -54,7 +54,7 @@ const SAMPLES: Readonly<Record<string, ImageSpecFields>> = {
   sourceRoot: { sourceRoot: "src" },
   sourceCopyMode: { sourceRoot: "src", sourceCopyMode: "tracked" },
   copy: { copy: ["data"] },
-  env: { env: { MODE: "prod" } },
+  env: { env: { MODE: "prod", PIP_INDEX_URL: "https://pypi.example.com/simple" } },
   commands: { commands: ["true"] },
   entrypoint: { entrypoint: ["python"] },
   cuda: { cuda: "12.4.1" },
@@ -79,6 +79,7 @@ const CHECKS: Readonly<Record<string, string>> = {
   checkTagFormat: "contains `{spec_hash}` and nothing else in braces, and makes a valid tag",
   checkPythonVersion: "`3.<minor>[.<patch>]`",
   checkPep508: "PEP 508 requirements",
+  checkPipRequirement: "PEP 508 requirements, or a bare VCS or archive URL pip installs (`git+https://host/org/repo@rev`)",
   checkCondaPackage: "conda match specs",
   checkCondaChannel: "a channel name or an http(s) URL",
   checkAptPackage: "Debian package names (with optional `:arch`, `=version`, `/release`)",
@@ -181,6 +182,11 @@ export async function generateReference(): Promise<string> {
     out.push(`| ${i + 1} | \`${layer.kind}\` | ${(fieldsByKind.get(layer.kind) ?? []).map((f) => `\`${f}\``).join(", ")} |`);
   });
   out.push(
+    "",
+    "`env` makes two layers: the variables package installers read (`PIP_*`, `UV_*`, `POETRY_*`, `CONDA_*`, proxies, CA",
+    "bundles) before the installs, so they apply to them as in flytekit, and the rest after your files. `requirements`",
+    "naming a `uv.lock` or `poetry.lock` adds `@imagespec/python`'s `uvProject` / `poetryProject` layer instead of",
+    "`requirements`.",
     "",
     "`copy` adds one `copy` layer per entry, each to `/root/<path>`. `forcePush` is not a layer: it marks the Image",
     "(`image.forcePush()`). See [the two APIs](apis.md) for the same image written both ways.",

@@ -38,6 +38,8 @@ const SAMPLES: readonly [string, boolean][] = [
   ["name: app\npackages: [numpy]\npip_extra_index_url: https://pypi.example.com/simple\n", true],
   ["name: app\nsource_root: src\nsource_copy_mode: tracked\n", true],
   ["name: app\nbuilder_options:\n  target: prod\n  level: 3\nforce_push: true\n", true],
+  ["name: app\nsource_root: src\nsource_copy_mode: NO_COPY\nbuilder: default\n", true],
+  ["name: app\nsource_root: src\nsource_copy_mode: LOADED_MODULES\nrequirements: uv.lock\nbuilder_config:\n  uv_image: mirror/uv:1\n", true],
   ["name: app\npython_versoin: '3.12'\n", false],
   ["name: app\npackages: numpy\n", false],
   ["name: app\nenv: [MODE=prod]\n", false],

@@ -12,6 +12,7 @@ export const PUBLISHED = [
   "@imagespec/builder-remote",
   "@imagespec/core",
   "@imagespec/docker-build",
+  "@imagespec/node",
   "@imagespec/python",
   "@imagespec/testing",
   "imagespec",
@@ -74,8 +75,9 @@ export function publishedPackages(root = REPO_DIR): WorkspacePackage[] {
 
 /** The import specifiers of a package's entry points (its `exports` map, less `./package.json`). */
 export function entryPoints(manifest: Manifest): string[] {
+  // Data files (package.json, core's image-spec.schema.json) are exported as themselves, not as modules.
   return Object.keys(manifest.exports ?? {})
-    .filter((key) => key !== "./package.json")
+    .filter((key) => !key.endsWith(".json"))
     .map((key) => (key === "." ? manifest.name : `${manifest.name}/${key.slice(2)}`));
 }
 

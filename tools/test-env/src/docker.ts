@@ -90,3 +90,26 @@ export async function remoteDocker(args: string[], opts: DockerOptions & { liste
   }
   return String(result.stdout ?? "");
 }
+
+/** An image index or manifest as `skopeo inspect --raw` prints it. */
+export interface RawManifest {
+  readonly mediaType?: string;
+  readonly manifests?: readonly { readonly mediaType: string; readonly digest: string; readonly size: number; readonly platform?: { readonly os: string; readonly architecture: string; readonly variant?: string } }[];
+}
+
+/**
+ * Debian's skopeo (installed by scripts/test-env), a registry client imagespec did not write: `skopeo <args>` and its
+ * stdout. Local registries are plain HTTP, so `--tls-verify=false` belongs in `args` for them.
+ */
+export async function skopeo(args: string[], opts: { timeout?: number } = {}): Promise<string> {
+  const result = await execa("skopeo", args, { reject: false, stdin: "ignore", timeout: opts.timeout ?? 120_000 });
+  if (result.failed) {
+    throw new Error(`Cannot run skopeo ${args.join(" ")}: exit code ${result.exitCode ?? result.signal ?? "unknown"}${result.stderr ? `\n${tail(String(result.stderr))}` : ""}`);
+  }
+  return String(result.stdout ?? "");
+}
+
+/** `skopeo inspect --raw` of an image in a local (plain HTTP) registry: the manifest or index the tag holds, parsed. */
+export async function inspectRaw(uri: string): Promise<RawManifest> {
+  return JSON.parse(await skopeo(["inspect", "--raw", "--tls-verify=false", `docker://${uri}`])) as RawManifest;
+}

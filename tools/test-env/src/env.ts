@@ -12,9 +12,9 @@ export interface TestEnv {
   authUser: string;
   /** Password of the auth registry (IMAGESPEC_TEST_AUTH_PASSWORD). */
   authPassword: string;
-  /** Seeded Python base image, in the open registry and in the local engine (IMAGESPEC_TEST_BASE_IMAGE). */
+  /** Seeded Python base image: a manifest list (linux/amd64, linux/arm64) in the open registry, the amd64 image in the local engine (IMAGESPEC_TEST_BASE_IMAGE). */
   baseImage: string;
-  /** Manifest digest of baseImage in the open registry (IMAGESPEC_TEST_BASE_IMAGE_DIGEST). */
+  /** Digest of baseImage's tag in the open registry: its manifest list of linux/amd64 and linux/arm64 (IMAGESPEC_TEST_BASE_IMAGE_DIGEST). */
   baseImageDigest: string;
   /** State dir of scripts/test-env (IMAGESPEC_TEST_ENV_DIR). */
   envDir: string;
@@ -132,4 +132,58 @@ export function tokenRegistryTestEnv(): TokenRegistryTestEnv {
     env[field] = value;
   }
   return env;
+}
+
+/** The Node.js base image and the npm registry of the test environment (tools/test-env/node.sh). */
+export interface NodeTestEnv {
+  /** The offline Node.js base image, e.g. 127.0.0.1:5000/imagespec/node:18-bookworm-slim (IMAGESPEC_TEST_NODE_BASE_IMAGE). */
+  nodeBaseImage: string;
+  /** Its manifest digest in the open registry (IMAGESPEC_TEST_NODE_BASE_IMAGE_DIGEST). */
+  nodeBaseImageDigest: string;
+  /** The major Node.js version it has, e.g. 18 (IMAGESPEC_TEST_NODE_VERSION). */
+  nodeVersion: string;
+  /** The npm registry (verdaccio, no uplink), e.g. http://127.0.0.1:4873/ (IMAGESPEC_TEST_NPM_REGISTRY). */
+  npmRegistry: string;
+  /** A user it knows (IMAGESPEC_TEST_NPM_USER). */
+  npmUser: string;
+  /** That user's token; @imagespec-test/* packages need it (IMAGESPEC_TEST_NPM_TOKEN). */
+  npmToken: string;
+}
+
+const NODE_VARIABLES = {
+  nodeBaseImage: "IMAGESPEC_TEST_NODE_BASE_IMAGE",
+  nodeBaseImageDigest: "IMAGESPEC_TEST_NODE_BASE_IMAGE_DIGEST",
+  nodeVersion: "IMAGESPEC_TEST_NODE_VERSION",
+  npmRegistry: "IMAGESPEC_TEST_NPM_REGISTRY",
+  npmUser: "IMAGESPEC_TEST_NPM_USER",
+  npmToken: "IMAGESPEC_TEST_NPM_TOKEN",
+} as const satisfies Record<keyof NodeTestEnv, string>;
+
+/** Names of the Node.js variables, by NodeTestEnv field. */
+export const NODE_TEST_ENV_VARIABLES: Readonly<Record<keyof NodeTestEnv, string>> = NODE_VARIABLES;
+
+/**
+ * The Node.js base image and npm registry settings from process.env. Throws when they are missing: the global setup
+ * did not run, or `scripts/test-env up` could not make them (its summary says `... NOT STARTED: <why>`).
+ */
+export function nodeTestEnv(): NodeTestEnv {
+  const env = {} as NodeTestEnv;
+  for (const [field, variable] of Object.entries(NODE_VARIABLES) as [keyof NodeTestEnv, string][]) {
+    const value = process.env[variable];
+    if (!value) {
+      const dir = process.env.IMAGESPEC_TEST_ENV_DIR || "/tmp/imagespec-test-env";
+      throw new Error(
+        `Cannot read the Node.js part of the test environment: ${variable} is not set. Either the vitest globalSetup did not run, ` +
+          `or \`scripts/test-env up\` could not make the Node.js base image or start the npm registry (its summary says "NOT STARTED: <why>"; logs in ${dir}/node and ${dir}/npm-registry).`,
+      );
+    }
+    env[field] = value;
+  }
+  return env;
+}
+
+/** The text of an .npmrc that points npm, pnpm and yarn 1 at the test npm registry, logged in. */
+export function testNpmrc(env: NodeTestEnv = nodeTestEnv()): string {
+  const host = new URL(env.npmRegistry).host;
+  return `registry=${env.npmRegistry}\n//${host}/:_authToken=${env.npmToken}\n`;
 }

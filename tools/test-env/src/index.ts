@@ -1,5 +1,9 @@
-export { docker, type DockerOptions, remoteDocker, runImage, type RunImageOptions } from "./docker.js";
+export { docker, type DockerOptions, inspectRaw, type RawManifest, remoteDocker, runImage, type RunImageOptions, skopeo } from "./docker.js";
+export { imageFiles, imageFilesContaining } from "./image-contents.js";
 export {
+  NODE_TEST_ENV_VARIABLES,
+  type NodeTestEnv,
+  nodeTestEnv,
   REMOTE_TEST_ENV_VARIABLES,
   type RemoteTestEnv,
   remoteTestEnv,
@@ -7,11 +11,13 @@ export {
   TOKEN_REGISTRY_TEST_ENV_VARIABLES,
   testEnv,
   type TestEnv,
+  testNpmrc,
   type TokenRegistryTestEnv,
   tokenRegistryTestEnv,
 } from "./env.js";
 export { CAPTIVE_PORTAL_PAGE, type Fault, type FaultProxy, type FaultRequest, startFaultProxy } from "./fault-proxy.js";
 export { HOSTILE_PAYLOADS, hostileStrings, ILL_FORMED, seededRandom } from "./hostile.js";
+export { publishNpmPackage, type PublishedPackage } from "./npm-registry.js";
 export { servePackageIndex, type PackageIndex, type PackageIndexOptions } from "./package-index.js";
 export { buildWheel, normalizeProjectName, type WheelSpec } from "./wheel.js";
 export { buildkitDockerClient, type DockerClient, dockerSelection, type ImageEntry, imageFolder, inParallel, modernDockerClient } from "./oracle.js";

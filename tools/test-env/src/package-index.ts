@@ -16,6 +16,11 @@ export interface PackageIndex {
 export interface PackageIndexOptions {
   /** Address to listen on; default 127.0.0.1 (reachable from containers run with --network host). */
   host?: string;
+  /**
+   * Port to listen on; default an ephemeral one. A fixed port is for definitions written in files (an index URL is
+   * part of an image's definition); a port in use fails with EADDRINUSE.
+   */
+  port?: number;
 }
 
 interface Distribution {
@@ -105,7 +110,7 @@ export async function servePackageIndex(wheels: string[], opts: PackageIndexOpti
   const host = opts.host ?? "127.0.0.1";
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(0, host, () => {
+    server.listen(opts.port ?? 0, host, () => {
       server.off("error", reject);
       resolve();
     });

@@ -1,6 +1,6 @@
 /** `imagespec build`: base images first, independent images concurrently, existing tags skipped. */
 
-import type { BuildOutcome, Image } from "@imagespec/core";
+import type { BuildOutcome, Image, PlatformBuild } from "@imagespec/core";
 import { EXIT, type ErrorJson, errorJson, exitCodeFor, isCoreError } from "../exit.js";
 import { baseChain, builderOverride, concurrency, loadSettings, loadTargets, type Target } from "../load.js";
 import type { Invocation } from "../main.js";
@@ -17,6 +17,8 @@ export interface BuildReport {
   readonly status: "built" | "skipped" | "failed" | "planned";
   readonly pushed: boolean;
   readonly digest: string | null;
+  /** Several platforms: each platform's manifest digest (and the engine that built it); null for one platform. */
+  readonly platforms: readonly PlatformBuild[] | null;
   readonly reason: string | null;
   /** For a failure: its code (BUILD_FAILED, ENVIRONMENT, CANCELLED, …), message and, when known, hint and value. */
   readonly error: ErrorJson | null;
@@ -67,6 +69,7 @@ export async function run(inv: Invocation): Promise<number> {
       status: outcome.status,
       pushed: outcome.pushed,
       digest: outcome.digest ?? null,
+      platforms: outcome.platforms ?? null,
       reason: outcome.reason ?? null,
       error: outcome.status === "failed" ? failureJson(outcome) : null,
     })),

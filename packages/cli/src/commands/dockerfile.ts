@@ -9,7 +9,8 @@ export async function run(inv: Invocation): Promise<number> {
   const settings = await loadSettings(inv, { project: true });
   const [target] = await loadTargets(inv, settings, "one");
   const { name, image } = target!;
-  const selected = settings.project!.engine.select(image, builderOverride(inv, settings));
+  const engine = settings.project!.engine;
+  const selected = engine.select(image, builderOverride(inv, settings));
   const { builder } = selected;
   if (!builder.render) {
     throw new ImageSpecError("NO_BUILDER", `Cannot print the build file of ${name}: the ${builder.type} builder does not render one`, {
@@ -20,7 +21,7 @@ export async function run(inv: Invocation): Promise<number> {
   }
   const identity = await image.identity();
   const baseUri = image.base.type === "image" ? await image.base.image.uri() : undefined;
-  const rendered = await builder.render(image, { identity, baseUri, config: { ...selected.config, ...image.builderConfig } });
+  const rendered = await builder.render(image, { identity, baseUri, config: engine.configFor(image, selected) });
   inv.out.err(inv.out.style.dim(`# ${rendered.filename} for ${name} (${builder.type} builder), ${identity.uri}`));
   inv.out.out(rendered.content);
   return EXIT.ok;

@@ -15,8 +15,11 @@ export async function run(inv: Invocation): Promise<number> {
       const existence: Existence =
         image.registry !== undefined ? await image.exists() : await settings.project!.engine.existence(image, { builder: builderOverride(inv, settings) });
       const digest = existence.status === "present" ? (existence.digest ?? null) : null;
-      const reason = existence.status === "unknown" ? existence.reason : null;
-      return { name, file, uri, status: existence.status, digest, reason };
+      // Absent may say why too: an index that lacks a platform.
+      const reason = existence.status !== "present" ? (existence.reason ?? null) : null;
+      // An index: each platform's manifest digest.
+      const platforms = existence.status === "present" ? (existence.platforms ?? null) : null;
+      return { name, file, uri, status: existence.status, digest, platforms, reason };
     }),
   );
   if (inv.out.json) {
@@ -25,6 +28,7 @@ export async function run(inv: Invocation): Promise<number> {
   } else {
     for (const r of results) {
       inv.out.out(`${r.status} ${r.uri}${r.digest ? ` ${r.digest}` : ""}${r.reason ? `: ${r.reason}` : ""}`);
+      for (const p of r.platforms ?? []) inv.out.out(`  ${p.platform} ${p.digest}`);
     }
   }
   const statuses = new Set(results.map((r) => r.status));

@@ -9,7 +9,7 @@ import { type Image, type ImageIdentity, ImageSpecError, loadImageSpecFile, type
 import { type Change, diffIdentities, type InputChange, isFolder } from "../diff.js";
 import { EXIT } from "../exit.js";
 import { checkoutRevision } from "../git.js";
-import { importImages, loadSettings, loadTargets, prepare, type Settings, type Target } from "../load.js";
+import { importImages, loadSettings, loadTargets, prepare, resolveNativePlatforms, type Settings, type Target } from "../load.js";
 import type { Invocation } from "../main.js";
 import type { Output } from "../output.js";
 
@@ -176,8 +176,9 @@ async function imageAgainst(inv: Invocation, settings: Settings, target: Target,
 }
 
 async function prepared(image: Image, target: Target, inv: Invocation, settings: Settings): Promise<Image> {
-  const [result] = prepare([{ ...target, image }], inv, settings);
-  result!.image.validate();
+  const [validated] = prepare([{ ...target, image }], inv, settings);
+  validated!.image.validate();
+  const [result] = await resolveNativePlatforms([validated!], inv, settings);
   // Identities are memoised per Image: computing them now keeps the old tree's files read before it is removed.
   await result!.image.identity();
   for (let base = result!.image; base.base.type === "image"; base = base.base.image) await base.base.image.identity();

@@ -18,6 +18,7 @@ export const WORKSPACE: Readonly<Record<string, string>> = {
   "@imagespec/core": path.join(packagesDir, "core"),
   "@imagespec/builder-noop": path.join(packagesDir, "builder-noop"),
   "@imagespec/builder-docker": path.join(packagesDir, "builder-docker"),
+  "@imagespec/python": path.join(packagesDir, "python"),
   imagespec: path.join(packagesDir, "cli"),
 };
 

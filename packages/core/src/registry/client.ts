@@ -11,11 +11,16 @@ import { createHash } from "node:crypto";
 import { type ErrorCode, ImageSpecError, printable } from "../errors.js";
 import { DOCKER_HUB, isLoopbackRegistry, parseImageReference } from "../reference.js";
 import type { CredentialResolver, RegistryCredentials } from "./credentials.js";
+import { findPlatformEntry, indexPlatforms, isIndexMediaType, ociImageIndex, OCI_INDEX_MEDIA_TYPE, parseIndexEntries, type PlatformManifest } from "./image-index.js";
 
-/** Whether a manifest is in its registry; `unknown` (down, no permission, ...) carries why. */
+/**
+ * Whether a manifest is in its registry; `unknown` (down, no permission, ...) carries why. For an index checked for
+ * platforms, `present` lists each platform's manifest, and `absent` may say what is missing (a tag that holds some
+ * platforms but not all).
+ */
 export type Existence =
-  | { status: "present"; digest?: string }
-  | { status: "absent" }
+  | { status: "present"; digest?: string; platforms?: readonly PlatformManifest[] }
+  | { status: "absent"; reason?: string }
   | { status: "unknown"; reason: string };
 
 /**
@@ -175,10 +180,12 @@ export class RegistryClient {
 
   /**
    * Whether `reference` (`registry/path:tag` or `@digest`; no tag means `latest`) has a manifest.
-   * Never throws for registry trouble; throws INVALID_SPEC for a reference that does not parse and
+   * With `platforms`, an index counts only when it lists a manifest for each of them and the registry still has
+   * every one of those manifests; a single manifest counts for one platform (its architecture is not read) but not
+   * for several. Never throws for registry trouble; throws INVALID_SPEC for a reference that does not parse and
    * CANCELLED when `signal` aborts.
    */
-  async manifestExists(reference: string, options: { signal?: AbortSignal } = {}): Promise<Existence> {
+  async manifestExists(reference: string, options: { signal?: AbortSignal; platforms?: readonly string[] } = {}): Promise<Existence> {
     const ref = parseImageReference(reference);
     if (!ref) {
       throw new ImageSpecError("INVALID_SPEC", `Cannot check whether ${JSON.stringify(reference)} exists: it is not a valid image reference`, {
@@ -197,25 +204,35 @@ export class RegistryClient {
       } catch (error) {
         if (!(error instanceof RegistryProblem && error.dropped)) throw error;
       }
+      let existence: Existence;
+      let contentType: string | null = null;
       // Some registries and proxies do not implement HEAD on manifests; GET answers the same question.
       if (response === undefined || response.status === 405 || response.status === 501) {
         await discard(response);
-        return await this.#existenceFromGet(ref, url, init, ref.digest, op);
-      }
-      await discard(response);
-      if (response.status === 404) return { status: "absent" };
-      if (response.status !== 200) return { status: "unknown", reason: describeStatus(ref.domain, response) };
-      // A 200 is an answer only when it is a manifest: a proxy or a captive portal answers 200 with its own page.
-      const headerDigest = response.headers.get("docker-content-digest") ?? undefined;
-      if (isManifestMediaType(response.headers.get("content-type"))) {
-        if (headerDigest !== undefined && ref.digest !== undefined && headerDigest !== ref.digest) {
-          return { status: "unknown", reason: `${ref.domain} answered for ${ref.digest} with a manifest whose digest is ${headerDigest}` };
-        }
+        existence = await this.#existenceFromGet(ref, url, init, ref.digest, op);
+      } else {
+        await discard(response);
+        if (response.status === 404) return { status: "absent" };
+        if (response.status !== 200) return { status: "unknown", reason: describeStatus(ref.domain, response) };
+        // A 200 is an answer only when it is a manifest: a proxy or a captive portal answers 200 with its own page.
+        const headerDigest = response.headers.get("docker-content-digest") ?? undefined;
         const digest = headerDigest ?? ref.digest;
-        if (digest !== undefined && DIGEST_RE.test(digest)) return { status: "present", digest };
+        if (isManifestMediaType(response.headers.get("content-type")) && digest !== undefined && DIGEST_RE.test(digest)) {
+          if (headerDigest !== undefined && ref.digest !== undefined && headerDigest !== ref.digest) {
+            return { status: "unknown", reason: `${ref.domain} answered for ${ref.digest} with a manifest whose digest is ${headerDigest}` };
+          }
+          contentType = response.headers.get("content-type");
+          existence = { status: "present", digest };
+        } else {
+          // Not enough said on HEAD (no manifest type, no digest): the manifest itself, read and checked, answers.
+          existence = await this.#existenceFromGet(ref, url, init, ref.digest, op);
+        }
       }
-      // Not enough said on HEAD (no manifest type, no digest): the manifest itself, read and checked, answers.
-      return await this.#existenceFromGet(ref, url, init, ref.digest, op);
+      const platforms = options.platforms ?? [];
+      if (existence.status !== "present" || platforms.length === 0) return existence;
+      // One platform in a single manifest is today's common case: no further request.
+      if (platforms.length === 1 && contentType !== null && !isIndexMediaType(contentType)) return existence;
+      return await this.#platformExistence(ref, reference, existence.digest ?? ref.digest ?? tagOrDigest, platforms, op);
     } catch (error) {
       if (error instanceof RegistryProblem) {
         if (error.code === "CANCELLED") throw new ImageSpecError("CANCELLED", `Cannot check whether ${reference} exists: cancelled`);
@@ -223,6 +240,50 @@ export class RegistryClient {
       }
       throw error;
     }
+  }
+
+  /**
+   * Pushes an OCI image index under `reference`'s tag, listing one manifest per platform. Each manifest must already
+   * be in the same repository (pushed by digest or under another tag); its media type and size are read from the
+   * registry. Resolves to the index's digest. Throws REGISTRY_ERROR or AUTH_ERROR when the registry refuses.
+   */
+  async pushImageIndex(reference: string, manifests: readonly PlatformManifest[], options: { signal?: AbortSignal } = {}): Promise<string> {
+    const ref = parseImageReference(reference);
+    if (!ref?.tag || ref.digest) {
+      throw new ImageSpecError("INVALID_SPEC", `Cannot push an image index to ${JSON.stringify(reference)}: it needs a reference with a tag (registry/name:tag)`, { value: reference });
+    }
+    if (manifests.length === 0) throw new ImageSpecError("INVALID_SPEC", `Cannot push an image index to ${reference}: it lists no manifest`, { value: reference });
+    const described = await Promise.all(
+      manifests.map(async (m) => {
+        const response = await this.request(ref, `/v2/${ref.path}/manifests/${m.digest}`, { method: "HEAD", headers: { Accept: MANIFEST_ACCEPT }, actions: ["pull", "push"], ...(options.signal && { signal: options.signal }) });
+        await discard(response);
+        const mediaType = response.headers.get("content-type")?.split(";")[0]?.trim();
+        const size = Number(response.headers.get("content-length"));
+        if (response.status !== 200 || !mediaType || !Number.isInteger(size) || size <= 0) {
+          throw new ImageSpecError("REGISTRY_ERROR", `Cannot push an image index to ${reference}: the ${m.platform} manifest ${m.digest} is not in ${ref.domain}/${ref.path} (HEAD answered ${response.status}${mediaType ? `, ${mediaType}` : ""})`, {
+            value: m.digest,
+            hint: "Push every platform's image to the same repository first.",
+          });
+        }
+        return { ...m, mediaType, size };
+      }),
+    );
+    const body = ociImageIndex(described);
+    const response = await this.request(ref, `/v2/${ref.path}/manifests/${ref.tag}`, {
+      method: "PUT",
+      headers: { "Content-Type": OCI_INDEX_MEDIA_TYPE },
+      body,
+      actions: ["pull", "push"],
+      ...(options.signal && { signal: options.signal }),
+    });
+    const answer = await response.text().catch(() => "");
+    if (response.status !== 201 && response.status !== 200) {
+      throw new ImageSpecError("REGISTRY_ERROR", `Cannot push an image index to ${reference}: ${describeStatus(ref.domain, response)}${answer ? ` (${answer.trim().slice(0, 300)})` : ""}`, {
+        value: reference,
+        hint: `Check that ${ref.domain} accepts OCI image indexes (${OCI_INDEX_MEDIA_TYPE}).`,
+      });
+    }
+    return `sha256:${createHash("sha256").update(body).digest("hex")}`;
   }
 
   /**
@@ -298,6 +359,55 @@ export class RegistryClient {
       }
       throw error;
     }
+  }
+
+  /** The platform check of `manifestExists`: the index lists every platform, and every listed manifest is there. */
+  async #platformExistence(ref: RegistryRepository, reference: string, digestOrTag: string, platforms: readonly string[], op: Operation): Promise<Existence> {
+    const digest = digestOrTag.includes(":") ? digestOrTag : undefined;
+    const url = `${this.registryBaseUrl(ref.domain)}/v2/${ref.path}/manifests/${digestOrTag}`;
+    const response = await this.#send(ref, url, { method: "GET", headers: { Accept: MANIFEST_ACCEPT }, actions: ["pull"] }, op);
+    if (response.status === 404) {
+      await discard(response);
+      return { status: "absent" };
+    }
+    if (response.status !== 200) {
+      await discard(response);
+      return { status: "unknown", reason: describeStatus(ref.domain, response) };
+    }
+    const bytes = await readBody(response, url, op, MANIFEST_SIZE_LIMIT);
+    if (bytes === undefined || manifestMediaType(bytes) === undefined) {
+      return { status: "unknown", reason: `${ref.domain} answered 200 for ${reference} with something that is not an image manifest or index (a proxy or a login page in the way?)` };
+    }
+    const body = bytes.toString("utf8");
+    const entries = parseIndexEntries(body, response.headers.get("content-type"));
+    const wanted = platforms.join(", ");
+    if (entries === undefined) {
+      // A single manifest cannot hold several platforms.
+      return platforms.length === 1
+        ? { status: "present", ...(digest !== undefined && { digest }) }
+        : { status: "absent", reason: `${reference} holds a single-platform manifest, not an index of ${wanted}` };
+    }
+    const found = platforms.map((platform) => ({ platform, entry: findPlatformEntry(entries, platform) }));
+    const missing = found.filter((f) => f.entry === undefined).map((f) => f.platform);
+    if (missing.length > 0) {
+      const has = indexPlatforms(entries);
+      return { status: "absent", reason: `the index at ${reference} holds ${has.length > 0 ? has.join(", ") : "no platform"} but not ${missing.join(", ")}` };
+    }
+    // An index can outlive a manifest it lists (deleted by digest): each must still be there.
+    const checks = await Promise.all(
+      found.map(async ({ platform, entry }) => {
+        const child = await this.#send(ref, `${this.registryBaseUrl(ref.domain)}/v2/${ref.path}/manifests/${entry!.digest}`, { method: "HEAD", headers: { Accept: MANIFEST_ACCEPT }, actions: ["pull"] }, op);
+        await discard(child);
+        return { platform, digest: entry!.digest, status: child.status, response: child };
+      }),
+    );
+    const gone = checks.filter((c) => c.status === 404);
+    if (gone.length > 0) {
+      return { status: "absent", reason: `the index at ${reference} lists ${gone.map((g) => `${g.platform} (${g.digest})`).join(", ")}, but the registry no longer has ${gone.length === 1 ? "that manifest" : "those manifests"}` };
+    }
+    const odd = checks.find((c) => c.status !== 200);
+    if (odd) return { status: "unknown", reason: `the ${odd.platform} manifest of ${reference}: ${describeStatus(ref.domain, odd.response)}` };
+    return { status: "present", ...(digest !== undefined && { digest }), platforms: checks.map((c) => ({ platform: c.platform, digest: c.digest })) };
   }
 
   /**

@@ -15,15 +15,18 @@ export interface TinyImage {
 
 export const sha256 = (bytes: Uint8Array | string) => `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
 
-/** One empty layer (an empty tar, gzipped), its config (carrying `marker` so images differ), and an OCI manifest. */
-export function tinyImage(marker: string): TinyImage {
+/**
+ * One empty layer (an empty tar, gzipped), its config (carrying `marker` so images differ, and `run` as its
+ * Entrypoint/Cmd), and an OCI manifest.
+ */
+export function tinyImage(marker: string, run: { Entrypoint?: string[]; Cmd?: string[]; architecture?: string } = {}): TinyImage {
   const emptyTar = Buffer.alloc(1024); // an empty tar archive is two zero blocks
   const layer = gzipSync(emptyTar);
   const config = Buffer.from(
     JSON.stringify({
-      architecture: "amd64",
+      architecture: run.architecture ?? "amd64",
       os: "linux",
-      config: { Env: [`IMAGESPEC_TEST_RUN=${marker}`] },
+      config: { Env: [`IMAGESPEC_TEST_RUN=${marker}`], ...(run.Entrypoint && { Entrypoint: run.Entrypoint }), ...(run.Cmd && { Cmd: run.Cmd }) },
       rootfs: { type: "layers", diff_ids: [sha256(emptyTar)] },
     }),
   );

@@ -1,0 +1,4 @@
+declare module "@imagespec-test/private-greeting" {
+  function greet(name: string): string;
+  export = greet;
+}

@@ -1,0 +1,4 @@
+declare module "ms" {
+  function ms(milliseconds: number): string;
+  export = ms;
+}
