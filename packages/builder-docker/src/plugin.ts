@@ -1,6 +1,6 @@
 import { definePlugin } from "@imagespec/core";
-import { createDockerBuilder, DOCKER_BUILDER_TYPE } from "./index.js";
 import { type DockerBuilderConfig, dockerBuilderSettings } from "./config.js";
+import { createDockerBuilder, DOCKER_BUILDER_TYPE } from "./index.js";
 
 /**
  * Priority 100: the highest among the builders that need no configuration; docker builds whatever it supports. The

@@ -21,8 +21,8 @@ import {
 } from "@imagespec/core";
 import { type DockerBuildPlan, renderDockerBuild } from "@imagespec/docker-build";
 import {
-  BuildProgress,
   abortOnFailure,
+  BuildProgress,
   buildFailure,
   buildOnEngine,
   buildPlatformIndex,

@@ -75,7 +75,7 @@ describe("HIGH 1: a secret mount target cannot inject a command", () => {
   });
 
   it("refuses the issue's target at every front door before anything builds, naming the field", async () => {
-    const target = "/a\u00e0touch${IFS}/pwned;#";
+    const target = `/a\u00e0touch$${"{IFS}"}/pwned;#`;
     const attempts: [() => unknown, string][] = [
       [() => Image.fromDebianBase({ pythonVersion: "3.11" }).withCommands(["echo intended > /intended"], { secretMounts: [{ id: "s1", env: "HOME", target }] }), "secretMounts[0].target"],
       [() => new ImageSpec({ pythonVersion: "3.11", packages: ["six"], pipSecretMounts: [{ id: "s1", env: "HOME", target }] }), "pipSecretMounts[0].target"],
@@ -150,7 +150,7 @@ describe("one build carrying more than a hundred hostile-but-valid values, read 
   beforeAll(async () => {
     const root = mkdtempSync(path.join(tmpdir(), "i19-hostile-build-"));
     mkdirSync(path.join(root, "names"));
-    fileNames.forEach((name, i) => writeFileSync(path.join(root, "names", name), `${i}:${name}`));
+    for (const [i, name] of fileNames.entries()) writeFileSync(path.join(root, "names", name), `${i}:${name}`);
     writeFileSync(path.join(root, "one.txt"), "one\n");
     const image = Image.fromDebianBase({ pythonVersion: "3.11", root, name: "i19-hostile-values" })
       .withSourceFolder("names", "/hostile/names")
@@ -171,7 +171,7 @@ describe("one build carrying more than a hundred hostile-but-valid values, read 
   it("env values, the entrypoint and the working directory, from the image's config", async () => {
     const config = JSON.parse(await docker(["image", "inspect", uri, "--format", "{{json .Config}}"])) as { Env: string[]; Entrypoint: string[]; WorkingDir: string };
     const imageEnv = new Map(config.Env.map((entry) => [entry.slice(0, entry.indexOf("=")), entry.slice(entry.indexOf("=") + 1)]));
-    values.forEach((v, i) => expect(imageEnv.get(`H${i}`), `H${i}`).toBe(v));
+    for (const [i, v] of values.entries()) expect(imageEnv.get(`H${i}`), `H${i}`).toBe(v);
     expect(config.Entrypoint).toEqual(["/bin/true", ...values]);
     expect(config.WorkingDir).toBe(workdir);
   });
@@ -188,7 +188,7 @@ describe("one build carrying more than a hundred hostile-but-valid values, read 
     const pairs = new Map<string, string>();
     for (let i = 0; i < found.length; i += 2) pairs.set(found[i]!, found[i + 1]!);
     expect([...pairs.keys()].sort()).toEqual([...fileNames].sort());
-    fileNames.forEach((name, i) => expect(pairs.get(name)).toBe(`${i}:${name}`));
+    for (const [i, name] of fileNames.entries()) expect(pairs.get(name)).toBe(`${i}:${name}`);
     expect(await runImage(uri, [`${destination}one.txt`], { entrypoint: "cat" })).toBe("one");
     expect(await imageHasNo(uri, "/pwned")).toBe(true);
   });
