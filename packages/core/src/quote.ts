@@ -3,7 +3,7 @@
  * Each function either returns text that, parsed by its reader, gives back exactly the input, or throws: nothing
  * a user writes can add an instruction, a shell command or a Starlark statement that was not asked for. Where no
  * text reads back exactly (a line break in a Dockerfile word, non-ASCII in a `--mount` flag, half of a UTF-16
- * surrogate pair anywhere), the value is refused. The property tests in tools/hostile hold each function against
+ * surrogate pair anywhere), the value is refused. The property tests in packages/core/test/hostile hold each function against
  * its real reader: sh, JSON, the Docker engine's Dockerfile parser, Python's parser for Starlark literals.
  */
 
