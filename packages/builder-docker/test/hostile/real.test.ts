@@ -126,12 +126,33 @@ describe("HIGH 2: a CUDA base template cannot add an instruction, and enters the
     expect(await engineHas(await image.uri())).toBe(false);
   });
 
-  it("refuses it in builderConfig (where it would not enter the tag), naming it, before the build runs", async () => {
+  it("refuses it from a YAML builder_config (carried into builderOptions, so into the tag), and as an Image's builderConfig", async () => {
     const spec = parseImageSpecYaml(`python_version: "3.11"\nname: i19-cuda-config\ncuda: "12.4.1"\nbuilder_config:\n  cudaImage: ${JSON.stringify(injected)}\n`, { root: tmpdir() });
-    const outcome = await buildOne(newEngine(), spec.toImage());
+    expect(spec.toImage().builderOptions).toEqual({ cudaImage: injected });
+    await expect(newEngine().build(spec)).rejects.toMatchObject({ code: "NO_BUILDER", message: expect.stringContaining("builderOptions.cudaImage") });
+    expect(await engineHas(await spec.uri())).toBe(false);
+    // As builderConfig (how a builder runs, outside the tag) it is refused, saying where it belongs.
+    const image = Image.fromDebianBase({ pythonVersion: "3.11", name: "i19-cuda-config", builderConfig: { cudaImage: injected } }).withCuda({ cuda: "12.4.1" });
+    const outcome = await buildOne(newEngine(), image);
     expect(outcome.status).toBe("failed");
     expect(outcome.error).toMatchObject({ code: "CONFIG_ERROR", message: expect.stringMatching(/cudaImage: changes what is built, so it is a builder option/) });
     expect(await engineHas(outcome.uri)).toBe(false);
+  });
+
+  it("renders the legitimate form onto a FROM line the engine builds from", async () => {
+    // No NVIDIA image (nor micromamba, which a CUDA image's Python comes from) is reachable here: the seeded base
+    // stands in for a CUDA base, written as a template with {cuda}; the engine builds from the FROM line rendered.
+    const template = `${env.baseImage.replace(/:[^:/]+$/, "")}:{cuda}-slim-bookworm`;
+    const image = Image.fromDebianBase({ pythonVersion: "3.11", name: "i19-cuda-legit", builderOptions: { cudaImage: template } }).withCuda({ cuda: "3.11" });
+    const rendered = await createDockerBuilder().render!(image, { identity: await image.identity(), baseUri: undefined, config: {} });
+    const from = rendered.content.split("\n").filter((line) => line.startsWith("FROM ") && !line.includes(" AS "));
+    expect(from).toEqual([`FROM ${env.baseImage}`]);
+    const dir = mkdtempSync(path.join(tmpdir(), "i19-cuda-from-"));
+    writeFileSync(path.join(dir, "Dockerfile"), `${from[0]}\nRUN python3 --version > /version\n`);
+    const out = path.join(dir, "out");
+    await docker(["build", "--quiet", "--output", `type=local,dest=${out}`, dir]);
+    expect(readFileSync(path.join(out, "version"), "utf8")).toMatch(/^Python 3\.11\./);
+    expect(existsSync(path.join(out, "pwned"))).toBe(false);
   });
 
   it("gives two different CUDA bases two different tags", async () => {
@@ -179,11 +200,11 @@ describe("one build carrying more than a hundred hostile-but-valid values, read 
   it("what the commands wrote, file names and contents, the copy destination; and no /pwned", async () => {
     const dump = await runImage(
       uri,
-      ["-c", "cd /hostile/cmd && for f in $(ls | sort -n); do cat \"$f\"; printf '\\0'; done; printf '\\0\\0'; cd /hostile/names && for f in *; do printf '%s\\0' \"$f\"; cat \"$f\"; printf '\\0'; done"],
+      ["-c", "cd /hostile/cmd && for f in $(ls | sort -n); do cat \"$f\"; printf '\\0'; done; printf '\\001END\\001'; cd /hostile/names && for f in *; do printf '%s\\0' \"$f\"; cat \"$f\"; printf '\\0'; done"],
       { entrypoint: "/bin/sh" },
     );
-    const [commands, names] = dump.split("\0\0\0");
-    expect(commands!.split("\0")).toEqual(values.map((v) => v));
+    const [commands, names] = dump.split("\u0001END\u0001");
+    expect(commands!.split("\0").slice(0, -1)).toEqual([...values]);
     const found = names!.split("\0").slice(0, -1);
     const pairs = new Map<string, string>();
     for (let i = 0; i < found.length; i += 2) pairs.set(found[i]!, found[i + 1]!);
