@@ -200,7 +200,7 @@ describe("one build carrying more than a hundred hostile-but-valid values, read 
   it("what the commands wrote, file names and contents, the copy destination; and no /pwned", async () => {
     const dump = await runImage(
       uri,
-      ["-c", "cd /hostile/cmd && for f in $(ls | sort -n); do cat \"$f\"; printf '\\0'; done; printf '\\001END\\001'; cd /hostile/names && for f in *; do printf '%s\\0' \"$f\"; cat \"$f\"; printf '\\0'; done"],
+      ["-c", "cd /hostile/cmd && for f in $(ls | sort -n); do cat \"$f\"; printf '\\0'; done; printf '\\001END\\001'; cd /hostile/names && for f in *; do printf '%s\\0' \"$f\"; cat -- \"$f\"; printf '\\0'; done"],
       { entrypoint: "/bin/sh" },
     );
     const [commands, names] = dump.split("\u0001END\u0001");
