@@ -91,6 +91,8 @@ const CHECKS: Readonly<Record<string, string>> = {
   checkPlatform: "`os/arch[/variant]`",
   checkIndexUrl: "an absolute http, https or file URL",
   checkShellArgument: "no NUL or newlines",
+  checkPythonExec: "an interpreter path, no NUL or newlines, at most 4096 characters",
+  checkMountTarget: "a path in printable ASCII without `$`, quotes or backslashes (it is written into a `RUN --mount` flag)",
 };
 
 export async function generateReference(): Promise<string> {
