@@ -16,7 +16,6 @@ import {
   checkEnvValue,
   checkImagePath,
   checkIndexUrl,
-  checkMountTarget,
   checkPep508,
   checkPipRequirement,
   checkSecretId,
@@ -54,7 +53,7 @@ export const secretMountSchema = z.union([
       id: grammarString(checkSecretId),
       src: localPath.optional(),
       env: envName.optional(),
-      target: grammarString(checkMountTarget).optional(),
+      target: imagePath.optional(),
       asEnv: envName.optional(),
     })
     .strict()
