@@ -23,9 +23,12 @@ export function npmrc(): string {
 
 /** Runs a package manager on the host against the test npm registry (yarn 1 through npm exec, as it is not installed). */
 export async function runManager(manager: Manager, args: string[], cwd: string): Promise<string> {
-  const env = { NPM_CONFIG_USERCONFIG: path.join(cwd, ".npmrc"), CI: "true", npm_config_update_notifier: "false" };
+  // `pnpm run` (how turbo starts these tests) exports npm_config_registry and friends, which outrank any .npmrc:
+  // without this the install asks registry.npmjs.org for the test registry's private packages.
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^npm_config_/i.test(name)));
+  const env = { ...inherited, NPM_CONFIG_USERCONFIG: path.join(cwd, ".npmrc"), CI: "true", npm_config_update_notifier: "false" };
   const [command, argv] = manager === "yarn" ? ["npm", ["exec", "--yes", "--package=yarn@1.22.22", "--", "yarn", ...args]] : [manager, args];
-  const result = await execa(command, argv, { cwd, env, reject: false, timeout: 300_000, all: true });
+  const result = await execa(command, argv, { cwd, env, extendEnv: false, reject: false, timeout: 300_000, all: true });
   if (result.failed) throw new Error(`${manager} ${args.join(" ")} failed in ${cwd}:\n${result.all}`);
   return String(result.all ?? "");
 }
