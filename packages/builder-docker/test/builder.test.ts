@@ -55,7 +55,12 @@ describe("the docker builder", () => {
   it("declares strict settings: a misspelled one is a CONFIG_ERROR with the setting it was meant to be", async () => {
     expect(() => createDockerBuilder({ netwrk: "host" } as never)).toThrow(/builders\.docker\.netwrk: is not a setting of the docker builder; did you mean network\?/);
     const settings = plugin.builders[0]!.settings!;
-    expect(checkBuilderSettings(settings, { network: "host", micromambaImage: "m:1", cudaImage: "c:{cuda}", labels: { a: "b" }, host: "unix:///x", maxBuilds: 2, pull: true, noCache: false }, { type: "docker", at: "builders.docker" })).toEqual([]);
+    expect(checkBuilderSettings(settings, { network: "host", labels: { a: "b" }, host: "unix:///x", maxBuilds: 2, pull: true, noCache: false, pushIdleTimeoutMs: 5_000 }, { type: "docker", at: "builders.docker" })).toEqual([]);
+    // They change what is built, so they are builderOptions (in the tag): as settings they are refused, saying where they go.
+    expect(checkBuilderSettings(settings, { micromambaImage: "m:1", cudaImage: "c:{cuda}" }, { type: "docker", at: "builders.docker" })).toEqual([
+      expect.objectContaining({ field: "builders.docker.micromambaImage", message: expect.stringMatching(/so it is a builder option/) }),
+      expect.objectContaining({ field: "builders.docker.cudaImage", message: expect.stringMatching(/so it is a builder option/) }),
+    ]);
     expect(checkBuilderSettings(settings, { micromamba_image: "m:1" }, { type: "docker", at: "builderConfig" })).toEqual([
       { field: "builderConfig.micromamba_image", value: "m:1", message: "is not a setting of the docker builder; did you mean micromambaImage?" },
     ]);

@@ -185,7 +185,7 @@ async function runEnvdBuild(binary: string, args: readonly string[], image: Imag
  */
 function registryConfigEnv(image: Image): Record<string, string> {
   if (image.registryConfig === undefined) return {};
-  const file = path.resolve(image.registryConfig);
+  const file = path.resolve(image.root, image.registryConfig);
   let isDirectory = false;
   try {
     isDirectory = statSync(file).isDirectory();

@@ -89,6 +89,9 @@ export function compileEnvd(image: Image, options: CompileOptions): EnvdRenderin
 
   if (image.base.type === "dockerfile") refuse(`envd cannot build from a Dockerfile (${image.base.dockerfile})`);
   if (image.platforms.length > 1) refuse(`envd builds one platform at a time, and this image asks for ${image.platforms.length} (${image.platforms.join(", ")})`);
+  if (image.builderOptions !== undefined && Object.keys(image.builderOptions).length > 0) {
+    refuse(`envd takes no builderOptions, and this image sets ${Object.keys(image.builderOptions).sort().join(", ")}, which change what another builder builds`);
+  }
   if (image.pythonExec !== undefined) refuse(`envd installs packages with the Python it installs itself, so pythonExec (${image.pythonExec}) cannot be honoured`);
 
   let workdir: string | undefined;

@@ -52,7 +52,7 @@ describe("build.envd rendering", () => {
         '    base(image="python:3.11-slim-bookworm", dev=False)',
         '    install.python(version="3.11")',
         '    config.pip_index(url="https://mirror.example/simple", extra_url="https://a.example/simple https://b.example/simple")',
-        '    install.apt_packages(name=["git", "curl=7.88.1-10+deb12u5"])',
+        `    install.apt_packages(name=["git", "'curl=7.88.1-10+deb12u5'"])`,
         "    install.conda(use_mamba=True)",
         `    install.conda_packages(name=["'numpy>=1.26,<2'", "conda-forge::pyyaml"], channel=["conda-forge", "bioconda"])`,
         `    install.python_packages(name=["'pandas<2,>=1.5'", "'requests[socks]>=2.31; python_version >= '\\"'\\"'3.8'\\"'\\"''"])`,

@@ -46,14 +46,38 @@ export class Output {
     process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
   }
 
-  /** Progress and diagnostics on stderr. */
+  /** Progress and diagnostics on stderr, made safe for a terminal (`terminalSafe`). */
   err(text: string): void {
-    process.stderr.write(text.endsWith("\n") ? text : `${text}\n`);
+    const safe = terminalSafe(text);
+    process.stderr.write(safe.endsWith("\n") ? safe : `${safe}\n`);
   }
 
   warn(message: string): void {
     this.err(`${this.style.yellow("warning:")} ${message}`);
   }
+}
+
+/**
+ * Characters that act on a terminal or reorder text instead of showing themselves: C0/C1 controls but newline and
+ * tab, DEL, bidirectional overrides and isolates, zero-width characters, line and paragraph separators, the BOM, and
+ * half of a surrogate pair. The same set core's `printable` escapes in its messages.
+ */
+const UNPRINTABLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]|\p{Cs}/gu;
+/** Colour (SGR) sequences are kept: ours, and those in build logs. */
+const SGR = /\x1b\[[0-9;]*m/y;
+
+/**
+ * Text safe to write to a terminal: every unprintable character becomes `\uXXXX`, except colour sequences, so a value
+ * in an error or a line of a build log cannot move the cursor, clear the screen, ring the bell or flip what is shown.
+ */
+export function terminalSafe(text: string): string {
+  return text.replace(UNPRINTABLE, (char, offset: number) => {
+    if (char === "\x1b") {
+      SGR.lastIndex = offset;
+      if (SGR.test(text)) return char;
+    }
+    return `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`;
+  });
 }
 
 export function isCI(env: NodeJS.ProcessEnv): boolean {

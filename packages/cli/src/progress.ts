@@ -5,7 +5,7 @@
  */
 
 import type { BuildEvent, EngineEvent } from "@imagespec/core";
-import type { Output } from "./output.js";
+import { type Output, terminalSafe } from "./output.js";
 
 interface Step {
   readonly id: string;
@@ -171,7 +171,7 @@ export class Progress {
     if (lines.length > height) lines = images;
     if (lines.length > height) lines = [...lines.slice(0, height - 1), this.#out.style.dim(`… and ${lines.length - height + 1} more`)];
     this.#clear();
-    if (lines.length > 0) process.stderr.write(`${lines.join("\n")}\n`);
+    if (lines.length > 0) process.stderr.write(`${terminalSafe(lines.join("\n"))}\n`);
     this.#drawn = lines.length;
   }
 

@@ -16,6 +16,7 @@ import {
   checkEnvValue,
   checkImagePath,
   checkIndexUrl,
+  checkMountTarget,
   checkPep508,
   checkPipRequirement,
   checkSecretId,
@@ -53,7 +54,7 @@ export const secretMountSchema = z.union([
       id: grammarString(checkSecretId),
       src: localPath.optional(),
       env: envName.optional(),
-      target: imagePath.optional(),
+      target: grammarString(checkMountTarget).optional(),
       asEnv: envName.optional(),
     })
     .strict()

@@ -4,6 +4,7 @@
  * image has a registry. An instance, not global state: two engines never see each other's builders.
  */
 
+import path from "node:path";
 import type { BuildEvent, BuildResult, ImageBuilder, PlatformBuild } from "./builder.js";
 import { type BuilderSettingsSchema, checkBuilderSettings } from "./builder-settings.js";
 import { errorMessage, ImageSpecError, isImageSpecError, showValue, type ValidationIssue } from "./errors.js";
@@ -152,6 +153,7 @@ export class ImageBuildEngine {
   #existenceCache: ExistenceCache | undefined;
   /** Builders whose creation failed, not yet reported in a build's events. */
   #creationFailures: string[] = [];
+  readonly #resolversByConfig = new Map<string, CredentialResolver>();
 
   constructor(options: EngineOptions = {}) {
     this.#options = options;
@@ -346,14 +348,31 @@ export class ImageBuildEngine {
 
   /** The registry client for an image: the engine's, or one reading the Docker config file the image names. */
   #clientFor(image: Image): RegistryClient {
-    const configPath = image.registryConfig;
-    if (configPath === undefined) return this.#registry;
+    if (image.registryConfig === undefined) return this.#registry;
+    const configPath = path.resolve(image.root, image.registryConfig);
     let client = this.#clientsByConfig.get(configPath);
     if (!client) {
-      client = new RegistryClient({ credentials: createDockerConfigResolver({ configPath }) });
+      client = new RegistryClient({ credentials: this.#credentialsFor(image) });
       this.#clientsByConfig.set(configPath, client);
     }
     return client;
+  }
+
+  /**
+   * The one credential resolver for everything an image's build does with registries (existence, the push
+   * pre-flight, pulling its bases, the push): the Docker config file the image names (`registryConfig`), else the
+   * engine's. A builder gets it as `BuildContext.credentials`.
+   */
+  #credentialsFor(image: Image): CredentialResolver {
+    const configPath = image.registryConfig;
+    if (configPath === undefined) return this.#credentials;
+    const absolute = path.resolve(image.root, configPath);
+    let resolver = this.#resolversByConfig.get(absolute);
+    if (!resolver) {
+      resolver = createDockerConfigResolver({ configPath: absolute });
+      this.#resolversByConfig.set(absolute, resolver);
+    }
+    return resolver;
   }
 
   /**
@@ -580,7 +599,7 @@ export class ImageBuildEngine {
       const ref = parseImageReference(node.identity.uri);
       if (!ref) continue;
       const client = this.#clientFor(node.image);
-      repositories.set(`${node.image.registryConfig ?? ""}\0${ref.domain}/${ref.path}`, { client, domain: ref.domain, path: ref.path });
+      repositories.set(`${node.image.registryConfig === undefined ? "" : path.resolve(node.image.root, node.image.registryConfig)}\0${ref.domain}/${ref.path}`, { client, domain: ref.domain, path: ref.path });
     }
     const failed: { domain: string; path: string; access: Exclude<PushAccess, { status: "allowed" }> }[] = [];
     await Promise.all(
@@ -663,7 +682,7 @@ export class ImageBuildEngine {
         identity,
         push,
         baseUri: image.base.type === "image" ? (baseOutcome?.uri ?? (await image.base.image.uri())) : undefined,
-        credentials: this.#credentials,
+        credentials: this.#credentialsFor(image),
         config,
         signal,
         report: (event) => emit({ type: "build", uri, event }),

@@ -86,15 +86,36 @@ export function isImageSpecError(error: unknown): error is ImageSpecError {
   return typeof error === "object" && error !== null && (error as Record<symbol, unknown>)[MARKER] === true;
 }
 
-/** Renders a value for an error message: strings quoted, everything else as compact JSON. */
+/**
+ * Characters that would act on a terminal or reorder what is shown rather than show themselves: C0 and C1 controls,
+ * DEL, bidirectional overrides and isolates, zero-width characters, line and paragraph separators, the BOM.
+ */
+const UNPRINTABLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]|\p{Cs}/gu;
+
+/**
+ * Text made safe to print: every character of `UNPRINTABLE` (and half of a surrogate pair) becomes a `\uXXXX`
+ * escape; newlines and tabs stay. The CLI passes every message through it, so a hostile value in an error cannot
+ * move the cursor, ring the bell or flip the text around it.
+ */
+export function printable(text: string): string {
+  return text.replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+/** Values longer than this are cut in messages (the error's `value` keeps all of it). */
+const SHOWN_LENGTH = 240;
+
+/** Renders a value for an error message: strings quoted, everything else as compact JSON; unprintable characters escaped. */
 export function showValue(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "string") {
+    const shown = value.length > SHOWN_LENGTH ? `${JSON.stringify(value.slice(0, SHOWN_LENGTH))}... (${value.length} characters)` : JSON.stringify(value);
+    return printable(shown);
+  }
   if (value === undefined) return "undefined";
   try {
     const text = JSON.stringify(value);
-    return text.length > 200 ? `${text.slice(0, 197)}...` : text;
+    return printable(text.length > 200 ? `${text.slice(0, 197)}...` : text);
   } catch {
-    return String(value);
+    return printable(String(value));
   }
 }
 

@@ -305,11 +305,27 @@ async function hashStreamed(file: string): Promise<string> {
   }
 }
 
+/** What a system error reading a path means for the user, by its errno code; undefined for other errors. */
+export function fileErrorReason(code: string): string | undefined {
+  return FILE_ERRORS[code];
+}
+
+const FILE_ERRORS: Readonly<Record<string, string>> = {
+  ENOENT: "it does not exist",
+  ENOTDIR: "a folder on its path is a file",
+  EISDIR: "it is a folder, not a file",
+  ENAMETOOLONG: "the path is too long for this system",
+  EACCES: "permission denied",
+  EPERM: "permission denied",
+  ELOOP: "it is a symbolic link that points to itself (a loop)",
+};
+
 async function statOrThrow(file: string): Promise<BigIntStats> {
   try {
     return await fs.stat(file, { bigint: true });
   } catch (error) {
-    throw new ImageSpecError("FILE_NOT_FOUND", `Cannot read ${showValue(file)}: it does not exist`, { value: file, cause: error });
+    const why = fileErrorReason(String((error as NodeJS.ErrnoException).code)) ?? `it cannot be read (${(error as Error).message})`;
+    throw new ImageSpecError("FILE_NOT_FOUND", `Cannot read ${showValue(file)}: ${why}`, { value: file, cause: error });
   }
 }
 

@@ -3,7 +3,8 @@
  * or a short sentence saying what is wrong and what was expected; the zod schemas turn that into a field error.
  */
 
-import { REGISTRY_RE, REPOSITORY_PATH_RE, TAG_RE } from "./reference.js";
+import { DOCKERFILE_LINE_LIMIT, mountValueProblem } from "./quote.js";
+import { isRegistryHost, parseImageReference, REGISTRY_RE, REPOSITORY_PATH_RE, TAG_RE } from "./reference.js";
 
 // ---------------------------------------------------------------------------------------------------------------
 // PEP 508 dependency specifiers: name [extras] (versionspec | @ url) [; markers]
@@ -180,7 +181,8 @@ export function checkAptPackage(text: string): string | undefined {
 }
 
 // Conda match specs: `name`, `name=1.2`, `name>=1.2,<2`, `channel::name=1.2=build`.
-const CONDA_SPEC_RE = /^(?:[A-Za-z0-9_.-]+::)?[A-Za-z0-9_][A-Za-z0-9_.-]*(?:\s*(?:==?|>=?|<=?|!=|~=)\s*[A-Za-z0-9_.*+!,<>=|-]+|\s+[0-9*][A-Za-z0-9_.*+!,<>=|-]*)?(?:=[A-Za-z0-9_.*]+)?$/;
+// Spaces only between name and version: `\s` would let a newline (or a tab, NBSP, ...) through.
+const CONDA_SPEC_RE = /^(?:[A-Za-z0-9_.-]+::)?[A-Za-z0-9_][A-Za-z0-9_.-]*(?: *(?:==?|>=?|<=?|!=|~=) *[A-Za-z0-9_.*+!,<>=|-]+| +[0-9*][A-Za-z0-9_.*+!,<>=|-]*)?(?:=[A-Za-z0-9_.*]+)?$/;
 export function checkCondaPackage(text: string): string | undefined {
   return CONDA_SPEC_RE.test(text) ? undefined : "a conda package is a match spec such as `numpy`, `numpy=1.26` or `conda-forge::numpy>=1.26,<2`";
 }
@@ -197,8 +199,23 @@ export function checkEnvName(text: string): string | undefined {
   return /^[A-Za-z_][A-Za-z0-9_]*$/.test(text) ? undefined : "an environment variable name is letters, digits and '_', not starting with a digit";
 }
 
+/**
+ * Longest environment value or command, in bytes as written into the Dockerfile (escapes included): each is one
+ * Dockerfile line, which BuildKit refuses beyond DOCKERFILE_LINE_LIMIT; the rest of the limit is left for the
+ * instruction, its flags and the variable's name.
+ */
+export const DOCKERFILE_VALUE_LIMIT = DOCKERFILE_LINE_LIMIT - 4_096;
+
+/** Bytes a value takes in a Dockerfile line, quoted (a `dockerfileWord` or an exec-form JSON string). */
+function dockerfileBytes(text: string): number {
+  return Buffer.byteLength(JSON.stringify(text).replace(/\$/g, "\\$"), "utf8");
+}
+
 export function checkEnvValue(text: string): string | undefined {
-  return text.includes("\0") ? "an environment value cannot contain NUL" : undefined;
+  if (text.includes("\0")) return "an environment value cannot contain NUL";
+  const bytes = dockerfileBytes(text);
+  if (bytes > DOCKERFILE_VALUE_LIMIT) return `an environment value is at most ${DOCKERFILE_VALUE_LIMIT} bytes as written in a Dockerfile (this one is ${bytes}); put long content in a file and copy it`;
+  return undefined;
 }
 
 /** A path inside the image: any POSIX path without NUL or newlines (spaces and quotes are fine: they are quoted). */
@@ -208,12 +225,32 @@ export function checkImagePath(text: string): string | undefined {
   return undefined;
 }
 
-/** A path on the user's machine relative to a root, that must stay inside it (no absolute paths, no `..`). */
+/** Where a secret (or SSH agent) is mounted for one step: a path, and one `--mount` option value (printable ASCII, no `$`, quotes or `\`). */
+export function checkMountTarget(text: string): string | undefined {
+  const base = checkImagePath(text);
+  if (base) return base;
+  const problem = mountValueProblem(text);
+  return problem === undefined ? undefined : `a mount target is written into a RUN --mount flag, and ${problem}`;
+}
+
+/**
+ * A path on the user's machine relative to a root, that must stay inside it (no absolute paths, no `..`), written
+ * with `/`: a backslash is refused rather than guessed at (a Windows separator, or part of a POSIX file name?).
+ */
 export function checkContainedRelativePath(text: string): string | undefined {
   const base = checkImagePath(text);
   if (base) return base;
   if (text.startsWith("/") || /^[A-Za-z]:[\\/]/.test(text)) return "must be a relative path (absolute paths are not allowed)";
-  if (text.split(/[\\/]/).includes("..")) return "must stay inside the source root ('..' is not allowed)";
+  if (text.includes("\\")) return "separate folders with '/'; a backslash is not allowed here (copy the folder that holds a file whose name has one)";
+  if (text.split("/").includes("..")) return "must stay inside the source root ('..' is not allowed)";
+  return undefined;
+}
+
+/** The interpreter packages are installed with: a command name or a path, one shell word once quoted. */
+export function checkPythonExec(text: string): string | undefined {
+  if (text.length === 0) return "cannot be empty";
+  if (/[\0\r\n]/.test(text)) return "an interpreter path cannot contain NUL or newlines";
+  if (text.length > 4096) return "an interpreter path is at most 4096 characters";
   return undefined;
 }
 
@@ -271,7 +308,10 @@ export function checkShellArgument(text: string): string | undefined {
 
 export function checkCommand(text: string): string | undefined {
   if (text.trim().length === 0) return "a command cannot be empty";
-  return text.includes("\0") ? "a command cannot contain NUL" : undefined;
+  if (text.includes("\0")) return "a command cannot contain NUL";
+  const bytes = dockerfileBytes(text);
+  if (bytes > DOCKERFILE_VALUE_LIMIT) return `a command is at most ${DOCKERFILE_VALUE_LIMIT} bytes as written in a Dockerfile (this one is ${bytes}); put a long script in a file, copy it and run that`;
+  return undefined;
 }
 
 /** A BuildKit secret id. */
@@ -284,20 +324,38 @@ export function checkSshId(text: string): string | undefined {
   return /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(text) ? undefined : "an SSH mount id is letters, digits, '_', '.', '-'";
 }
 
+/** Longest repository name, registry included (the distribution reference grammar's limit). */
+export const NAME_LENGTH_LIMIT = 255;
+
 export function checkImageName(text: string): string | undefined {
+  if (text.length > NAME_LENGTH_LIMIT) return `an image name is at most ${NAME_LENGTH_LIMIT} characters, registry included (this one is ${text.length})`;
   if (REPOSITORY_PATH_RE.test(text)) return undefined;
   if (text !== text.toLowerCase() && REPOSITORY_PATH_RE.test(text.toLowerCase())) return `image names are lowercase; did you mean ${JSON.stringify(text.toLowerCase())}?`;
   return "an image name is lowercase path components of letters and digits joined by '.', '_', '__' or '-', separated by '/'";
 }
 
+/**
+ * A registry as Docker's reference grammar reads `<registry>/<name>`: the first component is a registry host only
+ * when it has a `.` or a `:` or is `localhost` (else `myregistry/app` is the Docker Hub repository myregistry/app,
+ * and a push would go to Docker Hub); lowercase, since every image reference imagespec writes is canonical.
+ */
 export function checkRegistry(text: string): string | undefined {
   if (/^[a-z]+:\/\//i.test(text)) return `a registry is written without a scheme, e.g. ${JSON.stringify(text.replace(/^[a-z]+:\/\//i, "").replace(/\/$/, ""))}`;
-  if (REGISTRY_RE.test(text)) return undefined;
-  // The host may be any case; the path after it is part of every image name, and image names are lowercase.
-  const slash = text.indexOf("/");
-  const lowered = slash === -1 ? text : `${text.slice(0, slash)}${text.slice(slash).toLowerCase()}`;
-  if (lowered !== text && REGISTRY_RE.test(lowered)) return `the path of a registry is lowercase (it is part of every image name); write ${JSON.stringify(lowered)}`;
+  if (text.length > NAME_LENGTH_LIMIT) return `a registry is at most ${NAME_LENGTH_LIMIT} characters`;
+  const host = text.split("/", 1)[0]!;
+  if (REGISTRY_RE.test(text) || REGISTRY_RE.test(text.toLowerCase())) {
+    if (!isRegistryHost(host)) {
+      return `${JSON.stringify(host)} is not a registry host: Docker reads a first component without a '.' or ':' (and not localhost) as a Docker Hub namespace, so ${JSON.stringify(`${text}/app`)} would go to Docker Hub; write the host with its domain or port, e.g. ${JSON.stringify(`${host}.example.com`)}, ${JSON.stringify(`${host}:5000`)} or localhost:5000`;
+    }
+    if (text !== text.toLowerCase()) return `a registry is written in lowercase (registry hosts are case-insensitive; image paths are lowercase); write ${JSON.stringify(text.toLowerCase())}`;
+    return undefined;
+  }
   return "a registry is host[:port][/namespace], e.g. ghcr.io/my-org or 127.0.0.1:5000";
+}
+
+/** An image reference: `[registry/]name[:tag][@digest]`, as Docker reads it. */
+export function checkImageReference(text: string): string | undefined {
+  return parseImageReference(text) !== undefined ? undefined : "an image reference is [registry/]name[:tag][@digest], e.g. ghcr.io/org/base:1.0 (lowercase name, no spaces)";
 }
 
 export function checkTag(text: string): string | undefined {
@@ -310,6 +368,6 @@ export function checkTagFormat(text: string): string | undefined {
   const unknown = placeholders.find((p) => p !== "{spec_hash}");
   if (unknown) return `unknown placeholder ${unknown}; the only placeholder is {spec_hash}`;
   if (!text.includes("{spec_hash}")) return "a tag format must contain {spec_hash}, or every definition would get the same tag";
-  const sample = text.replaceAll("{spec_hash}", "abc");
+  const sample = text.replaceAll("{spec_hash}", "a".repeat(26)); // a spec hash is 26 characters
   return checkTag(sample) === undefined ? undefined : "with {spec_hash} filled in, the result must be a valid tag (letters, digits, '_', '.', '-')";
 }

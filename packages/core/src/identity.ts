@@ -12,11 +12,11 @@
  * Keeping the tag a hash of named input digests is what lets `explain` show why a tag is what it is.
  */
 
-import { readFile, stat } from "node:fs/promises";
+import { readFile, realpath, stat } from "node:fs/promises";
 import path from "node:path";
 import { canonicalJson, sha256Hex, shortHash } from "./canonical.js";
-import { ImageSpecError } from "./errors.js";
-import { defaultFileHasher, type FileHasher, type FolderEntry, type FolderSelection, fileDigest, type IgnoreFile } from "./files.js";
+import { ImageSpecError, showValue } from "./errors.js";
+import { defaultFileHasher, type FileHasher, type FolderEntry, type FolderSelection, fileDigest, fileErrorReason, type IgnoreFile } from "./files.js";
 import type { Image } from "./image.js";
 import { type Layer, layerDefinition, layerFields } from "./layer.js";
 import { NATIVE_PLATFORM } from "./platform.js";
@@ -129,8 +129,12 @@ async function compute(image: Image, hasher: FileHasher): Promise<ImageIdentity>
     inputs.push({ name: "base", digest: parent.specHash, detail: parent.uri });
   } else if (base.type === "dockerfile") {
     const dockerfilePath = path.resolve(image.root, base.dockerfile);
-    const dockerfile = await hasher.hashFile(dockerfilePath);
-    const context = await hasher.hashFolder(path.resolve(image.root, base.context), await dockerfileContextSelection(dockerfilePath, base.dockerfile));
+    await assertInsideRoot(image.root, base.dockerfile, "dockerfile");
+    await assertInsideRoot(image.root, base.context, "context");
+    const dockerfile = await hasher.hashFile(dockerfilePath).catch((e) => rethrowMissing(e, "dockerfile", base.dockerfile, image.root));
+    const context = await hasher
+      .hashFolder(path.resolve(image.root, base.context), await dockerfileContextSelection(dockerfilePath, base.dockerfile))
+      .catch((e) => rethrowMissing(e, "context", base.context, image.root));
     // The paths are part of the image id, which the image carries (IMAGESPEC_IMAGE_ID): so they count here too.
     inputs.push({ name: "base", digest: digestOf({ type: "dockerfile", dockerfile: base.dockerfile, context: base.context }), detail: `${base.dockerfile} in ${base.context}` });
     inputs.push({
@@ -163,6 +167,7 @@ async function compute(image: Image, hasher: FileHasher): Promise<ImageIdentity>
     for (const input of layerDefinition(layer).inputs?.(layer as never) ?? []) {
       const abs = path.resolve(image.root, input.path);
       const field = `${name}.${input.field}`;
+      await assertInsideRoot(image.root, input.path, field);
       const kind = input.type === "auto" ? await detectType(abs, field, input.path) : input.type;
       if (kind === "file") {
         const hashed = await hasher.hashFile(abs).catch((e) => rethrowMissing(e, field, input.path, image.root));
@@ -199,6 +204,7 @@ export async function imageIgnoreFiles(image: Image): Promise<IgnoreFile[]> {
     if (layer.kind !== "dockerignore") continue;
     const file = String(layer.file);
     try {
+      await assertInsideRoot(image.root, file, `layers[${i}].dockerignore.file`);
       files.push({ name: file, text: await readFile(path.resolve(image.root, file), "utf8") });
     } catch (error) {
       rethrowMissing(error, `layers[${i}].dockerignore.file`, file, image.root);
@@ -256,7 +262,17 @@ async function detectType(abs: string, field: string, rel: string): Promise<"fil
 }
 
 function rethrowMissing(error: unknown, field: string, rel: string, root: string): never {
-  if (error instanceof ImageSpecError || (error as { code?: string })?.code === "FILE_NOT_FOUND") {
+  const errno = (error as { code?: unknown } | undefined)?.code;
+  const why = typeof errno === "string" && !(error instanceof ImageSpecError) ? fileErrorReason(errno) : undefined;
+  if (why !== undefined) {
+    throw new ImageSpecError("FILE_NOT_FOUND", `Cannot hash ${field} = ${showValue(rel)}: ${why}`, {
+      field,
+      value: rel,
+      hint: `Relative paths are relative to ${root}.`,
+      cause: error,
+    });
+  }
+  if ((error as { code?: string })?.code === "FILE_NOT_FOUND") {
     const inner = error as ImageSpecError;
     throw new ImageSpecError("FILE_NOT_FOUND", `Cannot hash ${field} = ${JSON.stringify(rel)}: ${inner.message.replace(/^Cannot [^:]*: /, "")}`, {
       field,
@@ -266,6 +282,37 @@ function rethrowMissing(error: unknown, field: string, rel: string, root: string
     });
   }
   throw error;
+}
+
+/**
+ * A definition reads only what is inside its root: a path a layer names, followed through symbolic links, must stay
+ * in the root (for a path the fluent API names outside it with `..`, in the folder that holds that path). A link that
+ * leads out is refused, never read through: building an untrusted checkout must not put the build machine's files into
+ * an image. Links inside a copied folder are copied as links (never followed), as Docker's COPY copies them.
+ */
+async function assertInsideRoot(root: string, rel: string, field: string): Promise<void> {
+  const abs = path.resolve(root, rel);
+  const boundary = isInside(abs, root) ? root : path.dirname(abs);
+  let real: string;
+  let realBoundary: string;
+  try {
+    [real, realBoundary] = await Promise.all([realpath(abs), realpath(boundary)]);
+  } catch {
+    return; // missing: hashing says so, naming the field
+  }
+  if (isInside(real, realBoundary)) return;
+  throw new ImageSpecError("INVALID_SPEC", `Cannot read ${field} = ${showValue(rel)}: a symbolic link on its path leads outside ${boundary === root ? "the root" : showValue(boundary)}, to ${showValue(real)}`, {
+    field,
+    value: rel,
+    hint:
+      "imagespec never reads through a link that leaves the root (building an untrusted checkout must not copy the build machine's files into an image). " +
+      "Put the files inside the root, or name their real location. Links inside a copied folder are copied as links, as Docker's COPY does.",
+  });
+}
+
+function isInside(child: string, parent: string): boolean {
+  const rel = path.relative(parent, child);
+  return rel === "" || (!rel.startsWith("..") && !path.isAbsolute(rel)) || (rel.startsWith("..") && !/^\.\.(?:[\\/]|$)/.test(rel));
 }
 
 function summarize(layer: Layer): string {

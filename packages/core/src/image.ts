@@ -26,7 +26,7 @@ import {
   workdirLayer,
 } from "./builtin-layers.js";
 import { ImageSpecError, showValue } from "./errors.js";
-import { checkImageName, checkPlatform, checkPythonVersion, checkRegistry, checkTagFormat } from "./grammar.js";
+import { checkImageName, checkPlatform, checkPythonExec, checkPythonVersion, checkRegistry, checkTagFormat, NAME_LENGTH_LIMIT } from "./grammar.js";
 import { computeIdentity, type ImageIdentity, imageId } from "./identity.js";
 import { createLayer, type Layer, type LayerDefinition, layerDefinition } from "./layer.js";
 import { normalizeImageReference } from "./reference.js";
@@ -112,7 +112,7 @@ const optionsSchema = z
     name: grammarString(checkImageName).optional(),
     platform: z.union([grammarString(checkPlatform), z.array(grammarString(checkPlatform)).min(1)]).optional(),
     pythonVersion: grammarString(checkPythonVersion).optional(),
-    pythonExec: z.string().min(1).optional(),
+    pythonExec: grammarString(checkPythonExec).optional(),
     root: z.string().min(1).optional(),
     builder: z.string().regex(/^[a-z][a-z0-9-]*$/, "a builder type is lowercase letters, digits and '-'").optional(),
     builderOptions: z.record(z.string(), z.unknown()).optional(),
@@ -120,7 +120,13 @@ const optionsSchema = z
     tagFormat: grammarString(checkTagFormat).optional(),
     registryConfig: z.string().min(1).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((opts, ctx) => {
+    const name = opts.name ?? DEFAULT_IMAGE_NAME;
+    if (opts.registry !== undefined && `${opts.registry}/${name}`.length > NAME_LENGTH_LIMIT) {
+      ctx.addIssue({ code: "custom", path: [opts.name === undefined ? "registry" : "name"], message: `the registry and the name together are at most ${NAME_LENGTH_LIMIT} characters (here ${opts.registry.length + 1 + name.length})` });
+    }
+  });
 
 const OPTION_KEYS = Object.keys(optionsSchema.shape);
 
@@ -554,7 +560,7 @@ export class Image {
    */
   async exists(options: { client?: RegistryClient } = {}): Promise<Existence> {
     if (this.registry === undefined) return { status: "unknown", reason: `${this.name} has no registry; a local image is checked by its builder's engine` };
-    const client = options.client ?? new RegistryClient({ credentials: createDockerConfigResolver(this.registryConfig ? { configPath: this.registryConfig } : {}) });
+    const client = options.client ?? new RegistryClient({ credentials: createDockerConfigResolver(this.registryConfig ? { configPath: path.resolve(this.root, this.registryConfig) } : {}) });
     return client.manifestExists(await this.uri(), { platforms: this.platforms });
   }
 

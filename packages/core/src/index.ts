@@ -59,7 +59,7 @@ export {
   type RegisteredBuilder,
   type RegisterOptions,
 } from "./engine.js";
-export { type ErrorCode, errorMessage, ImageSpecError, isImageSpecError, type ValidationIssue } from "./errors.js";
+export { type ErrorCode, errorMessage, ImageSpecError, isImageSpecError, printable, showValue, type ValidationIssue } from "./errors.js";
 export { DEFAULT_EXISTENCE_TTL_S } from "./existence-cache.js";
 export {
   defaultFileHasher,
@@ -131,10 +131,13 @@ export {
 } from "./spec.js";
 export { loadImageSpecFile, parseImageSpecYaml } from "./spec-file.js";
 export {
+  DOCKERFILE_LINE_LIMIT,
   dockerfileFlag,
+  dockerfileImageReference,
   dockerfileJsonArray,
   dockerfileWord,
   fitsDockerfileWord,
+  fitsMountOption,
   mountOption,
   shellJoin,
   shellQuote,

@@ -6,7 +6,7 @@
 
 import type { z } from "zod";
 import { ImageSpecError, showValue } from "./errors.js";
-import { invalid, zodIssuesToValidation } from "./validation.js";
+import { illFormedText, invalid, withIllFormed, zodIssuesToValidation } from "./validation.js";
 
 /** A file or folder a layer reads, relative to the image's root. */
 export interface FileInput {
@@ -112,8 +112,9 @@ export function isLayerDefinition(value: unknown): value is LayerDefinition {
  * `context` names the operation for the error message, e.g. `withPipPackages`.
  */
 export function createLayer<Fields extends object>(definition: LayerDefinition<string, Fields>, fields: unknown, context: string): Layer {
+  const broken = illFormedText(fields);
   const result = definition.schema.safeParse(fields);
-  if (!result.success) throw invalid(context, zodIssuesToValidation(result.error.issues, fields));
+  if (!result.success || broken.length > 0) throw invalid(context, withIllFormed(broken, result.success ? [] : zodIssuesToValidation(result.error.issues, fields)));
   const layer = { kind: definition.kind, ...(result.data as object) };
   Object.defineProperty(layer, DEFINITION, { value: definition });
   return deepFreeze(layer) as Layer;

@@ -39,7 +39,7 @@ export function parseImageReference(text: string): ImageReference | undefined {
     return undefined;
   }
   let [, domain, path, tag, digest] = match as unknown as [string, string | undefined, string, string?, string?];
-  if (domain !== undefined && !isDomain(domain)) {
+  if (domain !== undefined && !isRegistryHost(domain)) {
     path = `${domain}/${path}`;
     domain = undefined;
     if (!REPOSITORY_PATH_RE.test(path)) return undefined;
@@ -52,7 +52,8 @@ export function parseImageReference(text: string): ImageReference | undefined {
   return { domain, path, ...(tag !== undefined && { tag }), ...(digest !== undefined && { digest }) };
 }
 
-function isDomain(component: string): boolean {
+/** Docker's rule for the first component of a reference: a registry host only with a `.` or `:`, or as `localhost`. */
+export function isRegistryHost(component: string): boolean {
   return component.includes(".") || component.includes(":") || component === "localhost" || component.startsWith("[");
 }
 

@@ -25,8 +25,10 @@ import {
   checkEnvValue,
   checkImageName,
   checkIndexUrl,
+  checkMountTarget,
   checkPipRequirement,
   checkPlatform,
+  checkPythonExec,
   checkPythonVersion,
   checkRegistry,
   checkShellArgument,
@@ -117,8 +119,9 @@ export interface ImageSpecFields {
    * How the builder that builds it runs (network, engine, cache settings), merged over the config file's
    * `builders.<type>`: flat keys for whichever builder builds it, and sections by builder type
    * (`{ docker: { network: "host" } }`) for one builder only. Does not enter the tag. Checked against the settings
-   * of the builder that builds it. snake_case keys (flytekit's `micromamba_image`) are read as camelCase; `uvImage`
-   * is the image uv comes from for `requirements: uv.lock`, and so enters that layer (and the tag).
+   * of the builder that builds it. snake_case keys (flytekit's `micromamba_image`) are read as camelCase. Three keys change
+   * what is built and so enter the tag: `uvImage` (where uv comes from for `requirements: uv.lock`) goes to that layer,
+   * `micromambaImage` and `cudaImage` (the Docker builders' helper and CUDA base images) go to `builderOptions`.
    */
   builderConfig?: Readonly<Record<string, unknown>>;
   /** Docker config file with registry credentials. */
@@ -139,7 +142,7 @@ export const specSchema = z
     registry: grammarString(checkRegistry).optional(),
     tagFormat: grammarString(checkTagFormat).optional(),
     pythonVersion: grammarString(checkPythonVersion).optional(),
-    pythonExec: z.string().min(1).optional(),
+    pythonExec: grammarString(checkPythonExec).optional(),
     packages: strings(checkPipRequirement).optional(),
     requirements: localFile.refine((p) => p.toLowerCase().endsWith(".txt") || isLockFile(p), { message: "a requirements file is a .txt file, a uv.lock or a poetry.lock" }).optional(),
     condaPackages: strings(checkCondaPackage).optional(),
@@ -172,7 +175,12 @@ export const specSchema = z
     pipIndex: grammarString(checkIndexUrl).optional(),
     pipExtraIndexUrl: z.union([grammarString(checkIndexUrl).transform((u) => [u]), strings(checkIndexUrl)]).optional(),
     pipSecretMounts: z
-      .array(z.union([z.tuple([localFile, z.string().min(1)]).transform(([src, target]) => ({ id: secretIdFromPath(src), src, target })), secretMountSchema]))
+      .array(
+        z.union([
+          z.tuple([localFile, grammarString(checkMountTarget)]).transform(([src, target]) => ({ id: secretIdFromPath(src), src, target })),
+          secretMountSchema,
+        ]),
+      )
       .optional(),
     pipExtraArgs: z
       .union([
@@ -429,8 +437,14 @@ export class ImageSpec {
 
 function compile(spec: ImageSpecData): Image {
   const root = path.resolve(spec.root ?? process.cwd());
-  // uvImage is where uv comes from for a uv.lock: it goes to that layer (and the tag), not to the builder.
-  const { uvImage, ...builderConfig } = spec.builderConfig ?? {};
+  // uvImage is where uv comes from for a uv.lock: it goes to that layer (and the tag), not to the builder. The Docker
+  // builders' micromambaImage and cudaImage change what is built too: flytekit writes them in builder_config, and
+  // here they become builderOptions, which enter the tag (the builders refuse them as builderConfig).
+  const { uvImage, micromambaImage, cudaImage, ...builderConfig } = spec.builderConfig ?? {};
+  const builderOptions =
+    micromambaImage === undefined && cudaImage === undefined
+      ? spec.builderOptions
+      : { ...(micromambaImage !== undefined && { micromambaImage }), ...(cudaImage !== undefined && { cudaImage }), ...spec.builderOptions };
   const options: ImageOptions = {
     root,
     name: spec.name,
@@ -440,7 +454,7 @@ function compile(spec: ImageSpecData): Image {
     pythonExec: spec.pythonExec,
     platform: spec.platform,
     builder: spec.builder,
-    builderOptions: spec.builderOptions,
+    builderOptions,
     builderConfig: spec.builderConfig === undefined ? undefined : builderConfig,
     registryConfig: spec.registryConfig,
   };
@@ -474,7 +488,7 @@ function compile(spec: ImageSpecData): Image {
     }
   }
   for (const item of spec.copy ?? []) {
-    const rel = item.split(/[\\/]+/).filter((p) => p !== "" && p !== ".").join("/");
+    const rel = item.split(/\/+/).filter((p) => p !== "" && p !== ".").join("/");
     image = image.withLayer(copyLayer, { src: rel || ".", dst: rel ? `/root/${rel}` : "/root", type: "auto" });
   }
   if (spec.sourceRoot !== undefined && spec.sourceCopyMode !== "none") {
@@ -488,7 +502,10 @@ function compile(spec: ImageSpecData): Image {
   return image;
 }
 
-/** Splits a command-line string into arguments, honouring single and double quotes and backslashes. */
+/**
+ * Splits a command-line string into arguments the way sh splits an unquoted word list: at spaces, tabs and newlines
+ * (sh's default IFS, nothing else), honouring single and double quotes and backslashes.
+ */
 export function splitArgs(text: string): string[] {
   const args = trySplitArgs(text);
   if (typeof args === "string") throw invalid("split arguments", [{ field: "(arguments)", value: text, message: args }]);
@@ -508,15 +525,18 @@ function trySplitArgs(text: string): string[] | string {
       else current += c;
     } else if (quote === '"') {
       if (c === '"') quote = undefined;
+      else if (c === "\\" && text[i + 1] === "\n") i++; // a line continuation, as in sh
       else if (c === "\\" && i + 1 < text.length && '"\\$`'.includes(text[i + 1]!)) current += text[++i];
       else current += c;
     } else if (c === "'" || c === '"') {
       quote = c;
       started = true;
+    } else if (c === "\\" && text[i + 1] === "\n") {
+      i++; // a line continuation, as in sh
     } else if (c === "\\" && i + 1 < text.length) {
       current += text[++i];
       started = true;
-    } else if (/\s/.test(c)) {
+    } else if (c === " " || c === "\t" || c === "\n") {
       if (started || current) args.push(current);
       current = "";
       started = false;

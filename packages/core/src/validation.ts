@@ -5,6 +5,7 @@
 
 import { z } from "zod";
 import { ImageSpecError, showValue, type ValidationIssue } from "./errors.js";
+import { textProblem } from "./quote.js";
 import { closestMatch } from "./suggest.js";
 
 /** A string schema checked by one of the grammar functions (undefined = valid, else the reason). */
@@ -107,10 +108,36 @@ function describeIssue(issue: z.core.$ZodIssue, value: unknown): string {
  * ("Cannot create ImageSpec: packages[1] = "numpy>>1": ...").
  */
 export function parseOrThrow<T>(schema: z.ZodType<T>, input: unknown, action: string, knownKeys?: readonly string[]): T {
+  const broken = illFormedText(input);
   const result = schema.safeParse(input);
-  if (result.success) return result.data;
-  const issues = zodIssuesToValidation(result.error.issues, input, knownKeys);
-  throw invalid(action, issues);
+  if (result.success && broken.length === 0) return result.data;
+  throw invalid(action, withIllFormed(broken, result.success ? [] : zodIssuesToValidation(result.error.issues, input, knownKeys)));
+}
+
+/**
+ * Every string in a definition (keys too) that holds half of a UTF-16 surrogate pair: such text has no UTF-8 form, so
+ * it would reach the image as U+FFFD, not as written. Checked at every front door, whatever the field.
+ */
+export function illFormedText(input: unknown, at: readonly PropertyKey[] = [], out: ValidationIssue[] = [], seen = new Set<object>()): ValidationIssue[] {
+  if (typeof input === "string") {
+    const problem = textProblem(input);
+    if (problem !== undefined) out.push({ field: formatFieldPath(at), value: input, message: problem });
+  } else if (typeof input === "object" && input !== null && !seen.has(input) && (Array.isArray(input) || Object.getPrototypeOf(input) === Object.prototype)) {
+    seen.add(input);
+    for (const [key, value] of Object.entries(input)) {
+      const path = [...at, Array.isArray(input) ? Number(key) : key];
+      const keyProblem = Array.isArray(input) ? undefined : textProblem(key);
+      if (keyProblem !== undefined) out.push({ field: formatFieldPath(path), value: key, message: `the name ${keyProblem.replace(/^it /, "")}` });
+      illFormedText(value, path, out, seen);
+    }
+  }
+  return out;
+}
+
+/** Ill-formed strings first; a field reported for one is not reported again by its grammar. */
+export function withIllFormed(broken: readonly ValidationIssue[], issues: readonly ValidationIssue[]): ValidationIssue[] {
+  const fields = new Set(broken.map((i) => i.field));
+  return [...broken, ...issues.filter((i) => !fields.has(i.field))];
 }
 
 export function invalid(action: string, issues: readonly ValidationIssue[]): ImageSpecError {

@@ -87,7 +87,9 @@ describe("flytekit's spellings", () => {
 
   it("reads builder_config's snake_case keys as camelCase, and refuses both spellings of one", () => {
     const spec = parseImageSpecYaml("builder_config:\n  micromamba_image: mirror.example.com/micromamba:2\n  network: host\n", { root: "/tmp" });
-    expect(spec.toImage().builderConfig).toEqual({ micromambaImage: "mirror.example.com/micromamba:2", network: "host" });
+    // micromambaImage changes what is built: it goes to builderOptions, which enter the tag (issue 19).
+    expect(spec.toImage().builderConfig).toEqual({ network: "host" });
+    expect(spec.toImage().builderOptions).toEqual({ micromambaImage: "mirror.example.com/micromamba:2" });
     const both = new ImageSpec({ builderConfig: { micromamba_image: "a", micromambaImage: "b" } });
     const error = thrown(() => engineWithSettings().select(both));
     expect(error.code).toBe("CONFIG_ERROR");
@@ -106,7 +108,8 @@ describe("flytekit's spellings", () => {
   it("builderConfig.uvImage has no effect without a uv.lock: a warning, and the builder never sees it", () => {
     const spec = new ImageSpec({ packages: ["numpy"], builderConfig: { uv_image: "mirror/uv:1", micromamba_image: "mirror/mm:2" } });
     expect(spec.warnings).toEqual([expect.stringContaining("builderConfig.uvImage has no effect")]);
-    expect(spec.toImage().builderConfig).toEqual({ micromambaImage: "mirror/mm:2" });
+    expect(spec.toImage().builderConfig).toEqual({});
+    expect(spec.toImage().builderOptions).toEqual({ micromambaImage: "mirror/mm:2" });
     expect(engineWithSettings().select(spec).builder.type).toBe("docker");
   });
 });

@@ -268,7 +268,7 @@ export async function buildOnEngine(connection: EngineConnection, image: Image, 
   if (context.push) {
     progress.line(`Pushing ${uri}`);
     try {
-      digest = await enginePush(connection, name, uri, context.credentials, signal, progress);
+      digest = await enginePush(connection, name, uri, context.credentials, signal, progress, { idleTimeoutMs: run.settings.pushIdleTimeoutMs });
     } catch (error) {
       if (signal.aborted) throw cancelledError(image, uri);
       if (isImageSpecError(error)) throw error;

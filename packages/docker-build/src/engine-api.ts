@@ -135,39 +135,104 @@ function splitTag(uri: string): [string, string] {
   return colon > slash ? [uri.slice(0, colon), uri.slice(colon + 1)] : [uri, "latest"];
 }
 
-/** Pushes a local image with the resolver's credentials; returns the manifest digest. */
-export async function enginePush(connection: EngineConnection, name: string, uri: string, credentials: CredentialResolver, signal: AbortSignal, progress: BuildProgress): Promise<string | undefined> {
+/** How long a push may report nothing before it is given up (the registry stopped answering). */
+export const DEFAULT_PUSH_IDLE_TIMEOUT_MS = 60_000;
+
+/**
+ * Pushes a local image with the resolver's credentials; returns the manifest digest. The engine reports progress
+ * while it uploads; a push that reports nothing for `idleTimeoutMs` (a registry that accepted the connection and
+ * stopped answering, say on the manifest upload) is cancelled on the engine and fails with REGISTRY_ERROR naming the
+ * registry and what it was doing, never hangs.
+ */
+export async function enginePush(
+  connection: EngineConnection,
+  name: string,
+  uri: string,
+  credentials: CredentialResolver,
+  signal: AbortSignal,
+  progress: BuildProgress,
+  options: { readonly idleTimeoutMs?: number } = {},
+): Promise<string | undefined> {
+  const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_PUSH_IDLE_TIMEOUT_MS;
   const domain = parseImageReference(uri)?.domain;
   const found = domain === undefined ? undefined : await credentials(domain);
   const [repository, tag] = splitTag(uri);
-  const stream = (await connection.docker.getImage(repository).push({
-    tag,
-    ...(found && domain !== undefined && { authconfig: toDockerEngineAuth(domain, found) }),
-    abortSignal: signal,
-  } as Dockerode.ImagePushOptions)) as unknown as Readable;
-  let digest: string | undefined;
-  for await (const message of jsonMessages(stream)) {
-    const failure = errorText(message);
-    if (failure !== undefined) {
-      const denied = /unauthorized|authentication required|denied|no basic auth credentials/i.test(failure);
-      throw new ImageSpecError(denied ? "AUTH_ERROR" : "REGISTRY_ERROR", `Cannot push ${name}: ${domain ?? "the registry"} refused ${uri}: ${failure}`, {
-        value: uri,
-        hint: denied
-          ? `Log in to ${domain} (docker login ${domain}), or give credentials through registryConfig or the engine's credential resolver.`
-          : `Check that ${domain} is reachable and accepts pushes.`,
-      });
+  const stalled = new AbortController();
+  let last = "starting the push";
+  let timer: NodeJS.Timeout | undefined;
+  const arm = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => stalled.abort(), idleTimeoutMs);
+  };
+  const stallError = () =>
+    new ImageSpecError("REGISTRY_ERROR", `Cannot push ${name}: ${domain ?? "the registry"} stopped answering; the engine reported nothing for ${formatSeconds(idleTimeoutMs)} while ${last}`, {
+      value: uri,
+      hint: `Check that ${domain} is up and reachable from the engine. The bound is the docker-build setting pushIdleTimeoutMs (default ${DEFAULT_PUSH_IDLE_TIMEOUT_MS / 1000} s).`,
+    });
+  arm();
+  try {
+    let stream: Readable;
+    try {
+      stream = (await connection.docker.getImage(repository).push({
+        tag,
+        ...(found && domain !== undefined && { authconfig: toDockerEngineAuth(domain, found) }),
+        abortSignal: AbortSignal.any([signal, stalled.signal]),
+      } as Dockerode.ImagePushOptions)) as unknown as Readable;
+    } catch (error) {
+      if (stalled.signal.aborted && !signal.aborted) throw stallError();
+      throw error;
     }
-    const aux = message.aux as { Digest?: unknown } | undefined;
-    if (typeof aux?.Digest === "string") digest = aux.Digest;
-    if (typeof message.status === "string" && message.id === undefined) progress.line(message.status);
+    let digest: string | undefined;
+    try {
+      for await (const message of jsonMessages(stream)) {
+        arm();
+        const failure = errorText(message);
+        if (failure !== undefined) {
+          const denied = /unauthorized|authentication required|denied|no basic auth credentials/i.test(failure);
+          throw new ImageSpecError(denied ? "AUTH_ERROR" : "REGISTRY_ERROR", `Cannot push ${name}: ${domain ?? "the registry"} refused ${uri}: ${failure}`, {
+            value: uri,
+            hint: denied
+              ? `Log in to ${domain} (docker login ${domain}), or give credentials through registryConfig or the engine's credential resolver.`
+              : `Check that ${domain} is reachable and accepts pushes.`,
+          });
+        }
+        const aux = message.aux as { Digest?: unknown } | undefined;
+        if (typeof aux?.Digest === "string") digest = aux.Digest;
+        if (typeof message.status === "string") {
+          last = describePushStatus(message.status, message.id);
+          if (message.id === undefined) progress.line(message.status);
+        }
+      }
+    } catch (error) {
+      if (stalled.signal.aborted && !signal.aborted) throw stallError();
+      throw error;
+    }
+    if (stalled.signal.aborted && !signal.aborted) throw stallError();
+    return digest;
+  } finally {
+    clearTimeout(timer);
   }
-  return digest;
 }
+
+/** What the engine was doing, from its last progress message, for the stall error. */
+function describePushStatus(status: string, id: unknown): string {
+  if (/^Pushed$|^Layer already exists$|^Mounted from/i.test(status)) return `it had sent layer ${String(id)} and was sending the rest (the image manifest last)`;
+  if (/^Pushing/i.test(status)) return `it was sending layer ${String(id)}`;
+  if (/^Preparing|^Waiting/i.test(status)) return `it was preparing layer ${String(id)}`;
+  return `it was at: ${status}${id === undefined ? "" : ` (${String(id)})`}`;
+}
+
+function formatSeconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** Upper bound for asking the engine about one image. */
+const INSPECT_TIMEOUT_MS = 30_000;
 
 /** Whether the engine has the image: present (with its id), absent, or an error (thrown). */
 export async function engineImageId(connection: EngineConnection, uri: string): Promise<string | undefined> {
   try {
-    const info = await connection.docker.getImage(uri).inspect();
+    const info = await withTimeout(connection.docker.getImage(uri).inspect(), INSPECT_TIMEOUT_MS, `the engine ${connection.endpoint} did not answer within ${INSPECT_TIMEOUT_MS / 1000} s`);
     return info.Id;
   } catch (error) {
     if ((error as { statusCode?: number }).statusCode === 404) return undefined;

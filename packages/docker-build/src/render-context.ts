@@ -15,7 +15,9 @@ import {
   type DockerQuoting,
   type DockerRenderContext,
   type DockerRunOptions,
+  DOCKERFILE_LINE_LIMIT,
   dockerfileFlag,
+  dockerfileImageReference,
   dockerfileJsonArray,
   dockerfileWord,
   fitsDockerfileWord,
@@ -27,6 +29,7 @@ import {
   type SshMount,
   shellJoin,
   shellQuote,
+  showValue,
 } from "@imagespec/core";
 import type { ContextItem } from "./plan.js";
 
@@ -157,6 +160,7 @@ export class RenderState {
 
   /** Appends instructions that belong to no layer (the version check, the wrapper, the image id). */
   add(text: string, description?: string): void {
+    checkLineLength(text, this.#currentLayer?.index, this.#currentLayer?.kind);
     this.lines.push(...this.#pending);
     this.#pending = [];
     this.lines.push({ text, layerIndex: this.#currentLayer?.index, layerKind: this.#currentLayer?.kind, description: description ?? this.#descriptions.get(text) });
@@ -164,12 +168,13 @@ export class RenderState {
 
   #line(text: unknown, index: number, kind: string): Line {
     if (typeof text !== "string" || text.trim() === "" || /[\r\n\0]/.test(text)) {
-      throw new ImageSpecError("PLUGIN_ERROR", `Cannot render layers[${index}] (${kind}) for Docker: its renderer returned ${JSON.stringify(text)}, which is not one instruction on one line`, {
+      throw new ImageSpecError("PLUGIN_ERROR", `Cannot render layers[${index}] (${kind}) for Docker: its renderer returned ${showValue(text)}, which is not one instruction on one line`, {
         field: `layers[${index}]`,
         value: text,
         hint: "Build instructions with the context's helpers (run, env, copy), which quote every value.",
       });
     }
+    checkLineLength(text, index, kind);
     return { text, layerIndex: index, layerKind: kind, description: this.#descriptions.get(text) };
   }
 
@@ -316,11 +321,13 @@ export class RenderState {
 
   stage(reference: string): string {
     if (normalizeImageReference(reference) === undefined) {
-      throw new ImageSpecError("INVALID_SPEC", `Cannot add a build stage: ${JSON.stringify(reference)} is not an image reference`, {
+      throw new ImageSpecError("INVALID_SPEC", `Cannot add a build stage${this.#currentLayer ? ` for layers[${this.#currentLayer.index}] (${this.#currentLayer.kind})` : ""}: ${showValue(reference)} is not an image reference`, {
+        ...(this.#currentLayer && { field: `layers[${this.#currentLayer.index}]` }),
         value: reference,
         hint: "Write it as [registry/]name[:tag][@digest].",
       });
     }
+    dockerfileImageReference(reference);
     let stage = this.stages.get(reference);
     if (!stage) {
       stage = { name: `imagespec-stage-${this.stages.size}`, layerIndex: this.#currentLayer?.index };
@@ -419,7 +426,14 @@ export class RenderState {
         pairs.push(`${name}="\${${arg}}"`);
       }
     }
-    return pairs.length === 0 ? [] : [...args, `ENV ${pairs.join(" ")}`];
+    // One ENV line while it fits in a Dockerfile line; long values get lines of their own.
+    const lines: string[] = [];
+    for (const pair of pairs) {
+      const last = lines.at(-1);
+      if (last !== undefined && Buffer.byteLength(last) + 1 + Buffer.byteLength(pair) <= DOCKERFILE_LINE_LIMIT) lines[lines.length - 1] = `${last} ${pair}`;
+      else lines.push(`ENV ${pair}`);
+    }
+    return [...args, ...lines];
   }
 
   copy(source: string, destination: string, options: DockerCopyOptions = {}): string {
@@ -492,8 +506,19 @@ function describeSource(secret: SecretMount): string {
   return secret.src !== undefined ? `file ${secret.src}` : `variable ${secret.env}`;
 }
 
+/** BuildKit refuses a Dockerfile line longer than DOCKERFILE_LINE_LIMIT bytes: refuse it here, naming the layer, before any build. */
+function checkLineLength(text: string, index: number | undefined, kind: string | undefined): void {
+  const bytes = Buffer.byteLength(text, "utf8");
+  if (bytes <= DOCKERFILE_LINE_LIMIT) return;
+  const where = index === undefined ? "an instruction of its own" : `layers[${index}] (${kind})`;
+  throw new ImageSpecError("INVALID_SPEC", `Cannot render ${where} for Docker: one of its instructions is ${bytes} bytes, and BuildKit reads Dockerfile lines of at most ${DOCKERFILE_LINE_LIMIT} bytes`, {
+    ...(index !== undefined && { field: `layers[${index}]` }),
+    hint: "Shorten the command or value (put a long script or content in a file and copy it).",
+  });
+}
+
 function checkContextName(name: string, layerIndex: number): void {
-  if (name === "" || name === "." || name === ".." || /[/\\\0\r\n]/.test(name)) {
-    throw new ImageSpecError("PLUGIN_ERROR", `Cannot add ${JSON.stringify(name)} to the build context for layers[${layerIndex}]: a name is one path component`, { value: name });
+  if (name === "" || name === "." || name === ".." || /[/\0\r\n]/.test(name)) {
+    throw new ImageSpecError("PLUGIN_ERROR", `Cannot add ${showValue(name)} to the build context for layers[${layerIndex}]: a name is one path component`, { value: name });
   }
 }

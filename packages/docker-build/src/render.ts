@@ -11,6 +11,7 @@ import {
   type BuiltinLayerKind,
   builtinKindOf,
   type DockerLayerRenderer,
+  dockerfileImageReference,
   dockerfileJsonArray,
   dockerfileWord,
   IMAGE_ID_ENV,
@@ -26,8 +27,10 @@ import {
   relativePathHint,
   NATIVE_PLATFORM,
   shellQuote,
+  showValue,
 } from "@imagespec/core";
-import { DEFAULT_CUDA_IMAGE, DEFAULT_MICROMAMBA_IMAGE, type DockerBuildSettings } from "./settings.js";
+import { cudaImage, DEFAULT_CUDA_IMAGE, DEFAULT_MICROMAMBA_IMAGE, readDockerBuildOptions } from "./options.js";
+import type { DockerBuildSettings } from "./settings.js";
 import { coreRenderers, runtimeWrapper } from "./layers.js";
 import type { ContextItem, DockerBuildPlan, StepOrigin } from "./plan.js";
 import { type ChainState, EMPTY_CHAIN, type Line, RenderState } from "./render-context.js";
@@ -70,9 +73,7 @@ export function dockerRefusal(image: Image): string | undefined {
   const reasons: string[] = [];
   const nonLinux = image.platforms.filter((p) => !p.startsWith("linux/") && p !== NATIVE_PLATFORM);
   if (nonLinux.length > 0) reasons.push(`it builds Linux images only, not ${nonLinux.join(", ")}`);
-  if (image.builderOptions !== undefined && Object.keys(image.builderOptions).length > 0) {
-    reasons.push(`it takes no builderOptions, but the image sets ${Object.keys(image.builderOptions).sort().join(", ")} (builder settings that do not change the image belong in builderConfig)`);
-  }
+  for (const issue of readDockerBuildOptions(image).issues) reasons.push(`${issue.field} = ${showValue(issue.value)}: ${issue.message}`);
   for (const [i, layer] of image.layers.entries()) {
     if (isBuiltinKind(layer)) continue;
     const renderer = layerDefinition(layer).renderers?.docker;
@@ -97,7 +98,7 @@ export async function renderDockerBuild(image: Image, options: RenderDockerOptio
   }
   if (image.base.type === "dockerfile") return renderUserDockerfile(image, image.base);
   const config = options.config ?? {};
-  const from = await baseReference(image, options.baseUri, config);
+  const from = dockerfileImageReference(await baseReference(image, options.baseUri));
   const { state } = await renderState(image, config, { from, readRunConfig: options.readRunConfig ?? registryRunConfig });
 
   const stageLines = [...state.stages.entries()].map(([reference, stage]) => ({ reference, ...stage }));
@@ -199,13 +200,13 @@ async function renderState(
   let chain: ChainState = EMPTY_CHAIN;
   if (image.base.type === "image") {
     const inner = image.base.image;
-    chain = chainOf((await renderState(inner, config, { ...base, from: await baseReference(inner, undefined, config).catch(() => undefined) })).state);
+    chain = chainOf((await renderState(inner, config, { ...base, from: await baseReference(inner, undefined).catch(() => undefined) })).state);
     // A base built from the user's own Dockerfile: its command is whatever that Dockerfile left, so read from it.
     if (chain.entrypoint === undefined && chain.commandFrom === undefined) chain = { ...chain, commandFrom: base.from ?? (await inner.uri()) };
   } else {
     chain = { ...EMPTY_CHAIN, commandFrom: base.from };
   }
-  const state = new RenderState(image, chain, { micromambaImage: config.micromambaImage ?? DEFAULT_MICROMAMBA_IMAGE });
+  const state = new RenderState(image, chain, { micromambaImage: readDockerBuildOptions(image).options.micromambaImage ?? DEFAULT_MICROMAMBA_IMAGE });
 
   const versionCheck = pythonVersionCheck(image, state);
   if (versionCheck !== undefined) state.add(state.run(versionCheck.script, { description: versionCheck.description }));
@@ -282,10 +283,10 @@ function pythonVersionCheck(image: Image, state: RenderState): { script: string;
   };
 }
 
-async function baseReference(image: Image, baseUri: string | undefined, config: DockerBuildSettings): Promise<string> {
+async function baseReference(image: Image, baseUri: string | undefined): Promise<string> {
   const base = image.base;
   const cuda = image.layers.find((l) => l.kind === "cuda");
-  if (cuda !== undefined) return cudaImage(config.cudaImage ?? DEFAULT_CUDA_IMAGE, cuda.cuda as string, cuda.cudnn as string | undefined);
+  if (cuda !== undefined) return cudaImage(readDockerBuildOptions(image).options.cudaImage ?? DEFAULT_CUDA_IMAGE, cuda.cuda as string, cuda.cudnn as string | undefined);
   switch (base.type) {
     case "debian":
     case "uri":
@@ -295,13 +296,6 @@ async function baseReference(image: Image, baseUri: string | undefined, config: 
     default:
       throw new ImageSpecError("INVALID_SPEC", `Cannot render ${image.name}: a Dockerfile base has no base reference`);
   }
-}
-
-/** The NVIDIA CUDA image for a CUDA (and cuDNN) version: `{cudnn}` is `cudnn-` for cuDNN 9+, `cudnn8-` for 8. */
-export function cudaImage(template: string, cuda: string, cudnn: string | undefined): string {
-  const major = cudnn === undefined ? undefined : Number.parseInt(cudnn, 10);
-  const cudnnPart = major === undefined ? "" : major >= 9 ? "cudnn-" : `cudnn${major}-`;
-  return template.replaceAll("{cuda}", cuda).replaceAll("{cudnn}", cudnnPart);
 }
 
 /** An image from the user's own Dockerfile: their file, their context folder, and the image id appended. */

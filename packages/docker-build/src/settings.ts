@@ -14,17 +14,19 @@ export interface DockerBuildSettings {
   readonly pull?: boolean;
   /** Build without the build cache. */
   readonly noCache?: boolean;
-  /** The image micromamba is taken from, for conda packages and CUDA images. */
-  readonly micromambaImage?: string;
-  /** The NVIDIA CUDA base for `withCuda`: a template with `{cuda}` and `{cudnn}` (e.g. `cudnn9-` or empty). */
-  readonly cudaImage?: string;
   /** OCI labels added to every image (not to the tag). */
   readonly labels?: Readonly<Record<string, string>>;
+  /** A push that reports no progress for this many milliseconds is given up (default 60000). */
+  readonly pushIdleTimeoutMs?: number;
 }
 
-export const DEFAULT_MICROMAMBA_IMAGE = "mambaorg/micromamba:2.0.5";
-/** `{cudnn}` becomes `cudnn-` for cuDNN 9 and later (NVIDIA's tags drop the number), `cudnn8-` for 8, empty without. */
-export const DEFAULT_CUDA_IMAGE = "nvidia/cuda:{cuda}-{cudnn}runtime-ubuntu22.04";
+/**
+ * Settings that used to be builderConfig and change what is built: they are builderOptions now (options.ts), which
+ * enter the tag. Given as builderConfig, they are refused with where they go, never ignored.
+ */
+const MOVED_TO_BUILDER_OPTIONS = z.unknown().superRefine((_value, ctx) => {
+  ctx.addIssue({ code: "custom", message: "changes what is built, so it is a builder option: set it in the image's builderOptions (which enter the tag), not in builderConfig" });
+});
 
 /**
  * The shared settings' schemas, for a builder to spread into its own strict settings schema next to its own keys:
@@ -35,9 +37,10 @@ export const dockerBuildSettingsShape = {
   network: z.enum(["default", "host", "none"]).optional(),
   pull: z.boolean().optional(),
   noCache: z.boolean().optional(),
-  micromambaImage: z.string().min(1).optional(),
-  cudaImage: z.string().min(1).optional(),
+  micromambaImage: MOVED_TO_BUILDER_OPTIONS.optional(),
+  cudaImage: MOVED_TO_BUILDER_OPTIONS.optional(),
   labels: z.record(z.string().min(1), z.string()).optional(),
+  pushIdleTimeoutMs: z.number().int().min(100).max(3_600_000).optional(),
 };
 
 const schema = z.object(dockerBuildSettingsShape);

@@ -338,7 +338,7 @@ describe("conda and CUDA (render only: micromamba, conda-forge and NVIDIA images
     const conda = lines.find((l) => l.includes("micromamba create"))!;
     expect(conda).toContain("--mount=type=bind,from=imagespec-stage-0,source=/bin/micromamba,target=/usr/local/bin/micromamba");
     expect(runArgv(conda)[2]).toBe(
-      "micromamba create --yes --root-prefix /opt/micromamba --prefix /opt/conda --override-channels -c conda-forge -c bioconda python=3.11 pip numpy=1.26 'scipy>=1.11'",
+      "micromamba create --yes --root-prefix /opt/micromamba --prefix /opt/conda --override-channels -c conda-forge -c bioconda 'python=3.11' pip 'numpy=1.26' 'scipy>=1.11'",
     );
     expect(lines).toContain("ENV CONDA_PREFIX=/opt/conda PATH=/opt/conda/bin:$PATH");
     expect(lines.some((l) => l.includes("/opt/conda/bin/python -m pip install") && l.includes("six"))).toBe(true);
@@ -352,11 +352,24 @@ describe("conda and CUDA (render only: micromamba, conda-forge and NVIDIA images
     expect(plan.dockerfile).toMatchSnapshot();
     const lines = instructions(plan.dockerfile);
     expect(lines).toContain("FROM nvidia/cuda:12.4.1-cudnn-runtime-ubuntu22.04");
-    expect(lines.some((l) => l.includes("micromamba create") && l.includes("python=3.12 pip"))).toBe(true);
+    expect(lines.some((l) => l.includes("micromamba create") && l.includes("'python=3.12' pip"))).toBe(true);
     expect(cudaImage("nvidia/cuda:{cuda}-{cudnn}runtime-ubuntu22.04", "11.8.0", "8.9")).toBe("nvidia/cuda:11.8.0-cudnn8-runtime-ubuntu22.04");
     expect(cudaImage("nvidia/cuda:{cuda}-{cudnn}runtime-ubuntu22.04", "12.2.0", undefined)).toBe("nvidia/cuda:12.2.0-runtime-ubuntu22.04");
-    const custom = await renderDockerBuild(image, { config: { cudaImage: "mirror.example.com/cuda:{cuda}-{cudnn}devel" } });
+    const mirrored = Image.fromDebianBase({ root, pythonVersion: "3.12", builderOptions: { cudaImage: "mirror.example.com/cuda:{cuda}-{cudnn}devel" } })
+      .withCuda({ cuda: "12.4.1", cudnn: "9" })
+      .withPipPackages("torch");
+    const custom = await renderDockerBuild(mirrored);
     expect(instructions(custom.dockerfile)).toContain("FROM mirror.example.com/cuda:12.4.1-cudnn-devel");
+    // It changes what is built, so it is a builder option, and builder options enter the tag.
+    expect(await mirrored.tag()).not.toBe(await image.tag());
+  });
+
+  it("refuses a CUDA base or micromamba image that is not an image reference, naming the option, before anything renders", async () => {
+    const injected = Image.fromDebianBase({ root, builderOptions: { cudaImage: "nvidia/cuda:{cuda}-runtime-ubuntu22.04\nRUN touch /pwned" } }).withCuda({ cuda: "12.4.1" });
+    expect(dockerRefusal(injected)).toMatch(/builderOptions\.cudaImage = "nvidia\/cuda:\{cuda\}-runtime-ubuntu22\.04\\nRUN touch \/pwned": with \{cuda\} and \{cudnn\} filled in, it must be an image reference/);
+    await expect(renderDockerBuild(injected)).rejects.toMatchObject({ code: "NO_BUILDER", message: expect.stringContaining("builderOptions.cudaImage") });
+    const mamba = Image.fromDebianBase({ root, builderOptions: { micromambaImage: "mambaorg/micromamba:2 AS x\nRUN id" } }).withCondaPackages(["numpy"]);
+    expect(dockerRefusal(mamba)).toMatch(/builderOptions\.micromambaImage = .*an image reference/);
   });
 });
 
@@ -527,7 +540,7 @@ describe("dockerRefusal()", () => {
   it("gives reasons for what it cannot render", () => {
     expect(dockerRefusal(Image.fromBase("ghcr.io/org/py:1", { root }).withCuda({ cuda: "12.4.1" }))).toMatch(/withCuda replaces the Debian base/);
     expect(dockerRefusal(Image.fromDebianBase({ root, platform: "windows/amd64" }))).toMatch(/Linux images only, not windows\/amd64/);
-    expect(dockerRefusal(Image.fromDebianBase({ root, builderOptions: { gpu: true } }))).toMatch(/takes no builderOptions, but the image sets gpu/);
+    expect(dockerRefusal(Image.fromDebianBase({ root, builderOptions: { gpu: true } }))).toMatch(/builderOptions\.gpu = true: is not a builder option of the Docker builders \(they take cudaImage and micromambaImage/);
   });
 
   it("renders a Dockerfile image as the user's file with the image id appended, its context folder as the context", async () => {

@@ -16,7 +16,8 @@ export const imagePath = grammarString(grammar.checkImagePath);
 export const shellArgument = grammarString(grammar.checkShellArgument);
 export const indexUrl = grammarString(grammar.checkIndexUrl);
 export const pep508 = grammarString(grammar.checkPep508);
-export const imageReference = grammarString((value) => (/^[^\s"'\\]+$/.test(value) && !value.startsWith("-") ? undefined : "an image reference such as ghcr.io/astral-sh/uv:0.8.13"));
+/** A helper image (where uv comes from): Docker's reference grammar, as core checks every image reference. */
+export const imageReference = grammarString(grammar.checkImageReference);
 
 /** Core's secret mount: an id (value from the local variable of that name), or `{ id, src | env, target?, asEnv? }`. */
 export const secretMountSchema = z.union([
@@ -26,7 +27,7 @@ export const secretMountSchema = z.union([
       id: grammarString(grammar.checkSecretId),
       src: localPath.optional(),
       env: grammarString(grammar.checkEnvName).optional(),
-      target: imagePath.optional(),
+      target: grammarString(grammar.checkMountTarget).optional(),
       asEnv: grammarString(grammar.checkEnvName).optional(),
     })
     .strict()

@@ -15,6 +15,8 @@ export {
   type TokenRegistryTestEnv,
   tokenRegistryTestEnv,
 } from "./env.js";
+export { CAPTIVE_PORTAL_PAGE, type Fault, type FaultProxy, type FaultRequest, startFaultProxy } from "./fault-proxy.js";
+export { HOSTILE_PAYLOADS, hostileStrings, ILL_FORMED, seededRandom } from "./hostile.js";
 export { publishNpmPackage, type PublishedPackage } from "./npm-registry.js";
 export { servePackageIndex, type PackageIndex, type PackageIndexOptions } from "./package-index.js";
 export { buildWheel, normalizeProjectName, type WheelSpec } from "./wheel.js";

@@ -8,10 +8,10 @@
  */
 
 import { createHash } from "node:crypto";
-import { ImageSpecError, type ErrorCode } from "../errors.js";
+import { type ErrorCode, ImageSpecError, printable } from "../errors.js";
 import { DOCKER_HUB, isLoopbackRegistry, parseImageReference } from "../reference.js";
 import type { CredentialResolver, RegistryCredentials } from "./credentials.js";
-import { type HttpAnswer, type HttpTransport, nodeHttpTransport, toResponse } from "./http.js";
+import { bodyStream, type HttpAnswer, type HttpTransport, nodeHttpTransport, toResponse } from "./http.js";
 import { findPlatformEntry, indexPlatforms, isIndexMediaType, ociImageIndex, OCI_INDEX_MEDIA_TYPE, parseIndexEntries, type PlatformManifest } from "./image-index.js";
 
 /**
@@ -73,6 +73,49 @@ export const MANIFEST_ACCEPT = [
   "application/vnd.docker.distribution.manifest.list.v2+json",
   "application/vnd.docker.distribution.manifest.v1+prettyjws;q=0.5",
 ].join(", ");
+
+/** The media types a manifest (or an index) of an image is served with. */
+const MANIFEST_MEDIA_TYPES = new Set([
+  "application/vnd.oci.image.manifest.v1+json",
+  "application/vnd.oci.image.index.v1+json",
+  "application/vnd.docker.distribution.manifest.v2+json",
+  "application/vnd.docker.distribution.manifest.list.v2+json",
+  "application/vnd.docker.distribution.manifest.v1+prettyjws",
+  "application/vnd.docker.distribution.manifest.v1+json",
+]);
+
+/** Registries refuse manifests larger than 4 MiB (distribution's limit); a larger body is not one. */
+const MANIFEST_SIZE_LIMIT = 4 * 1024 * 1024;
+const DIGEST_RE = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$/;
+
+function isManifestMediaType(contentType: string | null | undefined): boolean {
+  return contentType !== null && contentType !== undefined && MANIFEST_MEDIA_TYPES.has(contentType.split(";", 1)[0]!.trim().toLowerCase());
+}
+
+/**
+ * The media type a manifest body says it is: its `mediaType`, or for a body without one (OCI allows that) what its
+ * shape says; undefined for anything that is not a JSON manifest.
+ */
+function manifestMediaType(body: Buffer): string | undefined {
+  let json: unknown;
+  try {
+    json = JSON.parse(body.toString("utf8"));
+  } catch {
+    return undefined;
+  }
+  if (typeof json !== "object" || json === null || Array.isArray(json)) return undefined;
+  const fields = json as Record<string, unknown>;
+  if (fields.schemaVersion === 1) return "application/vnd.docker.distribution.manifest.v1+json";
+  if (fields.schemaVersion !== 2) return undefined;
+  if (typeof fields.mediaType === "string") return MANIFEST_MEDIA_TYPES.has(fields.mediaType) ? fields.mediaType : undefined;
+  if (Array.isArray(fields.manifests)) return "application/vnd.oci.image.index.v1+json";
+  if (typeof fields.config === "object" && fields.config !== null && Array.isArray(fields.layers)) return "application/vnd.oci.image.manifest.v1+json";
+  return undefined;
+}
+
+function describeContentType(contentType: string): string {
+  return JSON.stringify(contentType.split(";", 1)[0]!.trim().slice(0, 80));
+}
 
 /** Tokens are refreshed this long before the registry says they expire, so a request never races expiry. */
 const TOKEN_EXPIRY_MARGIN_MS = 5_000;
@@ -173,14 +216,18 @@ export class RegistryClient {
         await discard(response);
         if (response.status === 404) return { status: "absent" };
         if (response.status !== 200) return { status: "unknown", reason: describeStatus(ref.domain, response) };
-        contentType = response.headers.get("content-type");
-        const digest = ref.digest ?? response.headers.get("docker-content-digest") ?? undefined;
-        if (digest !== undefined) {
+        // A 200 is an answer only when it is a manifest: a proxy or a captive portal answers 200 with its own page.
+        const headerDigest = response.headers.get("docker-content-digest") ?? undefined;
+        const digest = headerDigest ?? ref.digest;
+        if (isManifestMediaType(response.headers.get("content-type")) && digest !== undefined && DIGEST_RE.test(digest)) {
+          if (headerDigest !== undefined && ref.digest !== undefined && headerDigest !== ref.digest) {
+            return { status: "unknown", reason: `${ref.domain} answered for ${ref.digest} with a manifest whose digest is ${headerDigest}` };
+          }
+          contentType = response.headers.get("content-type");
           existence = { status: "present", digest };
         } else {
-          // Present, but this registry does not say the digest on HEAD: a GET of the (small) manifest tells it.
-          const viaGet = await this.#existenceFromGet(ref, url, init, undefined, op).catch(() => undefined);
-          existence = viaGet?.status === "present" ? viaGet : { status: "present" };
+          // Not enough said on HEAD (no manifest type, no digest): the manifest itself, read and checked, answers.
+          existence = await this.#existenceFromGet(ref, url, init, ref.digest, op);
         }
       }
       const platforms = options.platforms ?? [];
@@ -329,7 +376,11 @@ export class RegistryClient {
       await discard(response);
       return { status: "unknown", reason: describeStatus(ref.domain, response) };
     }
-    const body = (await readBody(response, url, op)).toString("utf8");
+    const bytes = await readBody(response, url, op, MANIFEST_SIZE_LIMIT);
+    if (bytes === undefined || manifestMediaType(bytes) === undefined) {
+      return { status: "unknown", reason: `${ref.domain} answered 200 for ${reference} with something that is not an image manifest or index (a proxy or a login page in the way?)` };
+    }
+    const body = bytes.toString("utf8");
     const entries = parseIndexEntries(body, response.headers.get("content-type"));
     const wanted = platforms.join(", ");
     if (entries === undefined) {
@@ -361,6 +412,11 @@ export class RegistryClient {
     return { status: "present", ...(digest !== undefined && { digest }), platforms: checks.map((c) => ({ platform: c.platform, digest: c.digest })) };
   }
 
+  /**
+   * Existence from the manifest itself: present only for a body that is an image manifest (a known media type, JSON
+   * with a schemaVersion) whose digest checks out against the registry's `Docker-Content-Digest` and the digest asked
+   * for. Anything else that answers 200 (an HTML page, a truncated body) is `unknown`, with why.
+   */
   async #existenceFromGet(
     repository: RegistryRepository,
     url: string,
@@ -373,14 +429,31 @@ export class RegistryClient {
       await discard(response);
       return response.status === 404 ? { status: "absent" } : { status: "unknown", reason: describeStatus(repository.domain, response) };
     }
-    const headerDigest = response.headers.get("docker-content-digest");
-    if (knownDigest !== undefined || headerDigest !== null) {
+    const contentType = response.headers.get("content-type");
+    const notManifest = (why: string): Existence => ({
+      status: "unknown",
+      reason: `${repository.domain} answered 200 with ${why}, which is not an image manifest (a proxy or a login page in the way?)`,
+    });
+    const declared = Number(response.headers.get("content-length") ?? "0");
+    if (declared > MANIFEST_SIZE_LIMIT) {
       await discard(response);
-      return { status: "present", digest: knownDigest ?? headerDigest ?? undefined };
+      return notManifest(`${declared} bytes`);
     }
-    // The registry serves a manifest byte for byte, so its digest is the sha256 of the body.
-    const body = await readBody(response, url, op);
-    return { status: "present", digest: `sha256:${createHash("sha256").update(body).digest("hex")}` };
+    const body = await readBody(response, url, op, MANIFEST_SIZE_LIMIT);
+    if (body === undefined) return notManifest(`more than ${MANIFEST_SIZE_LIMIT} bytes`);
+    const mediaType = manifestMediaType(body);
+    if (mediaType === undefined) return notManifest(contentType ? `a ${describeContentType(contentType)} body` : "a body that is not JSON");
+    if (!isManifestMediaType(contentType) && !isManifestMediaType(mediaType)) return notManifest(`a ${describeContentType(contentType ?? mediaType)} body`);
+    const headerDigest = response.headers.get("docker-content-digest") ?? undefined;
+    const expected = knownDigest ?? headerDigest;
+    const algorithm = expected?.split(":", 1)[0] ?? "sha256";
+    if (!["sha256", "sha384", "sha512"].includes(algorithm)) return { status: "unknown", reason: `${repository.domain} names the manifest by ${expected}, a digest imagespec cannot check` };
+    const digest = `${algorithm}:${createHash(algorithm).update(body).digest("hex")}`;
+    // Schema 1 manifests are signed: their digest is of the payload without the signatures, so it cannot be checked here.
+    if (expected !== undefined && expected !== digest && !mediaType.startsWith("application/vnd.docker.distribution.manifest.v1")) {
+      return { status: "unknown", reason: `${repository.domain} sent a manifest whose bytes do not match its digest ${expected} (got ${digest}); a proxy changed it, or the transfer broke` };
+    }
+    return { status: "present", digest: expected ?? digest };
   }
 
   /** Sends a request, answering at most one auth challenge; a final 401/403 becomes a RegistryProblem. */
@@ -655,8 +728,12 @@ function describeRefusal(domain: string, path: string, scope: string, status: nu
 }
 
 function describeStatus(domain: string, response: HttpAnswer): string {
-  const text = `${response.status} ${response.statusText}`.trimEnd();
-  if (response.status === 429) return `${domain} is rate limiting requests (${text}); try again later`;
+  const text = printable(`${response.status} ${response.statusText.slice(0, 80)}`.trimEnd());
+  if (response.status === 429) {
+    const retryAfter = response.headers.get("retry-after")?.trim();
+    const when = retryAfter && /^\d{1,9}$/.test(retryAfter) ? `in ${retryAfter} s (its Retry-After)` : retryAfter ? `after ${printable(retryAfter.slice(0, 64))} (its Retry-After)` : "later";
+    return `${domain} is rate limiting requests (${text}); try again ${when}`;
+  }
   if (response.status >= 500) return `${domain} answered with a server error (${text})`;
   return `${domain} answered ${text}`;
 }
@@ -745,9 +822,22 @@ function firstErrorWithCode(error: unknown): { code: string; message: string } |
   return undefined;
 }
 
-async function readBody(response: HttpAnswer, url: string, op: Operation): Promise<Buffer> {
+/** The body; with `limit`, undefined (and the rest left unread) once it grows past that many bytes. */
+async function readBody(response: HttpAnswer, url: string, op: Operation): Promise<Buffer>;
+async function readBody(response: HttpAnswer, url: string, op: Operation, limit: number): Promise<Buffer | undefined>;
+async function readBody(response: HttpAnswer, url: string, op: Operation, limit?: number): Promise<Buffer | undefined> {
   try {
-    return Buffer.from(await response.arrayBuffer());
+    const stream = limit === undefined ? undefined : bodyStream(response);
+    if (limit === undefined || stream === undefined) return Buffer.from(await response.arrayBuffer());
+    const chunks: Buffer[] = [];
+    let size = 0;
+    // Leaving the loop early cancels the rest of the stream.
+    for await (const chunk of stream) {
+      size += chunk.byteLength;
+      if (size > limit) return undefined;
+      chunks.push(Buffer.from(chunk));
+    }
+    return Buffer.concat(chunks);
   } catch (error) {
     throw transportProblem(new URL(url).host, error, op);
   }

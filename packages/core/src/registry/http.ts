@@ -23,6 +23,14 @@ export interface HttpAnswer {
   readonly headers: { get(name: string): string | null };
   readonly body: { cancel(): Promise<void> } | null;
   arrayBuffer(): Promise<ArrayBuffer>;
+  /** The body as it arrives, for a read that stops at a size limit (instead of `arrayBuffer`). */
+  stream?(): AsyncIterable<Uint8Array>;
+}
+
+/** The body of an answer (ours or a fetch Response) as chunks, when it can be streamed. */
+export function bodyStream(answer: HttpAnswer): AsyncIterable<Uint8Array> | undefined {
+  if (answer instanceof Response) return (answer.body ?? undefined) as AsyncIterable<Uint8Array> | undefined;
+  return answer.stream?.();
 }
 
 export type HttpTransport = (url: string, init: HttpInit) => Promise<HttpAnswer>;
@@ -121,6 +129,10 @@ function answer(response: IncomingMessage): HttpAnswer {
       for await (const chunk of response) chunks.push(chunk as Buffer);
       const bytes = Buffer.concat(chunks);
       return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+    },
+    stream: () => {
+      take();
+      return response;
     },
     // For `RegistryClient.request`, which hands out a real Response.
     [STREAM]: () => {
