@@ -3,7 +3,7 @@
  * package's plugin from the spec's root and the lock becomes the same layer the fluent API adds, so the two doors
  * give one image and one tag. The project here has this package in its node_modules, as a user's project would.
  */
-import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { createDockerBuilder } from "@imagespec/builder-docker";
@@ -22,7 +22,8 @@ function userProject(fixture: string, sub = "."): string {
   const copy = project({}, fixture);
   for (const file of ["pyproject.toml", fixture.startsWith("uv") ? "uv.lock" : "poetry.lock"]) {
     mkdirSync(target, { recursive: true });
-    symlinkSync(path.join(copy, file), path.join(target, file));
+    // Copied, not linked: a link that leads out of the root is refused (issue 19), as it would be in a user's project.
+    copyFileSync(path.join(copy, file), path.join(target, file));
   }
   mkdirSync(path.join(root, "node_modules", "@imagespec"), { recursive: true });
   symlinkSync(PACKAGE_DIR, path.join(root, "node_modules", "@imagespec", "python"), "dir");

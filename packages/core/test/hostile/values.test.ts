@@ -201,6 +201,19 @@ describe("6. nothing is read through a link that leaves the root", () => {
     expect(app.files?.find((f) => f.path === "escape.txt")?.digest).toBeUndefined();
   });
 
+  it("compares against the root's real path: a root reached through a link is fine, a link in it that leads out is not", async () => {
+    // As /tmp is on macOS (/tmp -> /private/tmp), or a checkout reached through a linked home folder.
+    const linkedRoot = path.join(tree, "linked-project");
+    symlinkSync(project, linkedRoot, "dir");
+    await expect(new ImageSpec({ root: linkedRoot, copy: ["inside.txt", "inside-link.txt", "app"], requirements: "inside.txt", packages: [] }).tag()).resolves.toBeTypeOf("string");
+    await expect(new ImageSpec({ root: `${linkedRoot}/`, copy: ["app/main.py"] }).tag()).resolves.toBeTypeOf("string");
+    await expect(new ImageSpec({ root: linkedRoot, copy: ["secret-link.txt"] }).tag()).rejects.toMatchObject({
+      code: "INVALID_SPEC",
+      field: "layers[0].copy.src",
+      message: expect.stringMatching(/a symbolic link on its path leads outside the root/),
+    });
+  });
+
   it("lets the fluent API name a folder outside the root, but not follow a link out of that folder", async () => {
     const fromSub = Image.fromDebianBase({ root: path.join(project, "app") });
     await expect(fromSub.withSourceFile("../inside.txt", "/x").tag()).resolves.toBeTypeOf("string");
