@@ -144,7 +144,12 @@ export async function loadTargets(inv: Invocation, settings: Settings, mode: "ma
       targets.push({ name, file: source.file, absolute, image, warnings: module.warnings.get(name) ?? [] });
     }
   }
-  for (const target of targets) for (const warning of target.warnings ?? []) inv.out.warn(`${target.name}: ${warning}`);
+  for (const target of targets) {
+    // A single-label registry is a Docker Hub namespace (as Docker reads it), whichever door set it: said, not silent.
+    const hub = target.image.registry === undefined ? undefined : grammar.registryWarning(target.image.registry);
+    const warnings = [...(target.warnings ?? []), ...(hub !== undefined && !(target.warnings ?? []).includes(hub) ? [hub] : [])];
+    for (const warning of warnings) inv.out.warn(`${target.name}: ${warning}`);
+  }
   if (mode === "one" && targets.length > 1) {
     throw new UsageError(`${command} works on one image; the files given hold ${targets.length} (${targets.map((t) => t.name).join(", ")}): name one`, { command });
   }

@@ -335,22 +335,32 @@ export function checkImageName(text: string): string | undefined {
 }
 
 /**
- * A registry as Docker's reference grammar reads `<registry>/<name>`: the first component is a registry host only
- * when it has a `.` or a `:` or is `localhost` (else `myregistry/app` is the Docker Hub repository myregistry/app,
- * and a push would go to Docker Hub); lowercase, since every image reference imagespec writes is canonical.
+ * A registry as Docker's reference grammar reads `<registry>/<name>`. The first component is a registry host only
+ * when it has a `.` or a `:` or is `localhost`; a single label (`registry: myteam`, as flytekit's examples write) is
+ * a Docker Hub namespace: `myteam/app` is `docker.io/myteam/app`, and that is where existence asks and the push goes,
+ * as with `docker push` (see `registryWarning`). Lowercase, since every image reference imagespec writes is canonical.
  */
 export function checkRegistry(text: string): string | undefined {
   if (/^[a-z]+:\/\//i.test(text)) return `a registry is written without a scheme, e.g. ${JSON.stringify(text.replace(/^[a-z]+:\/\//i, "").replace(/\/$/, ""))}`;
   if (text.length > NAME_LENGTH_LIMIT) return `a registry is at most ${NAME_LENGTH_LIMIT} characters`;
-  const host = text.split("/", 1)[0]!;
   if (REGISTRY_RE.test(text) || REGISTRY_RE.test(text.toLowerCase())) {
-    if (!isRegistryHost(host)) {
-      return `${JSON.stringify(host)} is not a registry host: Docker reads a first component without a '.' or ':' (and not localhost) as a Docker Hub namespace, so ${JSON.stringify(`${text}/app`)} would go to Docker Hub; write the host with its domain or port, e.g. ${JSON.stringify(`${host}.example.com`)}, ${JSON.stringify(`${host}:5000`)} or localhost:5000`;
-    }
-    if (text !== text.toLowerCase()) return `a registry is written in lowercase (registry hosts are case-insensitive; image paths are lowercase); write ${JSON.stringify(text.toLowerCase())}`;
-    return undefined;
+    if (text === text.toLowerCase()) return undefined;
+    const host = text.split("/", 1)[0]!;
+    const namespace = isRegistryHost(host) ? text.slice(host.length) : text; // a single label is a namespace
+    if (namespace !== namespace.toLowerCase()) return `the path of a registry is lowercase (it is part of every image name); write ${JSON.stringify(text.toLowerCase())}`;
+    return `a registry host is written in lowercase here (hosts are case-insensitive, and image references are compared as written); write ${JSON.stringify(text.toLowerCase())}`;
   }
   return "a registry is host[:port][/namespace], e.g. ghcr.io/my-org or 127.0.0.1:5000";
+}
+
+/**
+ * What a valid registry means, when it is not what it may look like: a first component that is not a host (no `.`,
+ * no `:`, not localhost) makes the registry a Docker Hub namespace. Undefined for a registry that names its host.
+ */
+export function registryWarning(registry: string): string | undefined {
+  const host = registry.split("/", 1)[0]!;
+  if (isRegistryHost(host)) return undefined;
+  return `registry ${JSON.stringify(registry)} is a Docker Hub namespace: Docker reads ${JSON.stringify(`${registry}/app`)} as ${JSON.stringify(`docker.io/${registry}/app`)}, so existence is asked of and pushes go to Docker Hub; write ${JSON.stringify(`docker.io/${registry}`)} to say so, or a host with a '.' or a port (e.g. ${JSON.stringify(`${host}.example.com`)}, ${JSON.stringify(`${host}:5000`)}) for another registry`;
 }
 
 /** An image reference: `[registry/]name[:tag][@digest]`, as Docker reads it. */

@@ -33,6 +33,7 @@ import {
   checkRegistry,
   checkShellArgument,
   checkTagFormat,
+  registryWarning,
 } from "./grammar.js";
 import type { ImageIdentity } from "./identity.js";
 import { DEFAULT_IMAGE_NAME, Image, type ImageOptions, isImage } from "./image.js";
@@ -248,6 +249,9 @@ function fromFlyteConventions(input: ImageSpecFields): { fields: ImageSpecFields
     fields[field] = lower;
     warnings.push(`${field} ${showValue(value)} is used as ${showValue(lower)}: image references are lowercase (flytekit lower-cases them too); write it in lowercase to silence this warning`);
   }
+  // flytekit's examples write `registry: <docker hub user>`: valid, as Docker reads it, and said out loud.
+  const hub = typeof fields.registry === "string" && checkRegistry(fields.registry) === undefined ? registryWarning(fields.registry) : undefined;
+  if (hub !== undefined) warnings.push(hub);
   if (typeof fields.sourceCopyMode === "string" && [...FLYTE_SOURCE_COPY_MODES, "all", "tracked", "none"].includes(fields.sourceCopyMode as never)) {
     const mode = fields.sourceCopyMode.toLowerCase();
     if (mode === "no_copy") fields.sourceCopyMode = "none";

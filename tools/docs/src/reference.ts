@@ -75,7 +75,7 @@ const SAMPLES: Readonly<Record<string, ImageSpecFields>> = {
 /** What each grammar check in the spec schema accepts, in a few words. A new check needs a line here. */
 const CHECKS: Readonly<Record<string, string>> = {
   checkImageName: "an image name (lowercase path components)",
-  checkRegistry: "`host[:port][/namespace]`, no scheme",
+  checkRegistry: "`host[:port][/namespace]`, lowercase, no scheme; a single label without `.` or `:` (not `localhost`) is a Docker Hub namespace, as Docker reads it (a warning says so)",
   checkTagFormat: "contains `{spec_hash}` and nothing else in braces, and makes a valid tag",
   checkPythonVersion: "`3.<minor>[.<patch>]`",
   checkPep508: "PEP 508 requirements",
@@ -83,9 +83,9 @@ const CHECKS: Readonly<Record<string, string>> = {
   checkCondaPackage: "conda match specs",
   checkCondaChannel: "a channel name or an http(s) URL",
   checkAptPackage: "Debian package names (with optional `:arch`, `=version`, `/release`)",
-  checkContainedRelativePath: "relative paths inside the root (no `..`, not absolute)",
-  checkEnvValue: "any text without NUL",
-  checkCommand: "non-empty, no NUL",
+  checkContainedRelativePath: "relative paths inside the root, separated by `/` (no `..`, no backslash, not absolute; a symbolic link leading out of the root is refused)",
+  checkEnvValue: "any text without NUL, at most 61,439 bytes as written in a Dockerfile",
+  checkCommand: "non-empty, no NUL, at most 61,439 bytes as written in a Dockerfile",
   checkCudaVersion: "`<major>.<minor>[.<patch>]`",
   checkCudnnVersion: "a major or dotted version",
   checkPlatform: "`os/arch[/variant]`",

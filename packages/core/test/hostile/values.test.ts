@@ -11,11 +11,13 @@ import { describe, expect, it } from "vitest";
 import {
   dockerfileFlag,
   dockerfileImageReference,
+  grammar,
   Image,
   ImageBuildEngine,
   type ImageBuilder,
   ImageSpec,
   mountOption,
+  parseImageReference,
   parseImageSpecYaml,
   printable,
   shellQuote,
@@ -75,13 +77,31 @@ describe("2. every reference written on a FROM line is a reference", () => {
 });
 
 describe("7. registries as Docker's reference grammar reads them", () => {
-  it("refuses a single-label registry (Docker Hub would get the push) and upper case, saying what to write", () => {
-    expect(refusal(() => Image.fromDebianBase({ root, registry: "myregistry" }))).toMatchObject({ field: "registry", message: expect.stringMatching(/would go to Docker Hub/) });
-    expect(refusal(() => new ImageSpec({ root, registry: "myregistry/team" })).field).toBe("registry");
-    expect(refusal(() => Image.fromDebianBase({ root, registry: "Registry.Example.com" })).message).toMatch(/write "registry\.example\.com"/);
-    for (const ok of ["localhost", "localhost:5000/team", "registry.example.com", "127.0.0.1:5000", "myregistry:5000", "[::1]:5000"]) {
-      expect(Image.fromDebianBase({ root, registry: ok }).registry).toBe(ok);
+  it("reads a single-label registry as Docker does, a Docker Hub namespace, and says so at every door", async () => {
+    // flytekit's own example writes `registry: pingsutw`: Docker reads pingsutw/app:tag as docker.io/pingsutw/app.
+    const fluent = Image.fromDebianBase({ root, registry: "pingsutw", name: "app" });
+    expect(fluent.registry).toBe("pingsutw");
+    expect(await fluent.uri()).toMatch(/^pingsutw\/app:/);
+    expect(parseImageReference(`${fluent.registry}/app:1`)).toMatchObject({ domain: "docker.io", path: "pingsutw/app" });
+    const warning = grammar.registryWarning("pingsutw");
+    expect(warning).toMatch(/registry "pingsutw" is a Docker Hub namespace: .*"docker\.io\/pingsutw\/app".*pushes go to Docker Hub; write "docker\.io\/pingsutw"/);
+    expect(new ImageSpec({ root, registry: "pingsutw" }).warnings).toContain(warning);
+    expect(parseImageSpecYaml("registry: myteam/sub\n", { root }).warnings).toContain(grammar.registryWarning("myteam/sub"));
+    for (const host of ["localhost", "localhost:5000/team", "registry.example.com", "127.0.0.1:5000", "myregistry:5000", "[::1]:5000", "docker.io/pingsutw"]) {
+      expect(Image.fromDebianBase({ root, registry: host }).registry).toBe(host);
+      expect(grammar.registryWarning(host)).toBeUndefined();
+      expect(new ImageSpec({ root, registry: host }).warnings).toEqual([]);
     }
+  });
+
+  it("refuses upper case in the fluent API, saying field, value and what to write (an ImageSpec lower-cases it, with a warning)", () => {
+    expect(refusal(() => Image.fromDebianBase({ root, registry: "ghcr.io/Acme" })).message).toContain(
+      'registry = "ghcr.io/Acme": the path of a registry is lowercase (it is part of every image name); write "ghcr.io/acme"',
+    );
+    expect(refusal(() => Image.fromDebianBase({ root, registry: "PingSutw" })).message).toContain('the path of a registry is lowercase (it is part of every image name); write "pingsutw"');
+    expect(refusal(() => Image.fromDebianBase({ root, registry: "Registry.Example.com" })).message).toMatch(/registry host is written in lowercase.*write "registry\.example\.com"/);
+    expect(refusal(() => Image.fromDebianBase({ root, registry: "https://ghcr.io/acme" })).field).toBe("registry");
+    expect(new ImageSpec({ root, registry: "GHCR.io/Acme" }).registry).toBe("ghcr.io/acme");
   });
 });
 
