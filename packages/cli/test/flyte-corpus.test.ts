@@ -81,6 +81,8 @@ describe("the Flyte corpus loads and renders", () => {
     expect(code, stderr).toBe(0);
     expect(stdout).toMatch(/^FROM /m);
     expect(stderr).toMatch(/\(docker builder\)/);
+    // flytekit's `registry: pingsutw` is a Docker Hub namespace, as Docker reads it: accepted, and said.
+    if (file === "imageSpec.yaml") expect(stderr).toContain('registry "pingsutw" is a Docker Hub namespace: Docker reads "pingsutw/app" as "docker.io/pingsutw/app"');
   });
 
   it("covers every YAML file of the corpus", async () => {
