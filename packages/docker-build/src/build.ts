@@ -225,6 +225,8 @@ export async function buildOnEngine(connection: EngineConnection, image: Image, 
     request.abort(signal.reason);
   };
   signal.addEventListener("abort", onAbort, { once: true });
+  // An abort that came while the context was prepared or the session opened fired no listener: act on it now.
+  if (signal.aborted) onAbort();
   let result: { imageId: string | undefined; error: string | undefined };
   try {
     result = await engineBuild(

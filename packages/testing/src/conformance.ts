@@ -308,6 +308,23 @@ export function describeBuilderConformance(source: BuilderSource, options: Build
           },
           timeout,
         );
+
+        it(
+          "stops a build whose signal is aborted while it is being prepared",
+          async () => {
+            const image = await fixture.image(files);
+            // Early aborts land while the builder still prepares (reads the context, opens a session, starts the
+            // request): each must end the build, not leave it running to the end.
+            for (const delayMs of [0, 10, 25, 50, 100, 200, 400]) {
+              const controller = new AbortController();
+              const context = await createBuildContext(image, { config: { ...baseConfig, ...fixture.config }, signal: controller.signal });
+              const running = builder.build(image, context);
+              setTimeout(() => controller.abort(), delayMs);
+              await expectCancelled(running, cancelWithin + delayMs);
+            }
+          },
+          timeout,
+        );
       }
 
       if (options.build) {

@@ -15,8 +15,11 @@ export async function imageFiles(uri: string): Promise<string[]> {
   const id = await docker(["create", uri]);
   try {
     const env = testEnv();
-    const tar = await execa(env.dockerCli, ["export", id], { encoding: "buffer", env: { DOCKER_HOST: env.dockerHost }, maxBuffer: 2 * 1024 ** 3 });
-    const listing = await execa("tar", ["-t"], { input: tar.stdout, maxBuffer: 256 * 1024 ** 2 });
+    // Streamed through a pipe: the export of a Node or Python image is hundreds of MB, too much to hold in memory.
+    const listing = await execa("bash", ["-c", 'set -o pipefail; "$0" export "$1" | tar -t', env.dockerCli, id], {
+      env: { DOCKER_HOST: env.dockerHost },
+      maxBuffer: 256 * 1024 ** 2,
+    });
     return listing.stdout.split("\n").filter(Boolean).map((line) => line.replace(/\/$/, ""));
   } finally {
     await docker(["rm", "-f", id]).catch(() => undefined);

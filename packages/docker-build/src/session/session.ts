@@ -189,9 +189,14 @@ export async function openSession(connection: EngineConnection, options: Session
     close() {
       if (closing) return;
       closing = true;
-      injector.destroy();
-      server.forceShutdown();
-      socket.destroy();
+      // After the current ticks: Node's HTTP/2 session feeds bytes that arrived with the upgrade to its handle on
+      // the next tick, and throws an uncaught TypeError if it was destroyed in between (an abort right after
+      // the session opened).
+      setImmediate(() => {
+        injector.destroy();
+        server.forceShutdown();
+        socket.destroy();
+      });
     },
     closed,
   };
