@@ -1,17 +1,16 @@
 /**
  * ssh:// engines: the builder's real SSH client (key authentication, host key checked against a known_hosts file,
  * `docker system dial-stdio`) reaching the test environment's remote engine through the SSH server in
- * support/ssh.ts, which runs the real docker CLI's dial-stdio.
+ * @imagespec/test-env's sshServer, which runs the real docker CLI's dial-stdio.
  */
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { type BuildOutcome, type EngineEvent, Image, ImageBuildEngine, isImageSpecError, RegistryClient } from "@imagespec/core";
-import { docker, type RemoteTestEnv, remoteTestEnv, runImage, type TestEnv, testEnv } from "@imagespec/test-env";
+import { docker, generateKeys, type RemoteTestEnv, remoteTestEnv, runImage, type SshKeys, type SshServer, sshServer, type TestEnv, testEnv } from "@imagespec/test-env";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRemoteBuilder, type RemoteEngineConfig } from "../src/index.js";
 import { project } from "./support/project.js";
-import { generateKeys, type SshKeys, type SshServer, sshServer } from "./support/ssh.js";
 
 let env: TestEnv;
 let remote: RemoteTestEnv;

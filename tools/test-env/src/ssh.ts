@@ -1,5 +1,5 @@
 /**
- * An SSH server for the ssh:// tests, on 127.0.0.1. The test environment has no OpenSSH server, so this one is the
+ * An SSH server for the ssh:// tests of both Docker builders, on 127.0.0.1. The test environment has no OpenSSH server, so this one is the
  * ssh2 library's: it checks the client's key against one authorized key, and runs the one command the docker client
  * asks for, `docker system dial-stdio`, for real, with DOCKER_HOST pointing at the remote engine (as an
  * authorized_keys `command=` restriction would). Everything on the client side is the builder's real path.
