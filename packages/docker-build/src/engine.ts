@@ -7,16 +7,7 @@
  */
 
 export { buildFailure, buildOnEngine, cancelledError, DockerBuildError, type EngineBuildRun, EngineLostError, isConnectionFailure, isEngineLost } from "./build.js";
-export {
-  EngineConnectionError,
-  engineConnectionFailure,
-  HOST_KEY_HINT,
-  isEngineConnectionError,
-  loadTlsMaterial,
-  type OpenedEngine,
-  openEngineConnection,
-} from "./connection/open.js";
-export { knownHostsName } from "./connection/known-hosts.js";
+export { EngineConnectionError, engineConnectionFailure, isEngineConnectionError, type OpenedEngine, openEngineConnection } from "./connection/open.js";
 export { type ContextEntry, type ContextEntryOptions, contextEntries, openContextFile } from "./context-entries.js";
 export { type ContextStats, type ContextTar, type ContextTarOptions, contextTar } from "./context-tar.js";
 export { type EngineBuildOptions, type EngineConnection, engineBuild, engineImageId, enginePush, withTimeout } from "./engine-api.js";

@@ -41,8 +41,8 @@ export function isEngineConnectionError(error: unknown): error is EngineConnecti
   return typeof error === "object" && error !== null && (error as Record<symbol, unknown>)[CONNECTION_ERROR] === true;
 }
 
-/** The hint for an SSH host key that was refused. */
-export const HOST_KEY_HINT = "imagespec checks SSH host keys as ssh does (StrictHostKeyChecking); it never accepts an unknown key.";
+/** The hint for an SSH host key that was refused: there is no way around the check. */
+const HOST_KEY_HINT = "imagespec checks SSH host keys as ssh does (StrictHostKeyChecking); it never accepts an unknown key.";
 
 /**
  * The ImageSpecError a builder throws for one engine it cannot use: `Cannot <action>: ...` naming the engine;
