@@ -8,7 +8,7 @@
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { type BuildOutcome, Image, ImageBuildEngine, isImageSpecError, RegistryClient } from "@imagespec/core";
-import { docker, generateKeys, type RemoteTestEnv, remoteTestEnv, runImage, type SshKeys, type SshServer, sshServer, type TestEnv, testEnv } from "@imagespec/test-env";
+import { docker, type RemoteTestEnv, remoteTestEnv, runImage, type SshKeys, type SshServer, sshTestEngine, type TestEnv, testEnv } from "@imagespec/test-env";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDockerBuilder, type DockerBuilderConfig } from "../src/index.js";
 import { project } from "./support/project.js";
@@ -49,13 +49,7 @@ beforeAll(async () => {
   env = testEnv();
   remote = remoteTestEnv();
   dir = project({}, "imagespec-docker-connection-");
-  keys = generateKeys(dir);
-  server = await sshServer({
-    hostKey: keys.host.privateKey,
-    authorizedKey: keys.client.publicKey,
-    dockerCli: env.dockerCli,
-    env: { DOCKER_HOST: remote.remoteEngine, DOCKER_TLS_VERIFY: "1", DOCKER_CERT_PATH: remote.remoteCertPath },
-  });
+  ({ keys, server } = await sshTestEngine(dir));
 });
 
 afterAll(async () => {
