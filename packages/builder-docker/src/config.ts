@@ -2,7 +2,7 @@
  * How the docker builder runs: `defineConfig({ builders: { docker: {...} } })`, an image's `builderConfig`, or the
  * builder's own options. None of it enters the tag: it says where and how to build, not what is built. The build
  * settings (network, pull, cache, labels, helper images) are @imagespec/docker-build's, shared with the remote
- * builder; `host` and `maxBuilds` are this builder's own.
+ * builder; `host` (with `identityFile` and `knownHosts` for ssh://) and `maxBuilds` are this builder's own.
  *
  * `dockerBuilderSettings` is the strict schema core checks the settings against before anything builds (the plugin
  * declares it on its builder factory); the declaration below makes `defineConfig` complete them in an editor.
@@ -15,8 +15,15 @@ import { z } from "zod";
 export { DEFAULT_CUDA_IMAGE, DEFAULT_MICROMAMBA_IMAGE } from "@imagespec/docker-build";
 
 export interface DockerBuilderConfig extends DockerBuildSettings {
-  /** Engine endpoint, e.g. `unix:///var/run/docker.sock` or `tcp://127.0.0.1:2375`. Default: `DOCKER_HOST`, else the local socket. */
+  /**
+   * Engine endpoint: `unix:///var/run/docker.sock`, `tcp://host:2375`, `tcp://host:2376` (TLS: DOCKER_TLS_VERIFY and
+   * DOCKER_CERT_PATH as for the docker CLI) or `ssh://user@host[:port]`. Default: `DOCKER_HOST`, else the local socket.
+   */
   readonly host?: string;
+  /** ssh:// engines: the private key. Default: the SSH agent (SSH_AUTH_SOCK), else ~/.ssh/id_ed25519, id_ecdsa, id_rsa. */
+  readonly identityFile?: string;
+  /** ssh:// engines: the known_hosts file the engine's host key must be in (an unknown or changed key is refused). Default ~/.ssh/known_hosts. */
+  readonly knownHosts?: string;
   /** Builds the engine runs at once for this builder: images and the platforms of one image. Default 3. */
   readonly maxBuilds?: number;
 }
@@ -35,6 +42,8 @@ export const dockerBuilderSettings = z
   .object({
     ...dockerBuildSettingsShape,
     host: z.string().min(1).optional(),
+    identityFile: z.string().min(1).optional(),
+    knownHosts: z.string().min(1).optional(),
     maxBuilds: z.number().int().min(1).max(64).optional(),
   })
   .strict();

@@ -4,10 +4,16 @@
  * material and SSH keys are read when a build connects, so `supports()` stays cheap and never throws.
  */
 
-import os from "node:os";
-import path from "node:path";
 import { checkBuilderSettings, grammar, ImageSpecError, type ValidationIssue } from "@imagespec/core";
-import { type DockerBuildSettings, dockerBuildSettingsShape, readDockerBuildSettings, valueAt } from "@imagespec/docker-build";
+import {
+  type DockerBuildSettings,
+  dockerBuildSettingsShape,
+  type EngineTransport,
+  expandHome,
+  readDockerBuildSettings,
+  type TlsMaterial,
+  valueAt,
+} from "@imagespec/docker-build";
 import { z } from "zod";
 
 /** One engine of the pool, as written in the configuration. */
@@ -59,7 +65,6 @@ declare module "@imagespec/core" {
 export const DEFAULT_MAX_BUILDS = 2;
 export const DEFAULT_HEALTH_CHECK_TIMEOUT_MS = 10_000;
 
-export type TlsMaterial = { readonly ca?: string; readonly cert?: string; readonly key?: string; readonly certPath?: string };
 
 /** An engine with everything resolved but the files: how to reach it and how many builds it takes. */
 export interface ResolvedEngine {
@@ -69,9 +74,8 @@ export interface ResolvedEngine {
   readonly maxBuilds: number;
   /** The platforms it declares it runs natively (none: not said). */
   readonly platforms: readonly string[];
-  readonly transport:
-    | { readonly kind: "tcp"; readonly host: string; readonly port: number; readonly tls: false | TlsMaterial }
-    | { readonly kind: "ssh"; readonly host: string; readonly port: number; readonly username: string | undefined; readonly identityFile: string | undefined; readonly knownHosts: string };
+  /** How @imagespec/docker-build's connection module reaches it (never a socket: a remote engine is TCP or SSH). */
+  readonly transport: Exclude<EngineTransport, { kind: "socket" }>;
 }
 
 export interface ResolvedRemoteConfig {
@@ -125,12 +129,6 @@ const QUERY_KEYS = new Set(["name", "maxBuilds", "certPath", "ca", "cert", "key"
 
 const HINT =
   "Set IMAGESPEC_REMOTE_ENGINES=tcp://host:2376,ssh://user@host, or builders.remote.engines in imagespec.config.ts (see @imagespec/builder-remote's README).";
-
-/** `~/x` → the home folder; relative paths stay relative to the current directory. */
-function expandPath(value: string, env: NodeJS.ProcessEnv): string {
-  if (value === "~" || value.startsWith("~/")) return path.join(env.HOME || os.homedir(), value.slice(1));
-  return path.resolve(value);
-}
 
 /** Reads one engine: an address string or an object whose `host` may also carry query settings. */
 function resolveEngine(
@@ -197,10 +195,10 @@ function resolveEngine(
     }
     if ((engine.cert === undefined) !== (engine.key === undefined) && !certPath) return problem("gives only one of cert and key; a client certificate needs both");
     const tls: TlsMaterial = {
-      ...(certPath !== undefined && { certPath: expandPath(certPath, env) }),
-      ...(engine.ca !== undefined && { ca: expandPath(engine.ca, env) }),
-      ...(engine.cert !== undefined && { cert: expandPath(engine.cert, env) }),
-      ...(engine.key !== undefined && { key: expandPath(engine.key, env) }),
+      ...(certPath !== undefined && { certPath: expandHome(certPath, env) }),
+      ...(engine.ca !== undefined && { ca: expandHome(engine.ca, env) }),
+      ...(engine.cert !== undefined && { cert: expandHome(engine.cert, env) }),
+      ...(engine.key !== undefined && { key: expandHome(engine.key, env) }),
     };
     return { name, address, maxBuilds, platforms, transport: { kind: "tcp", host: hostname, port: port ?? 2376, tls } };
   }
@@ -217,8 +215,8 @@ function resolveEngine(
         host: hostname,
         port: port ?? 22,
         username: url.username ? decodeURIComponent(url.username) : undefined,
-        identityFile: engine.identityFile === undefined ? undefined : expandPath(engine.identityFile, env),
-        knownHosts: expandPath(engine.knownHosts ?? "~/.ssh/known_hosts", env),
+        identityFile: engine.identityFile === undefined ? undefined : expandHome(engine.identityFile, env),
+        knownHosts: expandHome(engine.knownHosts ?? "~/.ssh/known_hosts", env),
       },
     };
   }

@@ -15,13 +15,19 @@ import {
   cannotRunReason,
   EngineLostError,
   type EnginePlatforms,
+  type OpenedEngine,
+  openEngineConnection,
   engineBuildPlatforms,
   isEngineLost,
   unsupportedPlatformError,
 } from "@imagespec/docker-build/engine";
 import type { ResolvedEngine, ResolvedRemoteConfig } from "./config.js";
-import { type OpenEngine, openEngine } from "./connect.js";
 import { type EnginePool, NoEngineAvailable, type Refusal } from "./pool.js";
+
+/** One engine of the pool, through @imagespec/docker-build's connection module (SSH host keys checked against known_hosts). */
+function openOne(engine: ResolvedEngine, config: ResolvedRemoteConfig, env: NodeJS.ProcessEnv): Promise<OpenedEngine> {
+  return openEngineConnection({ endpoint: engine.address, transport: engine.transport }, { timeoutMs: config.healthCheckTimeoutMs, env });
+}
 
 function listRefusals(refusals: readonly Refusal[]): string {
   return refusals.map((r) => `\n  - ${r.engine.name}${r.engine.name === r.engine.address ? "" : ` (${r.engine.address})`}: ${r.reason}`).join("");
@@ -48,7 +54,7 @@ interface EngineFacts {
 /** Per pool: what each engine said about its platforms, shared by the builds of that pool. */
 const facts = new WeakMap<EnginePool, Map<string, EngineFacts>>();
 
-function platformsOf(pool: EnginePool, engine: ResolvedEngine, open: (engine: ResolvedEngine) => Promise<OpenEngine>): Promise<EnginePlatforms | { error: string }> {
+function platformsOf(pool: EnginePool, engine: ResolvedEngine, open: (engine: ResolvedEngine) => Promise<OpenedEngine>): Promise<EnginePlatforms | { error: string }> {
   let known = facts.get(pool);
   if (known === undefined) {
     known = new Map();
@@ -77,7 +83,7 @@ function engineLabel(engine: ResolvedEngine): string {
  * Before anything builds: every platform must have an engine that declares it, or one that can run it (natively or
  * emulated). A platform that no engine that answers can run is an ENVIRONMENT error naming what each engine builds.
  */
-async function checkPoolPlatforms(image: Image, config: ResolvedRemoteConfig, pool: EnginePool, open: (engine: ResolvedEngine) => Promise<OpenEngine>): Promise<void> {
+async function checkPoolPlatforms(image: Image, config: ResolvedRemoteConfig, pool: EnginePool, open: (engine: ResolvedEngine) => Promise<OpenedEngine>): Promise<void> {
   for (const platform of image.platforms) {
     if (config.engines.some((e) => e.platforms.some((p) => samePlatform(p, platform)))) continue;
     const answers: { engine: ResolvedEngine; platforms: EnginePlatforms }[] = [];
@@ -107,7 +113,7 @@ export async function runRemoteBuild(image: Image, context: BuildContext, config
   const { uri, signal } = context;
   if (signal.aborted) throw cancelledError(image, uri);
   const plan = await renderDockerBuild(image, { baseUri: context.baseUri, config: config.settings });
-  const open = (engine: ResolvedEngine) => openEngine(engine, { timeoutMs: config.healthCheckTimeoutMs, env });
+  const open = (engine: ResolvedEngine) => openOne(engine, config, env);
   await checkPoolPlatforms(image, config, pool, open);
   if (image.platforms.length > 1) {
     // The pool's slots are the limit: every platform asks for one at once, so they spread over the engines.
@@ -138,10 +144,10 @@ async function buildOnPool(
   };
   const hints: string[] = [];
   const declares = (engine: ResolvedEngine) => platform !== undefined && engine.platforms.some((p) => samePlatform(p, platform));
-  const check = async (engine: ResolvedEngine): Promise<OpenEngine> => {
-    let connection: OpenEngine;
+  const check = async (engine: ResolvedEngine): Promise<OpenedEngine> => {
+    let connection: OpenedEngine;
     try {
-      connection = await openEngine(engine, { timeoutMs: config.healthCheckTimeoutMs, env });
+      connection = await openOne(engine, config, env);
     } catch (error) {
       const hint = (error as { hint?: unknown }).hint;
       if (typeof hint === "string") hints.push(hint);
@@ -212,7 +218,7 @@ async function buildOnPool(
  * when they all agree. A pool of several platforms has no single native one.
  */
 export async function poolNativePlatform(config: ResolvedRemoteConfig, pool: EnginePool, env: NodeJS.ProcessEnv = process.env): Promise<NativePlatform> {
-  const open = (engine: ResolvedEngine) => openEngine(engine, { timeoutMs: config.healthCheckTimeoutMs, env });
+  const open = (engine: ResolvedEngine) => openOne(engine, config, env);
   const seen = new Map<string, string[]>();
   const problems: string[] = [];
   for (const engine of config.engines) {

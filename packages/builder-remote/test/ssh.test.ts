@@ -1,20 +1,18 @@
 /**
  * ssh:// engines: the builder's real SSH client (key authentication, host key checked against a known_hosts file,
- * `docker system dial-stdio`) reaching the test environment's remote engine through the SSH server in
- * support/ssh.ts, which runs the real docker CLI's dial-stdio.
+ * `docker system dial-stdio`) reaching the test environment's remote engine through @imagespec/test-env's SSH server
+ * (sshTestEngine), which runs the real docker CLI's dial-stdio.
  */
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { type BuildOutcome, type EngineEvent, Image, ImageBuildEngine, isImageSpecError, RegistryClient } from "@imagespec/core";
-import { docker, type RemoteTestEnv, remoteTestEnv, runImage, type TestEnv, testEnv } from "@imagespec/test-env";
+import { docker, runImage, type SshKeys, type SshServer, sshTestEngine, type TestEnv, testEnv } from "@imagespec/test-env";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRemoteBuilder, type RemoteEngineConfig } from "../src/index.js";
 import { project } from "./support/project.js";
-import { generateKeys, type SshKeys, type SshServer, sshServer } from "./support/ssh.js";
 
 let env: TestEnv;
-let remote: RemoteTestEnv;
 let keys: SshKeys;
 let server: SshServer;
 let dir: string;
@@ -40,15 +38,8 @@ async function build(engine: Partial<RemoteEngineConfig>, image: Image, events: 
 
 beforeAll(async () => {
   env = testEnv();
-  remote = remoteTestEnv();
   dir = project({}, "imagespec-remote-ssh-");
-  keys = generateKeys(dir);
-  server = await sshServer({
-    hostKey: keys.host.privateKey,
-    authorizedKey: keys.client.publicKey,
-    dockerCli: env.dockerCli,
-    env: { DOCKER_HOST: remote.remoteEngine, DOCKER_TLS_VERIFY: "1", DOCKER_CERT_PATH: remote.remoteCertPath },
-  });
+  ({ keys, server } = await sshTestEngine(dir));
 });
 
 afterAll(async () => {

@@ -1,11 +1,13 @@
 /**
- * @imagespec/docker-build/engine: runs a build on a Docker Engine API connection the builder opened. Opens a BuildKit
+ * @imagespec/docker-build/engine: connects to a Docker engine (`openEngineConnection`: a socket, TCP with TLS, or SSH
+ * with the host key checked against known_hosts) and runs a build on that connection. Opens a BuildKit
  * session of its own on it (the context and Dockerfile, registry credentials, secrets, SSH agents), builds with
  * BuildKit, decodes its progress into build events, maps a failed step back to its layer, pushes from the engine,
  * and tells an engine that went away (EngineLostError) from a build that failed.
  */
 
 export { buildFailure, buildOnEngine, cancelledError, DockerBuildError, type EngineBuildRun, EngineLostError, isConnectionFailure, isEngineLost } from "./build.js";
+export { EngineConnectionError, engineConnectionFailure, isEngineConnectionError, type OpenedEngine, openEngineConnection } from "./connection/open.js";
 export { type ContextEntry, type ContextEntryOptions, contextEntries, openContextFile } from "./context-entries.js";
 export { type ContextStats, type ContextTar, type ContextTarOptions, contextTar } from "./context-tar.js";
 export { type EngineBuildOptions, type EngineConnection, engineBuild, engineImageId, enginePush, withTimeout } from "./engine-api.js";

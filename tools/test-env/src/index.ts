@@ -19,5 +19,6 @@ export { CAPTIVE_PORTAL_PAGE, type Fault, type FaultProxy, type FaultRequest, st
 export { HOSTILE_PAYLOADS, hostileStrings, ILL_FORMED, seededRandom } from "./hostile.js";
 export { publishNpmPackage, type PublishedPackage } from "./npm-registry.js";
 export { servePackageIndex, type PackageIndex, type PackageIndexOptions } from "./package-index.js";
+export { generateKeys, type SshKeys, type SshServer, sshServer, sshTestEngine } from "./ssh.js";
 export { buildWheel, normalizeProjectName, type WheelSpec } from "./wheel.js";
 export { buildkitDockerClient, type DockerClient, dockerSelection, type ImageEntry, imageFolder, inParallel, modernDockerClient } from "./oracle.js";

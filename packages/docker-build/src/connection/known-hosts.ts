@@ -1,6 +1,6 @@
 /**
  * SSH host key checking against an OpenSSH known_hosts file, as `ssh` does with StrictHostKeyChecking: an engine whose
- * host key is not listed, or differs, is refused. Understands plain and hashed (`|1|salt|hash`) host names,
+ * host key is not listed, or differs, is refused (every ssh:// engine, whichever builder connects). Understands plain and hashed (`|1|salt|hash`) host names,
  * `[host]:port`, patterns with `*`, `?` and `!`, and `@revoked` lines; `@cert-authority` lines are not used.
  */
 
