@@ -21,6 +21,7 @@ export default defineConfig({
       "test/project.test.ts",
       "test/registry-client.test.ts",
       "test/registry-credentials.test.ts",
+      "test/settings.test.ts",
       "test/spec.test.ts",
     ],
     testTimeout: 120_000,

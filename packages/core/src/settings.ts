@@ -11,9 +11,6 @@ import { ImageSpecError } from "./errors.js";
 import { checkRegistry } from "./grammar.js";
 import { DEFAULT_DEBIAN_BASE_TEMPLATE, debianBaseImage, type Image } from "./image.js";
 
-/** Where a resolved setting came from, for messages (`IMAGESPEC_REGISTRY`, `registry in the config file`, ...). */
-export type SettingSource = "flag" | "environment" | "config" | "default";
-
 export interface ResolvedSettings {
   readonly config: ImageSpecConfig;
   readonly configFile: string | undefined;
@@ -23,7 +20,6 @@ export interface ResolvedSettings {
   readonly builder: string | undefined;
   /** The Debian Python base template (`{python_version}`): `IMAGESPEC_DEBIAN_BASE_IMAGE`, the config's `debianBaseImage`, the default. */
   readonly debianBaseImage: string;
-  readonly sources: { readonly registry: SettingSource; readonly builder: SettingSource; readonly debianBaseImage: SettingSource };
 }
 
 export interface ResolveSettingsOptions {
@@ -31,8 +27,6 @@ export interface ResolveSettingsOptions {
   readonly cwd?: string;
   /** An explicit config file (skips the search); `false` uses none. */
   readonly configFile?: string | false;
-  /** An already loaded config (skips loading a file); `configFile` then only names where it came from. */
-  readonly config?: ImageSpecConfig;
   /** The environment the `IMAGESPEC_*` settings are read from. Default: `process.env`. */
   readonly env?: NodeJS.ProcessEnv;
   /** What the command line gives; wins over the environment and the config. */
@@ -42,7 +36,7 @@ export interface ResolveSettingsOptions {
 export async function resolveSettings(options: ResolveSettingsOptions = {}): Promise<ResolvedSettings> {
   const env = options.env ?? process.env;
   const configFile = options.configFile === false ? undefined : (options.configFile ?? findConfigFile(options.cwd ?? process.cwd()));
-  const config = options.config ?? (configFile ? await loadConfigFile(configFile) : {});
+  const config: ImageSpecConfig = configFile ? await loadConfigFile(configFile) : {};
 
   const envRegistry = env.IMAGESPEC_REGISTRY || undefined;
   const registry = envRegistry ?? config.registry;
@@ -57,19 +51,12 @@ export async function resolveSettings(options: ResolveSettingsOptions = {}): Pro
   // Checked now, so a broken template fails before any module is loaded, naming where it was set.
   debianBaseImage("3.12", debian, envDebian !== undefined ? "IMAGESPEC_DEBIAN_BASE_IMAGE" : "debianBaseImage in the config file");
 
-  const source = (flag: unknown, fromEnv: unknown, fromConfig: unknown): SettingSource =>
-    flag !== undefined ? "flag" : fromEnv !== undefined ? "environment" : fromConfig !== undefined ? "config" : "default";
   return Object.freeze({
     config,
     configFile,
     registry,
     builder,
     debianBaseImage: debian,
-    sources: {
-      registry: source(undefined, envRegistry, config.registry),
-      builder: source(flagBuilder, envBuilder, config.builder),
-      debianBaseImage: source(undefined, envDebian, config.debianBaseImage),
-    },
   });
 }
 
