@@ -6,7 +6,7 @@
 
 import { readFileSync } from "node:fs";
 import { parseCommandArgs, UsageError } from "./args.js";
-import { COMMAND_LIST, type CommandName, type CommandSpec, type Commands, findCommand, isCommandName, type OptionSpecs, type OptionsOf } from "./commands.js";
+import { COMMAND_LIST, type CommandName, type Commands, findCommand, isCommandName, type OptionSpecs, type OptionsOf } from "./commands.js";
 import { EXIT, errorJson, exitCodeFor, isCoreError } from "./exit.js";
 import { commandHelp, generalHelp } from "./help.js";
 import { Output, type Streams } from "./output.js";

@@ -18,7 +18,7 @@ describe("help", () => {
     const { code, stdout } = await project.run(["--help"]);
     expect(code).toBe(0);
     for (const command of COMMANDS) expect(stdout).toMatch(new RegExp(`^  ${command} `, "m"));
-    expect(stdout).toMatch(/^  3 +environment problem/m);
+    expect(stdout).toMatch(/^ {2}3 +environment problem/m);
   });
 
   it.each(COMMANDS)("%s --help shows its usage, options and an example", async (command) => {

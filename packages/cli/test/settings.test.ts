@@ -24,7 +24,13 @@ afterAll(() => project.remove());
 async function cliTags(env: NodeJS.ProcessEnv): Promise<Record<string, string>> {
   let stdout = "";
   let stderr = "";
-  const sink = (append: (t: string) => void) => ({ write: (chunk: string) => (append(String(chunk)), true) }) as unknown as Streams["stdout"];
+  const sink = (append: (t: string) => void) =>
+    ({
+      write: (chunk: string) => {
+        append(String(chunk));
+        return true;
+      },
+    }) as unknown as Streams["stdout"];
   const code = await main(["tag", "images.ts", "--json"], env, { cwd: project.dir, stdout: sink((t) => (stdout += t)), stderr: sink((t) => (stderr += t)) });
   expect(code, stderr).toBe(0);
   const entries = JSON.parse(stdout) as { name: string; uri: string }[];

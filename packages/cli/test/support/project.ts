@@ -112,7 +112,13 @@ function runInProcess(args: readonly string[], cwd: string, dir: string, extra: 
     for (const [key, value] of Object.entries(env)) if (value === undefined) delete env[key];
     let stdout = "";
     let stderr = "";
-    const sink = (append: (text: string) => void) => ({ write: (chunk: string | Uint8Array) => (append(String(chunk)), true) }) as unknown as Streams["stdout"];
+    const sink = (append: (text: string) => void) =>
+      ({
+        write: (chunk: string | Uint8Array) => {
+          append(String(chunk));
+          return true;
+        },
+      }) as unknown as Streams["stdout"];
     const saved = { ...process.env };
     const savedCwd = process.cwd();
     for (const key of Object.keys(process.env)) if (!(key in env)) delete process.env[key];
