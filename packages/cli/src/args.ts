@@ -1,15 +1,15 @@
 /**
- * A small argument parser for the command table in commands.ts: `--flag`, `--option value`, `--option=value`,
- * `-h`, `--` to end options. Hand-rolled so that `imagespec --help` loads nothing else, and so that every usage
- * mistake becomes a UsageError (exit 2) that can suggest the right spelling.
+ * The command line of one command, split by Node's `util.parseArgs` (`--flag`, `--option value`, `--option=value`,
+ * `-h`, `--` to end options) and checked against the command's table in commands.ts. parseArgs runs non-strict and
+ * hands back its tokens, so that every mistake becomes a UsageError (exit 2) in our words that names the flag and
+ * can suggest the right spelling. Built into Node: `imagespec --help` loads nothing else.
  */
 
-import type { CommandSpec, OptionSpec } from "./commands.js";
+import { parseArgs } from "node:util";
+import type { CommandSpec, OptionSpec, OptionSpecs, OptionValues } from "./commands.js";
 
-export type OptionValues = Record<string, string | boolean | string[] | undefined>;
-
-export interface ParsedArgs {
-  readonly options: OptionValues;
+export interface ParsedArgs<O extends OptionSpecs = OptionSpecs> {
+  readonly options: OptionValues<O>;
   readonly positionals: string[];
 }
 
@@ -28,64 +28,61 @@ export class UsageError extends Error {
   }
 }
 
-export function parseArgs(command: CommandSpec, argv: readonly string[], allOptions: readonly OptionSpec[]): ParsedArgs {
-  const options: OptionValues = {};
-  const positionals: string[] = [];
-  const byName = new Map(command.options.map((o) => [o.name, o]));
-  const byShort = new Map(command.options.filter((o) => o.short).map((o) => [o.short!, o]));
+/** Parses `argv` (what follows the command name) against the command's options. `allFlags`: every command's flags, to say "not an option of this command". */
+export function parseCommandArgs<O extends OptionSpecs>(command: CommandSpec<O>, argv: readonly string[], allFlags: ReadonlySet<string>): ParsedArgs<O> {
+  const specs = Object.entries(command.options) as [string, OptionSpec][];
+  const byFlag = new Map(specs.map(([key, spec]) => [spec.flag, { key, spec }]));
+  const { tokens } = parseArgs({
+    args: [...argv],
+    options: Object.fromEntries(specs.map(([, o]) => [o.flag, { type: o.type, ...(o.short !== undefined && { short: o.short }) }])),
+    allowPositionals: true,
+    strict: false,
+    tokens: true,
+  });
 
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === "--") {
-      positionals.push(...argv.slice(i + 1));
-      break;
-    }
-    if (!arg.startsWith("-") || arg === "-") {
-      positionals.push(arg);
+  const values: Record<string, string | boolean | string[]> = {};
+  const positionals: string[] = [];
+  for (const token of tokens) {
+    if (token.kind === "positional") {
+      positionals.push(token.value);
       continue;
     }
-    let spec: OptionSpec | undefined;
-    let inline: string | undefined;
-    if (arg.startsWith("--")) {
-      const eq = arg.indexOf("=");
-      const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
-      inline = eq === -1 ? undefined : arg.slice(eq + 1);
-      spec = byName.get(name);
-      if (!spec) throw unknownOption(command, `--${name}`, allOptions);
-    } else {
-      spec = byShort.get(arg.slice(1));
-      if (!spec) throw unknownOption(command, arg, allOptions);
-    }
-    const flag = `--${spec.name}`;
-    if (spec.value === undefined) {
-      if (inline !== undefined) throw new UsageError(`${flag} does not take a value (got ${flag}=${inline})`, { command: command.name });
-      options[spec.name] = true;
+    if (token.kind === "option-terminator") continue;
+    const known = byFlag.get(token.name);
+    if (known === undefined) throw unknownOption(command, token.rawName, allFlags);
+    const { key, spec } = known;
+    const flag = `--${spec.flag}`;
+    if (spec.type === "boolean") {
+      if (token.value !== undefined) throw new UsageError(`${flag} does not take a value (got ${flag}=${token.value})`, { command: command.name });
+      values[key] = true;
       continue;
     }
-    let value = inline;
-    if (value === undefined) {
-      const next = argv[i + 1];
-      if (next === undefined || (next.startsWith("-") && next !== "-")) {
-        throw new UsageError(`${flag} needs a value: ${flag} ${spec.value}`, { command: command.name });
-      }
-      value = next;
-      i++;
+    // parseArgs takes the next argument as the value even when it is an option: `--builder --json` is a missing value.
+    const value = token.value;
+    if (value === undefined || (!token.inlineValue && value.startsWith("-") && value !== "-")) {
+      throw new UsageError(`${flag} needs a value: ${flag} ${spec.value}`, { command: command.name });
     }
     if (value === "") throw new UsageError(`${flag} needs a non-empty value: ${flag} ${spec.value}`, { command: command.name });
-    if (spec.repeatable) {
-      const list = (options[spec.name] as string[] | undefined) ?? [];
-      list.push(...value.split(",").map((v) => v.trim()).filter(Boolean));
-      options[spec.name] = list;
+    if (spec.multiple) {
+      const list = (values[key] as string[] | undefined) ?? [];
+      list.push(
+        ...value
+          .split(",")
+          .map((v) => v.trim())
+          .filter(Boolean),
+      );
+      values[key] = list;
     } else {
-      options[spec.name] = value;
+      values[key] = value;
     }
   }
 
-  if (options.help) return { options, positionals };
+  const options = values as OptionValues<O>;
+  if (values.help === true) return { options, positionals };
   const { min, max } = command.positionals;
   if (positionals.length > max) {
     const extra = positionals.slice(max);
-    const looksLikeFlag = extra.find((p) => /^[a-z][a-z-]+$/.test(p) && command.options.some((o) => o.name === p));
+    const looksLikeFlag = extra.find((p) => /^[a-z][a-z-]+$/.test(p) && byFlag.has(p));
     throw new UsageError(
       max === 0
         ? `${command.name} takes no arguments (got ${extra.map((p) => JSON.stringify(p)).join(" ")})`
@@ -97,15 +94,14 @@ export function parseArgs(command: CommandSpec, argv: readonly string[], allOpti
   return { options, positionals };
 }
 
-function unknownOption(command: CommandSpec, option: string, allOptions: readonly OptionSpec[]): UsageError {
+function unknownOption(command: CommandSpec, option: string, allFlags: ReadonlySet<string>): UsageError {
   const name = option.replace(/^-+/, "").split("=")[0]!;
-  const elsewhere = allOptions.find((o) => o.name === name);
-  if (elsewhere && !command.options.includes(elsewhere)) {
+  if (option.startsWith("--") && allFlags.has(name)) {
     return new UsageError(`${option} is not an option of imagespec ${command.name}`, { command: command.name });
   }
   return new UsageError(`unknown option ${option} for imagespec ${command.name}`, {
     command: command.name,
     unknown: option.startsWith("--") ? name : option,
-    suggestFrom: command.options.map((o) => o.name),
+    suggestFrom: Object.values(command.options).map((o) => o.flag),
   });
 }

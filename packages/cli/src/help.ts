@@ -1,12 +1,21 @@
 /** Help text, rendered from the command table. */
 
-import { COMMANDS, type CommandSpec, type OptionSpec } from "./commands.js";
+import { EXIT, EXIT_BY_ERROR_CODE } from "./exit.js";
+import { COMMAND_LIST, type CommandSpec, type OptionSpec } from "./commands.js";
+
+/** The error codes (`error.code` in --json) that end with this exit code, from exit.ts's table. */
+const codesFor = (exit: number) =>
+  Object.entries(EXIT_BY_ERROR_CODE)
+    .filter(([, code]) => code === exit)
+    .map(([name]) => name)
+    .join(", ");
 
 const EXIT_CODES = [
-  "  0  success (an image that already exists counts: it was skipped)",
-  "  1  a build failed (for exists: the tag is absent)",
-  "  2  usage error or invalid definition (the message names the field and the value)",
-  "  3  environment problem: no Docker engine, registry unreachable when it must be reached",
+  "  0    success (an image that already exists counts: it was skipped)",
+  `  1    a build failed (for exists: the tag is absent): ${codesFor(EXIT.failed)}`,
+  `  2    usage error or invalid definition (the message names the field and the value): USAGE, ${codesFor(EXIT.usage)}`,
+  `  3    environment problem: no Docker engine, registry unreachable when it must be reached: ${codesFor(EXIT.environment)}`,
+  `  130  cancelled (Ctrl-C): ${codesFor(EXIT.cancelled)}`,
 ];
 
 const ENVIRONMENT = [
@@ -19,14 +28,14 @@ const ENVIRONMENT = [
 ];
 
 export function generalHelp(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  const width = Math.max(...COMMAND_LIST.map((c) => c.name.length));
   return [
     "imagespec: container images defined in TypeScript, tagged by content, built only when the tag is new.",
     "",
     "Usage: imagespec <command> [arguments] [options]",
     "",
     "Commands:",
-    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    ...COMMAND_LIST.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     "",
     "Options for every command:",
     "  --json           print one JSON document on stdout (build, tag, explain, exists, builders)",
@@ -50,8 +59,9 @@ export function generalHelp(): string {
 }
 
 export function commandHelp(command: CommandSpec): string {
-  const label = (o: OptionSpec) => `${o.short ? `-${o.short}, ` : ""}--${o.name}${o.value ? ` ${o.value}` : ""}`;
-  const width = Math.max(...command.options.map((o) => label(o).length));
+  const label = (o: OptionSpec) => `${o.short ? `-${o.short}, ` : ""}--${o.flag}${o.value ? ` ${o.value}` : ""}`;
+  const options: OptionSpec[] = Object.values(command.options);
+  const width = Math.max(...options.map((o) => label(o).length));
   return [
     `imagespec ${command.name}: ${command.summary}`,
     "",
@@ -61,14 +71,14 @@ export function commandHelp(command: CommandSpec): string {
     ...wrap(command.description, 100),
     "",
     "Options:",
-    ...command.options.map((o) => `  ${label(o).padEnd(width)}  ${o.description}`),
+    ...options.map((o) => `  ${label(o).padEnd(width)}  ${o.description}`),
     "",
     "Examples:",
     ...command.examples.map((e) => `  ${e}`),
     "",
     "Exit codes:",
     ...(command.name === "exists"
-      ? ["  0  present", "  1  absent", "  2  usage error or invalid definition", "  3  unknown (registry unreachable, credentials refused); the reason is printed"]
+      ? ["  0    present", "  1    absent", "  2    usage error or invalid definition", "  3    unknown (registry unreachable, credentials refused); the reason is printed"]
       : EXIT_CODES),
     "",
   ].join("\n");

@@ -1,34 +1,47 @@
 /**
  * From the command line to Images: the configuration (found by walking up, or --config), the project's builders
  * when the command needs them, the user's module (TypeScript through core's importModule, no build step) or
- * YAML spec, and the environment's defaults (IMAGESPEC_REGISTRY, --platform, --fast) applied to every image.
+ * YAML spec, and the resolved settings (registry, Debian base) and flags (--platform, --fast) applied to every image.
  */
 
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import {
+  applySettings,
   closestMatch,
-  findConfigFile,
   grammar,
   type Image,
   ImageSpecError,
-  type ImageSpecConfig,
   isImageSpecError,
-  loadConfigFile,
   loadProject,
   parseImageSpecYaml,
   type Project,
+  type ResolvedSettings,
+  resolveSettings,
 } from "@imagespec/core";
 import { UsageError } from "./args.js";
-import type { Invocation } from "./main.js";
+import type { CommandSpec } from "./commands.js";
+import type { Invocation as CommandInvocation } from "./main.js";
+
+/** What loading needs of any command's invocation: the options several commands share. */
+export interface Invocation extends Omit<CommandInvocation, "command" | "options"> {
+  readonly command: CommandSpec;
+  readonly options: {
+    readonly config?: string;
+    readonly builder?: string;
+    readonly concurrency?: string;
+    readonly image?: string[];
+    readonly platform?: string[];
+    readonly fast?: boolean;
+  };
+}
 import { importImages, type ModuleImages } from "./module.js";
 
 export { importImages } from "./module.js";
 
-export interface Settings {
-  readonly config: ImageSpecConfig;
-  readonly configFile: string | undefined;
+/** The settings resolved once (core's `resolveSettings`: --builder, the environment, the config file) and, for commands that need builders, the project. */
+export interface Settings extends ResolvedSettings {
   /** Loaded only for commands that need builders. */
   readonly project: Project | undefined;
 }
@@ -46,38 +59,32 @@ export interface Target {
 }
 
 /**
- * The configuration and, with `project`, the builders. Applies the config's Debian base to the environment
- * before any user module is imported, because `Image.fromDebianBase` reads it when the module runs.
+ * The settings, resolved once from --builder, the invocation's environment and the config file, and with
+ * `project` the builders, assembled from the same settings. Nothing is written to `process.env`: the settings
+ * reach the images through `prepare` (core's `applySettings`), as they do for `loadProject()` users.
  */
-export async function loadSettings(inv: Invocation, options: { project: boolean; warnPluginFailures?: boolean; deferBuilders?: boolean }): Promise<Settings> {
-  const explicit = typeof inv.options.config === "string" ? path.resolve(inv.cwd, inv.options.config) : undefined;
-  let settings: Settings;
-  if (options.project) {
-    const project = await loadProject({ cwd: inv.cwd, ...(explicit !== undefined && { configFile: explicit }), ...(options.deferBuilders && { deferBuilders: true }) });
-    if (options.warnPluginFailures !== false) {
-      for (const failure of project.failures) inv.out.warn(`plugin ${failure.packageName} was not loaded: ${failure.reason}`);
-      for (const warning of project.warnings) inv.out.warn(warning);
-    }
-    settings = { config: project.config, configFile: project.configFile, project };
-  } else {
-    const configFile = explicit ?? findConfigFile(inv.cwd);
-    settings = { config: configFile ? await loadConfigFile(configFile) : {}, configFile, project: undefined };
+export async function loadSettings(inv: Invocation, options: { project: boolean; warnPluginFailures?: boolean; deferBuilders?: boolean; settings?: ResolvedSettings }): Promise<Settings> {
+  const explicit = inv.options.config !== undefined ? path.resolve(inv.cwd, inv.options.config) : undefined;
+  const flag = inv.options.builder;
+  const resolved =
+    options.settings ?? (await resolveSettings({ cwd: inv.cwd, env: inv.env, ...(explicit !== undefined && { configFile: explicit }), flags: { builder: flag } }));
+  if (!options.project) return { ...resolved, project: undefined };
+  const project = await loadProject({ cwd: inv.cwd, env: inv.env, settings: resolved, ...(options.deferBuilders && { deferBuilders: true }) });
+  if (options.warnPluginFailures !== false) {
+    for (const failure of project.failures) inv.out.warn(`plugin ${failure.packageName} was not loaded: ${failure.reason}`);
+    for (const warning of project.warnings) inv.out.warn(warning);
   }
-  if (!process.env.IMAGESPEC_DEBIAN_BASE_IMAGE && settings.config.debianBaseImage) {
-    process.env.IMAGESPEC_DEBIAN_BASE_IMAGE = settings.config.debianBaseImage;
-  }
-  return settings;
+  return { ...resolved, project };
 }
 
 /** The builder type for images that name none: --builder, IMAGESPEC_BUILDER, then the config's `builder`. */
-export function builderOverride(inv: Invocation, settings: Settings): string | undefined {
-  const flag = typeof inv.options.builder === "string" ? inv.options.builder : undefined;
-  return flag ?? (inv.env.IMAGESPEC_BUILDER || undefined) ?? settings.config.builder;
+export function builderOverride(_inv: Invocation, settings: Settings): string | undefined {
+  return settings.builder;
 }
 
 /** `--concurrency` (else IMAGESPEC_CONCURRENCY): a whole number of at least 1, or undefined for the engine's default. */
 export function concurrency(inv: Invocation): number | undefined {
-  const flag = typeof inv.options.concurrency === "string" ? inv.options.concurrency : undefined;
+  const flag = inv.options.concurrency;
   const text = flag ?? (inv.env.IMAGESPEC_CONCURRENCY || undefined);
   if (text === undefined) return undefined;
   const value = Number(text);
@@ -117,7 +124,7 @@ export function sources(inv: Invocation): Source[] {
     }
     list.push({ kind: isYaml(arg) ? "spec" : "module", file: arg, names: [] });
   }
-  const specFiles = Array.isArray(inv.options.image) ? inv.options.image : [];
+  const specFiles = inv.options.image ?? [];
   for (const file of specFiles) list.push({ kind: "spec", file, names: [] });
   return list;
 }
@@ -171,7 +178,7 @@ export async function loadTargets(inv: Invocation, settings: Settings, mode: "ma
 export async function resolveNativePlatforms(targets: readonly Target[], inv: Invocation, settings: Settings): Promise<Target[]> {
   const hasNative = (image: Image): boolean => image.hasNativePlatform || (image.base.type === "image" && hasNative(image.base.image));
   if (!targets.some((t) => hasNative(t.image))) return [...targets];
-  const project = settings.project ?? (await loadSettings(inv, { project: true, warnPluginFailures: false })).project!;
+  const project = settings.project ?? (await loadSettings(inv, { project: true, warnPluginFailures: false, settings })).project!;
   const builder = builderOverride(inv, settings);
   return Promise.all(targets.map(async (target) => ({ ...target, image: await project.engine.resolvePlatforms(target.image, { builder }) })));
 }
@@ -252,39 +259,26 @@ async function loadSpecTarget(absolute: string, shown: string): Promise<Target> 
 }
 
 /**
- * Applies what the command line and environment add to the definitions: fast mode (code bundles left out),
- * IMAGESPEC_REGISTRY / config `registry` for images that name none, and --platform. Registry and platforms
- * apply to base Images too, so a base shared by two targets stays one image (one URI).
+ * Applies what the settings and the command line add to the definitions: the resolved settings (core's
+ * `applySettings`: the registry for images that name none, the Debian base template), fast mode (code bundles left
+ * out) and --platform. They apply to base Images too, so a base shared by two targets stays one image (one URI).
  */
 export function prepare(targets: readonly Target[], inv: Invocation, settings: Settings): Target[] {
-  const registry = inv.env.IMAGESPEC_REGISTRY || settings.config.registry;
-  const platforms = Array.isArray(inv.options.platform) && inv.options.platform.length > 0 ? inv.options.platform : undefined;
+  const platforms = inv.options.platform !== undefined && inv.options.platform.length > 0 ? inv.options.platform : undefined;
   const fast = inv.options.fast === true;
-  if (registry !== undefined) checkRegistry(registry, inv.env.IMAGESPEC_REGISTRY ? "IMAGESPEC_REGISTRY" : "registry in the config file");
   for (const platform of platforms ?? []) {
     const problem = grammar.checkPlatform(platform);
     if (problem !== undefined) {
       throw new ImageSpecError("INVALID_SPEC", `Cannot use --platform ${JSON.stringify(platform)}: ${problem}`, { field: "--platform", value: platform });
     }
   }
-  const change = (image: Image): Image => {
-    let next = image;
-    if (registry !== undefined && next.registry === undefined) next = next.clone({ registry });
-    if (platforms !== undefined) next = next.clone({ platform: platforms });
-    return next;
-  };
+  const applied = new WeakMap<Image, Image>();
+  const change = (image: Image): Image => (platforms !== undefined ? image.clone({ platform: platforms }) : image);
   const cache = new WeakMap<Image, Image>();
-  return targets.map((target) => ({ ...target, image: mapChain(fast ? target.image.forFastRegistration() : target.image, change, cache) }));
-}
-
-function checkRegistry(registry: string, source: string): void {
-  const problem = grammar.checkRegistry(registry);
-  if (problem === undefined) return;
-  throw new ImageSpecError("CONFIG_ERROR", `Cannot use ${source} = ${JSON.stringify(registry)}: ${problem}`, {
-    field: source,
-    value: registry,
-    hint: "Give a registry host with an optional port and path, e.g. ghcr.io/acme or 127.0.0.1:5000.",
-  });
+  return targets.map((target) => ({
+    ...target,
+    image: mapChain(applySettings(fast ? target.image.forFastRegistration() : target.image, settings, applied), change, cache),
+  }));
 }
 
 /** Applies `change` to an image and every Image it is based on; the child is rebuilt on the changed base. */

@@ -5,26 +5,27 @@
  */
 
 import { readFileSync } from "node:fs";
-import { type OptionValues, parseArgs, UsageError } from "./args.js";
-import { COMMANDS, type CommandSpec, findCommand, type OptionSpec } from "./commands.js";
+import { parseCommandArgs, UsageError } from "./args.js";
+import { COMMAND_LIST, type CommandName, type Commands, findCommand, isCommandName, type OptionSpecs, type OptionsOf } from "./commands.js";
 import { EXIT, errorJson, exitCodeFor, isCoreError } from "./exit.js";
 import { commandHelp, generalHelp } from "./help.js";
-import { Output } from "./output.js";
+import { Output, type Streams } from "./output.js";
 import { mark, timings } from "./timings.js";
 
-/** What every command receives. */
-export interface Invocation {
-  readonly command: CommandSpec;
-  readonly options: OptionValues;
+/** What every command receives: its own options, typed from the command table. */
+export interface Invocation<N extends CommandName = CommandName> {
+  readonly command: Commands[N];
+  readonly options: OptionsOf<N>;
   readonly positionals: readonly string[];
   readonly out: Output;
   readonly env: NodeJS.ProcessEnv;
   readonly cwd: string;
 }
 
-type CommandModule = { run(invocation: Invocation): Promise<number> };
+type CommandModule<N extends CommandName> = { run(invocation: Invocation<N>): Promise<number> };
 
-const loaders: Readonly<Record<string, () => Promise<CommandModule>>> = {
+/** Each command's module, imported only when it runs; the types tie each module to its own command's options. */
+const loaders: { readonly [N in CommandName]: () => Promise<CommandModule<N>> } = {
   build: () => import("./commands/build.js"),
   tag: () => import("./commands/tag.js"),
   dockerfile: () => import("./commands/dockerfile.js"),
@@ -33,13 +34,19 @@ const loaders: Readonly<Record<string, () => Promise<CommandModule>>> = {
   builders: () => import("./commands/builders.js"),
 };
 
-const ALL_OPTIONS: readonly OptionSpec[] = [...new Map(COMMANDS.flatMap((c) => c.options).map((o) => [o.name, o])).values()];
+const ALL_FLAGS: ReadonlySet<string> = new Set(COMMAND_LIST.flatMap((c) => Object.values(c.options).map((o) => o.flag)));
 
-export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+/** Where `main` writes and runs: the process's own by default; a test runs it in-process with its own. */
+export interface MainContext extends Partial<Streams> {
+  readonly cwd?: string;
+}
+
+export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env, context: MainContext = {}): Promise<number> {
   mark("node and the cli");
   const wantsJson = argv.includes("--json");
   const wantsDebug = argv.includes("--debug");
-  let out = new Output({ env, json: wantsJson, debug: wantsDebug });
+  const streams: Streams = { stdout: context.stdout ?? process.stdout, stderr: context.stderr ?? process.stderr };
+  let out = new Output({ env, json: wantsJson, debug: wantsDebug, streams });
   try {
     // Options before the command (`imagespec --debug build ...`) count as if written after it.
     const leading: string[] = [];
@@ -73,17 +80,10 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       out.out(commandHelp(command));
       return EXIT.ok;
     }
-    const command = findCommand(name);
-    if (!command) throw unknownCommand(name);
-    const { options, positionals } = parseArgs(command, [...leading, ...argv.slice(i + 1)], ALL_OPTIONS);
-    if (options.help) {
-      out.out(commandHelp(command));
-      return EXIT.ok;
-    }
-    out = new Output({ env, json: options.json === true, debug: options.debug === true });
-    const module = await loaders[command.name]!();
-    mark("command and core");
-    const code = await module.run({ command, options, positionals, out, env, cwd: process.cwd() });
+    if (!isCommandName(name)) throw unknownCommand(name);
+    const code = await runCommand(name, [...leading, ...argv.slice(i + 1)], env, context.cwd ?? process.cwd(), streams, (next) => {
+      out = next;
+    });
     if (out.debug) out.err(out.style.dim(`timings: ${timings()}`));
     return code;
   } catch (error) {
@@ -92,9 +92,30 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   }
 }
 
+async function runCommand<N extends CommandName>(
+  name: N,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+  streams: Streams,
+  setOutput: (out: Output) => void,
+): Promise<number> {
+  const command = findCommand(name) as Commands[N];
+  const { options, positionals } = parseCommandArgs<OptionSpecs>(command, args, ALL_FLAGS);
+  const out = new Output({ env, json: options.json === true, debug: options.debug === true, streams });
+  setOutput(out);
+  if (options.help === true) {
+    out.out(commandHelp(command));
+    return EXIT.ok;
+  }
+  const module = await loaders[name]();
+  mark("command and core");
+  return module.run({ command, options: options as OptionsOf<N>, positionals, out, env, cwd });
+}
+
 function unknownCommand(name: string): UsageError {
   if (name.startsWith("-")) return new UsageError(`unknown option ${name}; options go after the command, e.g. imagespec build --help`);
-  return new UsageError(`unknown command ${JSON.stringify(name)}`, { unknown: name, suggestFrom: COMMANDS.map((c) => c.name) });
+  return new UsageError(`unknown command ${JSON.stringify(name)}`, { unknown: name, suggestFrom: COMMAND_LIST.map((c) => c.name) });
 }
 
 async function report(error: unknown, out: Output): Promise<void> {

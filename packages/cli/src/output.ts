@@ -16,8 +16,16 @@ export interface Styles {
 const code = (open: number, close: number) => (s: string) => `\x1b[${open}m${s}\x1b[${close}m`;
 const plain = (s: string) => s;
 
+/** Where output is written: the process's streams, or (a test running `main` in-process) anything with `write`. */
+export interface Streams {
+  readonly stdout: Pick<NodeJS.WriteStream, "write"> & { readonly isTTY?: boolean };
+  readonly stderr: Pick<NodeJS.WriteStream, "write"> & { readonly isTTY?: boolean; readonly columns?: number; readonly rows?: number };
+}
+
 export class Output {
   readonly env: NodeJS.ProcessEnv;
+  readonly stdout: Streams["stdout"];
+  readonly stderr: Streams["stderr"];
   readonly json: boolean;
   readonly debug: boolean;
   /** Colours on stderr. */
@@ -25,11 +33,13 @@ export class Output {
   /** Redraw progress in place (stderr is a terminal, not CI, not TERM=dumb). */
   readonly live: boolean;
 
-  constructor(options: { env: NodeJS.ProcessEnv; json: boolean; debug: boolean }) {
+  constructor(options: { env: NodeJS.ProcessEnv; json: boolean; debug: boolean; streams?: Streams }) {
     this.env = options.env;
     this.json = options.json;
     this.debug = options.debug;
-    const tty = process.stderr.isTTY === true && options.env.TERM !== "dumb";
+    this.stdout = options.streams?.stdout ?? process.stdout;
+    this.stderr = options.streams?.stderr ?? process.stderr;
+    const tty = this.stderr.isTTY === true && options.env.TERM !== "dumb";
     this.live = tty && !isCI(options.env);
     this.style = useColor(options.env, tty)
       ? { bold: code(1, 22), dim: code(2, 22), red: code(31, 39), green: code(32, 39), yellow: code(33, 39), cyan: code(36, 39) }
@@ -38,18 +48,18 @@ export class Output {
 
   /** A result line (or block) on stdout. */
   out(text: string): void {
-    process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
+    this.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
   }
 
   /** The --json document. */
   outJson(value: unknown): void {
-    process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+    this.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
   }
 
   /** Progress and diagnostics on stderr, made safe for a terminal (`terminalSafe`). */
   err(text: string): void {
     const safe = terminalSafe(text);
-    process.stderr.write(safe.endsWith("\n") ? safe : `${safe}\n`);
+    this.stderr.write(safe.endsWith("\n") ? safe : `${safe}\n`);
   }
 
   warn(message: string): void {

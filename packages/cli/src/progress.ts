@@ -151,14 +151,14 @@ export class Progress {
   }
 
   #clear(): void {
-    if (this.#drawn > 0) process.stderr.write(`\x1b[${this.#drawn}F\x1b[0J`);
+    if (this.#drawn > 0) this.#out.stderr.write(`\x1b[${this.#drawn}F\x1b[0J`);
     this.#drawn = 0;
   }
 
   #draw(): void {
-    const width = Math.max(40, (process.stderr.columns || 100) - 1);
+    const width = Math.max(40, (this.#out.stderr.columns || 100) - 1);
     // Cursor movement cannot reach above the top of the screen: the region must fit in it.
-    const height = Math.max(3, (process.stderr.rows || 24) - 2);
+    const height = Math.max(3, (this.#out.stderr.rows || 24) - 2);
     const images = [...this.#images.values()].map((state) => this.#imageLine(state, true, width));
     let lines: string[] = [];
     for (const [i, state] of [...this.#images.values()].entries()) {
@@ -171,7 +171,7 @@ export class Progress {
     if (lines.length > height) lines = images;
     if (lines.length > height) lines = [...lines.slice(0, height - 1), this.#out.style.dim(`… and ${lines.length - height + 1} more`)];
     this.#clear();
-    if (lines.length > 0) process.stderr.write(`${terminalSafe(lines.join("\n"))}\n`);
+    if (lines.length > 0) this.#out.stderr.write(`${terminalSafe(lines.join("\n"))}\n`);
     this.#drawn = lines.length;
   }
 

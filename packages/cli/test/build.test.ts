@@ -157,23 +157,6 @@ describe("build", () => {
     expect((await build(["images.ts", "other"], { FAKE_STATE_DIR: state, IMAGESPEC_FORCE_PUSH: "true" })).byName.other!.status).toBe("built");
   });
 
-  it("pushes images with a registry unless --no-push or IMAGESPEC_PUSH=false", async () => {
-    // A repository nobody pushed to: the real registry answers 404, so the image is built.
-    const registry = `${process.env.IMAGESPEC_TEST_REGISTRY}/cli-${Date.now().toString(36)}`;
-    for (const [args, env, pushed] of [
-      [[], {}, true],
-      [["--no-push"], {}, false],
-      [[], { IMAGESPEC_PUSH: "false" }, false],
-    ] as const) {
-      const state = freshState();
-      const { code, byName, stderr } = await build(["images.ts", "other", ...args], { FAKE_STATE_DIR: state, IMAGESPEC_REGISTRY: registry, ...env });
-      expect(code, stderr).toBe(0);
-      expect(byName.other!.uri.startsWith(`${registry}/other:`)).toBe(true);
-      expect(byName.other!.pushed, JSON.stringify([args, env])).toBe(pushed);
-      expect(recorded(state)[0]!.push).toBe(pushed);
-    }
-  });
-
   it("picks the builder from --builder, IMAGESPEC_BUILDER, the config file, else the highest priority", async () => {
     const chosen = async (args: string[], env: Record<string, string> = {}, cwd?: string) => {
       const { result, value } = await project.json<BuildReport[]>(["build", "plain.ts", "--dry-run", ...args], { env: { FAKE_STATE_DIR: freshState(), ...env }, cwd });

@@ -18,7 +18,7 @@ describe("help", () => {
     const { code, stdout } = await project.run(["--help"]);
     expect(code).toBe(0);
     for (const command of COMMANDS) expect(stdout).toMatch(new RegExp(`^  ${command} `, "m"));
-    expect(stdout).toMatch(/3 {2}environment problem/);
+    expect(stdout).toMatch(/^ {2}3 +environment problem/m);
   });
 
   it.each(COMMANDS)("%s --help shows its usage, options and an example", async (command) => {
@@ -31,8 +31,8 @@ describe("help", () => {
     }
   });
 
-  it("prints the version", async () => {
-    const { code, stdout } = await project.run(["--version"]);
+  it("prints the version (the binary, as a process)", async () => {
+    const { code, stdout } = await project.run(["--version"], { process: true });
     expect(code).toBe(0);
     const pkg = JSON.parse(readFileSync(path.join(packagesDir, "cli", "package.json"), "utf8")) as { version: string };
     expect(stdout.trim()).toBe(pkg.version);
@@ -59,6 +59,15 @@ describe("help", () => {
   });
 });
 
+describe("exit codes", () => {
+  it("--help lists every error code of core under its exit code, as exit.ts maps them", async () => {
+    const { EXIT_BY_ERROR_CODE } = await import("../src/exit.js");
+    const { stdout } = await project.run(["--help"]);
+    const section = stdout.slice(stdout.indexOf("Exit codes:"), stdout.indexOf("Environment:"));
+    for (const [code, exit] of Object.entries(EXIT_BY_ERROR_CODE)) expect(section).toMatch(new RegExp(`^  ${exit} .*\\b${code}\\b`, "m"));
+  });
+});
+
 describe("mistakes", () => {
   it("suggests the command a misspelling meant", async () => {
     const { code, stdout, stderr } = await project.run(["biuld", "images.ts"]);
@@ -67,8 +76,8 @@ describe("mistakes", () => {
     expect(stderr).toContain('unknown command "biuld"; did you mean build?');
   });
 
-  it("suggests the flag an unknown flag meant", async () => {
-    const { code, stderr } = await project.run(["build", "images.ts", "--fsat"]);
+  it("suggests the flag an unknown flag meant, exit 2 from the process", async () => {
+    const { code, stderr } = await project.run(["build", "images.ts", "--fsat"], { process: true });
     expect(code).toBe(2);
     expect(stderr).toContain("unknown option --fsat for imagespec build; did you mean --fast?");
     expect(stderr).toContain('Run "imagespec build --help"');

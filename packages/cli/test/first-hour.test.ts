@@ -253,8 +253,9 @@ describe("9. hints for the mistakes people make", () => {
 describe("10. plugins imported by the config file", () => {
   it("a plugin package that is not installed: the import, the file, and how to install it", async () => {
     project.write("missing-plugin/imagespec.config.ts", `import { defineConfig } from "@imagespec/core";\nimport envd from "@imagespec/builder-envd/plugin";\nexport default defineConfig({ plugins: [envd] });\n`);
-    // NODE_PATH unset: pnpm sets it for the test runner, and a user's shell has none.
-    const { code, stderr } = await project.run(["builders"], { cwd: path.join(project.dir, "missing-plugin"), env: { NODE_PATH: undefined } });
+    // NODE_PATH unset: pnpm sets it for the test runner, and a user's shell has none. A process of its own: module
+    // resolution is fixed when a process starts, so the test runner's would find the workspace's packages.
+    const { code, stderr } = await project.run(["builders"], { cwd: path.join(project.dir, "missing-plugin"), env: { NODE_PATH: undefined }, process: true });
     expect(code).toBe(2);
     expect(stderr).toContain('Cannot import "@imagespec/builder-envd/plugin" in imagespec.config.ts: the package @imagespec/builder-envd is not installed');
     expect(stderr).toContain("hint: Install it: npm install --save-dev @imagespec/builder-envd (or pnpm add -D @imagespec/builder-envd).");

@@ -451,9 +451,13 @@ export class Image {
 
   // ------------------------------------------------------------------------------------------------ variants
 
-  /** The same definition under another registry, name or Python version (a Debian base follows the version). */
-  clone(options: { registry?: string; name?: string; pythonVersion?: string; platform?: string | readonly string[] } = {}): Image {
-    const opts = parseOrThrow(optionsSchema, options, "clone the image", OPTION_KEYS);
+  /**
+   * The same definition under another registry, name or Python version (a Debian base follows the version), or
+   * with its Debian base taken from another template (`debianBaseImage`, with `{python_version}`).
+   */
+  clone(options: { registry?: string; name?: string; pythonVersion?: string; platform?: string | readonly string[]; debianBaseImage?: string } = {}): Image {
+    const { debianBaseImage: template, ...rest } = options;
+    const opts = parseOrThrow(optionsSchema, rest, "clone the image", OPTION_KEYS);
     const changes: Partial<{ -readonly [K in keyof ImageState]: ImageState[K] }> = {};
     if (opts.registry !== undefined) changes.registry = opts.registry;
     if (opts.name !== undefined) changes.name = opts.name;
@@ -464,7 +468,10 @@ export class Image {
     }
     if (opts.pythonVersion !== undefined) {
       changes.pythonVersion = opts.pythonVersion;
-      if (this.base.type === "debian") changes.base = { type: "debian", pythonVersion: opts.pythonVersion, uri: debianBaseImage(opts.pythonVersion) };
+      if (this.base.type === "debian") changes.base = { type: "debian", pythonVersion: opts.pythonVersion, uri: debianBaseImage(opts.pythonVersion, template) };
+    }
+    if (template !== undefined && this.base.type === "debian" && changes.base === undefined) {
+      changes.base = { type: "debian", pythonVersion: this.base.pythonVersion, uri: debianBaseImage(this.base.pythonVersion, template, "debianBaseImage") };
     }
     return this.#with(changes);
   }
@@ -628,13 +635,14 @@ export function definitionFileName(reference: string): string | undefined {
 }
 
 /** The Debian Python base for a Python version: `IMAGESPEC_DEBIAN_BASE_IMAGE`'s template, else `python:<version>-slim-bookworm`. */
-export function debianBaseImage(pythonVersion: string): string {
-  const template = process.env.IMAGESPEC_DEBIAN_BASE_IMAGE || DEFAULT_DEBIAN_BASE_TEMPLATE;
-  const uri = template.replaceAll("{python_version}", pythonVersion);
+export function debianBaseImage(pythonVersion: string, template?: string, source = "IMAGESPEC_DEBIAN_BASE_IMAGE"): string {
+  // Without a template (a resolved setting), the environment's: what an Image constructed outside a project starts from.
+  const chosen = template ?? (process.env.IMAGESPEC_DEBIAN_BASE_IMAGE || DEFAULT_DEBIAN_BASE_TEMPLATE);
+  const uri = chosen.replaceAll("{python_version}", pythonVersion);
   if (normalizeImageReference(uri) === undefined) {
-    throw new ImageSpecError("CONFIG_ERROR", `Cannot resolve the Debian base image: IMAGESPEC_DEBIAN_BASE_IMAGE gives ${showValue(uri)}, which is not an image reference`, {
-      field: "IMAGESPEC_DEBIAN_BASE_IMAGE",
-      value: template,
+    throw new ImageSpecError("CONFIG_ERROR", `Cannot resolve the Debian base image: ${source} gives ${showValue(uri)}, which is not an image reference`, {
+      field: source,
+      value: chosen,
       hint: "Set it to a reference template such as registry.example.com/python:{python_version}-slim-bookworm.",
     });
   }

@@ -97,6 +97,7 @@ export { formatPlatform, NATIVE_PLATFORM, type OciPlatform, parsePlatform, platf
 export { type BuilderFactory, definePlugin, type ImageSpecPlugin, isPlugin, type RequirementsFileHandler } from "./plugin.js";
 export { isLockFile, REQUIREMENTS_FILE_PACKAGES, requirementsFileHandler } from "./requirements-files.js";
 export { type LoadedPlugin, type LoadProjectOptions, loadProject, type Project, type RegisteredBuilderInfo } from "./project.js";
+export { applySettings, type ResolvedSettings, type ResolveSettingsOptions, resolveSettings } from "./settings.js";
 export { formatImageReference, type ImageReference, isLoopbackRegistry, normalizeImageReference, parseImageReference } from "./reference.js";
 export {
   type CredentialResolver,

@@ -7,11 +7,13 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { checkBuilderSettings } from "./builder-settings.js";
-import { type ImageSpecConfig, findConfigFile, loadConfigFile } from "./config.js";
+import type { ImageSpecConfig } from "./config.js";
 import { discoverPlugins, type PluginFailure } from "./discovery.js";
 import { ImageBuildEngine, type EngineOptions } from "./engine.js";
 import { errorMessage, ImageSpecError, isImageSpecError, showValue, type ValidationIssue } from "./errors.js";
+import type { Image } from "./image.js";
 import type { ImageSpecPlugin } from "./plugin.js";
+import { applySettings, type ResolvedSettings, resolveSettings } from "./settings.js";
 import { closestMatch } from "./suggest.js";
 
 export interface LoadedPlugin {
@@ -38,6 +40,14 @@ export interface Project {
   readonly engine: ImageBuildEngine;
   readonly config: ImageSpecConfig;
   readonly configFile: string | undefined;
+  /** The settings resolved once from the environment and the config file (registry, builder, Debian base). */
+  readonly settings: ResolvedSettings;
+  /**
+   * The image as this project builds it: the settings' registry where it names none and its Debian base from the
+   * settings' template (for it and the Images it is based on). The CLI prepares every image this way, so an image
+   * prepared here has the tag the CLI gives it.
+   */
+  prepare(image: Image): Image;
   readonly packageJson: string | undefined;
   readonly plugins: readonly LoadedPlugin[];
   readonly builders: readonly RegisteredBuilderInfo[];
@@ -58,12 +68,15 @@ export interface LoadProjectOptions extends EngineOptions {
    * `failures`; `engine.select()` needs `await engine.loadBuilders()` first.
    */
   readonly deferBuilders?: boolean;
+  /** Settings resolved already (`resolveSettings`), e.g. with command-line flags; default: resolved here from `env`. */
+  readonly settings?: ResolvedSettings;
 }
 
 export async function loadProject(options: LoadProjectOptions = {}): Promise<Project> {
   const cwd = options.cwd ?? process.cwd();
-  const configFile = options.configFile === false ? undefined : (options.configFile ?? findConfigFile(cwd));
-  const config = configFile ? await loadConfigFile(configFile) : {};
+  const settings =
+    options.settings ?? (await resolveSettings({ cwd, ...(options.configFile !== undefined && { configFile: options.configFile }), ...(options.env !== undefined && { env: options.env }) }));
+  const { config, configFile } = settings;
   const discovered = config.discovery === false ? { packageJson: undefined, plugins: [], failures: [] } : await discoverPlugins(cwd);
 
   // A plugin imported by the config file wins over the same plugin found as a dependency.
@@ -151,7 +164,9 @@ export async function loadProject(options: LoadProjectOptions = {}): Promise<Pro
       warnings.push(`${field}.${type} in ${configName} has no effect: no plugin offers a builder of type ${type} (offered: ${offered})${suggestion ? `; did you mean ${field}.${suggestion}?` : ""}`);
     }
   }
-  return { engine, config, configFile, packageJson: discovered.packageJson, plugins, builders, failures, warnings };
+  const prepared = new WeakMap<Image, Image>();
+  const prepare = (image: Image) => applySettings(image, settings, prepared);
+  return { engine, config, configFile, settings, prepare, packageJson: discovered.packageJson, plugins, builders, failures, warnings };
 }
 
 /**

@@ -20,7 +20,7 @@ import * as core from "@imagespec/core";
 import { type Image, ImageSpec, type ImageSpecFields, type LayerDefinition, parseImageSpecYaml, SPEC_FIELDS } from "@imagespec/core";
 import ts from "typescript";
 import { z } from "zod";
-import { COMMANDS } from "../../../packages/cli/src/commands.js";
+import { COMMAND_LIST, type OptionSpec } from "../../../packages/cli/src/commands.js";
 import { EXIT, exitCodeFor } from "../../../packages/cli/src/exit.js";
 import { identifiersIn, type Member, SourceSet } from "./source.js";
 
@@ -324,12 +324,12 @@ export async function generateReference(): Promise<string> {
     "[the CLI's README](../packages/cli/README.md).",
     "",
   );
-  for (const command of COMMANDS) {
+  for (const command of COMMAND_LIST) {
     out.push(`### \`imagespec ${command.name}\``, "", `${command.summary}.`, "", "```", ...command.usage, "```", "", command.description, "");
     out.push("| Option | Description |", "| --- | --- |");
-    for (const o of command.options) {
-      const flag = `--${o.name}${o.value ? ` ${o.value}` : ""}${o.short ? `, -${o.short}` : ""}`;
-      out.push(`| ${code(flag)} | ${cell(o.description)}${o.repeatable && !/repeat/.test(o.description) ? " (repeatable)" : ""} |`);
+    for (const o of Object.values(command.options) as OptionSpec[]) {
+      const flag = `--${o.flag}${o.value ? ` ${o.value}` : ""}${o.short ? `, -${o.short}` : ""}`;
+      out.push(`| ${code(flag)} | ${cell(o.description)}${o.multiple && !/repeat/.test(o.description) ? " (repeatable)" : ""} |`);
     }
     out.push("", "```sh", ...command.examples, "```", "");
   }

@@ -12,7 +12,7 @@ import { parseImageSpecYaml } from "@imagespec/core";
 import { execa } from "execa";
 import ts from "typescript";
 import { afterAll, describe, expect, it } from "vitest";
-import { COMMANDS } from "../../../packages/cli/src/commands.js";
+import { COMMAND_LIST } from "../../../packages/cli/src/commands.js";
 import { anchors, codeBlocks, DOCS_DIR, docFiles, links, readDoc } from "../src/markdown.js";
 import { REPO_ROOT } from "../src/reference.js";
 
@@ -104,7 +104,7 @@ describe("the docs' imagespec command lines", () => {
       for (const block of codeBlocks(readDoc(doc)).filter((b) => b.lang === "sh" || b.lang === "console")) {
         for (const line of block.text.split("\n")) {
           for (const m of line.matchAll(/imagespec ([a-z][a-z-]*)((?: [^ |)&;>#]+)*)/g)) {
-            const command = COMMANDS.find((c) => c.name === m[1]);
+            const command = COMMAND_LIST.find((c) => c.name === m[1]);
             if (!command) {
               if (!/^[a-z-]+\/|^example/.test(m[1]!)) problems.push(`${doc}:${block.line}: unknown command \`imagespec ${m[1]}\``);
               continue;
@@ -112,7 +112,7 @@ describe("the docs' imagespec command lines", () => {
             count++;
             for (const flag of (m[2] ?? "").split(" ").filter((t) => t.startsWith("--"))) {
               const name = flag.slice(2).split("=")[0]!;
-              if (!command.options.some((o) => o.name === name)) problems.push(`${doc}:${block.line}: \`imagespec ${command.name}\` has no option --${name}`);
+              if (!Object.values(command.options).some((o) => o.flag === name)) problems.push(`${doc}:${block.line}: \`imagespec ${command.name}\` has no option --${name}`);
             }
           }
         }

@@ -25,7 +25,7 @@ export interface BuildReport {
   readonly error: ErrorJson | null;
 }
 
-export async function run(inv: Invocation): Promise<number> {
+export async function run(inv: Invocation<"build">): Promise<number> {
   const { out, options } = inv;
   // Builders are created only for images that are built: a run where every tag exists loads none.
   const settings = await loadSettings(inv, { project: true, deferBuilders: true });
@@ -34,7 +34,7 @@ export async function run(inv: Invocation): Promise<number> {
   mark("modules");
   const names = await nameImages(targets);
   mark("tags");
-  const dryRun = options["dry-run"] === true;
+  const dryRun = options.dryRun === true;
   const parallel = concurrency(inv);
 
   const progress = new Progress(out, new Map([...names].map(([uri, list]) => [uri, list.map((n) => n.name).join(",")])));
@@ -50,12 +50,12 @@ export async function run(inv: Invocation): Promise<number> {
     outcomes = await settings.project!.engine.build(
       targets.map((t) => t.image),
       {
-        force: options["force-push"] === true,
-        ...(options["no-push"] === true && { push: false }),
+        force: options.forcePush === true,
+        ...(options.noPush === true && { push: false }),
         builder: builderOverride(inv, settings),
         fast: options.fast === true,
         dryRun,
-        ...(options["no-cache"] === true && { noCache: true }),
+        ...(options.noCache === true && { noCache: true }),
         ...(parallel !== undefined && { concurrency: parallel }),
         signal: controller.signal,
         onEvent: progress.onEvent,

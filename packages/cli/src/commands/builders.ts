@@ -4,7 +4,7 @@ import { EXIT } from "../exit.js";
 import { loadSettings } from "../load.js";
 import type { Invocation } from "../main.js";
 
-export async function run(inv: Invocation): Promise<number> {
+export async function run(inv: Invocation<"builders">): Promise<number> {
   const { out } = inv;
   const { project } = await loadSettings(inv, { project: true, warnPluginFailures: false });
   const { builders, failures, warnings, configFile, packageJson } = project!;

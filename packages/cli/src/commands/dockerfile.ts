@@ -5,7 +5,7 @@ import { EXIT } from "../exit.js";
 import { builderOverride, loadSettings, loadTargets } from "../load.js";
 import type { Invocation } from "../main.js";
 
-export async function run(inv: Invocation): Promise<number> {
+export async function run(inv: Invocation<"dockerfile">): Promise<number> {
   const settings = await loadSettings(inv, { project: true });
   const [target] = await loadTargets(inv, settings, "one");
   const { name, image } = target!;

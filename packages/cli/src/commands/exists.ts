@@ -5,7 +5,7 @@ import { EXIT } from "../exit.js";
 import { builderOverride, loadSettings, loadTargets } from "../load.js";
 import type { Invocation } from "../main.js";
 
-export async function run(inv: Invocation): Promise<number> {
+export async function run(inv: Invocation<"exists">): Promise<number> {
   const settings = await loadSettings(inv, { project: true, deferBuilders: true });
   const targets = await loadTargets(inv, settings, "many");
   const results = await Promise.all(

@@ -15,11 +15,11 @@ import type { Output } from "../output.js";
 
 const short = (digest: string | null) => (digest ? digest.slice(0, 12) : "-");
 
-export async function run(inv: Invocation): Promise<number> {
+export async function run(inv: Invocation<"explain">): Promise<number> {
   const { out } = inv;
   const settings = await loadSettings(inv, { project: false });
   const targets = await loadTargets(inv, settings, "many");
-  const against = typeof inv.options.against === "string" ? inv.options.against : undefined;
+  const against = inv.options.against;
   const documents: unknown[] = [];
 
   for (const [i, target] of targets.entries()) {

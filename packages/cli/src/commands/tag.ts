@@ -4,7 +4,7 @@ import { EXIT } from "../exit.js";
 import { loadSettings, loadTargets } from "../load.js";
 import type { Invocation } from "../main.js";
 
-export async function run(inv: Invocation): Promise<number> {
+export async function run(inv: Invocation<"tag">): Promise<number> {
   const settings = await loadSettings(inv, { project: false });
   const targets = await loadTargets(inv, settings, "many");
   const identities = await Promise.all(targets.map((t) => t.image.identity()));

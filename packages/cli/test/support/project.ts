@@ -1,14 +1,21 @@
 /**
  * A user's project in a temporary folder: its own package.json depending on the workspace packages, and a
- * node_modules with those packages linked in as `npm install file:<folder>` links them. The CLI runs as a user
- * runs it: node_modules/.bin/imagespec, as a child process, with its own environment.
+ * node_modules with those packages linked in as `npm install file:<folder>` links them.
+ *
+ * The CLI runs in this process through `main(argv, env, { stdout, stderr, cwd })`, its output captured, the way
+ * the binary calls it: a process costs a third of a second to start, and most tests are about what a command
+ * does, not about the process. Tests about the process itself (start-up, signals, a second copy of core, exit
+ * codes as the shell sees them) pass `process: true` and run node_modules/.bin/imagespec as a child process.
  */
 
 import { spawn } from "node:child_process";
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { main } from "../../src/main.js";
+import type { Streams } from "../../src/output.js";
 
 export const packagesDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 const cliBin = path.join(packagesDir, "cli", "dist", "cli.js");
@@ -31,15 +38,24 @@ export interface RunResult {
 export interface Project {
   readonly dir: string;
   write(file: string, content: string): void;
-  run(args: readonly string[], options?: { env?: Record<string, string | undefined>; cwd?: string }): Promise<RunResult>;
+  run(args: readonly string[], options?: RunOptions): Promise<RunResult>;
   /** Runs another program in the project with the same environment rules (e.g. \`script\` for a terminal). */
   runCommand(command: string, args: readonly string[], env?: Record<string, string | undefined>): Promise<RunResult>;
   /** Runs and parses stdout as the single JSON document it must be. */
-  json<T = unknown>(args: readonly string[], options?: { env?: Record<string, string | undefined>; cwd?: string }): Promise<{ result: RunResult; value: T }>;
+  json<T = unknown>(args: readonly string[], options?: RunOptions): Promise<{ result: RunResult; value: T }>;
   remove(): void;
 }
 
+export interface RunOptions {
+  readonly env?: Record<string, string | undefined>;
+  readonly cwd?: string;
+  /** Run the binary as a child process instead of `main` in this process. */
+  readonly process?: boolean;
+}
+
 export interface ProjectOptions {
+  /** Every run as a child process (see RunOptions.process). */
+  readonly process?: boolean;
   /** Workspace packages to depend on (linked into node_modules); default core and builder-noop. */
   readonly dependencies?: readonly string[];
   /** Extra packages written into node_modules and declared as dependencies: name → files. */
@@ -79,6 +95,53 @@ function spawnIn(command: string, args: readonly string[], cwd: string, extra: R
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+/** In-process runs change this process's cwd and environment while they run: one at a time. */
+let queue: Promise<unknown> = Promise.resolve();
+const requireCache = createRequire(import.meta.url).cache;
+
+/**
+ * `main` in this process, as the binary runs it in its own: the environment the child would get (plugins and
+ * Image constructors read process.env), the project folder as the current folder (an Image's root defaults to it),
+ * output captured. Afterwards the project's modules leave the require cache, so a rewritten images.ts is read anew.
+ */
+function runInProcess(args: readonly string[], cwd: string, dir: string, extra: Record<string, string | undefined> = {}): Promise<RunResult> {
+  const run = async (): Promise<RunResult> => {
+    const env: Record<string, string | undefined> = { ...baseEnv(), ...extra };
+    for (const [key, value] of Object.entries(env)) if (value === undefined) delete env[key];
+    let stdout = "";
+    let stderr = "";
+    const sink = (append: (text: string) => void) =>
+      ({
+        write: (chunk: string | Uint8Array) => {
+          append(String(chunk));
+          return true;
+        },
+      }) as unknown as Streams["stdout"];
+    const saved = { ...process.env };
+    const savedCwd = process.cwd();
+    for (const key of Object.keys(process.env)) if (!(key in env)) delete process.env[key];
+    Object.assign(process.env, env);
+    process.chdir(cwd);
+    try {
+      const code = await main(args, env as NodeJS.ProcessEnv, {
+        stdout: sink((t) => (stdout += t)),
+        stderr: sink((t) => (stderr += t)),
+        cwd,
+      });
+      return { code, stdout, stderr };
+    } finally {
+      process.chdir(savedCwd);
+      for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+      Object.assign(process.env, saved);
+      const real = realpathSync(dir);
+      for (const key of Object.keys(requireCache)) if (key.startsWith(`${real}/`) && !key.includes("/node_modules/")) delete requireCache[key];
+    }
+  };
+  const result = queue.then(run, run);
+  queue = result.catch(() => undefined);
+  return result;
 }
 
 export function createProject(options: ProjectOptions = {}): Project {
@@ -123,7 +186,8 @@ export function createProject(options: ProjectOptions = {}): Project {
       writeFileSync(abs, content);
     },
     run(args, runOptions = {}) {
-      return spawnIn(path.join(dir, "node_modules", ".bin", "imagespec"), args, runOptions.cwd ?? dir, runOptions.env);
+      if (runOptions.process ?? options.process) return spawnIn(path.join(dir, "node_modules", ".bin", "imagespec"), args, runOptions.cwd ?? dir, runOptions.env);
+      return runInProcess(args, runOptions.cwd ?? dir, dir, runOptions.env);
     },
     runCommand(command, args, env) {
       return spawnIn(command, args, dir, env);
