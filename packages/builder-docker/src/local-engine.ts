@@ -3,7 +3,7 @@
  * the builder builds or checks an image.
  */
 
-import { ImageSpecError } from "@imagespec/core";
+import { ImageSpecError } from "@imagespec/core/authoring";
 import { type EngineConnection, withTimeout } from "@imagespec/docker-build/engine";
 import type Dockerode from "dockerode";
 import type { DockerBuilderConfig } from "./config.js";

@@ -6,8 +6,8 @@
 
 import os from "node:os";
 import path from "node:path";
-import { checkBuilderSettings, grammar, ImageSpecError, type ValidationIssue } from "@imagespec/core";
-import { type DockerBuildSettings, dockerBuildSettingsShape, readDockerBuildSettings, valueAt } from "@imagespec/docker-build";
+import { checkBuilderSettings, grammar, ImageSpecError, type ValidationIssue, zodIssuesToValidation } from "@imagespec/core/authoring";
+import { type DockerBuildSettings, dockerBuildSettingsShape, readDockerBuildSettings } from "@imagespec/docker-build";
 import { z } from "zod";
 
 /** One engine of the pool, as written in the configuration. */
@@ -168,7 +168,7 @@ function resolveEngine(
   if (query.tls !== undefined) fromQuery.tls = query.tls === "false" ? false : query.tls === "true" ? true : query.tls;
   const merged = engineSchema.safeParse({ ...fromQuery, ...given, host: given.host });
   if (!merged.success) {
-    for (const issue of merged.error.issues) issues.push({ field: `${field}.${issue.path.join(".")}`, value: valueAt({ ...fromQuery, ...given }, issue.path), message: issue.message });
+    for (const issue of zodIssuesToValidation(merged.error.issues, { ...fromQuery, ...given })) issues.push({ ...issue, field: `${field}.${issue.field}` });
     return undefined;
   }
   const engine = merged.data;
@@ -238,7 +238,7 @@ export function resolveRemoteConfig(config: Readonly<Record<string, unknown>> | 
   const parsed = schema.safeParse(own);
   const issues: ValidationIssue[] = [...shared.issues];
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) issues.push({ field: issue.path.join("."), value: valueAt(own, issue.path), message: issue.message });
+    issues.push(...zodIssuesToValidation(parsed.error.issues, own));
     throw configError(issues);
   }
   const data = parsed.data;

@@ -8,7 +8,7 @@ import { createPrivateKey, X509Certificate } from "node:crypto";
 import { access, readFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { formatPlatform } from "@imagespec/core";
+import { formatPlatform } from "@imagespec/core/authoring";
 import { type EngineConnection, withTimeout } from "@imagespec/docker-build/engine";
 import type Dockerode from "dockerode";
 import type { ResolvedEngine, TlsMaterial } from "./config.js";

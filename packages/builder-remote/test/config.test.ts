@@ -2,7 +2,8 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { checkBuilderSettings, Image, ImageBuildEngine, type ImageBuilder, isImageSpecError } from "@imagespec/core";
+import { Image, ImageBuildEngine } from "@imagespec/core";
+import { checkBuilderSettings, type ImageBuilder, isImageSpecError } from "@imagespec/core/authoring";
 import { renderDockerBuild } from "@imagespec/docker-build";
 import { describe, expect, it } from "vitest";
 import { createRemoteBuilder, resolveRemoteConfig } from "../src/index.js";
