@@ -5,7 +5,7 @@
  */
 
 import path from "node:path";
-import { type Image } from "@imagespec/core";
+import type { Image } from "@imagespec/core";
 import { dockerfileJsonArray, dockerfileWord, fitsDockerfileWord, IMAGE_ID_ENV, layerDefinition, layerFields, shellJoin } from "@imagespec/core/authoring";
 
 /** A file or folder the exported context holds: the identity input it comes from and where it goes. */

@@ -9,7 +9,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, statSync } from "node:fs";
 import { copyFile, mkdir, rename, rm, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { type Image } from "@imagespec/core";
+import type { Image } from "@imagespec/core";
 import { type BuildContext, type BuildResult, errorMessage, type Existence, type ImageBuilder, type ImageIdentity, ImageSpecError, type RenderContext, type RenderedBuildFile } from "@imagespec/core/authoring";
 import { type ExportInput, type RenderedExport, renderDockerfile } from "./dockerfile.js";
 

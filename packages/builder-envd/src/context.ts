@@ -9,7 +9,7 @@ import { createWriteStream } from "node:fs";
 import { chmod, mkdir, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
-import { type Image } from "@imagespec/core";
+import type { Image } from "@imagespec/core";
 import { type FolderEntry, type ImageIdentity, ImageSpecError, readHashedFile } from "@imagespec/core/authoring";
 import { type EnvdRendering, ENVD_FILENAME } from "./render.js";
 

@@ -11,7 +11,7 @@
  */
 
 import path from "node:path";
-import { type Image } from "@imagespec/core";
+import type { Image } from "@imagespec/core";
 import { type EnvdLayerRendering, type EnvdStage, IMAGE_ID_ENV, isInstallerVariable, type Layer, layerDefinition, layerFields, shellQuote, starlarkList, starlarkString } from "@imagespec/core/authoring";
 
 export const ENVD_FILENAME = "build.envd";

@@ -8,7 +8,7 @@
 import path from "node:path";
 import type { Readable } from "node:stream";
 import { Readable as ReadableStream } from "node:stream";
-import { type Image } from "@imagespec/core";
+import type { Image } from "@imagespec/core";
 import { hashedInput, type ImageIdentity, ImageSpecError, readHashedFile } from "@imagespec/core/authoring";
 import type { ContextItem } from "./plan.js";
 

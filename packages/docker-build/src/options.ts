@@ -5,7 +5,7 @@
  * builder is chosen, and written into the Dockerfile through core's `dockerfileImageReference`.
  */
 
-import { type Image } from "@imagespec/core";
+import type { Image } from "@imagespec/core";
 import { grammar, type ValidationIssue } from "@imagespec/core/authoring";
 import { z } from "zod";
 

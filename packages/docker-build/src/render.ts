@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { type Image } from "@imagespec/core";
+import type { Image } from "@imagespec/core";
 import { type BuiltinLayerKind, builtinKindOf, dockerfileImageReference, dockerfileJsonArray, dockerfileWord, IMAGE_ID_ENV, ImageSpecError, isImageSpecError, type Layer, layerDefinition, createDockerConfigResolver, type ImageRunConfig, readImageRunConfig, RegistryClient, relativePathHint, NATIVE_PLATFORM, shellQuote, showValue } from "@imagespec/core/authoring";
 import { cudaImage, DEFAULT_CUDA_IMAGE, DEFAULT_MICROMAMBA_IMAGE, readDockerBuildOptions } from "./options.js";
 import type { DockerBuildSettings } from "./settings.js";

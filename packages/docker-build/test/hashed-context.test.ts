@@ -8,7 +8,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Image } from "@imagespec/core";
-import { type BuildContext, type ImageIdentity } from "@imagespec/core/authoring";
+import type { BuildContext, ImageIdentity } from "@imagespec/core/authoring";
 import { buildkitDockerClient, docker, dockerSelection, imageFolder, type ImageEntry, testEnv } from "@imagespec/test-env";
 import Docker from "dockerode";
 import { describe, expect, it } from "vitest";

@@ -8,7 +8,7 @@
 
 import { existsSync, statSync } from "node:fs";
 import path from "node:path";
-import { type Image } from "@imagespec/core";
+import type { Image } from "@imagespec/core";
 import { type DockerBuildStage, type DockerLayerRenderer, type DockerRenderContext, defineLayer, grammar, ImageSpecError, type SecretMount, shellJoin, shellQuote } from "@imagespec/core/authoring";
 import { z } from "zod";
 import { statedNodeVersion } from "./base.js";

@@ -4,7 +4,7 @@
  */
 
 import path from "node:path";
-import { type Image } from "@imagespec/core";
+import type { Image } from "@imagespec/core";
 import { defineLayer, type DockerLayerRenderer, type SecretMount, type SecretMountInput, type SshMount, type SshMountInput, shellJoin, imagePath, localPath, relativeTo, secretIdentity, secretMountSchema, sshIdentity, sshMountSchema, shellArgument } from "@imagespec/core/authoring";
 import { z } from "zod";
 import { folderOf, installModeSchema } from "./fields.js";

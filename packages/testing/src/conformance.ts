@@ -8,7 +8,7 @@
 import { cp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { type Image } from "@imagespec/core";
+import type { Image } from "@imagespec/core";
 import { type BuilderFactory, type BuildEvent, checkBuilderSettings, type BuildResult, type ErrorCode, IMAGE_ID_ENV, type ImageBuilder, type ImageIdentity, type ImageSpecPlugin, isImageBuilder, isImageSpecError, isPlugin } from "@imagespec/core/authoring";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ALWAYS_REFUSED, type ConformanceFiles, conformanceCorpus, createBuildContext, createConformanceFiles } from "./fixtures.js";

@@ -18,7 +18,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import * as core from "@imagespec/core/authoring";
 import { type Image, ImageSpec, type ImageSpecFields, parseImageSpecYaml, SPEC_FIELDS } from "@imagespec/core";
-import { type LayerDefinition } from "@imagespec/core/authoring";
+import type { LayerDefinition } from "@imagespec/core/authoring";
 import ts from "typescript";
 import { z } from "zod";
 import { COMMANDS } from "../../../packages/cli/src/commands.js";

@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { access } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { type Image } from "@imagespec/core";
+import type { Image } from "@imagespec/core";
 import { type CredentialResolver, DEFAULT_SSH_ID, type ImageIdentity, ImageSpecError } from "@imagespec/core/authoring";
 import { type ContextEntry, contextEntries } from "../context-entries.js";
 import type { EngineConnection } from "../engine-api.js";
