@@ -89,10 +89,15 @@ const LAYER_DEFINITION_MARKER = Symbol.for("imagespec.layer-definition-marker");
 
 export type Layer = Readonly<{ kind: string; [field: string]: unknown }>;
 
-/** Declares a layer kind. Pure: defining a kind registers nothing anywhere. */
-export function defineLayer<Kind extends string, Fields extends object>(
-  definition: LayerDefinition<Kind, Fields>,
-): LayerDefinition<Kind, Fields> {
+/**
+ * Declares a layer kind. Pure: defining a kind registers nothing anywhere. The fields' type is the schema's output,
+ * so `inputs`, `identity` and the renderers are typed from it; or name it: `defineLayer<"uvProject", UvProjectFields>`.
+ */
+export function defineLayer<Kind extends string, Schema extends z.ZodType<object>>(
+  definition: Omit<LayerDefinition<Kind, z.output<Schema>>, "schema"> & { readonly schema: Schema },
+): LayerDefinition<Kind, z.output<Schema>>;
+export function defineLayer<Kind extends string, Fields extends object>(definition: LayerDefinition<Kind, Fields>): LayerDefinition<Kind, Fields>;
+export function defineLayer<Kind extends string, Fields extends object>(definition: LayerDefinition<Kind, Fields>): LayerDefinition<Kind, Fields> {
   return define(definition, false);
 }
 
