@@ -168,7 +168,9 @@ function resolveEngine(
   if (query.tls !== undefined) fromQuery.tls = query.tls === "false" ? false : query.tls === "true" ? true : query.tls;
   const merged = engineSchema.safeParse({ ...fromQuery, ...given, host: given.host });
   if (!merged.success) {
-    for (const issue of zodIssuesToValidation(merged.error.issues, { ...fromQuery, ...given })) issues.push({ ...issue, field: `${field}.${issue.field}` });
+    for (const issue of zodIssuesToValidation(merged.error.issues, { ...fromQuery, ...given })) {
+      issues.push({ ...issue, field: issue.field === "" ? field : `${field}${issue.field.startsWith("[") ? "" : "."}${issue.field}` });
+    }
     return undefined;
   }
   const engine = merged.data;

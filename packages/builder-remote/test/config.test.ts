@@ -82,7 +82,7 @@ describe("the engines", () => {
       ["tcp://c:2376", []],
     ]);
     const error = configError(() => resolveRemoteConfig({ engines: ["tcp://a:2376?tls=false&platforms=linux/x86_64", { host: "tcp://b", tls: false, platforms: ["native"] }] }, {}));
-    expect(error.issues.map((i) => i.field)).toEqual(["engines[0].platforms.0", "engines[1].platforms.0"]);
+    expect(error.issues.map((i) => i.field)).toEqual(["engines[0].platforms[0]", "engines[1].platforms[0]"]);
     expect(error.message).toContain("a platform is os/arch[/variant], e.g. linux/arm64");
   });
 
