@@ -5,16 +5,8 @@
  */
 
 import path from "node:path";
-import {
-  dockerfileJsonArray,
-  dockerfileWord,
-  fitsDockerfileWord,
-  IMAGE_ID_ENV,
-  type Image,
-  layerDefinition,
-  layerFields,
-  shellJoin,
-} from "@imagespec/core";
+import type { Image } from "@imagespec/core";
+import { dockerfileJsonArray, dockerfileWord, fitsDockerfileWord, IMAGE_ID_ENV, layerDefinition, layerFields, shellJoin } from "@imagespec/core/authoring";
 
 /** A file or folder the exported context holds: the identity input it comes from and where it goes. */
 export interface ExportInput {
@@ -32,7 +24,14 @@ export interface RenderedExport {
 }
 
 /** A layer package can render its kinds for this builder with `renderers.export`: Dockerfile lines, or a refusal. */
-export type ExportLayerRenderer = (fields: Record<string, unknown>) => readonly string[] | string;
+export type ExportLayerRenderer<Fields extends object = Record<string, unknown>> = (fields: Readonly<Fields>) => readonly string[] | string;
+
+// Declares the `export` key of a layer definition's renderers, typed with the layer's fields, as docker and envd are.
+declare module "@imagespec/core/authoring" {
+  interface LayerRenderers<Fields extends object> {
+    export?(fields: Readonly<Fields>): readonly string[] | string;
+  }
+}
 
 const REFERENCE = /^[a-z0-9][a-z0-9._:/@-]*$/i;
 
@@ -124,12 +123,12 @@ export function renderDockerfile(image: Image, options: RenderOptions): Rendered
         refusals.push(`${where}: this example builder does not handle ${layer.kind} layers`);
         return;
       default: {
-        const renderer = layerDefinition(layer).renderers?.export;
-        if (typeof renderer !== "function") {
+        const renderers = layerDefinition(layer).renderers;
+        if (typeof renderers?.export !== "function") {
           refusals.push(`${where} is a layer kind with no renderer for the export builder`);
           return;
         }
-        const rendered = (renderer as ExportLayerRenderer)(fields);
+        const rendered = renderers.export(fields);
         if (typeof rendered === "string") refusals.push(`${where}: ${rendered}`);
         else if (rendered.some((line) => /[\r\n]/.test(line))) refusals.push(`${where}: its renderer returned a line with a newline`);
         else lines.push(...rendered);

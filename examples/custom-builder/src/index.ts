@@ -9,18 +9,8 @@ import { randomBytes } from "node:crypto";
 import { existsSync, statSync } from "node:fs";
 import { copyFile, mkdir, rename, rm, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
-import {
-  type BuildContext,
-  type BuildResult,
-  errorMessage,
-  type Existence,
-  type Image,
-  type ImageBuilder,
-  type ImageIdentity,
-  ImageSpecError,
-  type RenderContext,
-  type RenderedBuildFile,
-} from "@imagespec/core";
+import type { Image } from "@imagespec/core";
+import { type BuildContext, type BuildResult, errorMessage, type Existence, type ImageBuilder, type ImageIdentity, ImageSpecError, type RenderContext, type RenderedBuildFile } from "@imagespec/core/authoring";
 import { type ExportInput, type RenderedExport, renderDockerfile } from "./dockerfile.js";
 
 export { type ExportInput, type ExportLayerRenderer, type RenderedExport, type RenderOptions, renderDockerfile } from "./dockerfile.js";

@@ -1,4 +1,4 @@
-import { definePlugin } from "@imagespec/core";
+import { definePlugin } from "@imagespec/core/authoring";
 import { createExportBuilder, EXPORT_BUILDER_TYPE } from "./index.js";
 
 /**
@@ -9,6 +9,7 @@ import { createExportBuilder, EXPORT_BUILDER_TYPE } from "./index.js";
  * their imagespec.config.ts pins `priorities: { export: 200 }`.
  */
 export default definePlugin({
+  specificationVersion: "v1",
   name: "imagespec-builder-export",
   builders: [
     {

@@ -5,7 +5,8 @@
  * `render()` loads none of the build machinery.
  */
 
-import type { BuildContext, BuildResult, Existence, Image, ImageBuilder, NativePlatform, RenderContext, RenderedBuildFile } from "@imagespec/core";
+import type { Image } from "@imagespec/core";
+import type { BuildContext, BuildResult, Existence, ImageBuilder, NativePlatform, RenderContext, RenderedBuildFile } from "@imagespec/core/authoring";
 import { dockerRefusal, renderDockerBuild } from "@imagespec/docker-build";
 import { type DockerBuilderConfig, parseDockerConfig } from "./config.js";
 

@@ -8,7 +8,7 @@
  * declares it on its builder factory); the declaration below makes `defineConfig` complete them in an editor.
  */
 
-import { checkBuilderSettings, ImageSpecError } from "@imagespec/core";
+import { checkBuilderSettings, ImageSpecError } from "@imagespec/core/authoring";
 import { type DockerBuildSettings, dockerBuildSettingsShape } from "@imagespec/docker-build";
 import { z } from "zod";
 

@@ -1,4 +1,4 @@
-import { definePlugin } from "@imagespec/core";
+import { definePlugin } from "@imagespec/core/authoring";
 import { type DockerBuilderConfig, dockerBuilderSettings } from "./config.js";
 import { DOCKER_BUILDER_TYPE } from "./type.js";
 
@@ -7,6 +7,7 @@ import { DOCKER_BUILDER_TYPE } from "./type.js";
  * remote builder (110) ranks above it but takes images only when remote engines are configured.
  */
 export default definePlugin({
+  specificationVersion: "v1",
   name: "@imagespec/builder-docker",
   builders: [
     {

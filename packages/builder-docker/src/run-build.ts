@@ -5,7 +5,8 @@
  * agents. Several platforms are one build per platform, then an image index (buildPlatformIndex).
  */
 
-import { type BuildContext, type BuildResult, type Existence, type Image, limiter, type NativePlatform, parseImageReference } from "@imagespec/core";
+import type { Image } from "@imagespec/core";
+import { type BuildContext, type BuildResult, type Existence, limiter, type NativePlatform, parseImageReference } from "@imagespec/core/authoring";
 import { type DockerBuildPlan, renderDockerBuild } from "@imagespec/docker-build";
 import {
   buildOnEngine,

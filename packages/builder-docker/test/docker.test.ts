@@ -7,17 +7,8 @@ import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
-import {
-  type BuildContext,
-  type BuildEvent,
-  type BuildOutcome,
-  createDockerConfigResolver,
-  type EngineEvent,
-  Image,
-  ImageBuildEngine,
-  isImageSpecError,
-  RegistryClient,
-} from "@imagespec/core";
+import { type BuildOutcome, type EngineEvent, Image, ImageBuildEngine } from "@imagespec/core";
+import { type BuildContext, type BuildEvent, createDockerConfigResolver, isImageSpecError, RegistryClient } from "@imagespec/core/authoring";
 import { buildWheel, docker, occurrencesInImage, type PackageIndex, runImage, servePackageIndex, type TestEnv, testEnv } from "@imagespec/test-env";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDockerBuilder, renderDockerBuild } from "../src/index.js";

@@ -7,18 +7,8 @@ import { statSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import {
-  type BuildContext,
-  type BuildEvent,
-  type BuildResult,
-  type Image,
-  type ImageBuilder,
-  type ImageIdentity,
-  checkBuilderSettings,
-  ImageSpecError,
-  type RenderContext,
-  type RenderedBuildFile,
-} from "@imagespec/core";
+import type { Image } from "@imagespec/core";
+import { type BuildContext, type BuildEvent, type BuildResult, type ImageBuilder, type ImageIdentity, checkBuilderSettings, ImageSpecError, type RenderContext, type RenderedBuildFile } from "@imagespec/core/authoring";
 import { inputType, writeBuildContext } from "./context.js";
 import { compileEnvd, ENVD_FILENAME, type EnvdRendering } from "./render.js";
 import { type EnvdBuilderOptions, envdBuilderSettings } from "./settings.js";

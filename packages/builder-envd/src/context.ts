@@ -9,7 +9,8 @@ import { createWriteStream } from "node:fs";
 import { chmod, mkdir, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
-import { type FolderEntry, type Image, type ImageIdentity, ImageSpecError, readHashedFile } from "@imagespec/core";
+import type { Image } from "@imagespec/core";
+import { type FolderEntry, type ImageIdentity, ImageSpecError, readHashedFile } from "@imagespec/core/authoring";
 import { type EnvdRendering, ENVD_FILENAME } from "./render.js";
 
 /** File or folder, as the identity saw it: a file input is recorded as the single entry `.`. */

@@ -9,11 +9,7 @@ export {
   type ContextInput,
   compileEnvd,
   ENVD_FILENAME,
-  type EnvdLayerContext,
-  type EnvdLayerRenderer,
-  type EnvdLayerRendering,
   type EnvdRendering,
-  type EnvdStage,
 } from "./render.js";
 export { envdBuilderSettings } from "./settings.js";
 export { compareEnvdVersions, type EnvdVersion, isSupportedEnvdVersion, MIN_ENVD_VERSION, parseEnvdVersion } from "./version.js";

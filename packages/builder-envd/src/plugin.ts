@@ -1,4 +1,4 @@
-import { definePlugin } from "@imagespec/core";
+import { definePlugin } from "@imagespec/core/authoring";
 import { type EnvdBuilderOptions, envdBuilderSettings } from "./settings.js";
 import { ENVD_BUILDER_TYPE } from "./type.js";
 
@@ -7,6 +7,7 @@ import { ENVD_BUILDER_TYPE } from "./type.js";
  * (`priorities: { envd: 200 }`) to prefer envd; images it refuses still fall back to the next builder.
  */
 export default definePlugin({
+  specificationVersion: "v1",
   name: "@imagespec/builder-envd",
   builders: [
     {

@@ -11,33 +11,10 @@
  */
 
 import path from "node:path";
-import { IMAGE_ID_ENV, type Image, isInstallerVariable, type Layer, layerDefinition, layerFields, shellQuote, starlarkList, starlarkString } from "@imagespec/core";
+import type { Image } from "@imagespec/core";
+import { type EnvdLayerRendering, type EnvdStage, IMAGE_ID_ENV, isInstallerVariable, type Layer, layerDefinition, layerFields, shellQuote, starlarkList, starlarkString } from "@imagespec/core/authoring";
 
 export const ENVD_FILENAME = "build.envd";
-
-/** The envd stages a layer can belong to, in the order envd runs them. */
-export type EnvdStage = "system" | "packages" | "copy" | "run";
-
-/** What a layer package's `renderers.envd` returns for one layer. */
-export interface EnvdLayerRendering {
-  readonly stage: EnvdStage;
-  /** Starlark statements, one line each, without indentation; every value written with `starlarkString`. */
-  readonly statements: readonly string[];
-}
-
-export interface EnvdLayerContext {
-  /** The absolute working directory earlier workdir layers set, if any. */
-  readonly workdir: string | undefined;
-  readonly pythonVersion: string | undefined;
-  /** Where each file or folder the layer reads (its definition's `inputs`) is placed in the build context, by field. */
-  readonly files: Readonly<Record<string, string>>;
-}
-
-/**
- * `renderers.envd` of a layer definition (from a layer package): the layer's statements, or the reason envd
- * cannot express it (a string), which the builder reports from `supports()`.
- */
-export type EnvdLayerRenderer = (fields: Record<string, unknown>, context: EnvdLayerContext) => EnvdLayerRendering | string;
 
 /** A file or folder the build context holds, taken from the image root. */
 export interface ContextInput {
@@ -284,21 +261,21 @@ export function compileEnvd(image: Image, options: CompileOptions): EnvdRenderin
 
   function renderPluginLayer(layer: Layer, i: number, where: string) {
     const definition = layerDefinition(layer);
-    const renderer = definition.renderers?.envd;
-    if (typeof renderer !== "function") {
+    const renderers = definition.renderers;
+    if (typeof renderers?.envd !== "function") {
       refuse(`${where} is a layer kind without an envd renderer (its layer package renders it for ${Object.keys(definition.renderers ?? {}).join(", ") || "no builder"})`);
       return;
     }
     const fields = layerFields(layer);
     const files: Record<string, string> = {};
-    for (const input of definition.inputs?.(fields as never) ?? []) {
+    for (const input of definition.inputs?.(fields) ?? []) {
       const contextPath = input.type === "file" ? `files/${i}/${input.field}/${path.posix.basename(input.path)}` : `files/${i}/${input.field}`;
       files[input.field] = contextPath;
       inputs.push({ input: `layers[${i}].${layer.kind}.${input.field}`, source: input.path, target: contextPath });
     }
     let rendering: EnvdLayerRendering | string;
     try {
-      rendering = (renderer as EnvdLayerRenderer)(fields, { workdir, pythonVersion: image.pythonVersion, files });
+      rendering = renderers.envd(fields, { workdir, pythonVersion: image.pythonVersion, files });
     } catch (error) {
       refuse(`${where}: its envd renderer failed: ${error instanceof Error ? error.message : String(error)}`);
       return;

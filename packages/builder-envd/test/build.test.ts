@@ -1,7 +1,8 @@
 import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, symlink, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { type BuildEvent, Image, ImageBuildEngine, type ImageBuilder, type ImageSpecError, isImageSpecError } from "@imagespec/core";
+import { Image, ImageBuildEngine } from "@imagespec/core";
+import { type BuildEvent, type ImageBuilder, type ImageSpecError, isImageSpecError } from "@imagespec/core/authoring";
 import { createBuildContext } from "@imagespec/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createEnvdBuilder, envdBuildArgs } from "../src/index.js";

@@ -1,10 +1,11 @@
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { defineLayer, IMAGE_ID_ENV, Image, ImageSpec, isImageSpecError, starlarkString } from "@imagespec/core";
+import { Image, ImageSpec } from "@imagespec/core";
+import { defineLayer, type EnvdLayerRenderer, IMAGE_ID_ENV, isImageSpecError, starlarkString } from "@imagespec/core/authoring";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { createEnvdBuilder, type EnvdLayerRenderer } from "../src/index.js";
+import { createEnvdBuilder } from "../src/index.js";
 import { evaluateEnvd } from "./support/envd-file.js";
 
 let root: string;
@@ -163,11 +164,12 @@ describe("build.envd rendering", () => {
   });
 
   it("renders layer packages' kinds through their envd renderer", async () => {
-    const renderer: EnvdLayerRenderer = (fields, context) => ({
+    const renderer: EnvdLayerRenderer<{ project: string; tool: string }> = (fields, context) => ({
       stage: "packages",
       statements: [`install.python_packages(requirements=${starlarkString(`${context.files.project}/requirements.lock`)})`, `# ${String(fields.tool)}`],
     });
     const uvLike = defineLayer({
+      specificationVersion: "v1",
       kind: "example.lockedProject",
       schema: z.object({ project: z.string(), tool: z.string() }).strict(),
       inputs: (f) => [{ field: "project", path: f.project, type: "folder" }],
@@ -211,7 +213,7 @@ describe("what envd cannot express is refused by name", () => {
     ["runtime packages", () => debian().withRuntimePackages("six"), /cannot install packages when the container starts/],
     ["pythonExec", () => Image.fromBase("ubuntu:22.04", { root, pythonExec: "/opt/py/bin/python" }), /pythonExec \(\/opt\/py\/bin\/python\)/],
     ["pip packages without a Python version", () => Image.fromBase("ubuntu:22.04", { root }).withPipPackages("six"), /needs Python.*set pythonVersion/],
-    ["a layer kind without an envd renderer", () => debian().withLayer(defineLayer({ kind: "example.dockerOnly", schema: z.object({}).strict(), renderers: { docker: () => [] } }), {}), /layers\[0\] \(example\.dockerOnly\) is a layer kind without an envd renderer \(.*docker\)/],
+    ["a layer kind without an envd renderer", () => debian().withLayer(defineLayer({ specificationVersion: "v1", kind: "example.dockerOnly", schema: z.object({}).strict(), renderers: { docker: () => [] } }), {}), /layers\[0\] \(example\.dockerOnly\) is a layer kind without an envd renderer \(.*docker\)/],
     ["commands before packages (envd would reorder them)", () => debian().withCommands("ls").withPipPackages("six"), /layers\[1\] \(pipPackages\) comes after layers\[0\] \(commands\)/],
     ["copies before apt packages", () => debian().withSourceFile("notes.txt", "/x").withAptPackages("git"), /layers\[1\] \(aptPackages\) comes after layers\[0\] \(copy\)/],
     ["a command with a single quote", () => debian().withCommands("echo 'hi'"), /contains a single quote/],

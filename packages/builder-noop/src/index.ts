@@ -3,7 +3,8 @@
  * so it accepts only a reference base with no layers: anything else would be silently ignored.
  */
 
-import { type BuildContext, type BuildResult, type Image, type ImageBuilder, ImageSpecError } from "@imagespec/core";
+import type { Image } from "@imagespec/core";
+import { type BuildContext, type BuildResult, type ImageBuilder, ImageSpecError } from "@imagespec/core/authoring";
 
 export const NOOP_BUILDER_TYPE = "noop";
 

@@ -1,8 +1,9 @@
-import { definePlugin, NO_SETTINGS } from "@imagespec/core";
+import { definePlugin, NO_SETTINGS } from "@imagespec/core/authoring";
 import { createNoopBuilder, NOOP_BUILDER_TYPE } from "./index.js";
 
 /** Lowest priority: noop is chosen when named, or when nothing else can build the image. */
 export default definePlugin({
+  specificationVersion: "v1",
   name: "@imagespec/builder-noop",
   builders: [
     {

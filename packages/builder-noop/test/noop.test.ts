@@ -1,4 +1,5 @@
-import { Image, ImageBuildEngine, ImageSpec, isImageSpecError } from "@imagespec/core";
+import { Image, ImageBuildEngine, ImageSpec } from "@imagespec/core";
+import { isImageSpecError } from "@imagespec/core/authoring";
 import { describe, expect, it } from "vitest";
 import { createNoopBuilder } from "../src/index.js";
 import plugin from "../src/plugin.js";

@@ -4,7 +4,8 @@
  * `render()` loads none of the build machinery and opens no connection.
  */
 
-import { type BuildContext, type BuildResult, type Image, type ImageBuilder, ImageSpecError, type NativePlatform, type RenderContext, type RenderedBuildFile } from "@imagespec/core";
+import type { Image } from "@imagespec/core";
+import { type BuildContext, type BuildResult, type ImageBuilder, ImageSpecError, type NativePlatform, type RenderContext, type RenderedBuildFile } from "@imagespec/core/authoring";
 import { dockerRefusal, renderDockerBuild } from "@imagespec/docker-build";
 import { NO_ENGINE_REASON, type RemoteBuilderConfig, type ResolvedRemoteConfig, resolveRemoteConfig } from "./config.js";
 import type { EnginePool } from "./pool.js";

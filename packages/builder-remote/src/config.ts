@@ -4,7 +4,7 @@
  * material and SSH keys are read when a build connects, so `supports()` stays cheap and never throws.
  */
 
-import { checkBuilderSettings, grammar, ImageSpecError, type ValidationIssue } from "@imagespec/core";
+import { checkBuilderSettings, grammar, ImageSpecError, type ValidationIssue, zodIssuesToValidation } from "@imagespec/core/authoring";
 import {
   type DockerBuildSettings,
   dockerBuildSettingsShape,
@@ -12,7 +12,6 @@ import {
   expandHome,
   readDockerBuildSettings,
   type TlsMaterial,
-  valueAt,
 } from "@imagespec/docker-build";
 import { z } from "zod";
 
@@ -166,7 +165,9 @@ function resolveEngine(
   if (query.tls !== undefined) fromQuery.tls = query.tls === "false" ? false : query.tls === "true" ? true : query.tls;
   const merged = engineSchema.safeParse({ ...fromQuery, ...given, host: given.host });
   if (!merged.success) {
-    for (const issue of merged.error.issues) issues.push({ field: `${field}.${issue.path.join(".")}`, value: valueAt({ ...fromQuery, ...given }, issue.path), message: issue.message });
+    for (const issue of zodIssuesToValidation(merged.error.issues, { ...fromQuery, ...given })) {
+      issues.push({ ...issue, field: issue.field === "" ? field : `${field}${issue.field.startsWith("[") ? "" : "."}${issue.field}` });
+    }
     return undefined;
   }
   const engine = merged.data;
@@ -236,7 +237,7 @@ export function resolveRemoteConfig(config: Readonly<Record<string, unknown>> | 
   const parsed = schema.safeParse(own);
   const issues: ValidationIssue[] = [...shared.issues];
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) issues.push({ field: issue.path.join("."), value: valueAt(own, issue.path), message: issue.message });
+    issues.push(...zodIssuesToValidation(parsed.error.issues, own));
     throw configError(issues);
   }
   const data = parsed.data;

@@ -1,4 +1,4 @@
-import { definePlugin } from "@imagespec/core";
+import { definePlugin } from "@imagespec/core/authoring";
 import { type RemoteBuilderConfig, remoteBuilderSettings } from "./config.js";
 import { REMOTE_BUILDER_TYPE } from "./type.js";
 
@@ -10,6 +10,7 @@ import { REMOTE_BUILDER_TYPE } from "./type.js";
 export const REMOTE_BUILDER_PRIORITY = 110;
 
 export default definePlugin({
+  specificationVersion: "v1",
   name: "@imagespec/builder-remote",
   builders: [
     {

@@ -6,7 +6,8 @@
  * the pool (a platform goes to the engines that declare it native, when there are any), and an image index.
  */
 
-import { type BuildContext, type BuildResult, type Image, ImageSpecError, type NativePlatform, samePlatform } from "@imagespec/core";
+import type { Image } from "@imagespec/core";
+import { type BuildContext, type BuildResult, ImageSpecError, type NativePlatform, samePlatform } from "@imagespec/core/authoring";
 import { type DockerBuildPlan, renderDockerBuild } from "@imagespec/docker-build";
 import {
   buildOnEngine,

@@ -2,7 +2,8 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { checkBuilderSettings, Image, ImageBuildEngine, type ImageBuilder, isImageSpecError } from "@imagespec/core";
+import { Image, ImageBuildEngine } from "@imagespec/core";
+import { checkBuilderSettings, type ImageBuilder, isImageSpecError } from "@imagespec/core/authoring";
 import { renderDockerBuild } from "@imagespec/docker-build";
 import { describe, expect, it } from "vitest";
 import { createRemoteBuilder, resolveRemoteConfig } from "../src/index.js";
@@ -81,7 +82,7 @@ describe("the engines", () => {
       ["tcp://c:2376", []],
     ]);
     const error = configError(() => resolveRemoteConfig({ engines: ["tcp://a:2376?tls=false&platforms=linux/x86_64", { host: "tcp://b", tls: false, platforms: ["native"] }] }, {}));
-    expect(error.issues.map((i) => i.field)).toEqual(["engines[0].platforms.0", "engines[1].platforms.0"]);
+    expect(error.issues.map((i) => i.field)).toEqual(["engines[0].platforms[0]", "engines[1].platforms[0]"]);
     expect(error.message).toContain("a platform is os/arch[/variant], e.g. linux/arm64");
   });
 

@@ -9,15 +9,8 @@ import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import {
-  type BuildOutcome,
-  createDockerConfigResolver,
-  type EngineEvent,
-  Image,
-  ImageBuildEngine,
-  isImageSpecError,
-  RegistryClient,
-} from "@imagespec/core";
+import { type BuildOutcome, type EngineEvent, Image, ImageBuildEngine } from "@imagespec/core";
+import { createDockerConfigResolver, isImageSpecError, RegistryClient } from "@imagespec/core/authoring";
 import {
   buildWheel,
   docker,

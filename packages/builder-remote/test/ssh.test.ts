@@ -6,7 +6,8 @@
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { type BuildOutcome, type EngineEvent, Image, ImageBuildEngine, isImageSpecError, RegistryClient } from "@imagespec/core";
+import { type BuildOutcome, type EngineEvent, Image, ImageBuildEngine } from "@imagespec/core";
+import { isImageSpecError, RegistryClient } from "@imagespec/core/authoring";
 import { docker, runImage, type SshKeys, type SshServer, sshTestEngine, type TestEnv, testEnv } from "@imagespec/test-env";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRemoteBuilder, type RemoteEngineConfig } from "../src/index.js";

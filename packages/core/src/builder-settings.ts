@@ -15,7 +15,7 @@
 import { z } from "zod";
 import type { ValidationIssue } from "./errors.js";
 import { closestMatch } from "./suggest.js";
-import { formatFieldPath, zodIssuesToValidation } from "./validation.js";
+import { formatFieldPath, valueAt, zodIssuesToValidation } from "./validation.js";
 
 /**
  * Settings by builder type. Empty in core; builder packages augment it (see above). Nothing needs to be registered
@@ -135,10 +135,4 @@ function flattenUnions(issues: readonly z.core.$ZodIssue[]): z.core.$ZodIssue[] 
     const best = [...issue.errors].sort((a, b) => depth(b) - depth(a))[0]!;
     return flattenUnions(best.map((i) => ({ ...i, path: [...issue.path, ...i.path] })));
   });
-}
-
-function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
-  let current = value;
-  for (const part of path) current = (current as Record<PropertyKey, unknown> | undefined)?.[part];
-  return current;
 }

@@ -15,6 +15,7 @@ import {
   checkEnvName,
   checkEnvValue,
   checkImagePath,
+  checkImageReference,
   checkIndexUrl,
   checkMountTarget,
   checkPep508,
@@ -26,13 +27,22 @@ import {
 import { defineBuiltinLayer, hasBuiltinDefinition, type Layer } from "./layer.js";
 import { grammarString } from "./validation.js";
 
+// Field schemas for layer kinds (core's and layer packages', through @imagespec/core/authoring): each runs one of the
+// real grammars, so a plugin's fields are checked exactly as core checks its own.
 export const envName = grammarString(checkEnvName);
+/** A path in the image. */
 export const imagePath = grammarString(checkImagePath);
-/** A path on the build machine, stored relative to the image root with `/` separators. */
+/** A path on the build machine, stored relative to the image root with `/` separators (see `relativeTo`). */
 export const localPath = grammarString(checkImagePath);
 export const pep508 = grammarString(checkPep508);
 /** What pip installs: PEP 508, or a bare VCS / archive URL. */
 export const pipRequirement = grammarString(checkPipRequirement);
+/** A package index URL (pip's `--index-url`, uv's indexes). */
+export const indexUrl = grammarString(checkIndexUrl);
+/** One argument for an installer's command line. */
+export const shellArgument = grammarString(checkShellArgument);
+/** An image reference in Docker's grammar (a helper image a layer copies from). */
+export const imageReference = grammarString(checkImageReference);
 
 /**
  * A BuildKit secret made available to one RUN step. Its value comes from a local file (`src`) or a local
@@ -62,7 +72,7 @@ export const secretMountSchema = z.union([
 ]);
 
 /** What enters the hash for secret mounts: how the secret appears in the build, never where its value comes from. */
-function secretIdentity(mounts: readonly SecretMount[] | undefined) {
+export function secretIdentity(mounts: readonly SecretMount[] | undefined) {
   if (!mounts) return undefined;
   return [...mounts]
     .map((m) => ({ id: m.id, target: m.target, asEnv: m.asEnv }))
@@ -106,10 +116,10 @@ export function sshIdentity(mounts: readonly SshMount[] | undefined) {
 const sorted = (list: readonly string[] | undefined) => (list ? [...list].sort() : undefined);
 
 const pipOptionFields = {
-  indexUrl: grammarString(checkIndexUrl).optional(),
-  extraIndexUrls: z.array(grammarString(checkIndexUrl)).optional(),
+  indexUrl: indexUrl.optional(),
+  extraIndexUrls: z.array(indexUrl).optional(),
   pre: z.boolean().optional(),
-  extraArgs: z.array(grammarString(checkShellArgument)).optional(),
+  extraArgs: z.array(shellArgument).optional(),
   secretMounts: z.array(secretMountSchema).optional(),
   sshMounts: z.array(sshMountSchema).optional(),
 };

@@ -12,6 +12,7 @@ import { z } from "zod";
 import { errorMessage, ImageSpecError, isImageSpecError, showValue } from "./errors.js";
 import { checkRegistry } from "./grammar.js";
 import type { BuilderSettings } from "./builder-settings.js";
+import { SPECIFICATION_VERSION, specificationMismatch } from "./layer.js";
 import { type ImageSpecPlugin, isPlugin } from "./plugin.js";
 import { grammarString, parseOrThrow } from "./validation.js";
 
@@ -44,7 +45,15 @@ export interface ImageSpecConfig {
 
 const configSchema = z
   .object({
-    plugins: z.array(z.custom<ImageSpecPlugin>(isPlugin, { message: "expected a plugin made with definePlugin() (import it and list the default export)" })).optional(),
+    plugins: z
+      .array(
+        z
+          .custom<ImageSpecPlugin>(isPlugin, { message: "expected a plugin made with definePlugin() (import it and list the default export)" })
+          .superRefine((plugin, ctx) => {
+            if (plugin.specificationVersion !== SPECIFICATION_VERSION) ctx.addIssue({ code: "custom", message: specificationMismatch(plugin.specificationVersion) });
+          }),
+      )
+      .optional(),
     discovery: z.boolean().optional(),
     priorities: z.record(z.string(), z.number().finite()).optional(),
     builders: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),

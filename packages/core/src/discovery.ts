@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { errorMessage } from "./errors.js";
+import { SPECIFICATION_VERSION, specificationMismatch } from "./layer.js";
 import { type ImageSpecPlugin, isPlugin } from "./plugin.js";
 
 export interface DiscoveredPlugin {
@@ -90,6 +91,10 @@ export async function discoverPlugins(startDir: string): Promise<DiscoveryResult
         const mod = (await import(pathToFileURL(modulePath).href)) as { default?: unknown };
         if (!isPlugin(mod.default)) {
           failures.push({ packageName: name, reason: `${entry} does not default-export a plugin made with definePlugin()` });
+          return;
+        }
+        if (mod.default.specificationVersion !== SPECIFICATION_VERSION) {
+          failures.push({ packageName: name, reason: specificationMismatch(mod.default.specificationVersion) });
           return;
         }
         plugins.push({ plugin: mod.default, packageName: name, version: pkg.version, packageDir, declaredIn: packageJson });

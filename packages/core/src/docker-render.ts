@@ -1,8 +1,8 @@
 /**
- * The Docker renderer extension point (types only). A layer package renders its own kinds for
+ * The Docker renderer extension point (types only, from @imagespec/core/authoring). A layer package renders its own kinds for
  * @imagespec/builder-docker by giving its definition a `docker` renderer:
  *
- *   const uvProjectLayer = defineLayer({ kind: "uvProject", schema, inputs, renderers: { docker: renderUvProject } });
+ *   const uvProjectLayer = defineLayer({ specificationVersion: "v1", kind: "uvProject", schema, inputs, renderers: { docker: renderUvProject } });
  *   const renderUvProject: DockerLayerRenderer<UvProjectFields> = (layer, ctx) => {
  *     const lock = ctx.addFile(layer.lockFile);
  *     const py = ctx.python();

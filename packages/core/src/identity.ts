@@ -65,7 +65,7 @@ const identities = new WeakMap<Image, Promise<ImageIdentity>>();
 function layerView(layer: Layer): unknown {
   const definition = layerDefinition(layer);
   const fields = layerFields(layer);
-  return { kind: layer.kind, fields: definition.identity ? definition.identity(fields as never) : fields };
+  return { kind: layer.kind, fields: definition.identity ? definition.identity(fields) : fields };
 }
 
 function baseReference(uri: string): string {
@@ -164,7 +164,7 @@ async function compute(image: Image, hasher: FileHasher): Promise<ImageIdentity>
     const name = `layers[${i}].${layer.kind}`;
     const own: TagInput = { name, digest: digestOf(layerView(layer)), detail: summarize(layer) };
     const files: TagInput[] = [];
-    for (const input of layerDefinition(layer).inputs?.(layer as never) ?? []) {
+    for (const input of layerDefinition(layer).inputs?.(layer) ?? []) {
       const abs = path.resolve(image.root, input.path);
       const field = `${name}.${input.field}`;
       await assertInsideRoot(image.root, input.path, field);

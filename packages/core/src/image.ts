@@ -316,7 +316,7 @@ export class Image {
     return this.#append(definition, fields, `add a ${definition.kind} layer`);
   }
 
-  #append(definition: LayerDefinition<string, never> | LayerDefinition, fields: unknown, action: string): Image {
+  #append(definition: LayerDefinition, fields: unknown, action: string): Image {
     if (this.base.type === "dockerfile") {
       throw new ImageSpecError("NOT_EXTENDABLE", `Cannot ${action}: this image is built from the Dockerfile ${showValue(this.base.dockerfile)} and takes no layers`, {
         field: "layers",
@@ -324,7 +324,7 @@ export class Image {
         hint: "Put the step in the Dockerfile, or start a new image with Image.fromBase(thisImage) and add layers there.",
       });
     }
-    const layer = createLayer(definition as LayerDefinition, fields, action);
+    const layer = createLayer(definition, fields, action);
     return this.#with({ layers: [...this.layers, layer] });
   }
 
@@ -528,7 +528,7 @@ export class Image {
       check("context", this.base.context, "folder");
     }
     this.layers.forEach((layer, i) => {
-      for (const input of layerDefinition(layer).inputs?.(layer as never) ?? []) check(`layers[${i}].${layer.kind}.${input.field}`, input.path, input.type);
+      for (const input of layerDefinition(layer).inputs?.(layer) ?? []) check(`layers[${i}].${layer.kind}.${input.field}`, input.path, input.type);
     });
     if (problems.length > 0) {
       throw new ImageSpecError("FILE_NOT_FOUND", `Cannot use image ${this.name}: ${problems.length === 1 ? problems[0] : `\n  - ${problems.join("\n  - ")}`}`, {
@@ -653,8 +653,11 @@ function normalizePlatforms(platforms: readonly string[]): string[] {
   return [...new Set(platforms)];
 }
 
-/** A local path as stored in a layer: relative to the root, with `/` separators. */
-function relativeTo(root: string, file: string, field: string): string {
+/**
+ * A local path as layers store it: relative to the image root, with `/` separators, so a definition and its tag do not
+ * depend on where the checkout lives. `field` names the option in the error for a path that is not one.
+ */
+export function relativeTo(root: string, file: unknown, field: string): string {
   if (typeof file !== "string" || file.length === 0 || /[\0\r\n]/.test(file)) {
     throw new ImageSpecError("INVALID_SPEC", `Cannot use path ${showValue(file)}: ${field} must be a non-empty path without newlines`, { field, value: file });
   }

@@ -5,6 +5,8 @@
  */
 
 import type { z } from "zod";
+import type { DockerInstructions, DockerRenderContext } from "./docker-render.js";
+import type { EnvdLayerContext, EnvdLayerRendering } from "./envd-render.js";
 import { ImageSpecError, showValue } from "./errors.js";
 import { illFormedText, invalid, withIllFormed, zodIssuesToValidation } from "./validation.js";
 
@@ -38,7 +40,29 @@ export interface FileInput {
   readonly exclude?: readonly string[];
 }
 
+/** The version of the plugin and layer contracts this core implements; plugins and layer kinds state the one they were written for. */
+export const SPECIFICATION_VERSION = "v1";
+export type SpecificationVersion = typeof SPECIFICATION_VERSION;
+
+/**
+ * A layer kind's renderers, by builder type, each with the context its builder gives it. Written as methods so that a
+ * definition for specific fields is still a `LayerDefinition` (a renderer is only ever called with its own kind's
+ * layers). A builder package that renders plugin kinds with a signature of its own adds its key by augmentation:
+ *
+ *   declare module "@imagespec/core/authoring" {
+ *     interface LayerRenderers<Fields extends object> { export?(fields: Readonly<Fields>): readonly string[] | string }
+ *   }
+ */
+export interface LayerRenderers<Fields extends object = object> {
+  /** Dockerfile instructions for @imagespec/builder-docker and builder-remote (see `DockerRenderContext`). */
+  docker?(layer: Readonly<{ kind: string } & Fields>, context: DockerRenderContext): DockerInstructions | Promise<DockerInstructions>;
+  /** build.envd statements for @imagespec/builder-envd, or the reason envd cannot express the layer. */
+  envd?(fields: Readonly<Fields>, context: EnvdLayerContext): EnvdLayerRendering | string;
+}
+
 export interface LayerDefinition<Kind extends string = string, Fields extends object = object> {
+  /** The layer contract this kind is written for: `"v1"`. */
+  readonly specificationVersion: SpecificationVersion;
   readonly kind: Kind;
   /** Validates the fields (everything but `kind`). Should be strict so misspelled fields are caught. */
   readonly schema: z.ZodType<Fields>;
@@ -54,8 +78,8 @@ export interface LayerDefinition<Kind extends string = string, Fields extends ob
    * and from the tag there.
    */
   readonly codeBundle?: boolean;
-  /** Renderers by builder type (`docker`, `envd`, ...). Opaque to core; each builder knows its own signature. */
-  readonly renderers?: Readonly<Record<string, unknown>>;
+  /** Renderers by builder type (`docker`, `envd`, ...). */
+  readonly renderers?: LayerRenderers<Fields>;
   /** One line for docs and `explain`. */
   readonly description?: string;
 }
@@ -65,10 +89,15 @@ const LAYER_DEFINITION_MARKER = Symbol.for("imagespec.layer-definition-marker");
 
 export type Layer = Readonly<{ kind: string; [field: string]: unknown }>;
 
-/** Declares a layer kind. Pure: defining a kind registers nothing anywhere. */
-export function defineLayer<Kind extends string, Fields extends object>(
-  definition: LayerDefinition<Kind, Fields>,
-): LayerDefinition<Kind, Fields> {
+/**
+ * Declares a layer kind. Pure: defining a kind registers nothing anywhere. The fields' type is the schema's output,
+ * so `inputs`, `identity` and the renderers are typed from it; or name it: `defineLayer<"uvProject", UvProjectFields>`.
+ */
+export function defineLayer<Kind extends string, Schema extends z.ZodType<object>>(
+  definition: Omit<LayerDefinition<Kind, z.output<Schema>>, "schema"> & { readonly schema: Schema },
+): LayerDefinition<Kind, z.output<Schema>>;
+export function defineLayer<Kind extends string, Fields extends object>(definition: LayerDefinition<Kind, Fields>): LayerDefinition<Kind, Fields>;
+export function defineLayer<Kind extends string, Fields extends object>(definition: LayerDefinition<Kind, Fields>): LayerDefinition<Kind, Fields> {
   return define(definition, false);
 }
 
@@ -79,17 +108,20 @@ export function defineLayer<Kind extends string, Fields extends object>(
  */
 const BUILTIN_MARKER = Symbol.for("imagespec.builtin-layer-definition");
 
-/** For builtin-layers.ts only. */
-export function defineBuiltinLayer<Kind extends string, Fields extends object>(definition: LayerDefinition<Kind, Fields>): LayerDefinition<Kind, Fields> {
-  return define(definition, true);
+/** For builtin-layers.ts only: core's kinds are always of core's own contract version. */
+export function defineBuiltinLayer<Kind extends string, Fields extends object>(
+  definition: Omit<LayerDefinition<Kind, Fields>, "specificationVersion">,
+): LayerDefinition<Kind, Fields> {
+  return define({ ...definition, specificationVersion: SPECIFICATION_VERSION }, true);
 }
 
 /** Whether a layer's definition is one of core's own kinds, from whichever copy of core created it. */
 export function hasBuiltinDefinition(layer: Layer): boolean {
-  return (layerDefinition(layer) as unknown as Record<symbol, unknown>)[BUILTIN_MARKER] === true;
+  return Object.getOwnPropertyDescriptor(layerDefinition(layer), BUILTIN_MARKER)?.value === true;
 }
 
 function define<Kind extends string, Fields extends object>(definition: LayerDefinition<Kind, Fields>, builtin: boolean): LayerDefinition<Kind, Fields> {
+  checkSpecificationVersion(definition, `define layer kind ${showValue(definition?.kind)}`);
   if (!/^[a-z][A-Za-z0-9]*(?:[.:/-][a-zA-Z0-9]+)*$/.test(definition.kind)) {
     throw new ImageSpecError("PLUGIN_ERROR", `Cannot define layer kind ${showValue(definition.kind)}: a kind is camelCase letters and digits, optionally namespaced with '.', ':', '/' or '-'`, {
       field: "kind",
@@ -102,6 +134,35 @@ function define<Kind extends string, Fields extends object>(definition: LayerDef
   return Object.freeze(copy);
 }
 
+/**
+ * Refuses a layer definition or plugin written for another contract version (or for none: written by hand, or by a
+ * core from before versions), which this core would misread.
+ */
+export function checkSpecificationVersion(contract: { readonly specificationVersion?: unknown } | undefined, action: string): void {
+  const version = contract?.specificationVersion;
+  if (version === SPECIFICATION_VERSION) return;
+  throw new ImageSpecError(
+    "PLUGIN_ERROR",
+    version === undefined
+      ? `Cannot ${action}: it states no specificationVersion; this @imagespec/core implements "${SPECIFICATION_VERSION}"`
+      : `Cannot ${action}: it is written for specificationVersion ${showValue(version)}, and this @imagespec/core implements "${SPECIFICATION_VERSION}"`,
+    {
+      field: "specificationVersion",
+      value: version,
+      hint:
+        version === undefined
+          ? `Add specificationVersion: "${SPECIFICATION_VERSION}" to the definition, written against @imagespec/core/authoring.`
+          : "Install versions of @imagespec/core and of the plugin package that implement the same contract version.",
+    },
+  );
+}
+
+/** Why a plugin of another contract version is not used: what it states, what this core implements, what to do. */
+export function specificationMismatch(version: unknown): string {
+  const stated = version === undefined ? "states no specificationVersion" : `is written for specificationVersion ${showValue(version)}`;
+  return `it ${stated}, and this @imagespec/core implements "${SPECIFICATION_VERSION}"; install versions of the plugin and of @imagespec/core that implement the same contract`;
+}
+
 export function isLayerDefinition(value: unknown): value is LayerDefinition {
   return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[LAYER_DEFINITION_MARKER] === true;
 }
@@ -112,6 +173,7 @@ export function isLayerDefinition(value: unknown): value is LayerDefinition {
  * `context` names the operation for the error message, e.g. `withPipPackages`.
  */
 export function createLayer<Fields extends object>(definition: LayerDefinition<string, Fields>, fields: unknown, context: string): Layer {
+  checkSpecificationVersion(definition, context);
   const broken = illFormedText(fields);
   const result = definition.schema.safeParse(fields);
   if (!result.success || broken.length > 0) throw invalid(context, withIllFormed(broken, result.success ? [] : zodIssuesToValidation(result.error.issues, fields)));

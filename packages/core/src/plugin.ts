@@ -8,7 +8,7 @@ import { type BuilderSettingsSchema, isSettingsSchema } from "./builder-settings
 import type { PipOptions } from "./builtin-layers.js";
 import { ImageSpecError, showValue } from "./errors.js";
 import type { Image } from "./image.js";
-import { isLayerDefinition, type LayerDefinition } from "./layer.js";
+import { checkSpecificationVersion, type SpecificationVersion } from "./layer.js";
 
 /** A builder type a plugin offers. `create` runs only when the builder is needed, so heavy imports can wait. */
 export interface BuilderFactory {
@@ -43,24 +43,33 @@ export interface RequirementsFileHandler {
   apply(image: Image, options: { readonly file: string; readonly pip: PipOptions; readonly builderConfig: Readonly<Record<string, unknown>> }): Image;
 }
 
+/**
+ * What a plugin module default-exports. Layer kinds are not listed here: a layer carries its own definition, so a
+ * package's kinds work as soon as its `with*` functions (or `withLayer`) are called, with no registration.
+ */
 export interface ImageSpecPlugin {
+  /** The plugin contract this plugin is written for: `"v1"`. Discovery refuses another. */
+  readonly specificationVersion: SpecificationVersion;
   readonly name: string;
   readonly builders: readonly BuilderFactory[];
-  readonly layers: readonly LayerDefinition[];
   readonly requirementsFiles: readonly RequirementsFileHandler[];
 }
 
 const PLUGIN_MARKER = Symbol.for("imagespec.plugin");
 
 export function definePlugin(plugin: {
+  specificationVersion: SpecificationVersion;
   name: string;
   builders?: readonly BuilderFactory[];
-  layers?: readonly LayerDefinition[];
   requirementsFiles?: readonly RequirementsFileHandler[];
 }): ImageSpecPlugin {
   const fail = (why: string, field: string, value: unknown) =>
     new ImageSpecError("PLUGIN_ERROR", `Cannot define plugin ${showValue(plugin?.name)}: ${why}`, { field, value });
   if (typeof plugin?.name !== "string" || plugin.name.length === 0) throw fail("a plugin needs a name (usually its package name)", "name", plugin?.name);
+  checkSpecificationVersion(plugin, `define plugin ${showValue(plugin.name)}`);
+  if ("layers" in plugin) {
+    throw fail("plugins do not list layer kinds: a layer carries its definition, so withLayer(definition, fields) is all a kind needs", "layers", undefined);
+  }
   const builders = plugin.builders ?? [];
   const types = new Set<string>();
   builders.forEach((factory, i) => {
@@ -73,19 +82,15 @@ export function definePlugin(plugin: {
     if (types.has(factory.type)) throw fail(`builder type ${factory.type} is listed twice`, `builders[${i}].type`, factory.type);
     types.add(factory.type);
   });
-  const layers = plugin.layers ?? [];
-  layers.forEach((layer, i) => {
-    if (!isLayerDefinition(layer)) throw fail("layers must be created with defineLayer()", `layers[${i}]`, layer);
-  });
   const requirementsFiles = plugin.requirementsFiles ?? [];
   requirementsFiles.forEach((handler, i) => {
     if (typeof handler?.fileName !== "string" || !/^[\w.-]+$/.test(handler.fileName)) throw fail("a requirements file handler names a file (e.g. uv.lock)", `requirementsFiles[${i}].fileName`, handler?.fileName);
     if (typeof handler.apply !== "function") throw fail(`the handler of ${handler.fileName} has no apply() function`, `requirementsFiles[${i}].apply`, undefined);
   });
   const result = {
+    specificationVersion: plugin.specificationVersion,
     name: plugin.name,
     builders: Object.freeze([...builders]),
-    layers: Object.freeze([...layers]),
     requirementsFiles: Object.freeze([...requirementsFiles]),
   };
   Object.defineProperty(result, PLUGIN_MARKER, { value: true });

@@ -13,6 +13,7 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { errorMessage, ImageSpecError, showValue } from "./errors.js";
+import { SPECIFICATION_VERSION, specificationMismatch } from "./layer.js";
 import { isPlugin, type RequirementsFileHandler } from "./plugin.js";
 
 /** Lock files a spec's `requirements` may name, and the layer package whose plugin installs each. */
@@ -87,6 +88,7 @@ function loadHandler(packageName: string, manifest: string, fileName: string): R
   }
   const plugin = (loaded as { default?: unknown })?.default ?? loaded;
   if (!isPlugin(plugin)) throw fail("its plugin module does not default-export definePlugin({...})");
+  if (plugin.specificationVersion !== SPECIFICATION_VERSION) throw fail(specificationMismatch(plugin.specificationVersion));
   const handler = (plugin.requirementsFiles ?? []).find((h) => h.fileName === fileName);
   if (!handler) throw fail(`its plugin has no handler for ${fileName}`);
   return handler;

@@ -42,7 +42,16 @@ function locate(root: unknown, path: readonly PropertyKey[]): { path: PropertyKe
   return { path: found, value: current };
 }
 
-/** Turns zod issues into our issues, with the value each one points at and a message that says what was expected. */
+/** The value at a zod issue's path in the input (undefined where the input has nothing there), for error messages. */
+export function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  const at = locate(input, path);
+  return at.path.length === path.length ? at.value : undefined;
+}
+
+/**
+ * Turns zod issues into our issues, with the value each one points at and a message that says what was expected.
+ * The one mapper: builders and layer packages report their own schemas' issues through it too.
+ */
 export function zodIssuesToValidation(issues: readonly z.core.$ZodIssue[], input: unknown, knownKeys?: readonly string[]): ValidationIssue[] {
   const out: ValidationIssue[] = [];
   for (const issue of issues) {

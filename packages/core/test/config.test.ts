@@ -25,7 +25,7 @@ async function configError(promise: Promise<unknown>): Promise<ImageSpecError> {
 
 describe("defineConfig", () => {
   it("returns the configuration, frozen", () => {
-    const plugin = definePlugin({ name: "p" });
+    const plugin = definePlugin({ specificationVersion: "v1", name: "p" });
     const config = defineConfig({ plugins: [plugin], discovery: false, priorities: { envd: 200 }, builders: { envd: { binary: "/opt/envd" } }, builder: "envd" });
     expect(config.plugins).toEqual([plugin]);
     expect(Object.isFrozen(config)).toBe(true);
@@ -66,7 +66,7 @@ describe("findConfigFile", () => {
 
 describe("loadConfigFile", () => {
   const body = `import { defineConfig, definePlugin } from "@imagespec/core";
-const plugin = definePlugin({ name: "inline" });
+const plugin = definePlugin({ specificationVersion: "v1", name: "inline" });
 export default defineConfig({ plugins: [plugin], priorities: { envd: 200 } });
 `;
 

@@ -1,7 +1,7 @@
 import { lstatSync, mkdirSync, realpathSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { discoverPlugins, findPackageJson } from "../src/index.js";
+import { discoverPlugins, findPackageJson } from "../src/discovery.js";
 import { CORE_DIR, install, type Manager, pack, writePluginPackage } from "./support/plugin-packages.js";
 import { project, write } from "./support/project.js";
 
@@ -18,6 +18,11 @@ async function consumerProject(manager: Manager): Promise<string> {
   writePluginPackage(path.join(vendor, "not-a-plugin"), { name: "not-a-plugin", entry: null, source: "export default 1;\n" });
   writePluginPackage(path.join(vendor, "broken-plugin"), { name: "broken-plugin", source: 'throw new Error("boom at import");\n' });
   writePluginPackage(path.join(vendor, "bad-export"), { name: "bad-export", source: "export default { name: 'bad-export', builders: [] };\n" });
+  // A plugin from a core of another contract version: made with its definePlugin (the shared marker), stating "v2".
+  writePluginPackage(path.join(vendor, "future-plugin"), {
+    name: "future-plugin",
+    source: 'const p = { specificationVersion: "v2", name: "future-plugin", builders: [], requirementsFiles: [] };\nObject.defineProperty(p, Symbol.for("imagespec.plugin"), { value: true });\nexport default p;\n',
+  });
   writePluginPackage(path.join(vendor, "missing-entry"), { name: "missing-entry", entry: "./dist/plugin.js" });
   writePluginPackage(path.join(vendor, "escaping-entry"), { name: "escaping-entry", entry: "../../outside.js" });
   writePluginPackage(path.join(vendor, "numeric-entry"), { name: "numeric-entry", entry: 42 });
@@ -37,6 +42,7 @@ async function consumerProject(manager: Manager): Promise<string> {
       "not-a-plugin": "file:./vendor/not-a-plugin",
       "broken-plugin": "file:./vendor/broken-plugin",
       "bad-export": "file:./vendor/bad-export",
+      "future-plugin": "file:./vendor/future-plugin",
       "missing-entry": "file:./vendor/missing-entry",
       "escaping-entry": "file:./vendor/escaping-entry",
       "numeric-entry": "file:./vendor/numeric-entry",
@@ -91,10 +97,13 @@ describe.each(["npm", "pnpm"] as const)("plugin discovery in a project installed
   it("reports each broken plugin as a failure naming its package, and still loads the others", async () => {
     const { failures, plugins } = await discoverPlugins(dir);
     expect(plugins).toHaveLength(3);
-    expect(failures.map((f) => f.packageName)).toEqual(["bad-export", "broken-plugin", "escaping-entry", "missing-entry", "numeric-entry"]);
+    expect(failures.map((f) => f.packageName)).toEqual(["bad-export", "broken-plugin", "escaping-entry", "future-plugin", "missing-entry", "numeric-entry"]);
     const reason = (name: string) => failures.find((f) => f.packageName === name)!.reason;
     expect(reason("broken-plugin")).toBe("loading ./plugin.js failed: boom at import");
     expect(reason("bad-export")).toBe("./plugin.js does not default-export a plugin made with definePlugin()");
+    expect(reason("future-plugin")).toBe(
+      'it is written for specificationVersion "v2", and this @imagespec/core implements "v1"; install versions of the plugin and of @imagespec/core that implement the same contract',
+    );
     expect(reason("missing-entry")).toMatch(/^loading \.\/dist\/plugin\.js failed: Cannot find module/);
     expect(reason("escaping-entry")).toMatch(/\(\.\.\/\.\.\/outside\.js\) points outside its package/);
     expect(reason("numeric-entry")).toMatch(/"imagespec\.plugin" in its package\.json must be a path/);

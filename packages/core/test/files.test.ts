@@ -3,7 +3,8 @@ import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, s
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { FileHasher, readHashedFile } from "../src/index.js";
+import { FileHasher } from "../src/index.js";
+import { readHashedFile } from "../src/authoring.js";
 
 function project(files: Record<string, string>): string {
   const dir = mkdtempSync(path.join(tmpdir(), "imagespec-files-"));

@@ -9,18 +9,8 @@ import { pathToFileURL } from "node:url";
 import { execa } from "execa";
 import { z } from "zod";
 import { describe, expect, it } from "vitest";
-import {
-  checkBuilderSettings,
-  definePlugin,
-  Image,
-  ImageBuildEngine,
-  type ImageBuilder,
-  type ImageSpecError,
-  ImageSpec,
-  isImageSpecError,
-  isInstallerVariable,
-  parseImageSpecYaml,
-} from "../src/index.js";
+import { definePlugin, Image, ImageBuildEngine, type ImageBuilder, type ImageSpecError, ImageSpec, isImageSpecError, parseImageSpecYaml } from "../src/index.js";
+import { checkBuilderSettings, isInstallerVariable } from "../src/authoring.js";
 import { CORE_DIR } from "./support/plugin-packages.js";
 import { project } from "./support/project.js";
 
@@ -170,7 +160,7 @@ try { new ImageSpec({ root: ${JSON.stringify(root)}, requirements: "uv.lock" }).
     // A stand-in written without importing core (the test project has none): the Symbol.for marker makes it a plugin.
     writeFileSync(
       path.join(pkg, "plugin.js"),
-      `const plugin = { name: "@imagespec/python", builders: [], layers: [], requirementsFiles: [{ fileName: "uv.lock", apply: (image, o) => image.withEnvVars({ LOCK: o.file, INDEX: o.pip.extraArgs?.join(" ") ?? "", UV: String(o.builderConfig.uvImage) }) }] };
+      `const plugin = { specificationVersion: "v1", name: "@imagespec/python", builders: [], requirementsFiles: [{ fileName: "uv.lock", apply: (image, o) => image.withEnvVars({ LOCK: o.file, INDEX: o.pip.extraArgs?.join(" ") ?? "", UV: String(o.builderConfig.uvImage) }) }] };
 Object.defineProperty(plugin, Symbol.for("imagespec.plugin"), { value: true });
 export default plugin;
 `,
@@ -182,7 +172,7 @@ export default plugin;
     expect(image.layers[1]).toMatchObject({ vars: { LOCK: "deps/uv.lock", INDEX: "--no-cache", UV: "mirror/uv:1" } });
     expect(image.builderConfig).toEqual({ network: "host" });
     // A plugin from a real definePlugin carries the handler too.
-    expect(definePlugin({ name: "p", requirementsFiles: [{ fileName: "x.lock", apply: (i) => i }] }).requirementsFiles.map((h) => h.fileName)).toEqual(["x.lock"]);
+    expect(definePlugin({ specificationVersion: "v1", name: "p", requirementsFiles: [{ fileName: "x.lock", apply: (i) => i }] }).requirementsFiles.map((h) => h.fileName)).toEqual(["x.lock"]);
   });
 });
 

@@ -4,7 +4,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { defineLayer, FileHasher, Image, ImageSpec, shortHash } from "../src/index.js";
+import { FileHasher, Image, ImageSpec } from "../src/index.js";
+import { defineLayer } from "../src/authoring.js";
+import { shortHash } from "../src/canonical.js";
 import { computeIdentity } from "../src/identity.js";
 import { project, write } from "./support/project.js";
 
@@ -142,6 +144,7 @@ describe("the hash contract, v2", () => {
   it("does not count what a layer's input excludes (FileInput.exclude), on top of the ignore files", async () => {
     const dir = project({ "pkg/index.js": "x\n", "pkg/node_modules/dep/index.js": "y\n", "pkg/deep/node_modules/z.js": "z\n" });
     const excluding = defineLayer({
+      specificationVersion: "v1",
       kind: "testExcluding",
       schema: z.object({ src: z.string() }).strict(),
       inputs: (f: { src: string }) => [{ field: "src", path: f.src, type: "folder", exclude: ["node_modules", "**/node_modules"] }],

@@ -4,8 +4,10 @@
  */
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { readImageRunConfig, RegistryClient } from "../src/index.js";
+import { RegistryClient } from "../src/index.js";
+import { readImageRunConfig } from "../src/authoring.js";
 import { pushTinyImage, requireEnv, sha256, tinyImage } from "./support/tiny-image.js";
+import { registryRequest } from "../src/registry/client.js";
 
 const REGISTRY = requireEnv("IMAGESPEC_TEST_REGISTRY");
 const AUTH_REGISTRY = requireEnv("IMAGESPEC_TEST_AUTH_REGISTRY");
@@ -37,7 +39,7 @@ describe("readImageRunConfig", () => {
         ],
       }),
     );
-    const put = await client.request({ domain: REGISTRY, path: REPOSITORY }, `/v2/${REPOSITORY}/manifests/multi`, {
+    const put = await registryRequest(client, { domain: REGISTRY, path: REPOSITORY }, `/v2/${REPOSITORY}/manifests/multi`, {
       method: "PUT",
       headers: { "Content-Type": "application/vnd.oci.image.index.v1+json" },
       body: index,

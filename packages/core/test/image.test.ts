@@ -2,7 +2,8 @@
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { defineLayer, Image, IMAGE_ID_ENV, type ImageSpecError, isContainer, isImageSpecError, RegistryClient } from "../src/index.js";
+import { Image, IMAGE_ID_ENV, type ImageSpecError, isContainer, isImageSpecError, RegistryClient } from "../src/index.js";
+import { defineLayer } from "../src/authoring.js";
 import { pushTinyImage, requireEnv, tinyImage } from "./support/tiny-image.js";
 import { project } from "./support/project.js";
 
@@ -181,7 +182,7 @@ describe("layers", () => {
   });
 
   it("accepts plugin layers through withLayer, validated by their schema", () => {
-    const greeting = defineLayer({ kind: "greeting", schema: z.object({ text: z.string().min(1) }).strict() });
+    const greeting = defineLayer({ specificationVersion: "v1", kind: "greeting", schema: z.object({ text: z.string().min(1) }).strict() });
     const image = base().withLayer(greeting, { text: "hi" });
     expect(image.layers[0]).toMatchObject({ kind: "greeting", text: "hi" });
     const error = thrown(() => base().withLayer(greeting, { text: "" }));
@@ -191,7 +192,7 @@ describe("layers", () => {
   });
 
   it("rejects a malformed layer kind name", () => {
-    expect(() => defineLayer({ kind: "Bad Kind", schema: z.object({}) })).toThrow(/Cannot define layer kind/);
+    expect(() => defineLayer({ specificationVersion: "v1", kind: "Bad Kind", schema: z.object({}) })).toThrow(/Cannot define layer kind/);
   });
 });
 

@@ -1,6 +1,7 @@
 /** Platforms, `native`, and how an image's `native` is resolved before hashing (the builder is a fake here; the real engines are in the builders' tests). */
 import { describe, expect, it } from "vitest";
-import { type BuildContext, Image, ImageBuildEngine, type ImageBuilder, formatPlatform, parsePlatform, platformTagSuffix, samePlatform } from "../src/index.js";
+import { type BuildContext, Image, ImageBuildEngine, type ImageBuilder } from "../src/index.js";
+import { formatPlatform, parsePlatform, platformTagSuffix, samePlatform } from "../src/authoring.js";
 import { findPlatformEntry, parseIndexEntries } from "../src/registry/index.js";
 
 function nativeBuilder(type: string, platform?: string): ImageBuilder & { asked: number; built: Image[] } {

@@ -18,7 +18,7 @@ const local = (config: Readonly<Record<string, unknown>>): ImageBuilder & { crea
   build: async (_image, context) => ({ uri: context.uri, pushed: false }),
 });
 
-export default definePlugin({ name: "local-plugin", builders: [{ type: "local", priority: 10, create: ({ config }) => local(config) }] });
+export default definePlugin({ specificationVersion: "v1", name: "local-plugin", builders: [{ type: "local", priority: 10, create: ({ config }) => local(config) }] });
 `;
 
 beforeAll(async () => {

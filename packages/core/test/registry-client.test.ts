@@ -9,6 +9,7 @@ import { isImageSpecError } from "../src/errors.js";
 import { pickChallenge } from "../src/registry/client.js";
 import { nodeHttpTransport } from "../src/registry/http.js";
 import { type CredentialResolver, RegistryClient } from "../src/registry/index.js";
+import { registryRequest } from "../src/registry/client.js";
 
 interface RecordedRequest {
   method: string;
@@ -562,12 +563,12 @@ describe("request", () => {
     });
     const client = new RegistryClient({ credentials: staticCredentials("alice", "secret") });
     const repository = { domain: registry.host, path: "team/app" };
-    const started = await client.request(repository, "/v2/team/app/blobs/uploads/", { method: "POST", actions: ["pull", "push"] });
+    const started = await registryRequest(client, repository, "/v2/team/app/blobs/uploads/", { method: "POST", actions: ["pull", "push"] });
     expect(started.status).toBe(202);
     expect(tokenQuery(tokens.requests[0]!).get("scope")).toBe("repository:team/app:pull,push");
 
     const location = started.headers.get("location")!;
-    expect((await client.request(repository, location, { method: "PUT", body: "x", actions: ["pull", "push"] })).status).toBe(204);
+    expect((await registryRequest(client, repository, location, { method: "PUT", body: "x", actions: ["pull", "push"] })).status).toBe(204);
     expect(elsewhere.requests[0]?.headers.authorization).toBeUndefined();
   });
 
@@ -577,12 +578,12 @@ describe("request", () => {
       response.end();
     });
     const client = new RegistryClient({ credentials: staticCredentials("alice", "wrong") });
-    const refused = await client.request({ domain: registry.host, path: "team/app" }, "/v2/").catch((error: unknown) => error);
+    const refused = await registryRequest(client, { domain: registry.host, path: "team/app" }, "/v2/").catch((error: unknown) => error);
     expect(isImageSpecError(refused) && refused.code).toBe("AUTH_ERROR");
     expect((refused as Error).message).toBe(`Cannot send GET /v2/ to ${registry.host}: credentials for ${registry.host} were refused (401)`);
 
     const port = await closedPort();
-    const unreachable = await client.request({ domain: `127.0.0.1:${port}`, path: "team/app" }, "/v2/").catch((error: unknown) => error);
+    const unreachable = await registryRequest(client, { domain: `127.0.0.1:${port}`, path: "team/app" }, "/v2/").catch((error: unknown) => error);
     expect(isImageSpecError(unreachable) && unreachable.code).toBe("REGISTRY_ERROR");
     expect((unreachable as Error).message).toContain("connection refused");
   });

@@ -11,6 +11,7 @@ import { MANIFEST_ACCEPT } from "../src/registry/client.js";
 import { type CredentialResolver, RegistryClient } from "../src/registry/index.js";
 import { jwtClaims, recordingFetch } from "./support/recording-fetch.js";
 import { pushTinyImage, requireEnv, tinyImage } from "./support/tiny-image.js";
+import { registryRequest } from "../src/registry/client.js";
 
 const REGISTRY = requireEnv("IMAGESPEC_TEST_TOKEN_REGISTRY");
 const REALM = requireEnv("IMAGESPEC_TEST_TOKEN_REALM");
@@ -134,7 +135,7 @@ describe("a registry with token auth", () => {
     const recorded = recordingFetch(REALM);
     const client = new RegistryClient({ credentials: credentials(READER, PASSWORD), fetch: recorded.fetch });
     expect(await client.manifestExists(`${REGISTRY}/${REPO_A}:${TAG}`)).toEqual({ status: "present", digest: imageA.digest });
-    const upload = client.request({ domain: REGISTRY, path: REPO_A }, `/v2/${REPO_A}/blobs/uploads/`, {
+    const upload = registryRequest(client, { domain: REGISTRY, path: REPO_A }, `/v2/${REPO_A}/blobs/uploads/`, {
       method: "POST",
       actions: ["pull", "push"],
     });

@@ -1,7 +1,8 @@
 import { chmodSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { Image, ImageSpec, type ImageSpecError, type ImageSpecFields, isImageSpecError, loadImageSpecFile, parseImageSpecYaml, SPEC_FIELDS, splitArgs } from "../src/index.js";
+import { Image, ImageSpec, type ImageSpecError, type ImageSpecFields, isImageSpecError, loadImageSpecFile, parseImageSpecYaml, SPEC_FIELDS } from "../src/index.js";
+import { splitArgs } from "../src/spec.js";
 import { project } from "./support/project.js";
 
 

@@ -6,7 +6,8 @@
  * engine dies) fails with an EngineLostError, which a builder with several engines may retry elsewhere.
  */
 
-import { type BuildContext, type BuildResult, type Image, ImageSpecError, isImageSpecError } from "@imagespec/core";
+import type { Image } from "@imagespec/core";
+import { type BuildContext, type BuildResult, ImageSpecError, isImageSpecError } from "@imagespec/core/authoring";
 import { type EngineConnection, engineBuild, enginePush } from "./engine-api.js";
 import { ociLabels } from "./labels.js";
 import type { DockerBuildPlan } from "./plan.js";

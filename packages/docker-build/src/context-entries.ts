@@ -8,7 +8,8 @@
 import path from "node:path";
 import type { Readable } from "node:stream";
 import { Readable as ReadableStream } from "node:stream";
-import { hashedInput, type Image, type ImageIdentity, ImageSpecError, readHashedFile } from "@imagespec/core";
+import type { Image } from "@imagespec/core";
+import { hashedInput, type ImageIdentity, ImageSpecError, readHashedFile } from "@imagespec/core/authoring";
 import type { ContextItem } from "./plan.js";
 
 /** Folders imagespec makes up (`layers/`, `layers/2/`) and generated files get this mode; copied ones keep theirs. */

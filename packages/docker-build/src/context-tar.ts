@@ -5,7 +5,8 @@
  */
 
 import type { Readable } from "node:stream";
-import type { Image, ImageIdentity } from "@imagespec/core";
+import type { Image } from "@imagespec/core";
+import type { ImageIdentity } from "@imagespec/core/authoring";
 import tar from "tar-stream";
 import { type ContextEntryOptions, contextEntries, openContextFile } from "./context-entries.js";
 import type { ContextItem } from "./plan.js";

@@ -5,7 +5,7 @@
  */
 
 import type { Readable } from "node:stream";
-import { type CredentialResolver, ImageSpecError, parseImageReference, toDockerEngineAuth } from "@imagespec/core";
+import { type CredentialResolver, ImageSpecError, parseImageReference, toDockerEngineAuth } from "@imagespec/core/authoring";
 import type Dockerode from "dockerode";
 import { type BuildProgress, decodeStatusResponse } from "./progress.js";
 import type { DockerBuildSettings } from "./settings.js";

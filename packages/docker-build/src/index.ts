@@ -12,4 +12,4 @@ export type { ContextItem, DockerBuildPlan, StepOrigin } from "./plan.js";
 export { CONDA_PREFIX, PIP_CACHE_DIR, VENV_PREFIX } from "./render-context.js";
 export { cudaImage, DEFAULT_CUDA_IMAGE, DEFAULT_MICROMAMBA_IMAGE, DOCKER_BUILD_OPTION_KEYS, type DockerBuildOptions, readDockerBuildOptions } from "./options.js";
 export { dockerRefusal, type RenderDockerOptions, renderDockerBuild } from "./render.js";
-export { DOCKER_BUILD_SETTING_KEYS, type DockerBuildSettings, dockerBuildSettingsShape, readDockerBuildSettings, valueAt } from "./settings.js";
+export { DOCKER_BUILD_SETTING_KEYS, type DockerBuildSettings, dockerBuildSettingsShape, readDockerBuildSettings } from "./settings.js";

@@ -5,7 +5,8 @@
  * builder is chosen, and written into the Dockerfile through core's `dockerfileImageReference`.
  */
 
-import { grammar, type Image, type ValidationIssue } from "@imagespec/core";
+import type { Image } from "@imagespec/core";
+import { grammar, type ValidationIssue } from "@imagespec/core/authoring";
 import { z } from "zod";
 
 export interface DockerBuildOptions {

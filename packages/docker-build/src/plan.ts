@@ -1,6 +1,6 @@
 /** What rendering an image gives the builder: the Dockerfile and everything needed to build it. */
 
-import type { SecretMount, SshMount } from "@imagespec/core";
+import type { SecretMount, SshMount } from "@imagespec/core/authoring";
 
 /** One entry of the build context: exactly the files the layers reference, nothing else. */
 export type ContextItem =

@@ -5,19 +5,8 @@
  * convention of `docker manifest`); the image's own tag only ever holds the finished index.
  */
 
-import {
-  type BuildContext,
-  type BuildEvent,
-  type BuildResult,
-  type Image,
-  ImageSpecError,
-  isImageSpecError,
-  limiter,
-  type PlatformBuild,
-  parseImageReference,
-  platformTagSuffix,
-  RegistryClient,
-} from "@imagespec/core";
+import type { Image } from "@imagespec/core";
+import { type BuildContext, type BuildEvent, type BuildResult, ImageSpecError, isImageSpecError, limiter, type PlatformBuild, parseImageReference, platformTagSuffix, RegistryClient } from "@imagespec/core/authoring";
 
 /** Where one platform's image is pushed before the index: the image's tag with the platform appended. */
 export function platformImageUri(uri: string, platform: string): string {

@@ -7,7 +7,8 @@
 
 import http2 from "node:http2";
 import type { Duplex } from "node:stream";
-import { formatPlatform, type Image, ImageSpecError, parsePlatform, samePlatform } from "@imagespec/core";
+import type { Image } from "@imagespec/core";
+import { formatPlatform, ImageSpecError, parsePlatform, samePlatform } from "@imagespec/core/authoring";
 import type { EngineConnection } from "./engine-api.js";
 import { ProtoReader } from "./protobuf.js";
 

@@ -3,7 +3,7 @@
  * hand below) become step and log events, with cache hits and timings. The whole log is kept, so a failure can show the tail of the step that failed and where it came from.
  */
 
-import type { BuildEvent } from "@imagespec/core";
+import type { BuildEvent } from "@imagespec/core/authoring";
 import type { StepOrigin } from "./plan.js";
 import { ProtoReader as Reader } from "./protobuf.js";
 

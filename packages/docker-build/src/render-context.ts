@@ -5,32 +5,8 @@
  */
 
 import path from "node:path";
-import {
-  type DockerBuildStage,
-  type DockerBuildStageOptions,
-  type DockerCacheMountOptions,
-  type DockerCopyOptions,
-  type DockerInstructions,
-  type DockerPythonEnvironment,
-  type DockerQuoting,
-  type DockerRenderContext,
-  type DockerRunOptions,
-  DOCKERFILE_LINE_LIMIT,
-  dockerfileFlag,
-  dockerfileImageReference,
-  dockerfileJsonArray,
-  dockerfileWord,
-  fitsDockerfileWord,
-  type Image,
-  ImageSpecError,
-  mountOption,
-  normalizeImageReference,
-  type SecretMount,
-  type SshMount,
-  shellJoin,
-  shellQuote,
-  showValue,
-} from "@imagespec/core";
+import type { Image } from "@imagespec/core";
+import { type DockerBuildStage, type DockerBuildStageOptions, type DockerCacheMountOptions, type DockerCopyOptions, type DockerInstructions, type DockerPythonEnvironment, type DockerQuoting, type DockerRenderContext, type DockerRunOptions, DOCKERFILE_LINE_LIMIT, dockerfileFlag, dockerfileImageReference, dockerfileJsonArray, dockerfileWord, fitsDockerfileWord, ImageSpecError, mountOption, normalizeImageReference, type SecretMount, type SshMount, shellJoin, shellQuote, showValue } from "@imagespec/core/authoring";
 import type { ContextItem } from "./plan.js";
 
 export const VENV_PREFIX = "/opt/venv";

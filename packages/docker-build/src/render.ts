@@ -7,28 +7,8 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import {
-  type BuiltinLayerKind,
-  builtinKindOf,
-  type DockerLayerRenderer,
-  dockerfileImageReference,
-  dockerfileJsonArray,
-  dockerfileWord,
-  IMAGE_ID_ENV,
-  type Image,
-  ImageSpecError,
-  isImageSpecError,
-  type Layer,
-  layerDefinition,
-  createDockerConfigResolver,
-  type ImageRunConfig,
-  readImageRunConfig,
-  RegistryClient,
-  relativePathHint,
-  NATIVE_PLATFORM,
-  shellQuote,
-  showValue,
-} from "@imagespec/core";
+import type { Image } from "@imagespec/core";
+import { type BuiltinLayerKind, builtinKindOf, dockerfileImageReference, dockerfileJsonArray, dockerfileWord, IMAGE_ID_ENV, ImageSpecError, isImageSpecError, type Layer, layerDefinition, createDockerConfigResolver, type ImageRunConfig, readImageRunConfig, RegistryClient, relativePathHint, NATIVE_PLATFORM, shellQuote, showValue } from "@imagespec/core/authoring";
 import { cudaImage, DEFAULT_CUDA_IMAGE, DEFAULT_MICROMAMBA_IMAGE, readDockerBuildOptions } from "./options.js";
 import type { DockerBuildSettings } from "./settings.js";
 import { coreRenderers, runtimeWrapper } from "./layers.js";
@@ -216,8 +196,12 @@ async function renderState(
       const render = coreRenderers[layer.kind];
       await state.renderLayer(index, layer.kind, (ctx) => render(layer, ctx, state));
     } else {
-      const render = layerDefinition(layer).renderers?.docker as DockerLayerRenderer;
-      await state.renderLayer(index, layer.kind, (ctx) => render(layer as never, ctx));
+      const renderers = layerDefinition(layer).renderers;
+      await state.renderLayer(index, layer.kind, (ctx) => {
+        // supports() refuses such an image first; a direct render call still gets a typed error.
+        if (!renderers?.docker) throw new ImageSpecError("NO_BUILDER", `Cannot render layers[${index}] (${layer.kind}) for Docker: its layer kind has no docker renderer`, { field: `layers[${index}]`, value: layer.kind });
+        return renderers.docker(layer, ctx);
+      });
     }
   }
 

@@ -4,7 +4,7 @@
  * (`defineConfig({ builders: { <type>: {...} } })`, an image's `builderConfig`) next to its own keys.
  */
 
-import type { ValidationIssue } from "@imagespec/core";
+import { type ValidationIssue, zodIssuesToValidation } from "@imagespec/core/authoring";
 import { z } from "zod";
 
 export interface DockerBuildSettings {
@@ -56,12 +56,5 @@ export function readDockerBuildSettings(config: Readonly<Record<string, unknown>
   const own = Object.fromEntries(Object.entries(config ?? {}).filter(([key]) => DOCKER_BUILD_SETTING_KEYS.includes(key)));
   const result = schema.safeParse(own);
   if (result.success) return { settings: result.data, issues: [] };
-  return { settings: {}, issues: result.error.issues.map((issue) => ({ field: issue.path.join("."), value: valueAt(own, issue.path), message: issue.message })) };
-}
-
-/** The value at a zod issue's path, for error messages. */
-export function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
-  let current = value;
-  for (const key of path) current = (current as Record<PropertyKey, unknown> | undefined)?.[key];
-  return current;
+  return { settings: {}, issues: zodIssuesToValidation(result.error.issues, own) };
 }

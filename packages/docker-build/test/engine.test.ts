@@ -2,7 +2,8 @@
  * buildOnEngine against the real local engine, reached through a TCP proxy (the engine's own socket behind it), so
  * that the engine can also "die": the proxy resets every connection and refuses new ones.
  */
-import { type BuildContext, type BuildEvent, Image, RegistryClient } from "@imagespec/core";
+import { Image } from "@imagespec/core";
+import { type BuildContext, type BuildEvent, RegistryClient } from "@imagespec/core/authoring";
 import { docker, runImage, type TestEnv, testEnv } from "@imagespec/test-env";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildOnEngine, DockerBuildError, isConnectionFailure, isEngineLost } from "../src/engine.js";

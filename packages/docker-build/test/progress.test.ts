@@ -1,5 +1,5 @@
 /** BuildKit progress: the protobuf decoder, the CLI's plain output, and step events mapped to layers. */
-import type { BuildEvent } from "@imagespec/core";
+import type { BuildEvent } from "@imagespec/core/authoring";
 import { describe, expect, it } from "vitest";
 import type { StepOrigin } from "../src/plan.js";
 import { BuildProgress, decodeStatusResponse } from "../src/progress.js";

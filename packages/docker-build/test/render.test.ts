@@ -2,7 +2,8 @@
  * Rendering, without an engine: each core layer kind, the quoting of hostile values, the Python environment, the
  * extension point for layer packages, and what `dockerRefusal()` refuses.
  */
-import { type DockerLayerRenderer, type DockerRenderContext, defineLayer, Image, ImageSpec } from "@imagespec/core";
+import { Image, ImageSpec } from "@imagespec/core";
+import { type DockerLayerRenderer, type DockerRenderContext, defineLayer } from "@imagespec/core/authoring";
 import { beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { contextEntries } from "../src/engine.js";
@@ -423,6 +424,7 @@ describe("the extension point for layer packages", () => {
     ];
   };
   const uvLayer = defineLayer({
+    specificationVersion: "v1",
     kind: "testUvProject",
     schema: z.object({ lock: z.string() }).strict() as z.ZodType<UvFields>,
     inputs: (f) => [{ field: "lock", path: f.lock, type: "file" }],
@@ -461,6 +463,7 @@ describe("the extension point for layer packages", () => {
     return [ctx.copy("/out.txt", "/opt/out.txt", { from: build.name }), ctx.copy("/helper.txt", "/opt/helper.txt", { from: helper.name })];
   };
   const stagedLayer = defineLayer({
+    specificationVersion: "v1",
     kind: "testStaged",
     schema: z.object({ src: z.string() }).strict() as z.ZodType<StagedFields>,
     inputs: (f: StagedFields) => [{ field: "src", path: f.src, type: "folder" as const, exclude: ["**/*.log"] }],
@@ -510,20 +513,20 @@ describe("the extension point for layer packages", () => {
   });
 
   it("refuses a COPY from a stage that does not exist and a build stage from what is not an image or a stage", async () => {
-    const copyFromNowhere = defineLayer({ kind: "testCopyFrom", schema: z.object({}).strict(), renderers: { docker: (_l: unknown, ctx: DockerRenderContext) => [ctx.copy("/a", "/b", { from: "nowhere" })] } });
+    const copyFromNowhere = defineLayer({ specificationVersion: "v1", kind: "testCopyFrom", schema: z.object({}).strict(), renderers: { docker: (_l: unknown, ctx: DockerRenderContext) => [ctx.copy("/a", "/b", { from: "nowhere" })] } });
     await expect(renderDockerBuild(Image.fromDebianBase({ root }).withLayer(copyFromNowhere, {}))).rejects.toMatchObject({ code: "PLUGIN_ERROR", message: expect.stringMatching(/^Cannot write a COPY from "nowhere": it is not a stage/) });
-    const badFrom = defineLayer({ kind: "testBadFrom", schema: z.object({}).strict(), renderers: { docker: (_l: unknown, ctx: DockerRenderContext) => [ctx.buildStage({ from: "Not An Image" }).name] } });
+    const badFrom = defineLayer({ specificationVersion: "v1", kind: "testBadFrom", schema: z.object({}).strict(), renderers: { docker: (_l: unknown, ctx: DockerRenderContext) => [ctx.buildStage({ from: "Not An Image" }).name] } });
     await expect(renderDockerBuild(Image.fromDebianBase({ root }).withLayer(badFrom, {}))).rejects.toMatchObject({ code: "PLUGIN_ERROR", message: expect.stringContaining("layers[0] (testBadFrom): from \"Not An Image\" is neither an image reference nor a stage") });
   });
 
   it("refuses a renderer's line that would hold two instructions", async () => {
-    const sneaky = defineLayer({ kind: "testSneaky", schema: z.object({}).strict(), renderers: { docker: () => ["RUN true\nRUN echo injected"] } });
+    const sneaky = defineLayer({ specificationVersion: "v1", kind: "testSneaky", schema: z.object({}).strict(), renderers: { docker: () => ["RUN true\nRUN echo injected"] } });
     const image = Image.fromDebianBase({ root }).withLayer(sneaky, {});
     await expect(renderDockerBuild(image)).rejects.toMatchObject({ code: "PLUGIN_ERROR", message: expect.stringContaining("layers[0] (testSneaky)") });
   });
 
   it("says which layers it cannot render instead of ignoring them", () => {
-    const foreign = defineLayer({ kind: "testEnvdOnly", schema: z.object({}).strict(), renderers: { envd: () => "" } });
+    const foreign = defineLayer({ specificationVersion: "v1", kind: "testEnvdOnly", schema: z.object({}).strict(), renderers: { envd: () => "" } });
     const image = Image.fromDebianBase({ root }).withPipPackages("six").withLayer(foreign, {});
     expect(dockerRefusal(image)).toBe("layers[1] is of kind testEnvdOnly, which has no docker renderer (its layer package does not support the docker builder)");
   });

@@ -5,7 +5,8 @@
  * ignores the version cannot hand a service the wrong Node silently.
  */
 
-import { type DockerLayerRenderer, defineLayer, Image, type ImageOptions, ImageSpecError, normalizeImageReference, shellQuote } from "@imagespec/core";
+import { Image, type ImageOptions } from "@imagespec/core";
+import { type DockerLayerRenderer, defineLayer, ImageSpecError, normalizeImageReference, shellQuote } from "@imagespec/core/authoring";
 import { z } from "zod";
 
 /** The Node.js version `fromNodeBase` uses when none is given: the active LTS line. */
@@ -61,6 +62,7 @@ const renderNodeVersion: DockerLayerRenderer<NodeVersionFields> = (layer, ctx) =
  * and tells the Node layers which version to check `engines.node` against.
  */
 export const nodeVersionLayer = defineLayer<"nodeVersion", NodeVersionFields>({
+  specificationVersion: "v1",
   kind: "nodeVersion",
   description: "The Node.js version the image runs: checked against the base image's node when the image is built.",
   schema: z
@@ -70,7 +72,7 @@ export const nodeVersionLayer = defineLayer<"nodeVersion", NodeVersionFields>({
         if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
       }),
     })
-    .strict() as unknown as z.ZodType<NodeVersionFields>,
+    .strict(),
   renderers: { docker: renderNodeVersion },
 });
 

@@ -1,7 +1,7 @@
 /** package-lock.json (and npm-shrinkwrap.json), lockfile versions 2 and 3: the `packages` map npm 7 and later read. */
 
 import path from "node:path";
-import { ImageSpecError } from "@imagespec/core";
+import { ImageSpecError } from "@imagespec/core/authoring";
 import { compareSpecifiers, type LockReader, type WorkspaceLink } from "./lock.js";
 import { DEPENDENCY_FIELDS, describePackage, type Workspace } from "./workspace.js";
 

@@ -1,7 +1,7 @@
 /** pnpm-lock.yaml (lockfile format 9, pnpm 9 and 10): importers, packages and snapshots. */
 
 import path from "node:path";
-import { ImageSpecError } from "@imagespec/core";
+import { ImageSpecError } from "@imagespec/core/authoring";
 import YAML from "yaml";
 import { compareSpecifiers, type LockReader, pick, type WorkspaceLink } from "./lock.js";
 import { type DependencyField, describePackage, type Workspace } from "./workspace.js";

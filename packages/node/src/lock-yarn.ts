@@ -4,7 +4,7 @@
  * `__metadata`) are refused with a clear error.
  */
 
-import { ImageSpecError } from "@imagespec/core";
+import { ImageSpecError } from "@imagespec/core/authoring";
 import type { LockReader, WorkspaceLink } from "./lock.js";
 import { DEPENDENCY_FIELDS, type Workspace, type WorkspacePackage } from "./workspace.js";
 

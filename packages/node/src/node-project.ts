@@ -8,18 +8,8 @@
 
 import { existsSync, statSync } from "node:fs";
 import path from "node:path";
-import {
-  type DockerBuildStage,
-  type DockerLayerRenderer,
-  type DockerRenderContext,
-  defineLayer,
-  grammar,
-  type Image,
-  ImageSpecError,
-  type SecretMount,
-  shellJoin,
-  shellQuote,
-} from "@imagespec/core";
+import type { Image } from "@imagespec/core";
+import { type DockerBuildStage, type DockerLayerRenderer, type DockerRenderContext, defineLayer, grammar, ImageSpecError, type SecretMount, shellJoin, shellQuote } from "@imagespec/core/authoring";
 import { z } from "zod";
 import { statedNodeVersion } from "./base.js";
 import { ALWAYS_EXCLUDED, loadNodeProject, type NodeProject, runtimeFiles } from "./project.js";
@@ -105,7 +95,7 @@ const schema = z
     if ((f.manager === "npm") !== (f.managerVersion === undefined)) {
       ctx.addIssue({ code: "custom", path: ["managerVersion"], message: "pnpm and yarn are installed at a version; npm is the base image's" });
     }
-  }) as unknown as z.ZodType<NodeProjectFields>;
+  });
 
 /** `a/b` joined below the workspace root, both relative to the image root. */
 const inWorkspace = (workspace: string, rel: string) => (rel === "." ? workspace : workspace === "." ? rel : `${workspace}/${rel}`);
@@ -288,6 +278,7 @@ function outputScript(project: NodeProject, fields: NodeProjectFields): string {
 }
 
 export const nodeProjectLayer = defineLayer<"nodeProject", NodeProjectFields>({
+  specificationVersion: "v1",
   kind: "nodeProject",
   description:
     "One package of an npm, pnpm or yarn workspace with the workspace packages it depends on: production dependencies from the pruned lock, each package built in a build stage, run as a non-root user.",

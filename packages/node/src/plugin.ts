@@ -1,5 +1,7 @@
-import { definePlugin } from "@imagespec/core";
-import { nodeLayers } from "./index.js";
+import { definePlugin } from "@imagespec/core/authoring";
 
-/** The plugin entry: this package's layer kinds. It adds no builder. */
-export default definePlugin({ name: "@imagespec/node", layers: nodeLayers });
+/**
+ * The plugin entry. It adds no builder and no requirements-file handler, and lists no layer kinds: a layer carries its
+ * definition, so `fromNodeBase` and `withNodeProject` need no registration. Kept so discovery lists the package.
+ */
+export default definePlugin({ specificationVersion: "v1", name: "@imagespec/node" });

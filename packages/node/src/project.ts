@@ -8,7 +8,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, statSync } from "node:fs";
 import path from "node:path";
-import { ImageSpecError } from "@imagespec/core";
+import { ImageSpecError } from "@imagespec/core/authoring";
 import semver from "semver";
 import { openLock } from "./lock.js";
 import { describePackage, findWorkspaceRoot, type PackageManager, readWorkspace, type Workspace, type WorkspacePackage } from "./workspace.js";

@@ -5,7 +5,7 @@
 
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
-import { ImageSpecError } from "@imagespec/core";
+import { ImageSpecError } from "@imagespec/core/authoring";
 import YAML from "yaml";
 
 export type PackageManager = "npm" | "pnpm" | "yarn";

@@ -8,7 +8,7 @@
  * `script` block, or a `# /// script` line that no `# ///` closes, is an error naming the line.
  */
 
-import { ImageSpecError, grammar } from "@imagespec/core";
+import { ImageSpecError, grammar } from "@imagespec/core/authoring";
 import { parseSpecifierSet, type Specifier } from "./pep440.js";
 import { isTable, parseToml, type TomlTable } from "./toml.js";
 

@@ -1,9 +1,8 @@
-import { definePlugin } from "@imagespec/core";
-import { pythonLayers } from "./index.js";
+import { definePlugin } from "@imagespec/core/authoring";
 import { poetryLockRequirements, uvLockRequirements } from "./spec-requirements.js";
 
 /**
- * The plugin entry: this package's layer kinds, and what an ImageSpec's `requirements: uv.lock` / `poetry.lock`
- * turns into (core finds them here). It adds no builder.
+ * The plugin entry: what an ImageSpec's `requirements: uv.lock` / `poetry.lock` turns into (core finds them here).
+ * It adds no builder, and lists no layer kinds: each layer carries its definition.
  */
-export default definePlugin({ name: "@imagespec/python", layers: pythonLayers, requirementsFiles: [uvLockRequirements, poetryLockRequirements] });
+export default definePlugin({ specificationVersion: "v1", name: "@imagespec/python", requirementsFiles: [uvLockRequirements, poetryLockRequirements] });

@@ -6,7 +6,7 @@
  */
 
 import { createHash } from "node:crypto";
-import { ImageSpecError } from "@imagespec/core";
+import { ImageSpecError } from "@imagespec/core/authoring";
 import { normalizeName } from "./names.js";
 import { isTable, parseToml, stringList, table, type TomlTable } from "./toml.js";
 

@@ -4,9 +4,10 @@
  */
 
 import path from "node:path";
-import { defineLayer, type DockerLayerRenderer, type Image, type SecretMount, type SecretMountInput, type SshMount, type SshMountInput, shellJoin } from "@imagespec/core";
+import type { Image } from "@imagespec/core";
+import { defineLayer, type DockerLayerRenderer, type SecretMount, type SecretMountInput, type SshMount, type SshMountInput, shellJoin, imagePath, localPath, relativeTo, secretIdentity, secretMountSchema, sshIdentity, sshMountSchema, shellArgument } from "@imagespec/core/authoring";
 import { z } from "zod";
-import { folderOf, imagePath, installModeSchema, localPath, relativeTo, secretIdentity, secretMountSchema, sshIdentity, sshMountSchema, shellArgument } from "./fields.js";
+import { folderOf, installModeSchema } from "./fields.js";
 import { hasPoetryDevGroup } from "./poetry-lock.js";
 import { loadPoetryProject, loadPoetryProjectSync } from "./project.js";
 import { DEFAULT_PROJECT_DST, POETRY_CACHE_DIR, runOptions } from "./render-common.js";
@@ -36,7 +37,7 @@ const schema = z
   .strict()
   .superRefine((f, ctx) => {
     if (f.dst !== undefined && f.installMode !== "project") ctx.addIssue({ code: "custom", path: ["dst"], message: 'dst is where installMode "project" copies the project; with "dependencies" nothing is copied' });
-  }) as unknown as z.ZodType<PoetryProjectFields>;
+  });
 
 const renderDocker: DockerLayerRenderer<PoetryProjectFields> = async (layer, ctx) => {
   const project = await loadPoetryProject({ root: ctx.image.root, pyproject: layer.pyproject, lock: layer.lock }, ctx.image.pythonVersion);
@@ -78,6 +79,7 @@ const renderDocker: DockerLayerRenderer<PoetryProjectFields> = async (layer, ctx
 };
 
 export const poetryProjectLayer = defineLayer<"poetryProject", PoetryProjectFields>({
+  specificationVersion: "v1",
   kind: "poetryProject",
   description: "A poetry project's locked dependencies (pyproject.toml + poetry.lock), and optionally the project itself, installed by poetry into the image's environment.",
   schema,

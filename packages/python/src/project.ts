@@ -3,7 +3,7 @@
 import { readFile } from "node:fs/promises";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { ImageSpecError, relativePathHint } from "@imagespec/core";
+import { ImageSpecError, relativePathHint } from "@imagespec/core/authoring";
 import { parseSpecifierSet, poetryConstraint, pythonFits, pythonFitsPoetry } from "./pep440.js";
 import { parsePoetryLock, type PoetryLock, poetryLockStaleness, poetryPythonConstraint } from "./poetry-lock.js";
 import { parseToml, table, type TomlTable } from "./toml.js";

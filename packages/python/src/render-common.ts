@@ -1,6 +1,6 @@
 /** What the Docker renderers of this package share: where uv comes from, caches, and the install commands. */
 
-import { type DockerPythonEnvironment, type DockerRenderContext, ImageSpecError, type SecretMount, type SshMount } from "@imagespec/core";
+import { type DockerPythonEnvironment, type DockerRenderContext, ImageSpecError, type SecretMount, type SshMount } from "@imagespec/core/authoring";
 
 /** uv's official image; its `/uv` is bind-mounted for the install step only, never copied into the image. */
 export const DEFAULT_UV_IMAGE = "ghcr.io/astral-sh/uv:0.8.13";

@@ -7,7 +7,8 @@
  */
 
 import path from "node:path";
-import { type Image, ImageSpecError, type PipOptions, type RequirementsFileHandler } from "@imagespec/core";
+import type { Image } from "@imagespec/core";
+import { ImageSpecError, type PipOptions, type RequirementsFileHandler } from "@imagespec/core/authoring";
 import { withPoetryProject } from "./poetry-project.js";
 import { withUvProject } from "./uv-project.js";
 

@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
-import { ImageSpecError } from "@imagespec/core";
+import { ImageSpecError } from "@imagespec/core/authoring";
 
 let smolToml: typeof import("smol-toml") | undefined;
 /** smol-toml, required on first use: plugin discovery imports this package on every command, and most never read TOML. */

@@ -3,7 +3,7 @@
  * any build), and the export of the locked packages as a pip requirements file (`installer: "pip"`).
  */
 
-import { ImageSpecError } from "@imagespec/core";
+import { ImageSpecError } from "@imagespec/core/authoring";
 import { normalizeSpecifierSet, parseSpecifierSet, parseVersion, satisfies, type Specifier } from "./pep440.js";
 import { markerExtra, normalizeName, splitRequirement } from "./names.js";
 import { isTable, parseToml, stringList, table, type TomlTable } from "./toml.js";

@@ -4,9 +4,10 @@
  */
 
 import path from "node:path";
-import { defineLayer, type DockerLayerRenderer, type Image, type SecretMount, type SecretMountInput, type SshMount, type SshMountInput, shellJoin } from "@imagespec/core";
+import type { Image } from "@imagespec/core";
+import { defineLayer, type DockerLayerRenderer, type SecretMount, type SecretMountInput, type SshMount, type SshMountInput, shellJoin, imagePath, imageReference, localPath, relativeTo, secretIdentity, secretMountSchema, sshIdentity, sshMountSchema, shellArgument } from "@imagespec/core/authoring";
 import { z } from "zod";
-import { folderOf, imagePath, imageReference, installerSchema, installModeSchema, localPath, relativeTo, secretIdentity, secretMountSchema, sshIdentity, sshMountSchema, shellArgument } from "./fields.js";
+import { folderOf, installerSchema, installModeSchema } from "./fields.js";
 import { loadUvProject, loadUvProjectSync } from "./project.js";
 import {
   DEFAULT_PROJECT_DST,
@@ -49,7 +50,7 @@ const schema = z
   .superRefine((f, ctx) => {
     if (f.dst !== undefined && f.installMode !== "project") ctx.addIssue({ code: "custom", path: ["dst"], message: 'dst is where installMode "project" copies the project; with "dependencies" nothing is copied' });
     if (f.uvImage !== undefined && f.installer === "pip") ctx.addIssue({ code: "custom", path: ["uvImage"], message: 'uvImage is where uv comes from; installer "pip" does not use uv' });
-  }) as unknown as z.ZodType<UvProjectFields>;
+  });
 
 const renderDocker: DockerLayerRenderer<UvProjectFields> = async (layer, ctx) => {
   const installer = layer.installer ?? "uv";
@@ -107,6 +108,7 @@ const renderDocker: DockerLayerRenderer<UvProjectFields> = async (layer, ctx) =>
 };
 
 export const uvProjectLayer = defineLayer<"uvProject", UvProjectFields>({
+  specificationVersion: "v1",
   kind: "uvProject",
   description: "A uv project's locked dependencies (pyproject.toml + uv.lock), and optionally the project itself, installed with uv sync --locked or pip.",
   schema,

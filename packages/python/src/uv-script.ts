@@ -6,24 +6,10 @@
 import { readFile } from "node:fs/promises";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import {
-  DEFAULT_PYTHON_VERSION,
-  defineLayer,
-  type DockerLayerRenderer,
-  Image,
-  type ImageOptions,
-  ImageSpecError,
-  relativePathHint,
-  type SecretMount,
-  type SecretMountInput,
-  type SshMount,
-  type SshMountInput,
-  shellJoin,
-  shellQuote,
-  starlarkString,
-} from "@imagespec/core";
+import { DEFAULT_PYTHON_VERSION, Image, type ImageOptions } from "@imagespec/core";
+import { defineLayer, type DockerLayerRenderer, type EnvdLayerRenderer, ImageSpecError, relativePathHint, type SecretMount, type SecretMountInput, type SshMount, type SshMountInput, shellJoin, shellQuote, starlarkString, imageReference, indexUrl, localPath, pep508, relativeTo, secretIdentity, secretMountSchema, sshIdentity, sshMountSchema, shellArgument } from "@imagespec/core/authoring";
 import { z } from "zod";
-import { imageReference, indexUrl, installerSchema, localPath, pep508, relativeTo, secretIdentity, secretMountSchema, sshIdentity, sshMountSchema, shellArgument } from "./fields.js";
+import { installerSchema } from "./fields.js";
 import { pythonFits } from "./pep440.js";
 import { readScriptMetadata, type ScriptMetadata } from "./pep723.js";
 import { DEFAULT_UV_IMAGE, pipCacheMount, pipInstall, requireVenv, runOptions, UV_BIN, uvEnvironment, uvMounts } from "./render-common.js";
@@ -88,7 +74,7 @@ const schema = z
     if (f.installer === "pip" && f.index?.excludeNewer !== undefined) {
       ctx.addIssue({ code: "custom", path: ["index", "excludeNewer"], message: 'pip has no equivalent of [tool.uv] exclude-newer; use installer "uv"' });
     }
-  }) as unknown as z.ZodType<UvScriptFields>;
+  });
 
 /** `[tool.uv]` of a script → the index settings this package honours; anything it cannot honour is an error. */
 export function uvIndexSettings(uv: TomlTable | undefined, file: string): UvIndexSettings | undefined {
@@ -213,8 +199,7 @@ const renderDocker: DockerLayerRenderer<UvScriptFields> = async (layer, ctx) => 
 };
 
 /** envd installs a script's dependencies with its own pip: expressible when nothing but the dependencies is asked for. */
-function renderEnvd(fields: Record<string, unknown>): { stage: "packages"; statements: string[] } | string {
-  const f = fields as unknown as UvScriptFields;
+const renderEnvd: EnvdLayerRenderer<UvScriptFields> = (f) => {
   if (f.index) return "envd has one package index setting for the whole image, so a script's [tool.uv] index settings cannot be honoured; build it with docker";
   if (f.extraArgs?.length) return `envd cannot pass extra installer arguments (${f.extraArgs.join(" ")})`;
   if (f.secretMounts?.length) return `envd cannot provide secret mounts (${f.secretMounts.map((s) => s.id).join(", ")})`;
@@ -223,9 +208,10 @@ function renderEnvd(fields: Record<string, unknown>): { stage: "packages"; state
   // envd splits each name with its shell-word lexer: quote each to stay one word.
   const names = f.dependencies.map((d) => starlarkString(shellQuote(d)));
   return { stage: "packages", statements: [`install.python_packages(name=[${names.join(", ")}])`] };
-}
+};
 
 export const uvScriptLayer = defineLayer<"uvScript", UvScriptFields>({
+  specificationVersion: "v1",
   kind: "uvScript",
   description: "The dependencies a PEP 723 script declares in its `# /// script` block, installed with uv or pip ([tool.uv] index settings honoured).",
   schema,

@@ -6,7 +6,8 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { createDockerBuilder } from "@imagespec/builder-docker";
-import { Image, isPlugin, layerDefinition } from "@imagespec/core";
+import { Image } from "@imagespec/core";
+import { isPlugin, layerDefinition } from "@imagespec/core/authoring";
 import { beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_UV_IMAGE, fromUvScript, poetryProjectLayer, uvProjectLayer, uvScriptLayer, withPoetryProject, withUvProject } from "../src/index.js";
 import plugin from "../src/plugin.js";
@@ -331,10 +332,11 @@ describe("SSH mounts (git+ssh:// dependencies)", () => {
 });
 
 describe("the plugin", () => {
-  it("default-exports a plugin with the three layer kinds and no builder", () => {
+  it("default-exports a plugin with the lock handlers and no builder; layers carry their own definitions", () => {
     expect(isPlugin(plugin)).toBe(true);
     expect(plugin.name).toBe("@imagespec/python");
-    expect(plugin.layers.map((l) => l.kind)).toEqual(["uvProject", "poetryProject", "uvScript"]);
+    expect(plugin.specificationVersion).toBe("v1");
+    expect(plugin.requirementsFiles.map((h) => h.fileName)).toEqual(["uv.lock", "poetry.lock"]);
     expect(plugin.builders).toEqual([]);
     expect(layerDefinition(uv().layers[0]!)).toBe(uvProjectLayer);
     expect(layerDefinition(poetry().layers[0]!)).toBe(poetryProjectLayer);

@@ -7,7 +7,8 @@ import { copyFileSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSy
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { createDockerBuilder } from "@imagespec/builder-docker";
-import { Image, ImageSpec, isImageSpecError, parseImageSpecYaml } from "@imagespec/core";
+import { Image, ImageSpec, parseImageSpecYaml } from "@imagespec/core";
+import { isImageSpecError } from "@imagespec/core/authoring";
 import { beforeAll, describe, expect, it } from "vitest";
 import { withPoetryProject, withUvProject } from "../src/index.js";
 import { instructions, project, runScript } from "./support/project.js";

@@ -8,21 +8,8 @@
 import { cp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import {
-  type BuilderFactory,
-  type BuildEvent,
-  checkBuilderSettings,
-  type BuildResult,
-  type ErrorCode,
-  IMAGE_ID_ENV,
-  type Image,
-  type ImageBuilder,
-  type ImageIdentity,
-  type ImageSpecPlugin,
-  isImageBuilder,
-  isImageSpecError,
-  isPlugin,
-} from "@imagespec/core";
+import type { Image } from "@imagespec/core";
+import { type BuilderFactory, type BuildEvent, checkBuilderSettings, type BuildResult, type ErrorCode, IMAGE_ID_ENV, type ImageBuilder, type ImageIdentity, type ImageSpecPlugin, isImageBuilder, isImageSpecError, isPlugin, SPECIFICATION_VERSION } from "@imagespec/core/authoring";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ALWAYS_REFUSED, type ConformanceFiles, conformanceCorpus, createBuildContext, createConformanceFiles } from "./fixtures.js";
 
@@ -147,6 +134,7 @@ export function describeBuilderConformance(source: BuilderSource, options: Build
         const plugin = options.plugin;
         it("ships in a plugin that offers it", async () => {
           expect(isPlugin(plugin), "the plugin must be made with definePlugin()").toBe(true);
+          expect(plugin.specificationVersion, "the plugin must state the contract version this core implements").toBe(SPECIFICATION_VERSION);
           const factory = plugin.builders.find((b) => b.type === builder.type);
           expect(factory, `plugin ${plugin.name} offers no builder of type ${builder.type}`).toBeDefined();
           expect(Number.isFinite(factory!.priority)).toBe(true);

@@ -7,7 +7,8 @@
 import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { type BuildContext, type BuildEvent, defineLayer, Image, ImageSpec } from "@imagespec/core";
+import { Image, ImageSpec } from "@imagespec/core";
+import { type BuildContext, type BuildEvent, defineLayer } from "@imagespec/core/authoring";
 import { z } from "zod";
 
 /** A folder of sample files, and the paths (relative to it) that fixtures can use. */
@@ -42,13 +43,22 @@ export async function createConformanceFiles(parent = os.tmpdir()): Promise<Conf
 
 /** A layer kind no builder can know: a builder must refuse it rather than drop it. */
 export const unknownLayer = defineLayer({
+  specificationVersion: "v1",
   kind: "conformance.unknownKind",
   description: "A layer kind from a package no builder knows, with no renderers.",
   schema: z.object({ value: z.string() }).strict(),
 });
 
+// A builder type no real builder is: its renderer key is declared the way a third-party builder declares its own.
+declare module "@imagespec/core/authoring" {
+  interface LayerRenderers<Fields extends object> {
+    "conformance-other"?(fields: Readonly<Fields>): string;
+  }
+}
+
 /** A layer kind that only a builder of type `conformance-other` can render. */
 export const otherBuilderLayer = defineLayer({
+  specificationVersion: "v1",
   kind: "conformance.otherBuilderOnly",
   description: "A layer kind rendered for another builder type only.",
   schema: z.object({ value: z.string() }).strict(),

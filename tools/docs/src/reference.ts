@@ -16,8 +16,9 @@
 
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import * as core from "@imagespec/core";
-import { type Image, ImageSpec, type ImageSpecFields, type LayerDefinition, parseImageSpecYaml, SPEC_FIELDS } from "@imagespec/core";
+import * as core from "@imagespec/core/authoring";
+import { type Image, ImageSpec, type ImageSpecFields, parseImageSpecYaml, SPEC_FIELDS } from "@imagespec/core";
+import type { LayerDefinition } from "@imagespec/core/authoring";
 import ts from "typescript";
 import { z } from "zod";
 import { COMMAND_LIST, type OptionSpec } from "../../../packages/cli/src/commands.js";

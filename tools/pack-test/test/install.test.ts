@@ -159,7 +159,8 @@ describe.each<Manager>(["npm", "pnpm"])("installed from tarballs with %s", (mana
       `type IsAny<T> = 0 extends 1 & T ? true : false;`,
       ...specifiers.map((s, i) => `import * as entry${i} from ${JSON.stringify(s)};`),
       ...specifiers.map((s, i) => `export const check${i}: [keyof typeof entry${i}] extends [never] ? "no exports in ${s}" : "ok" = "ok";`),
-      `import { Image, ImageBuildEngine, type ImageBuilder, type ImageSpecPlugin, loadProject } from "@imagespec/core";`,
+      `import { Image, ImageBuildEngine, loadProject } from "@imagespec/core";
+import { type ImageBuilder, type ImageSpecPlugin } from "@imagespec/core/authoring";`,
       `import { createDockerBuilder } from "@imagespec/builder-docker";`,
       `import { createNoopBuilder } from "@imagespec/builder-noop";`,
       `import { renderDockerBuild, type DockerBuildPlan } from "@imagespec/docker-build";`,

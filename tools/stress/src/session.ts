@@ -11,7 +11,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createDockerBuilder } from "@imagespec/builder-docker";
-import { type BuildOutcome, createDockerConfigResolver, Image, ImageBuildEngine } from "@imagespec/core";
+import { type BuildOutcome, Image, ImageBuildEngine } from "@imagespec/core";
+import { createDockerConfigResolver } from "@imagespec/core/authoring";
 import { docker, testEnv } from "@imagespec/test-env";
 import setup from "@imagespec/test-env/global-setup";
 

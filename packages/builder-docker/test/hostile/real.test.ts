@@ -8,18 +8,8 @@
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import {
-  type BuildOutcome,
-  createDockerConfigResolver,
-  type EngineEvent,
-  Image,
-  ImageBuildEngine,
-  ImageSpec,
-  isImageSpecError,
-  parseImageSpecYaml,
-  RegistryClient,
-  shellQuote,
-} from "@imagespec/core";
+import { type BuildOutcome, type EngineEvent, Image, ImageBuildEngine, ImageSpec, parseImageSpecYaml } from "@imagespec/core";
+import { createDockerConfigResolver, isImageSpecError, RegistryClient, shellQuote } from "@imagespec/core/authoring";
 import { docker, type FaultProxy, HOSTILE_PAYLOADS, runImage, startFaultProxy, testEnv } from "@imagespec/test-env";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDockerBuilder } from "../../src/index.js";

@@ -76,6 +76,7 @@ function createFakeBuilder(config) {
 }
 
 export default definePlugin({
+  specificationVersion: "v1",
   name: "imagespec-builder-fake",
   builders: [{ type: "fake", priority: 50, description: "records images in a folder; for tests", create: ({ config }) => createFakeBuilder(config) }],
 });

@@ -147,7 +147,14 @@ class RegistryProblem extends Error {
   }
 }
 
+/** Set by RegistryClient's static block: the way core's own modules reach the private `#request`. */
+let sendRequest: (client: RegistryClient, repository: RegistryRepository, pathOrUrl: string, init: RegistryRequestInit) => Promise<Response>;
+
 export class RegistryClient {
+  static {
+    sendRequest = (client, repository, pathOrUrl, init) => client.#request(repository, pathOrUrl, init);
+  }
+
   readonly #credentials: CredentialResolver | undefined;
   readonly #insecure: Set<string>;
   readonly #timeoutMs: number;
@@ -257,7 +264,7 @@ export class RegistryClient {
     if (manifests.length === 0) throw new ImageSpecError("INVALID_SPEC", `Cannot push an image index to ${reference}: it lists no manifest`, { value: reference });
     const described = await Promise.all(
       manifests.map(async (m) => {
-        const response = await this.request(ref, `/v2/${ref.path}/manifests/${m.digest}`, { method: "HEAD", headers: { Accept: MANIFEST_ACCEPT }, actions: ["pull", "push"], ...(options.signal && { signal: options.signal }) });
+        const response = await this.#request(ref, `/v2/${ref.path}/manifests/${m.digest}`, { method: "HEAD", headers: { Accept: MANIFEST_ACCEPT }, actions: ["pull", "push"], ...(options.signal && { signal: options.signal }) });
         await discard(response);
         const mediaType = response.headers.get("content-type")?.split(";")[0]?.trim();
         const size = Number(response.headers.get("content-length"));
@@ -271,7 +278,7 @@ export class RegistryClient {
       }),
     );
     const body = ociImageIndex(described);
-    const response = await this.request(ref, `/v2/${ref.path}/manifests/${ref.tag}`, {
+    const response = await this.#request(ref, `/v2/${ref.path}/manifests/${ref.tag}`, {
       method: "PUT",
       headers: { "Content-Type": OCI_INDEX_MEDIA_TYPE },
       body,
@@ -344,7 +351,7 @@ export class RegistryClient {
    * Returns the response for any status except a final 401/403 (AUTH_ERROR); unreachable registries throw
    * REGISTRY_ERROR.
    */
-  async request(repository: RegistryRepository, pathOrUrl: string, init: RegistryRequestInit = {}): Promise<Response> {
+  async #request(repository: RegistryRepository, pathOrUrl: string, init: RegistryRequestInit = {}): Promise<Response> {
     const method = init.method ?? "GET";
     const url = new URL(pathOrUrl, this.registryBaseUrl(repository.domain)).toString();
     const op = this.#operation(init.timeoutMs ?? this.#timeoutMs, init.signal);
@@ -871,4 +878,12 @@ function raceAbort<T>(promise: Promise<T>, whatTimedOut: string, op: Operation):
 
 function formatSeconds(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+/**
+ * One authenticated request to a repository's registry (see `RegistryClient#request`), for core's own modules (reading
+ * an image's config) and tests. Not part of the package's surface: users ask a client about existence and push access.
+ */
+export function registryRequest(client: RegistryClient, repository: RegistryRepository, pathOrUrl: string, init: RegistryRequestInit = {}): Promise<Response> {
+  return sendRequest(client, repository, pathOrUrl, init);
 }

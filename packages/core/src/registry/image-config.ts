@@ -6,7 +6,7 @@
 
 import { ImageSpecError } from "../errors.js";
 import { parseImageReference } from "../reference.js";
-import { MANIFEST_ACCEPT, RegistryClient } from "./client.js";
+import { MANIFEST_ACCEPT, RegistryClient, registryRequest } from "./client.js";
 
 export interface ImageRunConfig {
   /** The image's ENTRYPOINT, or undefined when it has none. */
@@ -39,7 +39,7 @@ export async function readImageRunConfig(reference: string, options: { platform?
       hint: `Check that ${reference} exists in its registry and that you can pull it (docker login ${ref.domain}).`,
     });
   const get = async (pathname: string, accept: string): Promise<{ body: Record<string, unknown>; type: string | undefined }> => {
-    const response = await client.request(ref, pathname, { headers: { Accept: accept }, ...(options.signal && { signal: options.signal }) });
+    const response = await registryRequest(client, ref, pathname, { headers: { Accept: accept }, ...(options.signal && { signal: options.signal }) });
     if (response.status !== 200) {
       await response.body?.cancel();
       throw fail(response.status === 404 ? `${pathname} is not there (404)` : `GET ${pathname} answered ${response.status}`);

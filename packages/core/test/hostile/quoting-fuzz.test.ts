@@ -19,7 +19,8 @@ import path from "node:path";
 import { docker, hostileStrings, testEnv } from "@imagespec/test-env";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
-import { dockerfileFlag, dockerfileJsonArray, dockerfileWord, fitsDockerfileWord, fitsMountOption, mountOption, shellQuote, splitArgs, starlarkString } from "../../src/index.js";
+import { dockerfileFlag, dockerfileJsonArray, dockerfileWord, fitsDockerfileWord, fitsMountOption, mountOption, shellQuote, starlarkString } from "../../src/authoring.js";
+import { splitArgs } from "../../src/spec.js";
 
 const SEED = 19;
 const COUNT = 10_000;

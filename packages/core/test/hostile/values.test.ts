@@ -8,22 +8,9 @@ import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import {
-  dockerfileFlag,
-  dockerfileImageReference,
-  grammar,
-  Image,
-  ImageBuildEngine,
-  type ImageBuilder,
-  ImageSpec,
-  mountOption,
-  parseImageReference,
-  parseImageSpecYaml,
-  printable,
-  shellQuote,
-  showValue,
-  splitArgs,
-} from "../../src/index.js";
+import { grammar, Image, ImageBuildEngine, type ImageBuilder, ImageSpec, parseImageSpecYaml, printable, showValue } from "../../src/index.js";
+import { dockerfileFlag, dockerfileImageReference, mountOption, parseImageReference, shellQuote } from "../../src/authoring.js";
+import { splitArgs } from "../../src/spec.js";
 
 const root = mkdtempSync(path.join(tmpdir(), "imagespec-hostile-values-"));
 const INJECTION = "/a\u00e0touch${IFS}/pwned;#";

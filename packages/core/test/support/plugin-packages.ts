@@ -50,7 +50,7 @@ export function pluginSource(name: string, builders: readonly BuilderSpec[]): st
     },
   }`,
   );
-  return `import { definePlugin } from "@imagespec/core";\nexport default definePlugin({ name: ${JSON.stringify(name)}, builders: [${factories.join(", ")}] });\n`;
+  return `import { definePlugin } from "@imagespec/core";\nexport default definePlugin({ specificationVersion: "v1", name: ${JSON.stringify(name)}, builders: [${factories.join(", ")}] });\n`;
 }
 
 /** Writes a plugin package (package.json with the `imagespec.plugin` field, the keyword, a peer dependency on core). */

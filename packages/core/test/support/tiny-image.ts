@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { expect } from "vitest";
 import type { RegistryClient } from "../../src/registry/index.js";
+import { registryRequest } from "../../src/registry/client.js";
 
 export interface TinyImage {
   manifest: Buffer;
@@ -46,11 +47,11 @@ export async function pushTinyImage(client: RegistryClient, domain: string, repo
   const repo = { domain, path: repository };
   const push = ["pull", "push"] as const;
   for (const blob of image.blobs) {
-    const session = await client.request(repo, `/v2/${repository}/blobs/uploads/`, { method: "POST", actions: push });
+    const session = await registryRequest(client, repo, `/v2/${repository}/blobs/uploads/`, { method: "POST", actions: push });
     expect(session.status, `starting a blob upload on ${domain}`).toBe(202);
     const location = new URL(session.headers.get("location") ?? "", client.registryBaseUrl(domain));
     location.searchParams.set("digest", sha256(blob));
-    const uploaded = await client.request(repo, location.toString(), {
+    const uploaded = await registryRequest(client, repo, location.toString(), {
       method: "PUT",
       headers: { "Content-Type": "application/octet-stream" },
       body: blob,
@@ -58,7 +59,7 @@ export async function pushTinyImage(client: RegistryClient, domain: string, repo
     });
     expect(uploaded.status, `uploading a blob to ${domain}`).toBe(201);
   }
-  const put = await client.request(repo, `/v2/${repository}/manifests/${tag}`, {
+  const put = await registryRequest(client, repo, `/v2/${repository}/manifests/${tag}`, {
     method: "PUT",
     headers: { "Content-Type": "application/vnd.oci.image.manifest.v1+json" },
     body: image.manifest,
