@@ -7,7 +7,7 @@
 import { existsSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { ImageSpecError } from "@imagespec/core";
+import { ImageSpecError } from "@imagespec/core/authoring";
 
 /** TLS files: a DOCKER_CERT_PATH-style folder (`ca.pem`, `cert.pem`, `key.pem`) and/or explicit files, which win. None: the system CAs. */
 export type TlsMaterial = { readonly ca?: string; readonly cert?: string; readonly key?: string; readonly certPath?: string };

@@ -9,7 +9,7 @@ import { createPrivateKey, X509Certificate } from "node:crypto";
 import { access, readFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { formatPlatform, ImageSpecError } from "@imagespec/core";
+import { formatPlatform, ImageSpecError } from "@imagespec/core/authoring";
 import type Dockerode from "dockerode";
 import { type EngineConnection, withTimeout } from "../engine-api.js";
 import type { EngineAddress, EngineTransport, TlsMaterial } from "./address.js";
