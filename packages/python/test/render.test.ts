@@ -43,7 +43,7 @@ describe("withUvProject, installer uv", () => {
     expect(run).toContain("--mount=type=bind,source=layers/0-1/uv.lock,target=/tmp/imagespec/uv-project-0/uv.lock");
     expect(run).toContain("--mount=type=cache,id=imagespec-uv,target=/var/cache/imagespec/uv");
     expect(runScript(run!)).toBe(
-      "cd /tmp/imagespec/uv-project-0 && env UV_CACHE_DIR=/var/cache/imagespec/uv UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never UV_NO_PROGRESS=1 UV_PROJECT_ENVIRONMENT=/opt/venv /tmp/imagespec/bin/uv sync --locked --no-dev --inexact --python /opt/venv/bin/python --no-install-project",
+      "cd /tmp/imagespec/uv-project-0 && env 'UV_CACHE_DIR=/var/cache/imagespec/uv' 'UV_LINK_MODE=copy' 'UV_PYTHON_DOWNLOADS=never' 'UV_NO_PROGRESS=1' 'UV_PROJECT_ENVIRONMENT=/opt/venv' /tmp/imagespec/bin/uv sync --locked --no-dev --inexact --python /opt/venv/bin/python --no-install-project",
     );
     // Nothing of the project is copied in this mode, and uv itself never enters the image.
     expect(instructions(text).filter((l) => l.startsWith("COPY"))).toEqual([]);
@@ -60,7 +60,7 @@ describe("withUvProject, installer uv", () => {
     expect(lines.indexOf(deps!)).toBeLessThan(copy);
     expect(lines.indexOf(own!)).toBeGreaterThan(copy);
     expect(runScript(own!)).toMatch(/^cd '\/srv\/demo app' && env .* \/tmp\/imagespec\/bin\/uv sync --locked --no-dev --inexact --python \/opt\/venv\/bin\/python --no-editable$/);
-    expect(own).toContain('--mount=type=bind,source=layers/0-1/uv.lock,\\"target=/srv/demo\\ app/uv.lock\\"');
+    expect(own).toContain('--mount=type=bind,source=layers/0-1/uv.lock,target=/srv/demo\\ app/uv.lock ');
   });
 
   it("passes extra arguments and secret mounts to uv, quoted, and takes uv from another image when asked", async () => {
@@ -117,7 +117,7 @@ describe("withPoetryProject", () => {
     const script = runScript(run!);
     expect(script).toContain("command -v poetry >/dev/null 2>&1 || { echo 'imagespec: the image has no poetry command;");
     expect(script).toContain(
-      "cd /tmp/imagespec/poetry-project-0 && env VIRTUAL_ENV=/opt/venv POETRY_VIRTUALENVS_CREATE=false POETRY_NO_INTERACTION=1 POETRY_CACHE_DIR=/var/cache/imagespec/poetry PYTHON_KEYRING_BACKEND=keyring.backends.null.Keyring poetry install --no-ansi --no-interaction --no-root --without dev",
+      "cd /tmp/imagespec/poetry-project-0 && env 'VIRTUAL_ENV=/opt/venv' 'POETRY_VIRTUALENVS_CREATE=false' 'POETRY_NO_INTERACTION=1' 'POETRY_CACHE_DIR=/var/cache/imagespec/poetry' 'PYTHON_KEYRING_BACKEND=keyring.backends.null.Keyring' poetry install --no-ansi --no-interaction --no-root --without dev",
     );
   });
 
@@ -126,7 +126,7 @@ describe("withPoetryProject", () => {
     expect(await dockerfile(image)).toMatchSnapshot();
     const [deps, own] = (await installs(image)).map(runScript);
     expect(deps).toMatch(/\/opt\/poetry\/bin\/poetry install --no-ansi --no-interaction --no-root --without dev --extras dates$/);
-    expect(own).toMatch(/^command -v \/opt\/poetry\/bin\/poetry .*; cd \/app && env VIRTUAL_ENV=\/opt\/venv .* \/opt\/poetry\/bin\/poetry install --no-ansi --no-interaction --only-root$/);
+    expect(own).toMatch(/^command -v \/opt\/poetry\/bin\/poetry .*; cd \/app && env 'VIRTUAL_ENV=\/opt\/venv' .* \/opt\/poetry\/bin\/poetry install --no-ansi --no-interaction --only-root$/);
   });
 
   it("asks poetry to leave out the dev group only when the project has one", async () => {
@@ -154,7 +154,7 @@ describe("fromUvScript", () => {
     expect(text).toMatchSnapshot();
     const [run] = await installs(image);
     expect(runScript(run!)).toBe(
-      "env UV_CACHE_DIR=/var/cache/imagespec/uv UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never UV_NO_PROGRESS=1 UV_PROJECT_ENVIRONMENT=/opt/venv /tmp/imagespec/bin/uv pip install --python /opt/venv/bin/python --index-url https://mirror.example.com/simple --extra-index-url https://extra.example.com/simple --prerelease allow --requirement /tmp/imagespec/uv-script-0/requirements.txt",
+      "env 'UV_CACHE_DIR=/var/cache/imagespec/uv' 'UV_LINK_MODE=copy' 'UV_PYTHON_DOWNLOADS=never' 'UV_NO_PROGRESS=1' 'UV_PROJECT_ENVIRONMENT=/opt/venv' /tmp/imagespec/bin/uv pip install --python /opt/venv/bin/python --index-url https://mirror.example.com/simple --extra-index-url https://extra.example.com/simple --prerelease allow --requirement /tmp/imagespec/uv-script-0/requirements.txt",
     );
     expect(instructions(text)).toContain('COPY ["layers/1/","/app/"]');
   });
