@@ -8,7 +8,6 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: [
-      "test/project.test.ts",
       "test/render.test.ts",
     ],
     testTimeout: 120_000,
