@@ -77,11 +77,15 @@ describe("the conformance suite", () => {
   });
 
   it("fails a builder that ignores its signal", () => {
-    expect(failed("ignoresAbort")).toEqual(["rejects promptly, as CANCELLED, a build whose signal is already aborted", "stops a running build when its signal is aborted"]);
+    expect(failed("ignoresAbort")).toEqual([
+      "rejects promptly, as CANCELLED, a build whose signal is already aborted",
+      "stops a build whose signal is aborted while it is being prepared",
+      "stops a running build when its signal is aborted",
+    ]);
   });
 
   it("fails a builder that hangs when cancelled, within the bound", () => {
-    expect(failed("hangsOnAbort")).toEqual(["stops a running build when its signal is aborted"]);
+    expect(failed("hangsOnAbort")).toEqual(["stops a build whose signal is aborted while it is being prepared", "stops a running build when its signal is aborted"]);
   });
 
   it("fails a builder whose rendered file changes from one render to the next", () => {
