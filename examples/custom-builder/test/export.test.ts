@@ -2,8 +2,10 @@ import { lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile 
 import os from "node:os";
 import path from "node:path";
 import { Image, ImageBuildEngine, ImageSpec } from "@imagespec/core";
+import { defineLayer } from "@imagespec/core/authoring";
 import { createBuildContext } from "@imagespec/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
 import { createExportBuilder, exportFolder } from "../src/index.js";
 
 let root: string;
@@ -74,6 +76,29 @@ describe("the export builder's Dockerfile", () => {
   });
 });
 
+describe("a layer package's kinds", () => {
+  const greeting = defineLayer({
+    specificationVersion: "v1",
+    kind: "example.greeting",
+    schema: z.object({ text: z.string() }).strict(),
+    // Deliberately unquoted (a layer package should quote with core's functions): the builder still refuses a line break.
+    renderers: { export: (f) => (f.text === "" ? "an empty greeting" : [`LABEL greeting=${f.text}`]) },
+  });
+
+  it("are rendered through their renderers.export, or refused with its reason", async () => {
+    const image = Image.fromDebianBase({ root }).withLayer(greeting, { text: "hi" });
+    const { content } = await createExportBuilder().render!(image, { identity: await image.identity(), baseUri: undefined, config: {} });
+    expect(content).toContain("LABEL greeting=hi\n");
+    expect(createExportBuilder().supports(Image.fromDebianBase({ root }).withLayer(greeting, { text: "" }))).toBe("layers[0] (example.greeting): an empty greeting");
+    expect(createExportBuilder().supports(Image.fromDebianBase({ root }).withLayer(greeting, { text: "a\nRUN evil" }))).toBe("layers[0] (example.greeting): a rendered line has a newline");
+  });
+
+  it("are refused when they have no export renderer", () => {
+    const bare = defineLayer({ specificationVersion: "v1", kind: "example.bare", schema: z.object({}).strict() });
+    expect(createExportBuilder().supports(Image.fromDebianBase({ root }).withLayer(bare, {}))).toBe("layers[0] (example.bare): a layer kind with no renderer for the export builder");
+  });
+});
+
 describe("exporting", () => {
   const image = () => Image.fromDebianBase({ root, name: "team/app" }).withDockerignore(".dockerignore").withSourceFolder("src", "/app").withSourceFile("requirements.txt", "/app/");
 
@@ -98,6 +123,17 @@ describe("exporting", () => {
     });
     // No half-written staging folders are left behind.
     expect(await readdir(path.dirname(folder))).toEqual([context.identity.tag]);
+  });
+
+  it("fails with FILE_CHANGED when a file changed since the tag was computed", async () => {
+    const img = Image.fromDebianBase({ root, name: "changed" }).withSourceFile("notes.txt", "/app/");
+    const context = await createBuildContext(img, { config: { outDir } });
+    await writeFile(path.join(root, "notes.txt"), "other notes\n");
+    try {
+      await expect(createExportBuilder().build(img, context)).rejects.toMatchObject({ code: "FILE_CHANGED" });
+    } finally {
+      await writeFile(path.join(root, "notes.txt"), "notes\n");
+    }
   });
 
   it("copies what an ImageSpec's copy list names, file or folder", async () => {
