@@ -1,161 +1,95 @@
-/**
- * imagespec-builder-export: an example third-party builder. Instead of building, it writes each image's
- * Dockerfile, its build context and an image.json to `<outDir>/<repository>/<tag>/`, for another system (Kaniko,
- * a CI job, a remote BuildKit) to build. Written exactly like imagespec's own builders, against
- * @imagespec/core only, and checked by @imagespec/testing's conformance suite.
- */
-
-import { randomBytes } from "node:crypto";
-import { existsSync, statSync } from "node:fs";
-import { copyFile, mkdir, rename, rm, symlink, writeFile } from "node:fs/promises";
+// imagespec-builder-export: writes each image's Dockerfile, context and image.json to `<outDir>/<repository>/<tag>/` for another system to build.
+import { createWriteStream } from "node:fs";
+import { access, chmod, mkdir, rm, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { pipeline } from "node:stream/promises";
 import type { Image } from "@imagespec/core";
-import { type BuildContext, type BuildResult, errorMessage, type Existence, type ImageBuilder, type ImageIdentity, ImageSpecError, type RenderContext, type RenderedBuildFile } from "@imagespec/core/authoring";
-import { type ExportInput, type RenderedExport, renderDockerfile } from "./dockerfile.js";
-
-export { type ExportInput, type ExportLayerRenderer, type RenderedExport, type RenderOptions, renderDockerfile } from "./dockerfile.js";
-
-export const EXPORT_BUILDER_TYPE = "export";
-
-export interface ExportBuilderOptions {
-  /** Where exports go. Default `imagespec-export` in the current directory; `builders.export.outDir` overrides it. */
-  readonly outDir?: string;
+import { type BuiltinLayerKind, builtinKindOf, type builtinLayers, dockerfileImageReference, dockerfileJsonArray, dockerfileWord, errorMessage, hashedInput, IMAGE_ID_ENV, type ImageBuilder, type ImageIdentity, ImageSpecError, type LayerDefinition, layerDefinition, layerFields, readHashedFile, shellJoin } from "@imagespec/core/authoring";
+// A layer package renders its own kinds for this builder with `renderers.export`, typed with its fields as for docker.
+declare module "@imagespec/core/authoring" { interface LayerRenderers<Fields extends object> { export?(fields: Readonly<Fields>): Rendering } }
+type Rendering = readonly string[] | string; // Dockerfile lines, or why the layer cannot be exported
+type Fields<K extends BuiltinLayerKind> = (typeof builtinLayers)[K] extends LayerDefinition<string, infer F> ? F : never;
+interface Step { python: string; send(source: string, type: "file" | "folder" | "auto", select?: "all" | "tracked"): string } // send: into the context
+const run = (command: string) => `RUN ${dockerfileJsonArray(["/bin/sh", "-c", command])}`;
+const copy = (from: string, to: string) => `COPY ${dockerfileJsonArray([from, to].map((v) => (/[\\"'$\s]/.test(v) ? dockerfileWord(v) : v)))}`; // COPY expands $ and quotes even here
+const CORE_KINDS: { [K in BuiltinLayerKind]: (fields: Fields<K>, step: Step) => Rendering } = { // all of core's kinds: a new one will not compile until handled
+  aptPackages: (f) => [run(`apt-get update && apt-get install -y --no-install-recommends ${shellJoin(f.packages)} && rm -rf /var/lib/apt/lists/*`)],
+  pipPackages: (f, s) => (f.indexUrl || f.extraIndexUrls || f.pre || f.extraArgs ? "pip options are not handled" : [run(shellJoin([s.python, "-m", "pip", "install", "--no-cache-dir", ...f.packages]))]),
+  copy: (f, s) => [copy(s.send(f.src, f.type), f.dst)],
+  codeBundle: (f, s) => [copy(s.send(f.src, "folder", f.select), f.dst)],
+  dockerignore: () => [], // already applied: what it ignores is neither hashed nor exported
+  env: (f) => Object.entries(f.vars).map(([name, value]) => `ENV ${name}=${dockerfileWord(value)}`),
+  workdir: (f) => [`WORKDIR ${dockerfileWord(f.path)}`],
+  commands: (f) => f.commands.map(run),
+  entrypoint: (f) => [`ENTRYPOINT ${dockerfileJsonArray(f.command)}`],
+  requirements: () => "not handled by this example", condaPackages: () => "not handled by this example", cuda: () => "not handled by this example", runtimePackages: () => "not handled by this example",
+};
+/** The Dockerfile, the files its context holds, and every reason the image cannot be exported (none: it can). */
+export function renderDockerfile(image: Image, identity?: ImageIdentity, baseUri = "base") {
+  const lines = [`FROM ${image.base.type === "dockerfile" ? "scratch" : dockerfileImageReference(image.base.type === "image" ? baseUri : image.base.uri)}`];
+  const refusals = image.base.type === "dockerfile" ? ["the image is built from a Dockerfile of its own; build that one directly"] : [];
+  const files: { source: string; type: "file" | "folder"; select?: "all" | "tracked"; target: string }[] = [];
+  for (const [i, layer] of image.layers.entries()) {
+    const send: Step["send"] = (source, type, select) => {
+      const resolved = type === "auto" ? (identity ? hashedInput(image, identity, source).type : "folder") : type; // "auto": what was hashed
+      const target = resolved === "file" ? `files/${i}/${path.posix.basename(source)}` : `files/${i}`; // COPY copies a folder's contents, or the file
+      files.push({ source, type: resolved, select, target }); return target;
+    };
+    try {
+      const fields = layerFields(layer);
+      const mounts = [fields.secretMounts, fields.sshMounts].flat().filter(Boolean) as { id: string }[];
+      const rendering = mounts.length > 0 ? `needs build secrets (${mounts.map((m) => m.id).join(", ")}), which an exported context cannot carry`
+        : builtinKindOf(layer) ? (CORE_KINDS[builtinKindOf(layer)!] as (fields: object, step: Step) => Rendering)(fields, { python: image.pythonExec ?? "python3", send })
+        : (layerDefinition(layer).renderers?.export?.(fields) ?? "a layer kind with no renderer for the export builder");
+      if (typeof rendering === "string" || rendering.some((line) => /[\r\n]/.test(line))) refusals.push(`layers[${i}] (${layer.kind}): ${typeof rendering === "string" ? rendering : "a rendered line has a newline"}`);
+      else lines.push(...rendering);
+    } catch (error) { refusals.push(`layers[${i}] (${layer.kind}): ${errorMessage(error)}`); } // core's quoting throws on what it cannot write
+  }
+  lines.push(`ENV ${IMAGE_ID_ENV}=${dockerfileWord(identity?.id ?? image.id)}`); // last, so no ENV of the image replaces it
+  return { dockerfile: `${lines.join("\n")}\n`, files, refusals };
 }
-
-/** The folder an image's export goes to: `<outDir>/<repository path>/<tag>`. */
-export function exportFolder(outDir: string, uri: string): string {
-  const colon = uri.lastIndexOf(":");
-  const slash = uri.lastIndexOf("/");
-  const [repository, tag] = colon > slash ? [uri.slice(0, colon), uri.slice(colon + 1)] : [uri, "latest"];
-  return path.join(path.resolve(outDir), ...repository.split("/"), tag);
-}
-
-export function createExportBuilder(options: ExportBuilderOptions = {}): ImageBuilder {
-  const baseOf = (image: Image, baseUri: string | undefined) => (image.base.type === "image" ? (baseUri ?? "base") : image.base.type === "dockerfile" ? "" : image.base.uri);
-
-  const compile = (image: Image, id: string, baseUri: string | undefined, identity: ImageIdentity | undefined) =>
-    renderDockerfile(image, {
-      id,
-      baseUri: baseOf(image, baseUri),
-      typeOf: (input, source) => {
-        const entries = identity?.inputs.find((i) => i.name === input)?.files;
-        if (entries) return entries.length === 1 && entries[0]!.path === "." && entries[0]!.type === "file" ? "file" : "folder";
-        try {
-          return statSync(path.resolve(image.root, source)).isFile() ? "file" : "folder";
-        } catch {
-          return "folder";
-        }
-      },
-    });
-
-  const rendered = async (image: Image, identity: ImageIdentity, baseUri: string | undefined, action: string): Promise<RenderedExport> => {
-    const base = image.base.type === "image" ? (baseUri ?? (await image.base.image.uri())) : baseUri;
-    const result = compile(image, identity.id, base, identity);
-    if ("refusals" in result) {
-      throw new ImageSpecError("NO_BUILDER", `Cannot ${action} ${image.name} with the export builder: ${result.refusals.join("; ")}`, {
-        field: "builder",
-        value: EXPORT_BUILDER_TYPE,
-        hint: "Use another builder for this image, or drop what the export builder refuses.",
-      });
-    }
-    return result;
+/** Where the export of `uri` goes: `<outDir>/<repository path>/<tag>`. */
+export const exportFolder = (outDir: string, uri: string) => path.join(path.resolve(outDir), ...uri.replace(/:([^:/]+)$/, "/$1").split("/"));
+const outDirOf = ({ outDir = "imagespec-export" }: Readonly<Record<string, unknown>>): string => {
+  if (typeof outDir === "string" && outDir.trim() !== "") return outDir; else throw new ImageSpecError("CONFIG_ERROR", `Cannot configure the export builder: outDir = ${JSON.stringify(outDir)}: expected a folder path`, { field: "builders.export.outDir", value: outDir });
+};
+export function createExportBuilder(): ImageBuilder {
+  const rendered = async (image: Image, identity: ImageIdentity, baseUri: string | undefined) => {
+    const result = renderDockerfile(image, identity, baseUri ?? (image.base.type === "image" ? await image.base.image.uri() : undefined));
+    if (result.refusals.length === 0) return result;
+    throw new ImageSpecError("NO_BUILDER", `Cannot export ${image.name}: ${result.refusals.join("; ")}`, { field: "builder", value: "export", hint: "Use another builder for this image." });
   };
-
   return {
-    type: EXPORT_BUILDER_TYPE,
-
-    supports(image: Image): true | string {
-      const result = compile(image, image.id, undefined, undefined);
-      return "refusals" in result ? result.refusals.join("; ") : true;
-    },
-
-    async render(image: Image, context: RenderContext): Promise<RenderedBuildFile> {
-      const { dockerfile } = await rendered(image, context.identity, context.baseUri, "render a Dockerfile for");
-      return { filename: "Dockerfile", content: dockerfile };
-    },
-
-    /** A local image "exists" once it has been exported: the engine then skips it, as it skips a pushed tag. */
-    async exists(uri: string, context: { readonly config: Readonly<Record<string, unknown>> }): Promise<Existence> {
-      return existsSync(path.join(exportFolder(outDirOf(context.config, options), uri), "image.json")) ? { status: "present" } : { status: "absent" };
-    },
-
-    async build(image: Image, context: BuildContext): Promise<BuildResult> {
-      if (context.signal.aborted) throw cancelled(image);
-      const outDir = outDirOf(context.config, options);
-      const started = Date.now();
-      context.report({ type: "step", id: "render", name: "render the Dockerfile", status: "started" });
-      const { dockerfile, inputs } = await rendered(image, context.identity, context.baseUri, "export");
-      context.report({ type: "step", id: "render", name: "render the Dockerfile", status: "done", durationMs: Date.now() - started });
-
-      const destination = exportFolder(outDir, context.uri);
-      // Written next to its destination and renamed into place: a reader never sees half an export.
-      const staging = `${destination}.partial-${randomBytes(4).toString("hex")}`;
-      try {
-        await mkdir(staging, { recursive: true });
-      } catch (error) {
-        throw new ImageSpecError("ENVIRONMENT", `Cannot export ${image.name}: cannot write to ${outDir}: ${errorMessage(error)}`, {
-          field: "builders.export.outDir",
-          value: outDir,
-          hint: "Point builders.export.outDir at a folder you can write to.",
-        });
-      }
-      try {
-        context.report({ type: "step", id: "context", name: "export the build context", status: "started" });
-        await writeFile(path.join(staging, "Dockerfile"), dockerfile);
-        for (const input of inputs) {
-          if (context.signal.aborted) throw cancelled(image);
-          await exportInput(image, context.identity, input, staging);
+    type: "export",
+    supports: (image) => renderDockerfile(image).refusals.join("; ") || true, // true, or every reason at once; never throws
+    render: async (image, { identity, baseUri }) => ({ filename: "Dockerfile", content: (await rendered(image, identity, baseUri)).dockerfile }),
+    exists: async (uri, { config }) => ({ status: await access(path.join(exportFolder(outDirOf(config), uri), "image.json")).then(() => "present" as const, () => "absent" as const) }), // so the engine skips it
+    async build(image, context) {
+      const { identity, uri, config, push, signal } = context;
+      const cancelled = () => new ImageSpecError("CANCELLED", `Cannot export ${image.name}: cancelled`);
+      if (signal.aborted) throw cancelled();
+      const [outDir, folder] = [outDirOf(config), exportFolder(outDirOf(config), uri)];
+      context.report({ type: "step", id: "export", name: `export to ${folder}`, status: "started" });
+      const { dockerfile, files } = await rendered(image, identity, context.baseUri);
+      await rm(folder, { recursive: true, force: true }).then(() => mkdir(folder, { recursive: true })).catch((error) => {
+        throw new ImageSpecError("ENVIRONMENT", `Cannot export ${image.name} to ${outDir}: ${errorMessage(error)}`, { field: "builders.export.outDir", value: outDir, hint: "Point it at a folder you can write to." });
+      });
+      await writeFile(path.join(folder, "Dockerfile"), dockerfile);
+      // Ship exactly what the tag was computed from: the entries the identity recorded, each file read through readHashedFile.
+      for (const file of files) {
+        const { absolutePath, entries } = hashedInput(image, identity, file.source, file);
+        if (file.type === "folder") await mkdir(path.join(folder, file.target), { recursive: true }); // even if all is ignored
+        for (const entry of entries) {
+          if (signal.aborted) throw cancelled();
+          const to = path.join(folder, file.target, entry.path);
+          await mkdir(entry.type === "dir" ? to : path.dirname(to), { recursive: true });
+          if (entry.type === "symlink") await symlink(entry.target!, to);
+          else if (entry.type === "file") await pipeline(readHashedFile(path.join(absolutePath, entry.path), { digest: entry.digest!, size: entry.size! }, { follow: entry.path === "." }), createWriteStream(to)).then(() => chmod(to, entry.mode));
         }
-        const record = { uri: context.uri, id: context.identity.id, tag: context.identity.tag, platforms: image.platforms, push: context.push };
-        await writeFile(path.join(staging, "image.json"), `${JSON.stringify(record, null, 2)}\n`);
-        if (context.signal.aborted) throw cancelled(image);
-        await rm(destination, { recursive: true, force: true });
-        await rename(staging, destination);
-        context.report({ type: "step", id: "context", name: "export the build context", status: "done", durationMs: Date.now() - started });
-      } catch (error) {
-        await rm(staging, { recursive: true, force: true });
-        throw error;
       }
-      context.report({ type: "log", line: `export: ${context.uri} written to ${destination}` });
-      if (context.push) context.report({ type: "warning", message: `the export builder does not push; build and push ${destination} with your own system` });
-      return { uri: context.uri, pushed: false, engine: `export:${path.resolve(outDir)}` };
+      await writeFile(path.join(folder, "image.json"), `${JSON.stringify({ uri, id: identity.id, tag: identity.tag, platforms: image.platforms, push }, null, 2)}\n`);
+      context.report({ type: "step", id: "export", name: `export to ${folder}`, status: "done" });
+      return { uri, pushed: false, engine: `export:${path.resolve(outDir)}` };
     },
   };
-}
-
-function outDirOf(config: Readonly<Record<string, unknown>>, options: ExportBuilderOptions): string {
-  const outDir = config.outDir ?? options.outDir ?? "imagespec-export";
-  if (typeof outDir !== "string" || outDir.trim() === "") {
-    throw new ImageSpecError("CONFIG_ERROR", `Cannot configure the export builder: outDir = ${JSON.stringify(outDir)}: expected a folder path`, {
-      field: "builders.export.outDir",
-      value: outDir,
-    });
-  }
-  return outDir;
-}
-
-/** Copies what the identity recorded for one input (ignore files applied), so what is exported is what was hashed. */
-async function exportInput(image: Image, identity: ImageIdentity, input: ExportInput, into: string): Promise<void> {
-  const entries = identity.inputs.find((i) => i.name === input.input)?.files ?? [];
-  const from = path.resolve(image.root, input.source);
-  const to = path.join(into, ...input.target.split("/"));
-  if (entries.length === 1 && entries[0]!.path === "." && entries[0]!.type === "file") {
-    await mkdir(path.dirname(to), { recursive: true });
-    await copyFile(from, to);
-    return;
-  }
-  await mkdir(to, { recursive: true });
-  for (const entry of entries) {
-    const target = path.join(to, ...entry.path.split("/"));
-    if (entry.type === "dir") await mkdir(target, { recursive: true });
-    else {
-      await mkdir(path.dirname(target), { recursive: true });
-      if (entry.type === "symlink") await symlink(entry.target!, target);
-      else await copyFile(path.join(from, ...entry.path.split("/")), target);
-    }
-  }
-}
-
-function cancelled(image: Image): ImageSpecError {
-  return new ImageSpecError("CANCELLED", `Cannot export ${image.name}: cancelled`);
 }

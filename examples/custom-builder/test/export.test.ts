@@ -2,8 +2,10 @@ import { lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile 
 import os from "node:os";
 import path from "node:path";
 import { Image, ImageBuildEngine, ImageSpec } from "@imagespec/core";
+import { defineLayer } from "@imagespec/core/authoring";
 import { createBuildContext } from "@imagespec/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
 import { createExportBuilder, exportFolder } from "../src/index.js";
 
 let root: string;
@@ -30,8 +32,7 @@ describe("the export builder's Dockerfile", () => {
   it("renders every layer it supports, with every value quoted by core", async () => {
     const image = Image.fromDebianBase({ root, name: "app", pythonVersion: "3.12" })
       .withAptPackages("git", "curl")
-      .withPipPackages("pandas<2,>=1.5", { indexUrl: "https://mirror.example/simple", extraIndexUrls: ["https://extra.example/simple"], pre: true, extraArgs: ["--no-deps"] })
-      .withRequirements("requirements.txt")
+      .withPipPackages("pandas<2,>=1.5")
       .withDockerignore(".dockerignore")
       .withSourceFolder("src", "/app")
       .withSourceFile("notes.txt", "/app/docs/")
@@ -44,15 +45,11 @@ describe("the export builder's Dockerfile", () => {
     expect(filename).toBe("Dockerfile");
     expect(content).toBe(
       [
-        "# syntax=docker/dockerfile:1",
-        "# Exported by imagespec-builder-export.",
         "FROM python:3.12-slim-bookworm",
         'RUN ["/bin/sh","-c","apt-get update && apt-get install -y --no-install-recommends git curl && rm -rf /var/lib/apt/lists/*"]',
-        `RUN ["/bin/sh","-c","python3 -m pip install --no-cache-dir --index-url https://mirror.example/simple --extra-index-url https://extra.example/simple --pre --no-deps 'pandas<2,>=1.5'"]`,
-        'COPY ["files/2/requirements.txt","/tmp/imagespec/requirements-2.txt"]',
-        'RUN ["/bin/sh","-c","python3 -m pip install --no-cache-dir -r /tmp/imagespec/requirements-2.txt"]',
-        'COPY ["files/4","/app"]',
-        'COPY ["files/5/notes.txt","/app/docs/"]',
+        `RUN ["/bin/sh","-c","python3 -m pip install --no-cache-dir 'pandas<2,>=1.5'"]`,
+        'COPY ["files/3","/app"]',
+        'COPY ["files/4/notes.txt","/app/docs/"]',
         'ENV GREETING="say \\"hi\\" to \\$USER"',
         'WORKDIR "/app"',
         `RUN ["/bin/sh","-c","echo 'one' && echo two"]`,
@@ -66,15 +63,44 @@ describe("the export builder's Dockerfile", () => {
   it("refuses by name what it cannot write", () => {
     const builder = createExportBuilder();
     const debian = Image.fromDebianBase({ root });
-    expect(builder.supports(debian.withCondaPackages(["numpy"]))).toBe("layers[0] (condaPackages): this example builder does not handle condaPackages layers");
-    expect(builder.supports(debian.withEnvVars({ MULTI: "a\nb" }))).toBe("layers[0] (env): the value of MULTI has a newline, which a Dockerfile ENV cannot hold");
+    expect(builder.supports(debian.withCondaPackages(["numpy"]))).toBe("layers[0] (condaPackages): not handled by this example");
+    expect(builder.supports(debian.withEnvVars({ MULTI: "a\nb" }))).toBe('layers[0] (env): Cannot write "a\\nb" as a Dockerfile word: it contains a newline or NUL');
     expect(builder.supports(debian.withPipPackages("six", { secretMounts: ["PIP_TOKEN"] }))).toMatch(/needs build secrets \(PIP_TOKEN\)/);
-    expect(builder.supports(Image.fromDockerfile("notes.txt", { root }))).toMatch(/built from its own Dockerfile/);
+    expect(builder.supports(debian.withCommands("true", { sshMounts: ["default"] }))).toMatch(/needs build secrets \(default\)/);
+    expect(builder.supports(debian.withPipPackages("six", { pre: true }))).toBe("layers[0] (pipPackages): pip options are not handled");
+    // Every reason at once.
+    expect(builder.supports(debian.withRequirements("requirements.txt").withEnvVars({ MULTI: "a\nb" }))).toBe(
+      'layers[0] (requirements): not handled by this example; layers[1] (env): Cannot write "a\\nb" as a Dockerfile word: it contains a newline or NUL',
+    );
+    expect(builder.supports(Image.fromDockerfile("notes.txt", { root }))).toBe("the image is built from a Dockerfile of its own; build that one directly");
+  });
+});
+
+describe("a layer package's kinds", () => {
+  const greeting = defineLayer({
+    specificationVersion: "v1",
+    kind: "example.greeting",
+    schema: z.object({ text: z.string() }).strict(),
+    // Deliberately unquoted (a layer package should quote with core's functions): the builder still refuses a line break.
+    renderers: { export: (f) => (f.text === "" ? "an empty greeting" : [`LABEL greeting=${f.text}`]) },
+  });
+
+  it("are rendered through their renderers.export, or refused with its reason", async () => {
+    const image = Image.fromDebianBase({ root }).withLayer(greeting, { text: "hi" });
+    const { content } = await createExportBuilder().render!(image, { identity: await image.identity(), baseUri: undefined, config: {} });
+    expect(content).toContain("LABEL greeting=hi\n");
+    expect(createExportBuilder().supports(Image.fromDebianBase({ root }).withLayer(greeting, { text: "" }))).toBe("layers[0] (example.greeting): an empty greeting");
+    expect(createExportBuilder().supports(Image.fromDebianBase({ root }).withLayer(greeting, { text: "a\nRUN evil" }))).toBe("layers[0] (example.greeting): a rendered line has a newline");
+  });
+
+  it("are refused when they have no export renderer", () => {
+    const bare = defineLayer({ specificationVersion: "v1", kind: "example.bare", schema: z.object({}).strict() });
+    expect(createExportBuilder().supports(Image.fromDebianBase({ root }).withLayer(bare, {}))).toBe("layers[0] (example.bare): a layer kind with no renderer for the export builder");
   });
 });
 
 describe("exporting", () => {
-  const image = () => Image.fromDebianBase({ root, name: "team/app" }).withDockerignore(".dockerignore").withSourceFolder("src", "/app").withRequirements("requirements.txt");
+  const image = () => Image.fromDebianBase({ root, name: "team/app" }).withDockerignore(".dockerignore").withSourceFolder("src", "/app").withSourceFile("requirements.txt", "/app/");
 
   it("writes the Dockerfile, the context the tag was computed from, and image.json, into <outDir>/<repository>/<tag>", async () => {
     const img = image();
@@ -97,6 +123,17 @@ describe("exporting", () => {
     });
     // No half-written staging folders are left behind.
     expect(await readdir(path.dirname(folder))).toEqual([context.identity.tag]);
+  });
+
+  it("fails with FILE_CHANGED when a file changed since the tag was computed", async () => {
+    const img = Image.fromDebianBase({ root, name: "changed" }).withSourceFile("notes.txt", "/app/");
+    const context = await createBuildContext(img, { config: { outDir } });
+    await writeFile(path.join(root, "notes.txt"), "other notes\n");
+    try {
+      await expect(createExportBuilder().build(img, context)).rejects.toMatchObject({ code: "FILE_CHANGED" });
+    } finally {
+      await writeFile(path.join(root, "notes.txt"), "notes\n");
+    }
   });
 
   it("copies what an ImageSpec's copy list names, file or folder", async () => {
