@@ -22,7 +22,7 @@ describeBuilderConformance(plugin.builders[0]!, {
         .withSourceFile(requirements, "/app/")
         .withDockerignore(ignoreFile)
         .withSourceFolder(folder, "/app")
-        .withEnvVars({ A: "it's \"quoted\" $HOME" })
+        .withEnvVars({ A: 'it\'s "quoted" $HOME' })
         .withWorkdir("/app")
         .withCommands(["echo 'hello' > hello.txt"])
         .withEntrypoint(["python3", "app.py"]),
@@ -43,7 +43,12 @@ describeBuilderConformance(plugin.builders[0]!, {
     },
   },
   errors: [
-    { name: "the output folder cannot be created", image: ({ root }) => Image.fromBase("alpine:3.20", { root }), config: { outDir: "/dev/null/export" }, code: "ENVIRONMENT" },
+    {
+      name: "the output folder cannot be created",
+      image: ({ root }) => Image.fromBase("alpine:3.20", { root }),
+      config: { outDir: "/dev/null/export" },
+      code: "ENVIRONMENT",
+    },
     { name: "outDir is not a path", image: ({ root }) => Image.fromBase("alpine:3.20", { root }), config: { outDir: 42 }, code: "CONFIG_ERROR" },
   ],
 });

@@ -35,7 +35,10 @@ describe("a project that depends on the export builder", () => {
     expect(project.engine.select(app).builder.type).toBe("export"); // noop refuses layers
 
     const { writeFile } = await import("node:fs/promises");
-    await writeFile(path.join(dir, "noop-first.config.ts"), `import { defineConfig } from "@imagespec/core";\nexport default defineConfig({ priorities: { noop: 20 } });\n`);
+    await writeFile(
+      path.join(dir, "noop-first.config.ts"),
+      `import { defineConfig } from "@imagespec/core";\nexport default defineConfig({ priorities: { noop: 20 } });\n`,
+    );
     const pinned = await loadProject({ cwd: dir, configFile: path.join(dir, "noop-first.config.ts"), env: {} });
     expect(pinned.engine.select(base).builder.type).toBe("noop");
     expect(pinned.engine.select(app).builder.type).toBe("export");

@@ -3,14 +3,7 @@
  * (this package's `test`) and by `tsc` (its `typecheck`): each `@ts-expect-error` fails the run if the line compiles.
  */
 
-import {
-  type BuilderFactory,
-  defineLayer,
-  definePlugin,
-  type DockerLayerRenderer,
-  type ImageBuilder,
-  type LayerDefinition,
-} from "@imagespec/core/authoring";
+import { type BuilderFactory, defineLayer, definePlugin, type DockerLayerRenderer, type ImageBuilder, type LayerDefinition } from "@imagespec/core/authoring";
 import { assertType, test } from "vitest";
 import { z } from "zod";
 

@@ -64,7 +64,9 @@ describe("the export builder's Dockerfile", () => {
     const builder = createExportBuilder();
     const debian = Image.fromDebianBase({ root });
     expect(builder.supports(debian.withCondaPackages(["numpy"]))).toBe("layers[0] (condaPackages): not handled by this example");
-    expect(builder.supports(debian.withEnvVars({ MULTI: "a\nb" }))).toBe('layers[0] (env): Cannot write "a\\nb" as a Dockerfile word: it contains a newline or NUL');
+    expect(builder.supports(debian.withEnvVars({ MULTI: "a\nb" }))).toBe(
+      'layers[0] (env): Cannot write "a\\nb" as a Dockerfile word: it contains a newline or NUL',
+    );
     expect(builder.supports(debian.withPipPackages("six", { secretMounts: ["PIP_TOKEN"] }))).toMatch(/needs build secrets \(PIP_TOKEN\)/);
     expect(builder.supports(debian.withCommands("true", { sshMounts: ["default"] }))).toMatch(/needs build secrets \(default\)/);
     expect(builder.supports(debian.withPipPackages("six", { pre: true }))).toBe("layers[0] (pipPackages): pip options are not handled");
@@ -89,18 +91,28 @@ describe("a layer package's kinds", () => {
     const image = Image.fromDebianBase({ root }).withLayer(greeting, { text: "hi" });
     const { content } = await createExportBuilder().render!(image, { identity: await image.identity(), baseUri: undefined, config: {} });
     expect(content).toContain("LABEL greeting=hi\n");
-    expect(createExportBuilder().supports(Image.fromDebianBase({ root }).withLayer(greeting, { text: "" }))).toBe("layers[0] (example.greeting): an empty greeting");
-    expect(createExportBuilder().supports(Image.fromDebianBase({ root }).withLayer(greeting, { text: "a\nRUN evil" }))).toBe("layers[0] (example.greeting): a rendered line has a newline");
+    expect(createExportBuilder().supports(Image.fromDebianBase({ root }).withLayer(greeting, { text: "" }))).toBe(
+      "layers[0] (example.greeting): an empty greeting",
+    );
+    expect(createExportBuilder().supports(Image.fromDebianBase({ root }).withLayer(greeting, { text: "a\nRUN evil" }))).toBe(
+      "layers[0] (example.greeting): a rendered line has a newline",
+    );
   });
 
   it("are refused when they have no export renderer", () => {
     const bare = defineLayer({ specificationVersion: "v1", kind: "example.bare", schema: z.object({}).strict() });
-    expect(createExportBuilder().supports(Image.fromDebianBase({ root }).withLayer(bare, {}))).toBe("layers[0] (example.bare): a layer kind with no renderer for the export builder");
+    expect(createExportBuilder().supports(Image.fromDebianBase({ root }).withLayer(bare, {}))).toBe(
+      "layers[0] (example.bare): a layer kind with no renderer for the export builder",
+    );
   });
 });
 
 describe("exporting", () => {
-  const image = () => Image.fromDebianBase({ root, name: "team/app" }).withDockerignore(".dockerignore").withSourceFolder("src", "/app").withSourceFile("requirements.txt", "/app/");
+  const image = () =>
+    Image.fromDebianBase({ root, name: "team/app" })
+      .withDockerignore(".dockerignore")
+      .withSourceFolder("src", "/app")
+      .withSourceFile("requirements.txt", "/app/");
 
   it("writes the Dockerfile, the context the tag was computed from, and image.json, into <outDir>/<repository>/<tag>", async () => {
     const img = image();

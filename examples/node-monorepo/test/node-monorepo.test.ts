@@ -116,9 +116,18 @@ describe("examples/node-monorepo", () => {
       const app = files.filter((f) => f.startsWith("app/"));
       expect(app).toContain(`app/apps/${service}/dist/server.js`);
       expect(app).toContain("app/packages/shared/dist/index.js");
-      expect(app.filter((f) => f.startsWith(`app/apps/${other}`)), `the ${other} service in the ${service} image`).toEqual([]);
-      expect(app.filter((f) => f.startsWith("app/packages/shared/src") || f.startsWith(`app/apps/${service}/src`)), "TypeScript sources").toEqual([]);
-      expect(app.filter((f) => /typescript|@types/.test(f)), "dev dependencies").toEqual([]);
+      expect(
+        app.filter((f) => f.startsWith(`app/apps/${other}`)),
+        `the ${other} service in the ${service} image`,
+      ).toEqual([]);
+      expect(
+        app.filter((f) => f.startsWith("app/packages/shared/src") || f.startsWith(`app/apps/${service}/src`)),
+        "TypeScript sources",
+      ).toEqual([]);
+      expect(
+        app.filter((f) => /typescript|@types/.test(f)),
+        "dev dependencies",
+      ).toEqual([]);
       expect(files.filter((f) => /(^|\/)\.npmrc$/.test(f))).toEqual([]);
     }
   }, 300_000);

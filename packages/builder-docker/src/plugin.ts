@@ -13,7 +13,8 @@ export default definePlugin({
     {
       type: DOCKER_BUILDER_TYPE,
       priority: 100,
-      description: "renders a Dockerfile and builds it with Docker BuildKit (Engine API with its own BuildKit session for secrets, SSH agents and credentials; one build per platform and an OCI index)",
+      description:
+        "renders a Dockerfile and builds it with Docker BuildKit (Engine API with its own BuildKit session for secrets, SSH agents and credentials; one build per platform and an OCI index)",
       settings: dockerBuilderSettings,
       // The builder (and what it imports: dockerode, tar-stream) loads only when an image needs it.
       create: async ({ config }) => (await import("./builder.js")).createDockerBuilder(config as DockerBuilderConfig),

@@ -19,7 +19,9 @@ describe("the docker builder", () => {
     expect(plugin.builders.map((b) => [b.type, b.priority])).toEqual([["docker", 100]]);
     const builder = await plugin.builders[0]!.create({ config: {} });
     expect(builder.type).toBe("docker");
-    const image = Image.fromDebianBase({ root: project({ "a.txt": "a\n" }), pythonVersion: "3.11" }).withPipPackages("six").withSourceFile("a.txt", "/a.txt");
+    const image = Image.fromDebianBase({ root: project({ "a.txt": "a\n" }), pythonVersion: "3.11" })
+      .withPipPackages("six")
+      .withSourceFile("a.txt", "/a.txt");
     const rendered = await builder.render!(image, { identity: await image.identity(), baseUri: undefined, config: {} });
     expect(rendered.filename).toBe("Dockerfile");
     expect(rendered.content).toBe((await renderDockerBuild(image)).dockerfile);
@@ -54,9 +56,17 @@ describe("the docker builder", () => {
   });
 
   it("declares strict settings: a misspelled one is a CONFIG_ERROR with the setting it was meant to be", async () => {
-    expect(() => createDockerBuilder({ netwrk: "host" } as never)).toThrow(/builders\.docker\.netwrk: is not a setting of the docker builder; did you mean network\?/);
+    expect(() => createDockerBuilder({ netwrk: "host" } as never)).toThrow(
+      /builders\.docker\.netwrk: is not a setting of the docker builder; did you mean network\?/,
+    );
     const settings = plugin.builders[0]!.settings!;
-    expect(checkBuilderSettings(settings, { network: "host", labels: { a: "b" }, host: "unix:///x", maxBuilds: 2, pull: true, noCache: false, pushIdleTimeoutMs: 5_000 }, { type: "docker", at: "builders.docker" })).toEqual([]);
+    expect(
+      checkBuilderSettings(
+        settings,
+        { network: "host", labels: { a: "b" }, host: "unix:///x", maxBuilds: 2, pull: true, noCache: false, pushIdleTimeoutMs: 5_000 },
+        { type: "docker", at: "builders.docker" },
+      ),
+    ).toEqual([]);
     // They change what is built, so they are builderOptions (in the tag): as settings they are refused, saying where they go.
     expect(checkBuilderSettings(settings, { micromambaImage: "m:1", cudaImage: "c:{cuda}" }, { type: "docker", at: "builders.docker" })).toEqual([
       expect.objectContaining({ field: "builders.docker.micromambaImage", message: expect.stringMatching(/so it is a builder option/) }),

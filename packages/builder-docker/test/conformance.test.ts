@@ -34,8 +34,20 @@ describeBuilderConformance(plugin.builders[0]!, {
     },
   },
   errors: [
-    { name: "the engine is unreachable", image: ({ root }) => Image.fromBase(seed(), { root }), config: { host: "unix:///tmp/imagespec-no-such-docker.sock" }, code: "ENVIRONMENT" },
-    { name: "a command fails", image: ({ root }) => Image.fromBase(seed(), { root, name: "builder-docker-test/conformance-fails" }).withCommands("exit 7"), code: "BUILD_FAILED" },
+    {
+      name: "the engine is unreachable",
+      image: ({ root }) => Image.fromBase(seed(), { root }),
+      config: { host: "unix:///tmp/imagespec-no-such-docker.sock" },
+      code: "ENVIRONMENT",
+    },
+    {
+      name: "a command fails",
+      image: ({ root }) => Image.fromBase(seed(), { root, name: "builder-docker-test/conformance-fails" }).withCommands("exit 7"),
+      code: "BUILD_FAILED",
+    },
   ],
-  cancellation: { image: ({ root }) => Image.fromBase(seed(), { root, name: "builder-docker-test/conformance-slow" }).withCommands(`sleep 60 # ${Date.now()}`), abortAfterMs: 3000 },
+  cancellation: {
+    image: ({ root }) => Image.fromBase(seed(), { root, name: "builder-docker-test/conformance-slow" }).withCommands(`sleep 60 # ${Date.now()}`),
+    abortAfterMs: 3000,
+  },
 });

@@ -65,7 +65,9 @@ describe("host: ssh://", () => {
     const outcome = await build({ host, identityFile: keys.client.privateKeyFile, knownHosts: empty }, image);
     expect(outcome.status).toBe("failed");
     expect(isImageSpecError(outcome.error) && outcome.error.code).toBe("ENVIRONMENT");
-    expect(outcome.reason).toContain(`the Docker engine at ${host} is not trusted: its SSH host key is not in ${empty} (no entry for [127.0.0.1]:${server.port})`);
+    expect(outcome.reason).toContain(
+      `the Docker engine at ${host} is not trusted: its SSH host key is not in ${empty} (no entry for [127.0.0.1]:${server.port})`,
+    );
     expect(outcome.reason).toContain(`ssh-keyscan -p ${server.port} 127.0.0.1 >> ${empty}`);
     expect((outcome.error as { hint?: string }).hint).toContain("never accepts an unknown key");
     expect(server.dials).toBe(before); // refused at the handshake: no command ran on the host
@@ -102,7 +104,11 @@ describe("host: ssh://", () => {
   it("DOCKER_HOST=ssh:// is checked the same way, against ~/.ssh/known_hosts by default", async () => {
     const image = Image.fromBase(env.baseImage, { root: dir, registry: env.registry, name: "builder-docker-test/ssh-env" });
     const home = project({}, "imagespec-docker-home-");
-    const outcome = await build({ identityFile: keys.client.privateKeyFile }, image, { DOCKER_HOST: `ssh://root@127.0.0.1:${server.port}`, HOME: home, SSH_AUTH_SOCK: undefined });
+    const outcome = await build({ identityFile: keys.client.privateKeyFile }, image, {
+      DOCKER_HOST: `ssh://root@127.0.0.1:${server.port}`,
+      HOME: home,
+      SSH_AUTH_SOCK: undefined,
+    });
     expect(outcome.status).toBe("failed");
     expect(outcome.reason).toContain(`its SSH host key cannot be checked: ${path.join(home, ".ssh/known_hosts")} does not exist`);
   });

@@ -40,7 +40,10 @@ async function buildOne(target: Image, options: Parameters<ImageBuildEngine["bui
 }
 
 function expectBuilt(outcome: BuildOutcome): void {
-  if (outcome.status !== "built") throw new Error(`expected ${outcome.uri} to be built, got ${outcome.status}: ${outcome.reason}\n${(outcome.error as DockerBuildError | undefined)?.log ?? ""}`);
+  if (outcome.status !== "built")
+    throw new Error(
+      `expected ${outcome.uri} to be built, got ${outcome.status}: ${outcome.reason}\n${(outcome.error as DockerBuildError | undefined)?.log ?? ""}`,
+    );
 }
 
 /** Runs python3 in the image (the image's own PATH decides which) and parses the JSON it prints. */
@@ -53,13 +56,14 @@ async function imageConfig(uri: string): Promise<{ Entrypoint: string[] | null; 
 }
 
 const WEIRD = `a "double" 'single' $HOME \${PATH} \\back\\slash <>;|& \`id\` $(echo x)`;
-const MULTI = "line one\nRUN echo injected\n  indented \"q\" $HOME \\\n\\";
+const MULTI = 'line one\nRUN echo injected\n  indented "q" $HOME \\\n\\';
 
 beforeAll(async () => {
   env = testEnv();
   process.env.IMAGESPEC_DEBIAN_BASE_IMAGE = `${env.registry}/imagespec/python:{python_version}-slim-bookworm`;
   const wheelDir = project({}, "imagespec-docker-wheels-");
-  const wheel = (name: string, module: string, value: string) => buildWheel(wheelDir, { name, version: "1.0.0", modules: { [`${module}/__init__.py`]: `VALUE = ${JSON.stringify(value)}\n` } });
+  const wheel = (name: string, module: string, value: string) =>
+    buildWheel(wheelDir, { name, version: "1.0.0", modules: { [`${module}/__init__.py`]: `VALUE = ${JSON.stringify(value)}\n` } });
   index = await servePackageIndex([
     await wheel("imagespec-demo", "imagespec_demo", "demo"),
     await wheel("imagespec-extra", "imagespec_extra", "extra"),
@@ -132,7 +136,10 @@ describe("an image with every kind of layer, built through the Engine API", () =
     expect(first.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
     const existence = await new RegistryClient().manifestExists(uri);
     expect(existence).toEqual({ status: "present", digest: first.digest });
-    const steps = events.flatMap((e) => (e.type === "build" && e.uri === uri && e.event.type === "step" ? [e.event] : [])) as Extract<BuildEvent, { type: "step" }>[];
+    const steps = events.flatMap((e) => (e.type === "build" && e.uri === uri && e.event.type === "step" ? [e.event] : [])) as Extract<
+      BuildEvent,
+      { type: "step" }
+    >[];
     expect(steps.some((s) => s.name.includes("pip install") && (s.status === "done" || s.status === "cached") && typeof s.durationMs === "number")).toBe(true);
     expect(first.result?.log).toContain("apt-get install");
   });
@@ -157,7 +164,10 @@ describe("an image with every kind of layer, built through the Engine API", () =
   });
 
   it("carries env values with quotes, $, backslashes and newlines exactly, and the image id", async () => {
-    const inside = await inspectInside(uri, "import json, os; print(json.dumps({k: os.environ.get(k) for k in ('WEIRD', 'MULTI', 'IMAGESPEC_IMAGE_ID', 'VIRTUAL_ENV')}))");
+    const inside = await inspectInside(
+      uri,
+      "import json, os; print(json.dumps({k: os.environ.get(k) for k in ('WEIRD', 'MULTI', 'IMAGESPEC_IMAGE_ID', 'VIRTUAL_ENV')}))",
+    );
     expect(inside).toEqual({ WEIRD, MULTI, IMAGESPEC_IMAGE_ID: image.id, VIRTUAL_ENV: "/opt/venv" });
   });
 
@@ -224,7 +234,9 @@ describe("pushing to the authenticated registry", () => {
     });
     const credentials = createDockerConfigResolver({ configPath: path.join(configDir, "config.json") });
     const authEngine = new ImageBuildEngine({ credentials }).register(createDockerBuilder(), { priority: 100 });
-    const image = Image.fromBase(env.baseImage, { pythonVersion: "3.11", root, registry: env.authRegistry, name: "builder-docker-test/auth" }).withEnvVars({ PUSHED_TO: "auth" });
+    const image = Image.fromBase(env.baseImage, { pythonVersion: "3.11", root, registry: env.authRegistry, name: "builder-docker-test/auth" }).withEnvVars({
+      PUSHED_TO: "auth",
+    });
     const outcome = await timed("auth registry: build and push", () => buildOne(image, { force: true }, authEngine));
     expectBuilt(outcome);
     expect(outcome.pushed).toBe(true);
@@ -257,7 +269,9 @@ describe("pushing to the authenticated registry", () => {
 
 describe("a base Image built first and used by a child", () => {
   it("builds the base, then the child from it; the child installs runtime packages when it starts", async () => {
-    const base = Image.fromBase(env.baseImage, { pythonVersion: "3.11", root, name: "builder-docker-test/base" }).withPipPackages("imagespec-base-pkg==1.0.0", { indexUrl: index.url });
+    const base = Image.fromBase(env.baseImage, { pythonVersion: "3.11", root, name: "builder-docker-test/base" }).withPipPackages("imagespec-base-pkg==1.0.0", {
+      indexUrl: index.url,
+    });
     const child = Image.fromBase(base, { root, name: "builder-docker-test/child" })
       .withCommands("python -c 'import imagespec_base_pkg' && echo child-ok > /child-ok")
       .withRuntimePackages("imagespec-runtime-pkg");
@@ -272,14 +286,20 @@ describe("a base Image built first and used by a child", () => {
     expect(dockerfile).not.toContain("-m venv");
 
     const output = await timed("child: run (runtime install)", () =>
-      runImage(childUri, ["python", "-c", "import imagespec_base_pkg as b, imagespec_runtime_pkg as r; print(b.VALUE, r.VALUE, open('/child-ok').read().strip())"], {
-        network: "host",
-        env: { PIP_INDEX_URL: index.url },
-      }),
+      runImage(
+        childUri,
+        ["python", "-c", "import imagespec_base_pkg as b, imagespec_runtime_pkg as r; print(b.VALUE, r.VALUE, open('/child-ok').read().strip())"],
+        {
+          network: "host",
+          env: { PIP_INDEX_URL: index.url },
+        },
+      ),
     );
     expect(output).toBe("base runtime child-ok");
     // Without the package index the wrapper's install fails, and the container says so.
-    await expect(runImage(childUri, ["true"], { env: { PIP_INDEX_URL: "http://127.0.0.1:9/simple", PIP_RETRIES: "0", PIP_TIMEOUT: "2" } })).rejects.toThrow(/imagespec-runtime-pkg/);
+    await expect(runImage(childUri, ["true"], { env: { PIP_INDEX_URL: "http://127.0.0.1:9/simple", PIP_RETRIES: "0", PIP_TIMEOUT: "2" } })).rejects.toThrow(
+      /imagespec-runtime-pkg/,
+    );
 
     expect(await engine.existence(child)).toMatchObject({ status: "present" });
     const again = await buildOne(child);
@@ -307,7 +327,9 @@ describe("failures", () => {
   });
 
   it("stop at the start when the base has another Python than the image states", async () => {
-    const image = Image.fromBase(env.baseImage, { pythonVersion: "3.12", root, name: "builder-docker-test/wrong-python" }).withPipPackages("imagespec-demo", { indexUrl: index.url });
+    const image = Image.fromBase(env.baseImage, { pythonVersion: "3.12", root, name: "builder-docker-test/wrong-python" }).withPipPackages("imagespec-demo", {
+      indexUrl: index.url,
+    });
     const outcome = await buildOne(image, { force: true });
     expect(outcome.status).toBe("failed");
     expect(outcome.reason).toContain("the image states pythonVersion 3.12, but the base image has Python 3.11");
@@ -341,7 +363,13 @@ describe("secrets, served by the build's own BuildKit session (no docker CLI)", 
     const token = `s3cr3t-${randomBytes(8).toString("hex")}`;
     const wheelDir = project({}, "imagespec-docker-private-wheels-");
     const privateIndex = await servePackageIndex(
-      [await buildWheel(wheelDir, { name: "imagespec-private-pkg", version: "1.0.0", modules: { "imagespec_private_pkg/__init__.py": 'VALUE = "private"\n' } })],
+      [
+        await buildWheel(wheelDir, {
+          name: "imagespec-private-pkg",
+          version: "1.0.0",
+          modules: { "imagespec_private_pkg/__init__.py": 'VALUE = "private"\n' },
+        }),
+      ],
       { basicAuth: { username: "imagespec", password } },
     );
     const secretDir = project({ "token.txt": token });
@@ -349,9 +377,12 @@ describe("secrets, served by the build's own BuildKit session (no docker CLI)", 
     const sha = (value: string) => execFileSync("sha256sum", { input: value, encoding: "utf8" }).split(" ")[0];
     const image = Image.fromBase(env.baseImage, { pythonVersion: "3.11", root, name: "builder-docker-test/secrets", builderConfig: { noCache: true } })
       .withPipPackages("imagespec-private-pkg", { secretMounts: [{ id: "index", env: "IMAGESPEC_TEST_INDEX_URL", asEnv: "PIP_INDEX_URL" }] })
-      .withCommands(['cat /run/secrets/token | sha256sum | cut -d" " -f1 > /token-file.sha', 'printf %s "$TOKEN" | sha256sum | cut -d" " -f1 > /token-env.sha'], {
-        secretMounts: [{ id: "token", src: path.join(secretDir, "token.txt"), asEnv: "TOKEN" }],
-      });
+      .withCommands(
+        ['cat /run/secrets/token | sha256sum | cut -d" " -f1 > /token-file.sha', 'printf %s "$TOKEN" | sha256sum | cut -d" " -f1 > /token-env.sha'],
+        {
+          secretMounts: [{ id: "token", src: path.join(secretDir, "token.txt"), asEnv: "TOKEN" }],
+        },
+      );
     let outcome: BuildOutcome;
     try {
       outcome = await timed("secrets: build through the session", () => buildOne(image, { force: true }));
@@ -381,7 +412,9 @@ describe("secrets, served by the build's own BuildKit session (no docker CLI)", 
   });
 
   it("refuses a build whose secret has no value, before building", async () => {
-    const image = Image.fromBase(env.baseImage, { root, name: "builder-docker-test/secret-missing" }).withCommands("true", { secretMounts: ["IMAGESPEC_TEST_UNSET_SECRET"] });
+    const image = Image.fromBase(env.baseImage, { root, name: "builder-docker-test/secret-missing" }).withCommands("true", {
+      secretMounts: ["IMAGESPEC_TEST_UNSET_SECRET"],
+    });
     const outcome = await buildOne(image, { force: true });
     expect(outcome.status).toBe("failed");
     expect(outcome.reason).toContain("the environment variable IMAGESPEC_TEST_UNSET_SECRET is not set");

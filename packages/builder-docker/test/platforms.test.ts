@@ -48,7 +48,10 @@ describe("what the engine can build", () => {
 
   it("says which platform native is: the engine's", async () => {
     const builder = createDockerBuilder();
-    expect(await builder.nativePlatform!({ signal: new AbortController().signal, config: {} })).toEqual({ platform: "linux/amd64", source: `docker ${env.dockerHost}` });
+    expect(await builder.nativePlatform!({ signal: new AbortController().signal, config: {} })).toEqual({
+      platform: "linux/amd64",
+      source: `docker ${env.dockerHost}`,
+    });
   });
 });
 
@@ -94,9 +97,12 @@ describe("an image of several platforms", () => {
     const secretDir = project({ "token.txt": token });
     const sha = (value: string) => execFileSync("sha256sum", { input: value, encoding: "utf8" }).split(" ")[0];
     // The step fails without the value, so a built platform had it; the file records which machine ran it.
-    const secret = image("secret").withCommands(`test -n "$TOKEN" && echo "$(uname -m) $(printf %s "$TOKEN" | sha256sum | cut -d" " -f1)" > /token.sha # ${RUN}`, {
-      secretMounts: [{ id: "token", src: path.join(secretDir, "token.txt"), asEnv: "TOKEN" }],
-    });
+    const secret = image("secret").withCommands(
+      `test -n "$TOKEN" && echo "$(uname -m) $(printf %s "$TOKEN" | sha256sum | cut -d" " -f1)" > /token.sha # ${RUN}`,
+      {
+        secretMounts: [{ id: "token", src: path.join(secretDir, "token.txt"), asEnv: "TOKEN" }],
+      },
+    );
     const { outcome, events } = await build(secret);
     expect(outcome.status, outcome.reason).toBe("built");
     const log = outcome.result?.log ?? "";

@@ -8,7 +8,17 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { Image } from "@imagespec/core";
-import { type BuildContext, type BuildEvent, type BuildResult, type ImageBuilder, type ImageIdentity, checkBuilderSettings, ImageSpecError, type RenderContext, type RenderedBuildFile } from "@imagespec/core/authoring";
+import {
+  type BuildContext,
+  type BuildEvent,
+  type BuildResult,
+  type ImageBuilder,
+  type ImageIdentity,
+  checkBuilderSettings,
+  ImageSpecError,
+  type RenderContext,
+  type RenderedBuildFile,
+} from "@imagespec/core/authoring";
 import { inputType, writeBuildContext } from "./context.js";
 import { compileEnvd, ENVD_FILENAME, type EnvdRendering } from "./render.js";
 import { type EnvdBuilderOptions, envdBuilderSettings } from "./settings.js";
@@ -27,7 +37,9 @@ const INSTALL_HINT =
 /** Arguments of `envd build` for one image. */
 export function envdBuildArgs(options: { readonly contextDir: string; readonly platform: string; readonly uri: string; readonly push: boolean }): string[] {
   if (/[,\s]/.test(options.uri)) {
-    throw new ImageSpecError("INVALID_SPEC", `Cannot pass ${JSON.stringify(options.uri)} to envd: an image reference has no commas or spaces`, { value: options.uri });
+    throw new ImageSpecError("INVALID_SPEC", `Cannot pass ${JSON.stringify(options.uri)} to envd: an image reference has no commas or spaces`, {
+      value: options.uri,
+    });
   }
   const args = ["build", "--path", options.contextDir, "--platform", options.platform];
   return options.push ? [...args, "--output", `type=image,name=${options.uri},push=true`] : [...args, "--tag", options.uri];
@@ -90,12 +102,16 @@ export function createEnvdBuilder(options: EnvdBuilderOptions = {}): ImageBuilde
 function readSettings(config: Readonly<Record<string, unknown>>, defaults: EnvdBuilderOptions): { binary: string; keepContext: boolean } {
   const issues = checkBuilderSettings(envdBuilderSettings, config, { type: ENVD_BUILDER_TYPE, at: "builders.envd" });
   if (issues.length > 0) {
-    throw new ImageSpecError("CONFIG_ERROR", `Cannot configure the envd builder: ${issues.map((i) => `${i.field} = ${JSON.stringify(i.value)}: ${i.message}`).join("; ")}`, {
-      field: issues[0]!.field,
-      value: issues[0]!.value,
-      issues,
-      hint: "Fix builders.envd in imagespec.config.ts (or the image's builderConfig).",
-    });
+    throw new ImageSpecError(
+      "CONFIG_ERROR",
+      `Cannot configure the envd builder: ${issues.map((i) => `${i.field} = ${JSON.stringify(i.value)}: ${i.message}`).join("; ")}`,
+      {
+        field: issues[0]!.field,
+        value: issues[0]!.value,
+        issues,
+        hint: "Fix builders.envd in imagespec.config.ts (or the image's builderConfig).",
+      },
+    );
   }
   const settings = config as EnvdBuilderOptions;
   return { binary: settings.binary ?? defaults.binary ?? "envd", keepContext: settings.keepContext ?? defaults.keepContext ?? false };
@@ -110,14 +126,21 @@ export async function checkEnvd(binary: string, image: Image, signal: AbortSigna
   if (result.failed) {
     const code = (result as { code?: string }).code;
     if (code === "ENOENT") {
-      throw new ImageSpecError("ENVIRONMENT", `Cannot build ${image.name} with envd: the envd command ${JSON.stringify(binary)} was not found${binary.includes("/") ? "" : " on PATH"}`, {
-        field: "builders.envd.binary",
+      throw new ImageSpecError(
+        "ENVIRONMENT",
+        `Cannot build ${image.name} with envd: the envd command ${JSON.stringify(binary)} was not found${binary.includes("/") ? "" : " on PATH"}`,
+        {
+          field: "builders.envd.binary",
+          value: binary,
+          hint: INSTALL_HINT,
+        },
+      );
+    }
+    if (code === "EACCES") {
+      throw new ImageSpecError("ENVIRONMENT", `Cannot build ${image.name} with envd: ${JSON.stringify(binary)} is not executable`, {
         value: binary,
         hint: INSTALL_HINT,
       });
-    }
-    if (code === "EACCES") {
-      throw new ImageSpecError("ENVIRONMENT", `Cannot build ${image.name} with envd: ${JSON.stringify(binary)} is not executable`, { value: binary, hint: INSTALL_HINT });
     }
     const why = result.timedOut ? "did not answer within 30 seconds" : `exited with ${result.exitCode ?? result.signal}`;
     throw new ImageSpecError("ENVIRONMENT", `Cannot build ${image.name} with envd: \`${binary} version\` ${why}${tail(String(result.all ?? ""))}`, {
@@ -128,10 +151,14 @@ export async function checkEnvd(binary: string, image: Image, signal: AbortSigna
   const output = String(result.all ?? "");
   const version = parseEnvdVersion(output);
   if (!version) {
-    throw new ImageSpecError("ENVIRONMENT", `Cannot build ${image.name} with envd: cannot read a version from \`${binary} version\`, which printed ${JSON.stringify(output.trim().split("\n")[0] ?? "")}`, {
-      value: binary,
-      hint: `Check that ${binary} is envd; this builder needs envd ${MIN_ENVD_VERSION} or newer.`,
-    });
+    throw new ImageSpecError(
+      "ENVIRONMENT",
+      `Cannot build ${image.name} with envd: cannot read a version from \`${binary} version\`, which printed ${JSON.stringify(output.trim().split("\n")[0] ?? "")}`,
+      {
+        value: binary,
+        hint: `Check that ${binary} is envd; this builder needs envd ${MIN_ENVD_VERSION} or newer.`,
+      },
+    );
   }
   if (!isSupportedEnvdVersion(version)) {
     throw new ImageSpecError(
@@ -180,17 +207,25 @@ function registryConfigEnv(image: Image): Record<string, string> {
   try {
     isDirectory = statSync(file).isDirectory();
   } catch {
-    throw new ImageSpecError("FILE_NOT_FOUND", `Cannot build ${image.name} with envd: the registry config ${JSON.stringify(image.registryConfig)} does not exist`, {
-      field: "registryConfig",
-      value: image.registryConfig,
-    });
+    throw new ImageSpecError(
+      "FILE_NOT_FOUND",
+      `Cannot build ${image.name} with envd: the registry config ${JSON.stringify(image.registryConfig)} does not exist`,
+      {
+        field: "registryConfig",
+        value: image.registryConfig,
+      },
+    );
   }
   if (!isDirectory && path.basename(file) !== "config.json") {
-    throw new ImageSpecError("CONFIG_ERROR", `Cannot build ${image.name} with envd: envd reads registry credentials from a folder's config.json, and ${JSON.stringify(image.registryConfig)} is not named config.json`, {
-      field: "registryConfig",
-      value: image.registryConfig,
-      hint: "Name the file config.json (or give the folder that holds it).",
-    });
+    throw new ImageSpecError(
+      "CONFIG_ERROR",
+      `Cannot build ${image.name} with envd: envd reads registry credentials from a folder's config.json, and ${JSON.stringify(image.registryConfig)} is not named config.json`,
+      {
+        field: "registryConfig",
+        value: image.registryConfig,
+        hint: "Name the file config.json (or give the folder that holds it).",
+      },
+    );
   }
   return { DOCKER_CONFIG: isDirectory ? file : path.dirname(file) };
 }

@@ -34,9 +34,13 @@ export async function writeBuildContext(dir: string, image: Image, identity: Ima
   for (const item of rendering.inputs) {
     const entries = identity.inputs.find((i) => i.name === item.input)?.files;
     if (!entries) {
-      throw new ImageSpecError("BUILD_FAILED", `Cannot assemble the envd build context for ${image.name}: the image's identity has no files for ${item.input}`, {
-        hint: "This is a bug in @imagespec/builder-envd or the layer package that declared the input; please report it.",
-      });
+      throw new ImageSpecError(
+        "BUILD_FAILED",
+        `Cannot assemble the envd build context for ${image.name}: the image's identity has no files for ${item.input}`,
+        {
+          hint: "This is a bug in @imagespec/builder-envd or the layer package that declared the input; please report it.",
+        },
+      );
     }
     const from = path.resolve(image.root, item.source);
     const to = path.join(dir, ...item.target.split("/"));

@@ -12,7 +12,18 @@
 
 import path from "node:path";
 import type { Image } from "@imagespec/core";
-import { type EnvdLayerRendering, type EnvdStage, IMAGE_ID_ENV, isInstallerVariable, type Layer, layerDefinition, layerFields, shellQuote, starlarkList, starlarkString } from "@imagespec/core/authoring";
+import {
+  type EnvdLayerRendering,
+  type EnvdStage,
+  IMAGE_ID_ENV,
+  isInstallerVariable,
+  type Layer,
+  layerDefinition,
+  layerFields,
+  shellQuote,
+  starlarkList,
+  starlarkString,
+} from "@imagespec/core/authoring";
 
 export const ENVD_FILENAME = "build.envd";
 
@@ -65,11 +76,15 @@ export function compileEnvd(image: Image, options: CompileOptions): EnvdRenderin
   const inputs: ContextInput[] = [];
 
   if (image.base.type === "dockerfile") refuse(`envd cannot build from a Dockerfile (${image.base.dockerfile})`);
-  if (image.platforms.length > 1) refuse(`envd builds one platform at a time, and this image asks for ${image.platforms.length} (${image.platforms.join(", ")})`);
+  if (image.platforms.length > 1)
+    refuse(`envd builds one platform at a time, and this image asks for ${image.platforms.length} (${image.platforms.join(", ")})`);
   if (image.builderOptions !== undefined && Object.keys(image.builderOptions).length > 0) {
-    refuse(`envd takes no builderOptions, and this image sets ${Object.keys(image.builderOptions).sort().join(", ")}, which change what another builder builds`);
+    refuse(
+      `envd takes no builderOptions, and this image sets ${Object.keys(image.builderOptions).sort().join(", ")}, which change what another builder builds`,
+    );
   }
-  if (image.pythonExec !== undefined) refuse(`envd installs packages with the Python it installs itself, so pythonExec (${image.pythonExec}) cannot be honoured`);
+  if (image.pythonExec !== undefined)
+    refuse(`envd installs packages with the Python it installs itself, so pythonExec (${image.pythonExec}) cannot be honoured`);
 
   let workdir: string | undefined;
   let latest: { stage: Stage; where: string } | undefined;
@@ -235,13 +250,17 @@ export function compileEnvd(image: Image, options: CompileOptions): EnvdRenderin
         const prefix = ["set +uo pipefail"]; // envd runs `set -euo pipefail`; keep only -e, as `sh -c` in a Dockerfile RUN would
         if (workdir !== undefined) {
           if (shellQuote(workdir) !== workdir) {
-            refuse(`${where} runs in the working directory ${JSON.stringify(workdir)}, which envd's run() cannot quote (it wraps commands in bash -c '...'); use a path of letters, digits and ./_-`);
+            refuse(
+              `${where} runs in the working directory ${JSON.stringify(workdir)}, which envd's run() cannot quote (it wraps commands in bash -c '...'); use a path of letters, digits and ./_-`,
+            );
           }
           prefix.push(`mkdir -p ${workdir}`, `cd ${workdir}`);
         }
         for (const command of fields.commands as readonly string[]) {
           if (command.includes("'")) {
-            refuse(`${where}: the command ${JSON.stringify(command)} contains a single quote, which envd's run() cannot pass through (it wraps commands in bash -c '...')`);
+            refuse(
+              `${where}: the command ${JSON.stringify(command)} contains a single quote, which envd's run() cannot pass through (it wraps commands in bash -c '...')`,
+            );
             continue;
           }
           body.push(`run(commands=${starlarkList([...prefix, command])})`);
@@ -263,7 +282,9 @@ export function compileEnvd(image: Image, options: CompileOptions): EnvdRenderin
     const definition = layerDefinition(layer);
     const renderers = definition.renderers;
     if (typeof renderers?.envd !== "function") {
-      refuse(`${where} is a layer kind without an envd renderer (its layer package renders it for ${Object.keys(definition.renderers ?? {}).join(", ") || "no builder"})`);
+      refuse(
+        `${where} is a layer kind without an envd renderer (its layer package renders it for ${Object.keys(definition.renderers ?? {}).join(", ") || "no builder"})`,
+      );
       return;
     }
     const fields = layerFields(layer);

@@ -117,7 +117,15 @@ describe("envd build", () => {
 
   it("streams envd's output (stdout and stderr) as log events, and BuildKit's progress as steps", async () => {
     await fakeOnPath({
-      buildOutput: ["#1 [internal] load build definition", "#1 DONE 0.1s", "#2 pip install six", "#2 0.512 Collecting six", "#2 CACHED", "#3 copy files", "#3 DONE 1.25s"],
+      buildOutput: [
+        "#1 [internal] load build definition",
+        "#1 DONE 0.1s",
+        "#2 pip install six",
+        "#2 0.512 Collecting six",
+        "#2 CACHED",
+        "#3 copy files",
+        "#3 DONE 1.25s",
+      ],
       buildStderr: ["done."],
     });
     const events: BuildEvent[] = [];
@@ -209,7 +217,9 @@ describe("envd build errors", () => {
     const fake = await fakeOnPath({ version: "envd: v0.3.38\nGoVersion: go1.20" });
     const error = await failure(createEnvdBuilder().build(image(), await createBuildContext(image())));
     expect(error.code).toBe("ENVIRONMENT");
-    expect(error.message).toMatch(/^Cannot build envd-test with envd: envd v0\.3\.38 is older than 0\.3\.39, the first version that reads the build\.envd this builder writes/);
+    expect(error.message).toMatch(
+      /^Cannot build envd-test with envd: envd v0\.3\.38 is older than 0\.3\.39, the first version that reads the build\.envd this builder writes/,
+    );
     expect(error.hint).toMatch(/pip install --upgrade 'envd>=0\.3\.39'/);
     expect((await fake.calls()).map((c) => c[0])).toEqual(["version"]);
   });
@@ -249,7 +259,9 @@ describe("envd build errors", () => {
   });
 
   it("rejects bad settings as CONFIG_ERROR naming each", async () => {
-    const error = await failure(createEnvdBuilder().build(image(), await createBuildContext(image(), { config: { binary: "", keepContext: "yes", keepContxt: true } })));
+    const error = await failure(
+      createEnvdBuilder().build(image(), await createBuildContext(image(), { config: { binary: "", keepContext: "yes", keepContxt: true } })),
+    );
     expect(error.code).toBe("CONFIG_ERROR");
     expect(error.message).toBe(
       'Cannot configure the envd builder: builders.envd.keepContxt = true: is not a setting of the envd builder; did you mean keepContext?; builders.envd.binary = "": cannot be empty; builders.envd.keepContext = "yes": expected a boolean',
@@ -282,9 +294,10 @@ describe("the engine with envd among other builders", () => {
 
   it("chooses envd by priority, falls back when envd refuses, and explains when no one can build", async () => {
     await fakeOnPath();
-    const engine = new ImageBuildEngine({ env: {} })
-      .register(createEnvdBuilder(), { priority: 50 })
-      .register(other("multiarch", (image) => image.layers.length === 0), { priority: 10 });
+    const engine = new ImageBuildEngine({ env: {} }).register(createEnvdBuilder(), { priority: 50 }).register(
+      other("multiarch", (image) => image.layers.length === 0),
+      { priority: 10 },
+    );
     const plain = Image.fromBase("ubuntu:22.04", { root, name: "plain" });
     expect(engine.select(plain).builder.type).toBe("envd");
     // Two platforms: envd refuses, the next builder by priority takes it.

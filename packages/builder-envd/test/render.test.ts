@@ -74,8 +74,8 @@ describe("build.envd rendering", () => {
     const tricky = `quote " apostrophe ' backslash \\ dollar $HOME newline\nTab\tunicode é ☃ bell \u0007 end`;
     const image = Image.fromBase("ubuntu:22.04", { root, pythonVersion: "3.12" })
       .withCondaPackages(["numpy 1.26.*"])
-      .withPipPackages("requests[security] >= 2.8.1 ; python_version < \"3.13\"")
-      .withEnvVars({ TRICKY: tricky, "PYTHONPATH": "/root" })
+      .withPipPackages('requests[security] >= 2.8.1 ; python_version < "3.13"')
+      .withEnvVars({ TRICKY: tricky, PYTHONPATH: "/root" })
       .withCommands(['printf "%s\\n" "$TRICKY" | tee /tmp/out', "echo done \\\n  && true"]);
     const calls = await evaluateEnvd(await render(image));
     expect(calls.map((c) => c.fn)).toEqual([
@@ -213,9 +213,25 @@ describe("what envd cannot express is refused by name", () => {
     ["runtime packages", () => debian().withRuntimePackages("six"), /cannot install packages when the container starts/],
     ["pythonExec", () => Image.fromBase("ubuntu:22.04", { root, pythonExec: "/opt/py/bin/python" }), /pythonExec \(\/opt\/py\/bin\/python\)/],
     ["pip packages without a Python version", () => Image.fromBase("ubuntu:22.04", { root }).withPipPackages("six"), /needs Python.*set pythonVersion/],
-    ["a layer kind without an envd renderer", () => debian().withLayer(defineLayer({ specificationVersion: "v1", kind: "example.dockerOnly", schema: z.object({}).strict(), renderers: { docker: () => [] } }), {}), /layers\[0\] \(example\.dockerOnly\) is a layer kind without an envd renderer \(.*docker\)/],
-    ["commands before packages (envd would reorder them)", () => debian().withCommands("ls").withPipPackages("six"), /layers\[1\] \(pipPackages\) comes after layers\[0\] \(commands\)/],
-    ["copies before apt packages", () => debian().withSourceFile("notes.txt", "/x").withAptPackages("git"), /layers\[1\] \(aptPackages\) comes after layers\[0\] \(copy\)/],
+    [
+      "a layer kind without an envd renderer",
+      () =>
+        debian().withLayer(
+          defineLayer({ specificationVersion: "v1", kind: "example.dockerOnly", schema: z.object({}).strict(), renderers: { docker: () => [] } }),
+          {},
+        ),
+      /layers\[0\] \(example\.dockerOnly\) is a layer kind without an envd renderer \(.*docker\)/,
+    ],
+    [
+      "commands before packages (envd would reorder them)",
+      () => debian().withCommands("ls").withPipPackages("six"),
+      /layers\[1\] \(pipPackages\) comes after layers\[0\] \(commands\)/,
+    ],
+    [
+      "copies before apt packages",
+      () => debian().withSourceFile("notes.txt", "/x").withAptPackages("git"),
+      /layers\[1\] \(aptPackages\) comes after layers\[0\] \(copy\)/,
+    ],
     ["a command with a single quote", () => debian().withCommands("echo 'hi'"), /contains a single quote/],
     ["a working directory envd cannot quote", () => debian().withWorkdir("/my app").withCommands("ls"), /working directory "\/my app"/],
     ["PATH in the environment", () => debian().withEnvVars({ PATH: "/opt/bin:/usr/bin" }), /sets PATH/],
@@ -224,8 +240,19 @@ describe("what envd cannot express is refused by name", () => {
       () => new ImageSpec({ root, pythonVersion: "3.11", packages: ["six"], env: { PIP_INDEX_URL: "http://127.0.0.1:9/simple", MODE: "x" } }).toImage(),
       /layers\[0\] \(env\) sets PIP_INDEX_URL for the installs after it \(such as layers\[1\] \(pipPackages\)\), but envd sets env only for the running container/,
     ],
-    ["different pip indexes", () => debian().withPipPackages("six", { indexUrl: "https://a.example/simple" }).withPipPackages("attrs"), /other package indexes than layers\[0\]/],
-    ["different conda channels", () => debian().withCondaPackages(["a"], { channels: ["x"] }).withCondaPackages(["b"]), /other conda channels/],
+    [
+      "different pip indexes",
+      () => debian().withPipPackages("six", { indexUrl: "https://a.example/simple" }).withPipPackages("attrs"),
+      /other package indexes than layers\[0\]/,
+    ],
+    [
+      "different conda channels",
+      () =>
+        debian()
+          .withCondaPackages(["a"], { channels: ["x"] })
+          .withCondaPackages(["b"]),
+      /other conda channels/,
+    ],
     ["two requirements files", () => debian().withRequirements("requirements.txt").withRequirements("requirements.txt"), /second requirements file/],
     ["CUDA on a non-Ubuntu base", () => debian().withCuda({ cuda: "12.4.1", cudnn: "9" }), /base must be an Ubuntu reference.*python:3\.12-slim-bookworm/],
     ["CUDA without cuDNN", () => Image.fromBase("ubuntu:22.04", { root }).withCuda({ cuda: "12.4.1" }), /always include cuDNN/],

@@ -3,7 +3,8 @@ import { compareEnvdVersions, isSupportedEnvdVersion, parseEnvdVersion } from ".
 
 describe("envd version parsing", () => {
   it("reads the version line of `envd version`", () => {
-    const output = "envd: v0.3.45\nBuildDate: 2024-03-13T09:03:52Z\nGitCommit: 4b1c2a3\nGitTreeState: clean\nGitTag: v0.3.45\nGoVersion: go1.21.8\nCompiler: gc\nPlatform: linux/amd64\n";
+    const output =
+      "envd: v0.3.45\nBuildDate: 2024-03-13T09:03:52Z\nGitCommit: 4b1c2a3\nGitTreeState: clean\nGitTag: v0.3.45\nGoVersion: go1.21.8\nCompiler: gc\nPlatform: linux/amd64\n";
     expect(parseEnvdVersion(output)).toEqual({ major: 0, minor: 3, patch: 45, prerelease: undefined, text: "v0.3.45" });
   });
 

@@ -5,7 +5,15 @@
  */
 
 import type { Image } from "@imagespec/core";
-import { type BuildContext, type BuildResult, type ImageBuilder, ImageSpecError, type NativePlatform, type RenderContext, type RenderedBuildFile } from "@imagespec/core/authoring";
+import {
+  type BuildContext,
+  type BuildResult,
+  type ImageBuilder,
+  ImageSpecError,
+  type NativePlatform,
+  type RenderContext,
+  type RenderedBuildFile,
+} from "@imagespec/core/authoring";
 import { dockerRefusal, renderDockerBuild } from "@imagespec/docker-build";
 import { NO_ENGINE_REASON, type RemoteBuilderConfig, type ResolvedRemoteConfig, resolveRemoteConfig } from "./config.js";
 import type { EnginePool } from "./pool.js";
@@ -26,7 +34,9 @@ export interface RemoteBuilderOptions {
 function remoteRefusal(image: Image): string | undefined {
   const reasons: string[] = [];
   if (image.registry === undefined) {
-    reasons.push("the image has no registry: a remote engine pushes what it builds to the registry and keeps nothing on this machine, so an image without one would be left on the engine, out of reach (give it a registry, or build it with the docker builder)");
+    reasons.push(
+      "the image has no registry: a remote engine pushes what it builds to the registry and keeps nothing on this machine, so an image without one would be left on the engine, out of reach (give it a registry, or build it with the docker builder)",
+    );
   }
   if (image.base.type === "image" && image.base.image.registry === undefined) {
     reasons.push(`its base image ${image.base.image.name} has no registry, so the remote engine could not pull it`);
@@ -70,14 +80,18 @@ export function createRemoteBuilder(config: RemoteBuilderConfig = {}, options: R
 
     async render(image: Image, context: RenderContext): Promise<RenderedBuildFile> {
       const refusal = remoteRefusal(image);
-      if (refusal !== undefined) throw new ImageSpecError("NO_BUILDER", `Cannot render ${image.name} for the remote builder: ${refusal}`, { hint: "Choose a builder that supports it, or change the image." });
+      if (refusal !== undefined)
+        throw new ImageSpecError("NO_BUILDER", `Cannot render ${image.name} for the remote builder: ${refusal}`, {
+          hint: "Choose a builder that supports it, or change the image.",
+        });
       const plan = await renderDockerBuild(image, { baseUri: context.baseUri, config: resolve(context.config).settings });
       return { filename: "Dockerfile", content: plan.dockerfile };
     },
 
     async nativePlatform(context: { readonly signal: AbortSignal; readonly config: Readonly<Record<string, unknown>> }): Promise<NativePlatform> {
       const resolved = resolve(context.config);
-      if (resolved.engines.length === 0) throw new ImageSpecError("NO_BUILDER", `Cannot resolve the platform "native" with the remote builder: ${NO_ENGINE_REASON}`);
+      if (resolved.engines.length === 0)
+        throw new ImageSpecError("NO_BUILDER", `Cannot resolve the platform "native" with the remote builder: ${NO_ENGINE_REASON}`);
       const { poolNativePlatform } = await import("./run-build.js");
       return poolNativePlatform(resolved, await poolFor(resolved), env());
     },
@@ -86,7 +100,10 @@ export function createRemoteBuilder(config: RemoteBuilderConfig = {}, options: R
       const resolved = resolve(context.config);
       if (resolved.engines.length === 0) throw new ImageSpecError("NO_BUILDER", `Cannot build ${image.name} with the remote builder: ${NO_ENGINE_REASON}`);
       const refusal = remoteRefusal(image);
-      if (refusal !== undefined) throw new ImageSpecError("NO_BUILDER", `Cannot build ${image.name} with the remote builder: ${refusal}`, { hint: "Choose a builder that supports it, or change the image." });
+      if (refusal !== undefined)
+        throw new ImageSpecError("NO_BUILDER", `Cannot build ${image.name} with the remote builder: ${refusal}`, {
+          hint: "Choose a builder that supports it, or change the image.",
+        });
       const { runRemoteBuild } = await import("./run-build.js");
       return runRemoteBuild(image, context, resolved, await poolFor(resolved), env());
     },

@@ -64,7 +64,6 @@ declare module "@imagespec/core" {
 export const DEFAULT_MAX_BUILDS = 2;
 export const DEFAULT_HEALTH_CHECK_TIMEOUT_MS = 10_000;
 
-
 /** An engine with everything resolved but the files: how to reach it and how many builds it takes. */
 export interface ResolvedEngine {
   readonly name: string;
@@ -88,7 +87,10 @@ export interface ResolvedRemoteConfig {
 const engineSchema = z
   .object({
     host: z.string().min(1),
-    name: z.string().regex(/^[^\s,]+$/, "a name without spaces or commas").optional(),
+    name: z
+      .string()
+      .regex(/^[^\s,]+$/, "a name without spaces or commas")
+      .optional(),
     maxBuilds: z.number().int().min(1).max(64).optional(),
     certPath: z.string().min(1).optional(),
     ca: z.string().min(1).optional(),
@@ -97,7 +99,9 @@ const engineSchema = z
     tls: z.boolean().optional(),
     identityFile: z.string().min(1).optional(),
     knownHosts: z.string().min(1).optional(),
-    platforms: z.array(z.string().refine((p) => p !== "native" && grammar.checkPlatform(p) === undefined, "a platform is os/arch[/variant], e.g. linux/arm64")).optional(),
+    platforms: z
+      .array(z.string().refine((p) => p !== "native" && grammar.checkPlatform(p) === undefined, "a platform is os/arch[/variant], e.g. linux/arm64"))
+      .optional(),
   })
   .strict();
 
@@ -194,7 +198,8 @@ function resolveEngine(
         "has no TLS material: give certPath (a folder with ca.pem, cert.pem, key.pem), ca/cert/key, or DOCKER_CERT_PATH; or tls=false to talk plain TCP (anyone who reaches that port controls the engine)",
       );
     }
-    if ((engine.cert === undefined) !== (engine.key === undefined) && !certPath) return problem("gives only one of cert and key; a client certificate needs both");
+    if ((engine.cert === undefined) !== (engine.key === undefined) && !certPath)
+      return problem("gives only one of cert and key; a client certificate needs both");
     const tls: TlsMaterial = {
       ...(certPath !== undefined && { certPath: expandHome(certPath, env) }),
       ...(engine.ca !== undefined && { ca: expandHome(engine.ca, env) }),
@@ -204,7 +209,8 @@ function resolveEngine(
     return { name, address, maxBuilds, platforms, transport: { kind: "tcp", host: hostname, port: port ?? 2376, tls } };
   }
   if (url.protocol === "ssh:") {
-    if (engine.tls !== undefined || engine.certPath || engine.ca || engine.cert || engine.key) return problem("sets TLS options, which are for tcp:// engines (SSH encrypts the connection itself)");
+    if (engine.tls !== undefined || engine.certPath || engine.ca || engine.cert || engine.key)
+      return problem("sets TLS options, which are for tcp:// engines (SSH encrypts the connection itself)");
     if (url.password) return problem("has a password in the address; use a key (identityFile) or the SSH agent");
     return {
       name,
@@ -270,12 +276,16 @@ export function resolveRemoteConfig(config: Readonly<Record<string, unknown>> | 
 }
 
 function configError(issues: readonly ValidationIssue[]): ImageSpecError {
-  return new ImageSpecError("CONFIG_ERROR", `Cannot use the remote builder's configuration: ${issues.map((i) => `${i.field} (${JSON.stringify(i.value)}): ${i.message}`).join("; ")}`, {
-    field: issues[0]?.field,
-    value: issues[0]?.value,
-    issues,
-    hint: `Fix builders.remote in imagespec.config.ts, the image's builderConfig, or IMAGESPEC_REMOTE_ENGINES. ${HINT}`,
-  });
+  return new ImageSpecError(
+    "CONFIG_ERROR",
+    `Cannot use the remote builder's configuration: ${issues.map((i) => `${i.field} (${JSON.stringify(i.value)}): ${i.message}`).join("; ")}`,
+    {
+      field: issues[0]?.field,
+      value: issues[0]?.value,
+      issues,
+      hint: `Fix builders.remote in imagespec.config.ts, the image's builderConfig, or IMAGESPEC_REMOTE_ENGINES. ${HINT}`,
+    },
+  );
 }
 
 /** Why the remote builder has nothing to build on. */

@@ -16,7 +16,8 @@ export default definePlugin({
     {
       type: REMOTE_BUILDER_TYPE,
       priority: REMOTE_BUILDER_PRIORITY,
-      description: "builds on remote Docker engines (TCP with TLS, or SSH) with BuildKit, secrets and SSH agents served from here, and pushes from there; a pool of engines builds concurrently",
+      description:
+        "builds on remote Docker engines (TCP with TLS, or SSH) with BuildKit, secrets and SSH agents served from here, and pushes from there; a pool of engines builds concurrently",
       settings: remoteBuilderSettings,
       // The builder (and what it imports: dockerode, ssh) loads only when an image needs it.
       create: async ({ config }) => (await import("./builder.js")).createRemoteBuilder(config as RemoteBuilderConfig),

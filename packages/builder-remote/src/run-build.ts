@@ -37,10 +37,14 @@ function listRefusals(refusals: readonly Refusal[]): string {
 /** Every engine failed its check: CONFIG_ERROR when all of them are misconfigured, else ENVIRONMENT. */
 function noEngineError(image: Image, refusals: readonly Refusal[], hints: readonly string[]): ImageSpecError {
   const allConfig = refusals.length > 0 && refusals.every((r) => r.kind === "config");
-  return new ImageSpecError(allConfig ? "CONFIG_ERROR" : "ENVIRONMENT", `Cannot build ${image.name}: no remote engine can take the build:${listRefusals(refusals)}`, {
-    value: refusals.map((r) => r.engine.address),
-    hint: [...new Set(hints)].join(" ") || "Start the engines or fix their addresses (IMAGESPEC_REMOTE_ENGINES or builders.remote.engines).",
-  });
+  return new ImageSpecError(
+    allConfig ? "CONFIG_ERROR" : "ENVIRONMENT",
+    `Cannot build ${image.name}: no remote engine can take the build:${listRefusals(refusals)}`,
+    {
+      value: refusals.map((r) => r.engine.address),
+      hint: [...new Set(hints)].join(" ") || "Start the engines or fix their addresses (IMAGESPEC_REMOTE_ENGINES or builders.remote.engines).",
+    },
+  );
 }
 
 /** How long what an engine said about its platforms is trusted. */
@@ -55,7 +59,11 @@ interface EngineFacts {
 /** Per pool: what each engine said about its platforms, shared by the builds of that pool. */
 const facts = new WeakMap<EnginePool, Map<string, EngineFacts>>();
 
-function platformsOf(pool: EnginePool, engine: ResolvedEngine, open: (engine: ResolvedEngine) => Promise<OpenedEngine>): Promise<EnginePlatforms | { error: string }> {
+function platformsOf(
+  pool: EnginePool,
+  engine: ResolvedEngine,
+  open: (engine: ResolvedEngine) => Promise<OpenedEngine>,
+): Promise<EnginePlatforms | { error: string }> {
   let known = facts.get(pool);
   if (known === undefined) {
     known = new Map();
@@ -84,7 +92,12 @@ function engineLabel(engine: ResolvedEngine): string {
  * Before anything builds: every platform must have an engine that declares it, or one that can run it (natively or
  * emulated). A platform that no engine that answers can run is an ENVIRONMENT error naming what each engine builds.
  */
-async function checkPoolPlatforms(image: Image, config: ResolvedRemoteConfig, pool: EnginePool, open: (engine: ResolvedEngine) => Promise<OpenedEngine>): Promise<void> {
+async function checkPoolPlatforms(
+  image: Image,
+  config: ResolvedRemoteConfig,
+  pool: EnginePool,
+  open: (engine: ResolvedEngine) => Promise<OpenedEngine>,
+): Promise<void> {
   for (const platform of image.platforms) {
     if (config.engines.some((e) => e.platforms.some((p) => samePlatform(p, platform)))) continue;
     const answers: { engine: ResolvedEngine; platforms: EnginePlatforms }[] = [];
@@ -110,7 +123,13 @@ async function checkPoolPlatforms(image: Image, config: ResolvedRemoteConfig, po
   }
 }
 
-export async function runRemoteBuild(image: Image, context: BuildContext, config: ResolvedRemoteConfig, pool: EnginePool, env: NodeJS.ProcessEnv = process.env): Promise<BuildResult> {
+export async function runRemoteBuild(
+  image: Image,
+  context: BuildContext,
+  config: ResolvedRemoteConfig,
+  pool: EnginePool,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<BuildResult> {
   const { uri, signal } = context;
   if (signal.aborted) throw cancelledError(image, uri);
   const plan = await renderDockerBuild(image, { baseUri: context.baseUri, config: config.settings });
@@ -118,7 +137,10 @@ export async function runRemoteBuild(image: Image, context: BuildContext, config
   await checkPoolPlatforms(image, config, pool, open);
   if (image.platforms.length > 1) {
     // The pool's slots are the limit: every platform asks for one at once, so they spread over the engines.
-    return buildPlatformIndex(image, context, { concurrency: image.platforms.length, build: (platform, platformContext) => buildOnPool(image, platformContext, config, pool, env, plan, platform) });
+    return buildPlatformIndex(image, context, {
+      concurrency: image.platforms.length,
+      build: (platform, platformContext) => buildOnPool(image, platformContext, config, pool, env, plan, platform),
+    });
   }
   return buildOnPool(image, context, config, pool, env, plan, image.platforms[0]);
 }
@@ -167,7 +189,8 @@ async function buildOnPool(
   const others = new Set(config.engines.filter((e) => !preferred.has(e.name)).map((e) => e.name));
 
   const acquire = async (exclude: ReadonlySet<string>) => {
-    const skip = (r: Refusal) => warn(`Skipped remote engine ${engineLabel(r.engine)}${platform !== undefined && image.platforms.length > 1 ? ` for ${platform}` : ""}: ${r.reason}`);
+    const skip = (r: Refusal) =>
+      warn(`Skipped remote engine ${engineLabel(r.engine)}${platform !== undefined && image.platforms.length > 1 ? ` for ${platform}` : ""}: ${r.reason}`);
     if (preferred.size > 0 && [...preferred].some((name) => !exclude.has(name))) {
       try {
         return await pool.acquire({ exclude: new Set([...exclude, ...others]), signal, check, onSkip: skip });
@@ -181,9 +204,17 @@ async function buildOnPool(
 
   const attempt = async (exclude: ReadonlySet<string>): Promise<BuildResult> => {
     const lease = await acquire(exclude);
-    note(`Building${platform !== undefined && image.platforms.length > 1 ? ` ${platform}` : ""} on remote engine ${engineLabel(lease.engine)}: ${lease.value.description}`);
+    note(
+      `Building${platform !== undefined && image.platforms.length > 1 ? ` ${platform}` : ""} on remote engine ${engineLabel(lease.engine)}: ${lease.value.description}`,
+    );
     try {
-      const result = await buildOnEngine(lease.value, image, context, { settings: config.settings, engine: lease.engine.name, plan, env, ...(platform !== undefined && { platform }) });
+      const result = await buildOnEngine(lease.value, image, context, {
+        settings: config.settings,
+        engine: lease.engine.name,
+        plan,
+        env,
+        ...(platform !== undefined && { platform }),
+      });
       lease.release();
       return result;
     } catch (error) {
@@ -204,7 +235,8 @@ async function buildOnPool(
       result = await attempt(new Set([error.engine]));
     } catch (second) {
       if (second instanceof NoEngineAvailable) {
-        const others = second.refusals.length === 0 ? " and the pool has no other engine" : `, and no other engine could take the build:${listRefusals(second.refusals)}`;
+        const others =
+          second.refusals.length === 0 ? " and the pool has no other engine" : `, and no other engine could take the build:${listRefusals(second.refusals)}`;
         throw cancelledOr(new EngineLostError(`${error.message}${others}`, { engine: error.engine, log: error.log, cause: error }));
       }
       throw cancelledOr(second);
@@ -243,9 +275,13 @@ export async function poolNativePlatform(config: ResolvedRemoteConfig, pool: Eng
       hint: "Start the engines, or name the platform (e.g. linux/arm64).",
     });
   }
-  throw new ImageSpecError("CONFIG_ERROR", `Cannot resolve the platform "native": the remote pool runs several (${[...seen].map(([p, names]) => `${p} on ${names.join(", ")}`).join("; ")})`, {
-    field: "platform",
-    value: "native",
-    hint: "Name the platform(s) to build, e.g. platform: [\"linux/amd64\", \"linux/arm64\"].",
-  });
+  throw new ImageSpecError(
+    "CONFIG_ERROR",
+    `Cannot resolve the platform "native": the remote pool runs several (${[...seen].map(([p, names]) => `${p} on ${names.join(", ")}`).join("; ")})`,
+    {
+      field: "platform",
+      value: "native",
+      hint: 'Name the platform(s) to build, e.g. platform: ["linux/amd64", "linux/arm64"].',
+    },
+  );
 }

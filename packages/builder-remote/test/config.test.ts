@@ -13,7 +13,8 @@ const root = mkdtempSync(path.join(tmpdir(), "imagespec-remote-config-"));
 const certs = { DOCKER_CERT_PATH: "/certs" } as NodeJS.ProcessEnv;
 /** Stands in for the docker builder (builders never depend on each other): accepts everything. */
 const docker: ImageBuilder = { type: "docker", supports: () => true, build: async () => ({ uri: "x", pushed: false }) };
-const image = (fields: Parameters<typeof Image.fromBase>[1] = {}) => Image.fromBase("127.0.0.1:5000/base:1", { root, registry: "127.0.0.1:5000", name: "app", ...fields });
+const image = (fields: Parameters<typeof Image.fromBase>[1] = {}) =>
+  Image.fromBase("127.0.0.1:5000/base:1", { root, registry: "127.0.0.1:5000", name: "app", ...fields });
 
 function configError(run: () => unknown): { message: string; issues: { field: string }[] } {
   try {
@@ -27,10 +28,19 @@ function configError(run: () => unknown): { message: string; issues: { field: st
 
 describe("the engines", () => {
   it("come from IMAGESPEC_REMOTE_ENGINES, TLS material from DOCKER_CERT_PATH, settings from the address", () => {
-    const resolved = resolveRemoteConfig({}, { ...certs, HOME: "/home/u", IMAGESPEC_REMOTE_ENGINES: "tcp://build-1:2376, ssh://ci@build-2:2222?maxBuilds=4&name=b2 ,tcp://build-3?tls=false" });
+    const resolved = resolveRemoteConfig(
+      {},
+      { ...certs, HOME: "/home/u", IMAGESPEC_REMOTE_ENGINES: "tcp://build-1:2376, ssh://ci@build-2:2222?maxBuilds=4&name=b2 ,tcp://build-3?tls=false" },
+    );
     expect(resolved.source).toBe("IMAGESPEC_REMOTE_ENGINES");
     expect(resolved.engines).toEqual([
-      { name: "tcp://build-1:2376", address: "tcp://build-1:2376", maxBuilds: 2, platforms: [], transport: { kind: "tcp", host: "build-1", port: 2376, tls: { certPath: "/certs" } } },
+      {
+        name: "tcp://build-1:2376",
+        address: "tcp://build-1:2376",
+        maxBuilds: 2,
+        platforms: [],
+        transport: { kind: "tcp", host: "build-1", port: 2376, tls: { certPath: "/certs" } },
+      },
       {
         name: "b2",
         address: "ssh://ci@build-2:2222",
@@ -62,10 +72,22 @@ describe("the engines", () => {
 
   it("refuses plain TCP unless asked for, and reports every bad entry at once", () => {
     const error = configError(() =>
-      resolveRemoteConfig({ engines: ["tcp://a:2376", "unix:///var/run/docker.sock", { host: "tcp://c", maxBuilds: 0 }, "tcp://a:2376?tls=false", "ssh://u:pw@h", "not an address"] }, {}),
+      resolveRemoteConfig(
+        {
+          engines: [
+            "tcp://a:2376",
+            "unix:///var/run/docker.sock",
+            { host: "tcp://c", maxBuilds: 0 },
+            "tcp://a:2376?tls=false",
+            "ssh://u:pw@h",
+            "not an address",
+          ],
+        },
+        {},
+      ),
     );
     expect(error.issues.map((i) => i.field)).toEqual(["engines[0]", "engines[1]", "engines[2].maxBuilds", "engines[4]", "engines[5]"]);
-    expect(error.message).toContain("engines[0] (\"tcp://a:2376\"): has no TLS material");
+    expect(error.message).toContain('engines[0] ("tcp://a:2376"): has no TLS material');
     expect(error.message).toContain("tls=false to talk plain TCP");
     expect(error.message).toContain("uses unix://, but remote engines are reached over tcp:// (TLS) or ssh://");
     expect(error.message).toContain("has a password in the address");
@@ -73,7 +95,13 @@ describe("the engines", () => {
 
   it("take the platforms an engine runs natively, from the address (repeated) or the object, checked", () => {
     const resolved = resolveRemoteConfig(
-      { engines: ["tcp://a:2376?tls=false&platforms=linux/arm64&platforms=linux/arm/v7", { host: "tcp://b:2376", tls: false, platforms: ["linux/amd64"] }, "tcp://c:2376?tls=false"] },
+      {
+        engines: [
+          "tcp://a:2376?tls=false&platforms=linux/arm64&platforms=linux/arm/v7",
+          { host: "tcp://b:2376", tls: false, platforms: ["linux/amd64"] },
+          "tcp://c:2376?tls=false",
+        ],
+      },
       {},
     );
     expect(resolved.engines.map((e) => [e.name, e.platforms])).toEqual([
@@ -81,7 +109,9 @@ describe("the engines", () => {
       ["tcp://b:2376", ["linux/amd64"]],
       ["tcp://c:2376", []],
     ]);
-    const error = configError(() => resolveRemoteConfig({ engines: ["tcp://a:2376?tls=false&platforms=linux/x86_64", { host: "tcp://b", tls: false, platforms: ["native"] }] }, {}));
+    const error = configError(() =>
+      resolveRemoteConfig({ engines: ["tcp://a:2376?tls=false&platforms=linux/x86_64", { host: "tcp://b", tls: false, platforms: ["native"] }] }, {}),
+    );
     expect(error.issues.map((i) => i.field)).toEqual(["engines[0].platforms[0]", "engines[1].platforms[0]"]);
     expect(error.message).toContain("a platform is os/arch[/variant], e.g. linux/arm64");
   });
@@ -111,7 +141,9 @@ describe("supports()", () => {
     expect(remote.supports(image())).toMatch(/^no remote engine is configured\. Set IMAGESPEC_REMOTE_ENGINES=tcp:\/\/host:2376,ssh:\/\/user@host/);
     const engine = new ImageBuildEngine({ env: {} }).register(remote, { priority: 110 }).register(docker, { priority: 100 });
     expect(engine.select(image()).builder.type).toBe("docker");
-    const withEngines = new ImageBuildEngine({ env: {} }).register(createRemoteBuilder({ engines: ["tcp://a:2376"], certPath: "/c" }), { priority: 110 }).register(docker, { priority: 100 });
+    const withEngines = new ImageBuildEngine({ env: {} })
+      .register(createRemoteBuilder({ engines: ["tcp://a:2376"], certPath: "/c" }), { priority: 110 })
+      .register(docker, { priority: 100 });
     expect(withEngines.select(image()).builder.type).toBe("remote");
     // An image the pool cannot build (no registry) still goes to docker; several platforms, secret and SSH mounts it builds itself.
     expect(withEngines.select(Image.fromBase("127.0.0.1:5000/base:1", { root, name: "local" })).builder.type).toBe("docker");
@@ -128,13 +160,23 @@ describe("supports()", () => {
   it("says why it cannot build an image: no registry, what the renderer refuses; several platforms, secret and SSH mounts it builds", () => {
     const remote = createRemoteBuilder({ engines: ["tcp://a:2376?tls=false"] }, { env: {} });
     expect(remote.supports(image())).toBe(true);
-    expect(remote.supports(Image.fromBase("127.0.0.1:5000/base:1", { root, name: "local" }))).toMatch(/^the image has no registry: a remote engine pushes what it builds/);
+    expect(remote.supports(Image.fromBase("127.0.0.1:5000/base:1", { root, name: "local" }))).toMatch(
+      /^the image has no registry: a remote engine pushes what it builds/,
+    );
     expect(remote.supports(image({ platform: ["linux/amd64", "linux/arm64"] }))).toBe(true);
-    expect(remote.supports(image().withEnvVars({ A: "1" }).withCommands("true", { secretMounts: ["TOKEN"] }))).toBe(true);
+    expect(
+      remote.supports(
+        image()
+          .withEnvVars({ A: "1" })
+          .withCommands("true", { secretMounts: ["TOKEN"] }),
+      ),
+    ).toBe(true);
     expect(remote.supports(image().withPipPackages("six", { secretMounts: ["PIP"], sshMounts: [{ keys: ["id_ed25519"] }] }))).toBe(true);
     expect(remote.supports(image({ platform: "windows/amd64" }))).toMatch(/Linux images only/);
     const localBase = Image.fromBase("127.0.0.1:5000/base:1", { root, name: "local-base" });
-    expect(remote.supports(Image.fromBase(localBase, { root, registry: "127.0.0.1:5000", name: "child" }))).toMatch(/its base image local-base has no registry/);
+    expect(remote.supports(Image.fromBase(localBase, { root, registry: "127.0.0.1:5000", name: "child" }))).toMatch(
+      /its base image local-base has no registry/,
+    );
   });
 
   it("renders the same Dockerfile as the docker builder, and refuses to render what it refuses to build", async () => {
@@ -159,12 +201,26 @@ describe("the plugin", () => {
 
   it("declares its settings, so core checks the config file and images' builderConfig before anything builds", () => {
     const settings = plugin.builders[0]!.settings!;
-    expect(checkBuilderSettings(settings, { engines: ["tcp://a:2376", { host: "ssh://b", maxBuilds: 2 }], certPath: "/c", network: "host", labels: { a: "b" } }, { type: "remote", at: "builders.remote" })).toEqual([]);
-    expect(checkBuilderSettings(settings, { engins: [], engines: [{ host: "tcp://a:2376", maxbuilds: 2 }] }, { type: "remote", at: "builders.remote" }).map((i) => `${i.field}: ${i.message}`).sort()).toEqual([
+    expect(
+      checkBuilderSettings(
+        settings,
+        { engines: ["tcp://a:2376", { host: "ssh://b", maxBuilds: 2 }], certPath: "/c", network: "host", labels: { a: "b" } },
+        { type: "remote", at: "builders.remote" },
+      ),
+    ).toEqual([]);
+    expect(
+      checkBuilderSettings(settings, { engins: [], engines: [{ host: "tcp://a:2376", maxbuilds: 2 }] }, { type: "remote", at: "builders.remote" })
+        .map((i) => `${i.field}: ${i.message}`)
+        .sort(),
+    ).toEqual([
       "builders.remote.engines[0].maxbuilds: is not known here; did you mean maxBuilds?",
       "builders.remote.engins: is not a setting of the remote builder; did you mean engines?",
     ]);
-    const engine = new ImageBuildEngine({ env: {} }).register(docker, { priority: 100 }).register(createRemoteBuilder({}, { env: {} }), { priority: 110, settings });
-    expect(() => engine.select(image({ builderConfig: { remote: { engins: ["tcp://a:2376"] } } }))).toThrow(/builderConfig\.remote\.engins = \["tcp:\/\/a:2376"\]: is not a setting of the remote builder; did you mean engines\?/);
+    const engine = new ImageBuildEngine({ env: {} })
+      .register(docker, { priority: 100 })
+      .register(createRemoteBuilder({}, { env: {} }), { priority: 110, settings });
+    expect(() => engine.select(image({ builderConfig: { remote: { engins: ["tcp://a:2376"] } } }))).toThrow(
+      /builderConfig\.remote\.engins = \["tcp:\/\/a:2376"\]: is not a setting of the remote builder; did you mean engines\?/,
+    );
   });
 });

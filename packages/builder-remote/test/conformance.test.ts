@@ -30,7 +30,8 @@ describeBuilderConformance(plugin.builders[0]!, {
     ({ root }) => Image.fromBase("ghcr.io/org/cuda-less:1", { root, registry }).withCuda({ cuda: "12.4.1" }),
   ],
   build: {
-    image: ({ root }) => Image.fromBase(baseImage, { root, registry, pythonVersion: "3.11", name: "builder-remote-test/conformance" }).withEnvVars({ CONFORMANCE: RUN }),
+    image: ({ root }) =>
+      Image.fromBase(baseImage, { root, registry, pythonVersion: "3.11", name: "builder-remote-test/conformance" }).withEnvVars({ CONFORMANCE: RUN }),
     push: true,
     check: async (result, { image }) => {
       expect(result.digest).toMatch(/^sha256:/);
@@ -53,7 +54,14 @@ describeBuilderConformance(plugin.builders[0]!, {
       config: { engines: [{ host: remote.remoteEngine, certPath: "/nonexistent/imagespec-certs" }] },
       code: "CONFIG_ERROR",
     },
-    { name: "a command fails", image: ({ root }) => Image.fromBase(baseImage, { root, registry, name: "builder-remote-test/conformance-fails" }).withCommands(`exit 7 # ${RUN}`), code: "BUILD_FAILED" },
+    {
+      name: "a command fails",
+      image: ({ root }) => Image.fromBase(baseImage, { root, registry, name: "builder-remote-test/conformance-fails" }).withCommands(`exit 7 # ${RUN}`),
+      code: "BUILD_FAILED",
+    },
   ],
-  cancellation: { image: ({ root }) => Image.fromBase(baseImage, { root, registry, name: "builder-remote-test/conformance-slow" }).withCommands(`sleep 60 # ${RUN}`), abortAfterMs: 3000 },
+  cancellation: {
+    image: ({ root }) => Image.fromBase(baseImage, { root, registry, name: "builder-remote-test/conformance-slow" }).withCommands(`sleep 60 # ${RUN}`),
+    abortAfterMs: 3000,
+  },
 });

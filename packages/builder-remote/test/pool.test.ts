@@ -22,7 +22,11 @@ describe("the engine pool", () => {
     }
     // Loads before each pick: all idle → a; b 0/1, c 0/4 → b; c; c (1/4 < a 1/2); a 1/2 = c 2/4, fewer running → a; c; c.
     expect(names).toEqual(["a", "b", "c", "c", "a", "c", "c"]);
-    expect(pool.stats()).toEqual({ a: { running: 2, started: 2, maxBuilds: 2 }, b: { running: 1, started: 1, maxBuilds: 1 }, c: { running: 4, started: 4, maxBuilds: 4 } });
+    expect(pool.stats()).toEqual({
+      a: { running: 2, started: 2, maxBuilds: 2 },
+      b: { running: 1, started: 1, maxBuilds: 1 },
+      c: { running: 4, started: 4, maxBuilds: 4 },
+    });
     for (const lease of leases) lease.release();
     expect(Object.values(pool.stats()).map((s) => s.running)).toEqual([0, 0, 0]);
   });

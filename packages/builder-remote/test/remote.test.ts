@@ -62,13 +62,18 @@ function tls(extra: RemoteBuilderConfig = {}): RemoteBuilderConfig {
   return { certPath: remote.remoteCertPath, network: "host", ...extra };
 }
 
-async function build(config: RemoteBuilderConfig, targets: Image | Image[], options: { events?: EngineEvent[]; concurrency?: number; engine?: ImageBuildEngine } = {}): Promise<BuildOutcome[]> {
+async function build(
+  config: RemoteBuilderConfig,
+  targets: Image | Image[],
+  options: { events?: EngineEvent[]; concurrency?: number; engine?: ImageBuildEngine } = {},
+): Promise<BuildOutcome[]> {
   const engine = options.engine ?? new ImageBuildEngine({ env: {} }).register(createRemoteBuilder(config, { env: {} }), { priority: 110 });
   return withoutLocalDocker(() => engine.build(targets, { force: true, concurrency: options.concurrency ?? 3, onEvent: (e) => options.events?.push(e) }));
 }
 
 function built(outcome: BuildOutcome | undefined): BuildOutcome {
-  if (outcome?.status !== "built") throw new Error(`expected a build, got ${outcome?.status}: ${outcome?.reason}\n${(outcome?.error as { log?: string } | undefined)?.log ?? ""}`);
+  if (outcome?.status !== "built")
+    throw new Error(`expected a build, got ${outcome?.status}: ${outcome?.reason}\n${(outcome?.error as { log?: string } | undefined)?.log ?? ""}`);
   return outcome;
 }
 
@@ -79,9 +84,12 @@ beforeAll(async () => {
   env = testEnv();
   remote = remoteTestEnv();
   const wheels = project({}, "imagespec-remote-wheels-");
-  index = await servePackageIndex([await buildWheel(wheels, { name: "imagespec-remote-demo", version: "1.0.0", modules: { "imagespec_remote_demo/__init__.py": 'VALUE = "demo"\n' } })]);
+  index = await servePackageIndex([
+    await buildWheel(wheels, { name: "imagespec-remote-demo", version: "1.0.0", modules: { "imagespec_remote_demo/__init__.py": 'VALUE = "demo"\n' } }),
+  ]);
   root = project({
-    "app/main.py": 'import os, imagespec_remote_demo\nprint("main ran in", os.getcwd(), "with", imagespec_remote_demo.VALUE, "built by", os.environ["BUILT_BY"])\n',
+    "app/main.py":
+      'import os, imagespec_remote_demo\nprint("main ran in", os.getcwd(), "with", imagespec_remote_demo.VALUE, "built by", os.environ["BUILT_BY"])\n',
     "app/data/values.json": '{"answer": 42}\n',
     "app/debug.log": "left out by the ignore file\n",
     ".imagespecignore": "*.log\n",
@@ -112,7 +120,9 @@ describe("a build on the remote engine, with no local Docker", () => {
       .withEntrypoint(["python3", "main.py"]);
     uri = await image.uri();
     startedAt = Math.floor(Date.now() / 1000) - 1;
-    [outcome] = (await timed("remote build and push", () => build(tls({ engines: [{ host: remote.remoteEngine, name: "tls-engine" }] }), image, { events }))) as [BuildOutcome];
+    [outcome] = (await timed("remote build and push", () =>
+      build(tls({ engines: [{ host: remote.remoteEngine, name: "tls-engine" }] }), image, { events }),
+    )) as [BuildOutcome];
     finishedAt = Math.floor(Date.now() / 1000) + 1;
     built(outcome);
   });
@@ -145,9 +155,11 @@ describe("a build on the remote engine, with no local Docker", () => {
     await timed("local pull", () => docker(["pull", uri]));
     try {
       expect(await runImage(uri, [])).toBe("main ran in /srv/app with demo built by the remote engine");
-      expect(await runImage(uri, ["-c", "import os; print(sorted(os.listdir('/srv/app')), open('/run-id').read().strip(), os.environ['IMAGESPEC_IMAGE_ID'])"], { entrypoint: "python3" })).toBe(
-        `['data', 'main.py'] ${RUN} ${image.id}`,
-      );
+      expect(
+        await runImage(uri, ["-c", "import os; print(sorted(os.listdir('/srv/app')), open('/run-id').read().strip(), os.environ['IMAGESPEC_IMAGE_ID'])"], {
+          entrypoint: "python3",
+        }),
+      ).toBe(`['data', 'main.py'] ${RUN} ${image.id}`);
     } finally {
       await docker(["image", "rm", uri]).catch(() => {});
     }
@@ -160,17 +172,33 @@ describe("secrets on the remote engine, served by the session over TLS", () => {
     const token = `s3cr3t-${randomBytes(8).toString("hex")}`;
     const wheels = project({}, "imagespec-remote-private-wheels-");
     const privateIndex = await servePackageIndex(
-      [await buildWheel(wheels, { name: "imagespec-remote-private", version: "1.0.0", modules: { "imagespec_remote_private/__init__.py": 'VALUE = "private"\n' } })],
+      [
+        await buildWheel(wheels, {
+          name: "imagespec-remote-private",
+          version: "1.0.0",
+          modules: { "imagespec_remote_private/__init__.py": 'VALUE = "private"\n' },
+        }),
+      ],
       { basicAuth: { username: "imagespec", password } },
     );
     const secrets = project({ "token.txt": token });
     // Environment-variable secrets are read from the builder's environment (process.env unless given).
-    const builder = createRemoteBuilder(tls({ engines: [remote.remoteEngine] }), { env: { IMAGESPEC_TEST_REMOTE_INDEX_URL: privateIndex.url.replace("http://", `http://imagespec:${password}@`) } });
+    const builder = createRemoteBuilder(tls({ engines: [remote.remoteEngine] }), {
+      env: { IMAGESPEC_TEST_REMOTE_INDEX_URL: privateIndex.url.replace("http://", `http://imagespec:${password}@`) },
+    });
     const engine = new ImageBuildEngine({ env: {} }).register(builder, { priority: 110 });
     // noCache: the pip step must ask the index (a cached step from an earlier run would not).
-    const image = Image.fromBase(env.baseImage, { root, pythonVersion: "3.11", registry: env.registry, name: "builder-remote-test/secrets", builderConfig: { noCache: true } })
+    const image = Image.fromBase(env.baseImage, {
+      root,
+      pythonVersion: "3.11",
+      registry: env.registry,
+      name: "builder-remote-test/secrets",
+      builderConfig: { noCache: true },
+    })
       .withPipPackages("imagespec-remote-private", { secretMounts: [{ id: "index", env: "IMAGESPEC_TEST_REMOTE_INDEX_URL", asEnv: "PIP_INDEX_URL" }] })
-      .withCommands([`printf %s "$TOKEN" | sha256sum | cut -d" " -f1 > /token.sha # ${RUN}`], { secretMounts: [{ id: "token", src: path.join(secrets, "token.txt"), asEnv: "TOKEN" }] });
+      .withCommands([`printf %s "$TOKEN" | sha256sum | cut -d" " -f1 > /token.sha # ${RUN}`], {
+        secretMounts: [{ id: "token", src: path.join(secrets, "token.txt"), asEnv: "TOKEN" }],
+      });
     const events: EngineEvent[] = [];
     let outcome: BuildOutcome | undefined;
     try {
@@ -185,7 +213,13 @@ describe("secrets on the remote engine, served by the session over TLS", () => {
     await docker(["pull", uri]);
     try {
       const sha = execFileSync("sha256sum", { input: token, encoding: "utf8" }).split(" ")[0];
-      expect(await runImage(uri, ["sh", "-c", "cat /token.sha; ls /run/secrets 2>/dev/null | wc -l; python3 -c 'import imagespec_remote_private as p; print(p.VALUE)'"])).toBe(`${sha}\n0\nprivate`);
+      expect(
+        await runImage(uri, [
+          "sh",
+          "-c",
+          "cat /token.sha; ls /run/secrets 2>/dev/null | wc -l; python3 -c 'import imagespec_remote_private as p; print(p.VALUE)'",
+        ]),
+      ).toBe(`${sha}\n0\nprivate`);
       for (const value of [password, token]) {
         const found = await occurrencesInImage(uri, value);
         expect(found.savedBytes).toBeGreaterThan(1_000_000);
@@ -202,12 +236,16 @@ describe("secrets on the remote engine, served by the session over TLS", () => {
 
 describe("registry credentials, forwarded to the remote engine", () => {
   it("push to and pull a private base from the basic-auth registry; without them the push is refused", async () => {
-    const configDir = project({ "config.json": JSON.stringify({ auths: { [env.authRegistry]: { auth: Buffer.from(`${env.authUser}:${env.authPassword}`).toString("base64") } } }) });
+    const configDir = project({
+      "config.json": JSON.stringify({ auths: { [env.authRegistry]: { auth: Buffer.from(`${env.authUser}:${env.authPassword}`).toString("base64") } } }),
+    });
     const credentials = createDockerConfigResolver({ configPath: path.join(configDir, "config.json") });
     const config = tls({ engines: [remote.remoteEngine] });
     const authed = new ImageBuildEngine({ credentials, env: {} }).register(createRemoteBuilder(config, { env: {} }), { priority: 110 });
     const base = Image.fromBase(env.baseImage, { root, registry: env.authRegistry, name: "builder-remote-test/private-base" }).withEnvVars({ PRIVATE: RUN });
-    const child = Image.fromBase(base, { root, registry: env.authRegistry, name: "builder-remote-test/private-child" }).withCommands(`test "$PRIVATE" = ${RUN} && echo child > /child`);
+    const child = Image.fromBase(base, { root, registry: env.authRegistry, name: "builder-remote-test/private-child" }).withCommands(
+      `test "$PRIVATE" = ${RUN} && echo child > /child`,
+    );
     const outcomes = await timed("auth registry: base and child", () => build(config, child, { engine: authed }));
     expect(outcomes.map((o) => [o.uri.split("/")[2]?.split(":")[0], o.status, o.pushed])).toEqual([
       ["private-base", "built", true],
@@ -216,10 +254,14 @@ describe("registry credentials, forwarded to the remote engine", () => {
     expect(await new RegistryClient({ credentials }).manifestExists(await child.uri())).toMatchObject({ status: "present", digest: outcomes[1]?.digest });
 
     // Without credentials the engine's push pre-flight refuses before anything is built, naming the registry.
-    const anonymous = new ImageBuildEngine({ credentials: async () => undefined, env: {} }).register(createRemoteBuilder(config, { env: {} }), { priority: 110 });
+    const anonymous = new ImageBuildEngine({ credentials: async () => undefined, env: {} }).register(createRemoteBuilder(config, { env: {} }), {
+      priority: 110,
+    });
     const refused = await build(config, base.withEnvVars({ AGAIN: "1" }), { engine: anonymous }).catch((error: unknown) => error);
     expect(isImageSpecError(refused) && refused.code).toBe("AUTH_ERROR");
-    expect((refused as Error).message).toContain(`Cannot push to ${env.authRegistry}/builder-remote-test/private-base: ${env.authRegistry} requires credentials`);
+    expect((refused as Error).message).toContain(
+      `Cannot push to ${env.authRegistry}/builder-remote-test/private-base: ${env.authRegistry} requires credentials`,
+    );
   });
 });
 
@@ -262,16 +304,25 @@ describe("failover", () => {
   });
 
   it("uses IMAGESPEC_REMOTE_ENGINES and DOCKER_CERT_PATH when the configuration lists no engine", async () => {
-    const builder = createRemoteBuilder({}, { env: { IMAGESPEC_REMOTE_ENGINES: `tcp://127.0.0.1:${await closedPort()},${remote.remoteEngine2}`, DOCKER_CERT_PATH: remote.remoteCertPath } });
+    const builder = createRemoteBuilder(
+      {},
+      { env: { IMAGESPEC_REMOTE_ENGINES: `tcp://127.0.0.1:${await closedPort()},${remote.remoteEngine2}`, DOCKER_CERT_PATH: remote.remoteCertPath } },
+    );
     const engine = new ImageBuildEngine({ env: {} }).register(builder, { priority: 110 });
-    const [outcome] = await build({}, Image.fromBase(env.baseImage, { root, registry: env.registry, name: "builder-remote-test/from-env" }).withEnvVars({ RUN }), { engine });
+    const [outcome] = await build(
+      {},
+      Image.fromBase(env.baseImage, { root, registry: env.registry, name: "builder-remote-test/from-env" }).withEnvVars({ RUN }),
+      { engine },
+    );
     expect(built(outcome).result?.engine).toBe(remote.remoteEngine2);
   });
 });
 
 describe("an engine that dies in the middle of a build", () => {
   const sleepy = (name: string, seconds: number) =>
-    Image.fromBase(env.baseImage, { root, registry: env.registry, name: `builder-remote-test/${name}` }).withCommands(`echo ${RUN} ${name} && sleep ${seconds} && echo slept`);
+    Image.fromBase(env.baseImage, { root, registry: env.registry, name: `builder-remote-test/${name}` }).withCommands(
+      `echo ${RUN} ${name} && sleep ${seconds} && echo slept`,
+    );
   const killOnSleep = (proxy: { kill(): void }, events: EngineEvent[]) => {
     let killed = false;
     return (e: EngineEvent) => {
@@ -294,9 +345,15 @@ describe("an engine that dies in the middle of a build", () => {
         withoutLocalDocker(() => engine.build(image, { force: true, onEvent: killOnSleep(proxy, events) })),
       );
       expect(built(outcome).result?.engine).toBe("steady");
-      expect(logLines(events).filter((l) => l.startsWith("Building on remote engine")).map((l) => l.split(" ")[4])).toEqual(["flaky", "steady"]);
+      expect(
+        logLines(events)
+          .filter((l) => l.startsWith("Building on remote engine"))
+          .map((l) => l.split(" ")[4]),
+      ).toEqual(["flaky", "steady"]);
       const [lost] = warnings(events);
-      expect(lost).toMatch(/^Cannot build builder-remote-test\/retried: the engine flaky went away while it built \(.+\); building it again on another engine \(once\)$/);
+      expect(lost).toMatch(
+        /^Cannot build builder-remote-test\/retried: the engine flaky went away while it built \(.+\); building it again on another engine \(once\)$/,
+      );
       expect(logLines(events).filter((l) => l.includes("slept"))).toHaveLength(1);
       expect(await new RegistryClient().manifestExists(await image.uri())).toEqual({ status: "present", digest: outcome?.digest });
     } finally {
@@ -309,7 +366,9 @@ describe("an engine that dies in the middle of a build", () => {
     try {
       const events: EngineEvent[] = [];
       const config = tls({ engines: [`tcp://127.0.0.1:${proxy.port}?name=first`, `${remote.remoteEngine2}?name=second`] });
-      const image = Image.fromBase(env.baseImage, { root, registry: env.registry, name: "builder-remote-test/fails" }).withCommands(`echo ${RUN}; echo the reason >&2; exit 3`);
+      const image = Image.fromBase(env.baseImage, { root, registry: env.registry, name: "builder-remote-test/fails" }).withCommands(
+        `echo ${RUN}; echo the reason >&2; exit 3`,
+      );
       const [outcome] = await build(config, image, { events });
       expect(outcome?.status).toBe("failed");
       expect(isImageSpecError(outcome?.error) && outcome.error.code).toBe("BUILD_FAILED");
@@ -330,7 +389,9 @@ describe("an engine that dies in the middle of a build", () => {
       const [outcome] = await withoutLocalDocker(() => engine.build(sleepy("lost", 3), { force: true, onEvent: killOnSleep(proxy, events) }));
       expect(outcome?.status).toBe("failed");
       expect(isImageSpecError(outcome?.error) && outcome.error.code).toBe("ENVIRONMENT");
-      expect(outcome?.reason).toMatch(/^Cannot build builder-remote-test\/lost: the engine only went away while it built \(.+\) and the pool has no other engine$/);
+      expect(outcome?.reason).toMatch(
+        /^Cannot build builder-remote-test\/lost: the engine only went away while it built \(.+\) and the pool has no other engine$/,
+      );
     } finally {
       await proxy.close();
     }
@@ -347,7 +408,23 @@ describe("bad TLS material", () => {
     openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca-key.pem", "-out", "ca.pem", "-days", "2", "-subj", "/CN=someone else's CA");
     openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "key.pem", "-out", "client.csr", "-subj", "/CN=stranger");
     writeFileSync(path.join(foreign, "client.ext"), "extendedKeyUsage=clientAuth\n");
-    openssl("x509", "-req", "-in", "client.csr", "-CA", "ca.pem", "-CAkey", "ca-key.pem", "-CAcreateserial", "-days", "2", "-extfile", "client.ext", "-out", "cert.pem");
+    openssl(
+      "x509",
+      "-req",
+      "-in",
+      "client.csr",
+      "-CA",
+      "ca.pem",
+      "-CAkey",
+      "ca-key.pem",
+      "-CAcreateserial",
+      "-days",
+      "2",
+      "-extfile",
+      "client.ext",
+      "-out",
+      "cert.pem",
+    );
   });
 
   async function failure(engine: RemoteBuilderConfig["engines"], extra: RemoteBuilderConfig = {}): Promise<{ code: string; reason: string }> {
@@ -368,8 +445,14 @@ describe("bad TLS material", () => {
       [[{ host: remote.remoteEngine, certPath: missing }], new RegExp(`the TLS folder ${missing} does not exist`)],
       [[{ host: remote.remoteEngine, certPath: broken }], new RegExp(`the TLS CA certificate ${broken}/ca.pem is not a PEM certificate`)],
       [[{ host: remote.remoteEngine, certPath: half }], new RegExp(`cannot read the TLS client key ${half}/key.pem: it does not exist`)],
-      [[{ host: remote.remoteEngine, certPath: certs, key: `${garbledKey}/key.pem` }], new RegExp(`the TLS client key ${garbledKey}/key.pem is not a PEM private key`)],
-      [[{ host: remote.remoteEngine, certPath: certs, key: `${foreign}/key.pem` }], new RegExp(`the TLS client key ${foreign}/key.pem does not belong to the certificate ${certs}/cert.pem`)],
+      [
+        [{ host: remote.remoteEngine, certPath: certs, key: `${garbledKey}/key.pem` }],
+        new RegExp(`the TLS client key ${garbledKey}/key.pem is not a PEM private key`),
+      ],
+      [
+        [{ host: remote.remoteEngine, certPath: certs, key: `${foreign}/key.pem` }],
+        new RegExp(`the TLS client key ${foreign}/key.pem does not belong to the certificate ${certs}/cert.pem`),
+      ],
     ];
     for (const [engines, message] of cases) {
       const { code, reason } = await failure(engines);
@@ -424,8 +507,13 @@ describe("several images through a pool of two engines", () => {
 
 describe("an image of two platforms on a pool of two engines", () => {
   const twoPlatforms = (name: string) =>
-    Image.fromBase(env.baseImage, { root, registry: env.registry, name: `i13-remote/${name}`, platform: ["linux/amd64", "linux/arm64"] }).withCommands(`echo ${RUN} ${name}; uname -m > /built-arch`);
-  const buildingLines = (events: readonly EngineEvent[]) => logLines(events).filter((l) => / Building linux\/\S+ on remote engine /.test(l)).map((l) => l.replace(/: Docker .*$/, ""));
+    Image.fromBase(env.baseImage, { root, registry: env.registry, name: `i13-remote/${name}`, platform: ["linux/amd64", "linux/arm64"] }).withCommands(
+      `echo ${RUN} ${name}; uname -m > /built-arch`,
+    );
+  const buildingLines = (events: readonly EngineEvent[]) =>
+    logLines(events)
+      .filter((l) => / Building linux\/\S+ on remote engine /.test(l))
+      .map((l) => l.replace(/: Docker .*$/, ""));
 
   it("builds arm64 on the engine that declares it and amd64 on the other, and pushes one index of both", async () => {
     const events: EngineEvent[] = [];
@@ -449,7 +537,9 @@ describe("an image of two platforms on a pool of two engines", () => {
     ]);
     const raw = await inspectRaw(result.uri);
     expect(raw.mediaType).toBe("application/vnd.oci.image.index.v1+json");
-    expect(raw.manifests?.map((m) => [m.platform?.architecture, m.digest])).toEqual(result.platforms!.map((p) => [p.platform.slice("linux/".length), p.digest]));
+    expect(raw.manifests?.map((m) => [m.platform?.architecture, m.digest])).toEqual(
+      result.platforms!.map((p) => [p.platform.slice("linux/".length), p.digest]),
+    );
     // What ran in each build: the arm64 image's RUN step ran arm64 binaries.
     for (const [platform, arch] of [
       ["linux/arm64", "aarch64"],
@@ -473,7 +563,12 @@ describe("an image of two platforms on a pool of two engines", () => {
     expect(existsSync("/proc/sys/fs/binfmt_misc/qemu-s390x")).toBe(false);
     const events: EngineEvent[] = [];
     const config = tls({ engines: [`${remote.remoteEngine}?name=a`, `${remote.remoteEngine2}?name=b`] });
-    const image = Image.fromBase(env.baseImage, { root, registry: env.registry, name: "i13-remote/s390x", platform: ["linux/amd64", "linux/s390x"] }).withCommands(`echo ${RUN}`);
+    const image = Image.fromBase(env.baseImage, {
+      root,
+      registry: env.registry,
+      name: "i13-remote/s390x",
+      platform: ["linux/amd64", "linux/s390x"],
+    }).withCommands(`echo ${RUN}`);
     const [outcome] = await build(config, image, { events });
     expect(outcome?.status).toBe("failed");
     expect(outcome?.error).toMatchObject({ code: "ENVIRONMENT", field: "platform", value: "linux/s390x" });

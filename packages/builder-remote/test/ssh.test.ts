@@ -26,11 +26,16 @@ function knownHosts(name: string, line: string): string {
 }
 
 async function build(engine: Partial<RemoteEngineConfig>, image: Image, events: EngineEvent[] = [], extraEnv: NodeJS.ProcessEnv = {}): Promise<BuildOutcome> {
-  const builder = createRemoteBuilder({ engines: [{ host: `ssh://root@127.0.0.1:${server.port}`, name: "ssh-engine", ...engine }] }, { env: { HOME: dir, ...extraEnv } });
+  const builder = createRemoteBuilder(
+    { engines: [{ host: `ssh://root@127.0.0.1:${server.port}`, name: "ssh-engine", ...engine }] },
+    { env: { HOME: dir, ...extraEnv } },
+  );
   const saved = process.env.DOCKER_HOST;
   process.env.DOCKER_HOST = "unix:///nonexistent/docker.sock";
   try {
-    const [outcome] = await new ImageBuildEngine({ env: {} }).register(builder, { priority: 110 }).build(image, { force: true, onEvent: (e) => events.push(e) });
+    const [outcome] = await new ImageBuildEngine({ env: {} })
+      .register(builder, { priority: 110 })
+      .build(image, { force: true, onEvent: (e) => events.push(e) });
     return outcome!;
   } finally {
     process.env.DOCKER_HOST = saved;
@@ -63,7 +68,14 @@ describe("an ssh:// engine", () => {
     expect(outcome.result?.engine).toBe("ssh-engine");
     expect(server.dials).toBeGreaterThanOrEqual(3); // the health check, the build, the push
     expect(await new RegistryClient().manifestExists(await image.uri())).toEqual({ status: "present", digest: outcome.digest });
-    expect(events.some((e) => e.type === "build" && e.event.type === "log" && e.event.line.startsWith(`Building on remote engine ssh-engine (ssh://root@127.0.0.1:${server.port}): Docker`))).toBe(true);
+    expect(
+      events.some(
+        (e) =>
+          e.type === "build" &&
+          e.event.type === "log" &&
+          e.event.line.startsWith(`Building on remote engine ssh-engine (ssh://root@127.0.0.1:${server.port}): Docker`),
+      ),
+    ).toBe(true);
     await docker(["pull", outcome.uri]);
     expect(await runImage(outcome.uri, ["cat", "/via-ssh"])).toBe(RUN);
     await docker(["image", "rm", outcome.uri]).catch(() => {});
@@ -102,7 +114,9 @@ describe("an ssh:// engine", () => {
     const empty = knownHosts("empty_known_hosts", "");
     const unknown = await build({ identityFile: keys.client.privateKeyFile, knownHosts: empty }, image);
     expect(unknown.status).toBe("failed");
-    expect(unknown.reason).toContain(`its SSH host key is not in ${empty} (no entry for [127.0.0.1]:${server.port}); add it with \`ssh-keyscan -p ${server.port} 127.0.0.1 >> ${empty}\``);
+    expect(unknown.reason).toContain(
+      `its SSH host key is not in ${empty} (no entry for [127.0.0.1]:${server.port}); add it with \`ssh-keyscan -p ${server.port} 127.0.0.1 >> ${empty}\``,
+    );
     const changed = knownHosts("changed_known_hosts", `[127.0.0.1]:${server.port} ${keys.stranger.publicKey}`);
     const mismatch = await build({ identityFile: keys.client.privateKeyFile, knownHosts: changed }, image);
     expect(mismatch.reason).toContain(`its SSH host key does not match the one ${changed} lists for [127.0.0.1]:${server.port}`);

@@ -93,7 +93,12 @@ export const COMMANDS = {
         type: "boolean",
         description: "Ask every registry whether the tags exist, even where it said so in the last few minutes (see IMAGESPEC_EXISTENCE_TTL)",
       },
-      concurrency: { flag: "concurrency", type: "string", value: "<n>", description: "How many independent images build at once (default 3; also IMAGESPEC_CONCURRENCY)" },
+      concurrency: {
+        flag: "concurrency",
+        type: "string",
+        value: "<n>",
+        description: "How many independent images build at once (default 3; also IMAGESPEC_CONCURRENCY)",
+      },
       json,
       debug,
       config,
@@ -131,14 +136,22 @@ export const COMMANDS = {
   explain: command({
     name: "explain",
     summary: "Show every input of an image's tag with its own digest",
-    usage: ["imagespec explain <file> [name...] [<file> [name...]]... [--against <git-ref|file>]", "imagespec explain --image <spec.yaml> [--against <git-ref|spec.yaml>]"],
+    usage: [
+      "imagespec explain <file> [name...] [<file> [name...]]... [--against <git-ref|file>]",
+      "imagespec explain --image <spec.yaml> [--against <git-ref|spec.yaml>]",
+    ],
     description:
       "Lists every input of the tag (fields, each file and folder, the base) with its digest, so you see why a tag is what it is. " +
       "With --against, computes the same image from a git revision (or, for one image, from another file) and shows exactly which inputs changed, " +
       "for folders which files, and for a changed base Image which of its own inputs. With --json and several images, an array.",
     options: {
       image,
-      against: { flag: "against", type: "string", value: "<git-ref|file>", description: "Compare with the same image at a git revision, or in another module or spec file" },
+      against: {
+        flag: "against",
+        type: "string",
+        value: "<git-ref|file>",
+        description: "Compare with the same image at a git revision, or in another module or spec file",
+      },
       fast,
       platform,
       json,
@@ -146,7 +159,11 @@ export const COMMANDS = {
       config,
       help,
     },
-    examples: ["imagespec explain images.ts app", "imagespec explain images.ts app --against HEAD~1", "imagespec explain --image spec.yaml --against old-spec.yaml"],
+    examples: [
+      "imagespec explain images.ts app",
+      "imagespec explain images.ts app --against HEAD~1",
+      "imagespec explain --image spec.yaml --against old-spec.yaml",
+    ],
     positionals: { min: 0, max: Number.POSITIVE_INFINITY },
   }),
   exists: command({

@@ -43,12 +43,16 @@ export async function checkoutRevision(ref: string, fileInRepo: string, linkFrom
   try {
     commit = await git(top, ["rev-parse", "--verify", "--quiet", "--end-of-options", `${ref}^{commit}`]);
   } catch (error) {
-    throw new ImageSpecError("INVALID_SPEC", `Cannot compare against ${JSON.stringify(ref)}: it is neither a file nor a revision of the git repository at ${top}`, {
-      field: "against",
-      value: ref,
-      hint: "Give a branch, tag or commit (e.g. HEAD~1, main), or the path of a second module or spec file.",
-      cause: error,
-    });
+    throw new ImageSpecError(
+      "INVALID_SPEC",
+      `Cannot compare against ${JSON.stringify(ref)}: it is neither a file nor a revision of the git repository at ${top}`,
+      {
+        field: "against",
+        value: ref,
+        hint: "Give a branch, tag or commit (e.g. HEAD~1, main), or the path of a second module or spec file.",
+        cause: error,
+      },
+    );
   }
 
   const temp = mkdtempSync(path.join(os.tmpdir(), "imagespec-against-"));
@@ -80,7 +84,11 @@ export async function checkoutRevision(ref: string, fileInRepo: string, linkFrom
   } catch (error) {
     process.off("SIGINT", onSignal);
     remove();
-    throw new ImageSpecError("ENVIRONMENT", `Cannot check out ${ref} (${commit.slice(0, 12)}) to compare against it: ${(error as Error).message.split("\n")[0]}`, { cause: error });
+    throw new ImageSpecError(
+      "ENVIRONMENT",
+      `Cannot check out ${ref} (${commit.slice(0, 12)}) to compare against it: ${(error as Error).message.split("\n")[0]}`,
+      { cause: error },
+    );
   }
 
   const map = (file: string) => {

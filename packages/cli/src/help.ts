@@ -78,7 +78,12 @@ export function commandHelp(command: CommandSpec): string {
     "",
     "Exit codes:",
     ...(command.name === "exists"
-      ? ["  0    present", "  1    absent", "  2    usage error or invalid definition", "  3    unknown (registry unreachable, credentials refused); the reason is printed"]
+      ? [
+          "  0    present",
+          "  1    absent",
+          "  2    usage error or invalid definition",
+          "  3    unknown (registry unreachable, credentials refused); the reason is printed",
+        ]
       : EXIT_CODES),
     "",
   ].join("\n");

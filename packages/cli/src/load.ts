@@ -63,11 +63,15 @@ export interface Target {
  * `project` the builders, assembled from the same settings. Nothing is written to `process.env`: the settings
  * reach the images through `prepare` (core's `applySettings`), as they do for `loadProject()` users.
  */
-export async function loadSettings(inv: Invocation, options: { project: boolean; warnPluginFailures?: boolean; deferBuilders?: boolean; settings?: ResolvedSettings }): Promise<Settings> {
+export async function loadSettings(
+  inv: Invocation,
+  options: { project: boolean; warnPluginFailures?: boolean; deferBuilders?: boolean; settings?: ResolvedSettings },
+): Promise<Settings> {
   const explicit = inv.options.config !== undefined ? path.resolve(inv.cwd, inv.options.config) : undefined;
   const flag = inv.options.builder;
   const resolved =
-    options.settings ?? (await resolveSettings({ cwd: inv.cwd, env: inv.env, ...(explicit !== undefined && { configFile: explicit }), flags: { builder: flag } }));
+    options.settings ??
+    (await resolveSettings({ cwd: inv.cwd, env: inv.env, ...(explicit !== undefined && { configFile: explicit }), flags: { builder: flag } }));
   if (!options.project) return { ...resolved, project: undefined };
   const project = await loadProject({ cwd: inv.cwd, env: inv.env, settings: resolved, ...(options.deferBuilders && { deferBuilders: true }) });
   if (options.warnPluginFailures !== false) {
@@ -117,7 +121,10 @@ export function sources(inv: Invocation): Source[] {
     const last = list.at(-1);
     if (i > 0 && isExportName(arg) && last !== undefined) {
       if (last.kind === "spec") {
-        throw new UsageError(`a YAML spec holds one image; ${JSON.stringify(arg)} after ${last.file} is not a file (modules end in .ts, .js, ...; specs in .yaml)`, { command });
+        throw new UsageError(
+          `a YAML spec holds one image; ${JSON.stringify(arg)} after ${last.file} is not a file (modules end in .ts, .js, ...; specs in .yaml)`,
+          { command },
+        );
       }
       last.names.push(arg);
       continue;
@@ -158,7 +165,9 @@ export async function loadTargets(inv: Invocation, settings: Settings, mode: "ma
     for (const warning of warnings) inv.out.warn(`${target.name}: ${warning}`);
   }
   if (mode === "one" && targets.length > 1) {
-    throw new UsageError(`${command} works on one image; the files given hold ${targets.length} (${targets.map((t) => t.name).join(", ")}): name one`, { command });
+    throw new UsageError(`${command} works on one image; the files given hold ${targets.length} (${targets.map((t) => t.name).join(", ")}): name one`, {
+      command,
+    });
   }
   const prepared = prepare(targets, inv, settings);
   for (const target of prepared) {
@@ -206,11 +215,15 @@ function selectExports(module: ModuleImages, file: string, names: readonly strin
     const problems = [...module.problems.values()];
     if (problems.length === 1) throw problems[0]!;
     if (problems.length > 1) {
-      throw new ImageSpecError("INVALID_SPEC", `Cannot use ${file}: ${problems.length} exports are not usable images:\n${problems.map((p) => `  - ${p.message.split("\n")[0]}`).join("\n")}`, {
-        value: file,
-        hint: problems[0]!.hint ?? "Export Images or ImageSpecs (or Promises of them).",
-        issues: problems.map((p) => ({ field: p.field ?? "", value: p.value, message: p.message.split("\n")[0]! })),
-      });
+      throw new ImageSpecError(
+        "INVALID_SPEC",
+        `Cannot use ${file}: ${problems.length} exports are not usable images:\n${problems.map((p) => `  - ${p.message.split("\n")[0]}`).join("\n")}`,
+        {
+          value: file,
+          hint: problems[0]!.hint ?? "Export Images or ImageSpecs (or Promises of them).",
+          issues: problems.map((p) => ({ field: p.field ?? "", value: p.value, message: p.message.split("\n")[0]! })),
+        },
+      );
     }
     if (available.length === 0) {
       throw new ImageSpecError("INVALID_SPEC", `Cannot find images in ${JSON.stringify(file)}: it exports no Image or ImageSpec`, {
@@ -234,7 +247,10 @@ function selectExports(module: ModuleImages, file: string, names: readonly strin
     if (problem) throw problem;
     const other = module.others.get(name);
     if (other !== undefined) {
-      throw new ImageSpecError("INVALID_SPEC", `Cannot use export ${JSON.stringify(name)} of ${file}: it is ${other}, not an Image or ImageSpec`, { field: name, value: name });
+      throw new ImageSpecError("INVALID_SPEC", `Cannot use export ${JSON.stringify(name)} of ${file}: it is ${other}, not an Image or ImageSpec`, {
+        field: name,
+        value: name,
+      });
     }
     const suggestion = closestMatch(name, available);
     throw new ImageSpecError(

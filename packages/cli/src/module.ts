@@ -36,7 +36,20 @@ const toSnake = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCas
 const SPEC_KEYS = new Set(SPEC_FIELDS.flatMap((f) => [f, toSnake(f)]));
 /** Fields that put something into the image: an object with one of them is a spec, not a set of shared options. */
 const CONTENT_FIELDS = new Set(
-  ["packages", "requirements", "condaPackages", "aptPackages", "baseImage", "sourceRoot", "copy", "env", "commands", "entrypoint", "cuda", "runtimePackages"].flatMap((f) => [f, toSnake(f)]),
+  [
+    "packages",
+    "requirements",
+    "condaPackages",
+    "aptPackages",
+    "baseImage",
+    "sourceRoot",
+    "copy",
+    "env",
+    "commands",
+    "entrypoint",
+    "cuda",
+    "runtimePackages",
+  ].flatMap((f) => [f, toSnake(f)]),
 );
 
 export async function importImages(absolute: string, shown: string): Promise<ModuleImages> {
@@ -85,11 +98,15 @@ export async function importImages(absolute: string, shown: string): Promise<Mod
             images.delete(name);
             problems.set(
               name,
-              new ImageSpecError("INVALID_SPEC", `Cannot use export ${JSON.stringify(name)} of ${shown}: it is a Promise that resolved to ${describe(resolved)}, not an Image or ImageSpec`, {
-                field: name,
-                value: name,
-                hint: "Export an Image or ImageSpec, or a Promise of one (e.g. export const batch = loadImageSpecFile(\"batch.yaml\")).",
-              }),
+              new ImageSpecError(
+                "INVALID_SPEC",
+                `Cannot use export ${JSON.stringify(name)} of ${shown}: it is a Promise that resolved to ${describe(resolved)}, not an Image or ImageSpec`,
+                {
+                  field: name,
+                  value: name,
+                  hint: 'Export an Image or ImageSpec, or a Promise of one (e.g. export const batch = loadImageSpecFile("batch.yaml")).',
+                },
+              ),
             );
           },
           (error: unknown) => {
@@ -102,11 +119,15 @@ export async function importImages(absolute: string, shown: string): Promise<Mod
       const keys = Object.keys(value as object);
       problems.set(
         name,
-        new ImageSpecError("INVALID_SPEC", `Cannot use export ${JSON.stringify(name)} of ${shown}: it is a plain object of ImageSpec fields (${keys.join(", ")}), not an ImageSpec`, {
-          field: name,
-          value: name,
-          hint: `Wrap it: export const ${name === "default" ? "spec" : name} = new ImageSpec({ ... }). If it is not meant to be an image, do not export it from the module you build.`,
-        }),
+        new ImageSpecError(
+          "INVALID_SPEC",
+          `Cannot use export ${JSON.stringify(name)} of ${shown}: it is a plain object of ImageSpec fields (${keys.join(", ")}), not an ImageSpec`,
+          {
+            field: name,
+            value: name,
+            hint: `Wrap it: export const ${name === "default" ? "spec" : name} = new ImageSpec({ ... }). If it is not meant to be an image, do not export it from the module you build.`,
+          },
+        ),
       );
     } else {
       others.set(name, describe(value));

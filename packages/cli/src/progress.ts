@@ -83,7 +83,18 @@ export class Progress {
   #state(uri: string): ImageState {
     let state = this.#images.get(uri);
     if (!state) {
-      state = { uri, name: this.#names.get(uri) ?? uri, status: "queued", pushed: undefined, builder: undefined, reason: undefined, startedAt: undefined, finishedAt: undefined, steps: new Map(), log: [] };
+      state = {
+        uri,
+        name: this.#names.get(uri) ?? uri,
+        status: "queued",
+        pushed: undefined,
+        builder: undefined,
+        reason: undefined,
+        startedAt: undefined,
+        finishedAt: undefined,
+        steps: new Map(),
+        log: [],
+      };
       this.#images.set(uri, state);
     }
     return state;
@@ -189,7 +200,10 @@ export class Progress {
               : live && state.status === "building"
                 ? style.cyan(FRAMES[this.#frame % FRAMES.length]!)
                 : style.dim("·");
-    const seconds = state.startedAt !== undefined && (live || state.finishedAt !== undefined) ? ` ${(((state.finishedAt ?? Date.now()) - state.startedAt) / 1000).toFixed(1)}s` : "";
+    const seconds =
+      state.startedAt !== undefined && (live || state.finishedAt !== undefined)
+        ? ` ${(((state.finishedAt ?? Date.now()) - state.startedAt) / 1000).toFixed(1)}s`
+        : "";
     // Also for built and building images: a tag that was there but incomplete (an index missing a platform) is rebuilt.
     const reason = state.status !== "queued" && state.status !== "checking" && state.reason ? `: ${state.reason}` : "";
     const status = state.status === "built" && state.pushed ? "built and pushed" : state.status;

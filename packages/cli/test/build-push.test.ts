@@ -45,5 +45,4 @@ describe("build", () => {
       expect(recorded(state)[0]!.push).toBe(pushed);
     }
   });
-
 });

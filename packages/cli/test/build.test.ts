@@ -31,7 +31,6 @@ import { Image } from "@imagespec/core";
 export const plain = Image.fromBase("python:3.12-slim", { name: "plain" });
 `;
 
-
 const project = createProject({
   localPackages: { [FAKE_BUILDER_PACKAGE]: fakeBuilderFiles },
   files: { "images.ts": IMAGES, "failing.ts": FAILING, "plain.ts": PLAIN },
@@ -42,7 +41,9 @@ afterAll(() => project.remove());
 const freshState = () => mkdtempSync(path.join(tmpdir(), "imagespec-fake-engine-"));
 const recorded = (state: string) =>
   existsSync(state)
-    ? readdirSync(state).map((f) => JSON.parse(readFileSync(path.join(state, f), "utf8")) as { uri: string; push: boolean; dockerfile: string; started: number; finished: number })
+    ? readdirSync(state).map(
+        (f) => JSON.parse(readFileSync(path.join(state, f), "utf8")) as { uri: string; push: boolean; dockerfile: string; started: number; finished: number },
+      )
     : [];
 
 async function build(args: string[], env: Record<string, string> = {}) {
@@ -64,7 +65,11 @@ describe("build", () => {
       expect(r.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
     }
     expect(byName.app!.uri).toMatch(/^app:[a-z2-7]{26}$/);
-    expect(recorded(state).map((r) => r.uri).sort()).toEqual(reports.map((r) => r.uri).sort());
+    expect(
+      recorded(state)
+        .map((r) => r.uri)
+        .sort(),
+    ).toEqual(reports.map((r) => r.uri).sort());
     // The child was built FROM the base's URI.
     expect(recorded(state).find((r) => r.uri === byName.app!.uri)!.dockerfile).toContain(`FROM ${byName.base!.uri}`);
     // Progress went to stderr, as plain lines (no terminal here).
@@ -159,7 +164,10 @@ describe("build", () => {
 
   it("picks the builder from --builder, IMAGESPEC_BUILDER, the config file, else the highest priority", async () => {
     const chosen = async (args: string[], env: Record<string, string> = {}, cwd?: string) => {
-      const { result, value } = await project.json<BuildReport[]>(["build", "plain.ts", "--dry-run", ...args], { env: { FAKE_STATE_DIR: freshState(), ...env }, cwd });
+      const { result, value } = await project.json<BuildReport[]>(["build", "plain.ts", "--dry-run", ...args], {
+        env: { FAKE_STATE_DIR: freshState(), ...env },
+        cwd,
+      });
       expect(result.code, result.stderr).toBe(0);
       return value[0]!.builder;
     };
@@ -276,9 +284,12 @@ describe("exists (an image without a registry: asked of its builder's engine)", 
     expect(absent.code).toBe(1);
     expect(absent.stdout).toMatch(/^absent other:[a-z2-7]{26}\n$/);
     await build(["images.ts", "other"], { FAKE_STATE_DIR: state });
-    const present = await project.json<{ name: string; uri: string; status: string; digest: string | null; reason: string | null }>(["exists", "images.ts", "other"], {
-      env: { FAKE_STATE_DIR: state },
-    });
+    const present = await project.json<{ name: string; uri: string; status: string; digest: string | null; reason: string | null }>(
+      ["exists", "images.ts", "other"],
+      {
+        env: { FAKE_STATE_DIR: state },
+      },
+    );
     expect(present.result.code).toBe(0);
     expect(present.value).toMatchObject({ name: "other", status: "present", reason: null });
     expect(present.value.digest).toMatch(/^sha256:/);
@@ -322,7 +333,9 @@ describe("builders", () => {
       project.write("imagespec.config.mjs", `export default { priorities: { envd: 500 } };\n`);
       const { result, value } = await project.json<{ warnings: string[] }>(["builders"]);
       expect(result.code, result.stderr).toBe(0);
-      expect(value.warnings).toEqual([expect.stringMatching(/^priorities\.envd in imagespec\.config\.mjs has no effect: no plugin offers a builder of type envd/)]);
+      expect(value.warnings).toEqual([
+        expect.stringMatching(/^priorities\.envd in imagespec\.config\.mjs has no effect: no plugin offers a builder of type envd/),
+      ]);
       project.write("plain.ts", PLAIN);
       const dry = await project.run(["build", "plain.ts", "--dry-run"]);
       expect(dry.stderr).toContain("warning: priorities.envd in imagespec.config.mjs has no effect");

@@ -22,7 +22,11 @@ describe("help", () => {
   });
 
   it.each(COMMANDS)("%s --help shows its usage, options and an example", async (command) => {
-    for (const args of [[command, "--help"], [command, "-h"], ["help", command]]) {
+    for (const args of [
+      [command, "--help"],
+      [command, "-h"],
+      ["help", command],
+    ]) {
       const { code, stdout, stderr } = await project.run(args);
       expect(code, stderr).toBe(0);
       expect(stdout).toContain(`imagespec ${command}`);
@@ -54,7 +58,10 @@ describe("help", () => {
     const loaded = readFileSync(trace, "utf8").trim().split("\n");
     expect(loaded.some((url) => url.endsWith("/cli/dist/cli.js"))).toBe(true);
     for (const heavy of ["/core/dist/", "/zod/", "/yaml/", "/jiti/", "/dockerode/", "/execa/", "build-", "explain-"]) {
-      expect(loaded.filter((url) => url.includes(heavy)), heavy).toEqual([]);
+      expect(
+        loaded.filter((url) => url.includes(heavy)),
+        heavy,
+      ).toEqual([]);
     }
   });
 });

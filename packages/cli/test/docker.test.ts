@@ -29,14 +29,15 @@ export const localIndex = Image.fromDebianBase({ name: "cli-e2e-index", pythonVe
   .withEnvVars({ RUN: "${run}" });
 `;
 
-
 let project: Project;
 let env: Record<string, string>;
 
 beforeAll(() => {
   const plugin = path.join(packagesDir, "builder-docker", "dist", "plugin.js");
   if (!existsSync(plugin)) {
-    throw new Error(`Cannot run the real-build tests: ${plugin} does not exist. Build the docker builder first: pnpm turbo run build --filter @imagespec/builder-docker`);
+    throw new Error(
+      `Cannot run the real-build tests: ${plugin} does not exist. Build the docker builder first: pnpm turbo run build --filter @imagespec/builder-docker`,
+    );
   }
   project = createProject({
     dependencies: ["@imagespec/core", "@imagespec/builder-docker"],
@@ -99,7 +100,7 @@ describe("build with the docker builder", () => {
     const { code, stderr } = await project.run(["build", "images.ts", "localIndex", "--no-push"], { env });
     expect(code, stderr).toBe(1);
     expect(stderr).toMatch(/Connection refused/i);
-    expect(stderr).toContain('hint: A build step could not connect to 127.0.0.1/localhost: inside a build, that is the build container itself');
+    expect(stderr).toContain("hint: A build step could not connect to 127.0.0.1/localhost: inside a build, that is the build container itself");
     expect(stderr).toContain('builderConfig: { network: "host" }');
   });
 
@@ -173,10 +174,11 @@ async function countingRegistryProxy(registry: string): Promise<{ host: string; 
   return {
     host: `127.0.0.1:${(server.address() as AddressInfo).port}`,
     requests,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -205,7 +207,10 @@ describe("remembered existence", () => {
       expect(second.value[0]!.reason).toMatch(/already exists in .* \(as it said \d+ s ago; --no-cache asks again\)/);
       expect(proxy.requests).toEqual([]);
 
-      for (const [args, extra] of [[["--no-cache"], {}], [[], { IMAGESPEC_EXISTENCE_TTL: "0" }]] as const) {
+      for (const [args, extra] of [
+        [["--no-cache"], {}],
+        [[], { IMAGESPEC_EXISTENCE_TTL: "0" }],
+      ] as const) {
         proxy.requests.length = 0;
         const again = await project.json<BuildReport[]>(["build", "images.ts", "app", ...args], { env: { ...through, ...extra } });
         expect(again.value[0], again.result.stderr).toMatchObject({ status: "skipped", reason: expect.not.stringContaining("as it said") });

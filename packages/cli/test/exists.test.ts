@@ -26,7 +26,15 @@ describe("exists", () => {
     const env = { IMAGESPEC_REGISTRY: `${testEnv().registry}/cli-exists` };
     const absent = await project.json<ExistsJson>(["exists", "images.ts", "app"], { env });
     expect(absent.result.code, absent.result.stderr).toBe(1);
-    expect(absent.value).toEqual({ name: "app", file: "images.ts", uri: expect.stringMatching(/^127\.0\.0\.1:5000\/cli-exists\/app:[a-z2-7]{26}$/), status: "absent", digest: null, platforms: null, reason: null });
+    expect(absent.value).toEqual({
+      name: "app",
+      file: "images.ts",
+      uri: expect.stringMatching(/^127\.0\.0\.1:5000\/cli-exists\/app:[a-z2-7]{26}$/),
+      status: "absent",
+      digest: null,
+      platforms: null,
+      reason: null,
+    });
 
     // Put something under exactly that tag, with the real Docker client.
     const uri = absent.value.uri;

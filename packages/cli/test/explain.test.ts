@@ -44,7 +44,8 @@ const project = createProject({
     "deploy/app/run.py": "print('svc')\n",
   },
 });
-const git = (...args: string[]) => execFileSync("git", ["-c", "user.email=test@example.com", "-c", "user.name=test", ...args], { cwd: project.dir, encoding: "utf8" });
+const git = (...args: string[]) =>
+  execFileSync("git", ["-c", "user.email=test@example.com", "-c", "user.name=test", ...args], { cwd: project.dir, encoding: "utf8" });
 
 beforeAll(() => {
   git("init", "-q", "-b", "main");
@@ -58,7 +59,15 @@ describe("explain", () => {
     const { code, stdout, stderr } = await project.run(["explain", "images.ts", "app"]);
     expect(code, stderr).toBe(0);
     expect(stdout).toMatch(/^app {2}app:[a-z2-7]{26}$/m);
-    for (const input of ["base", "python", "platforms", "layers\\[0\\]\\.pipPackages", "layers\\[1\\]\\.copy", "layers\\[1\\]\\.copy\\.src", "layers\\[2\\]\\.env"]) {
+    for (const input of [
+      "base",
+      "python",
+      "platforms",
+      "layers\\[0\\]\\.pipPackages",
+      "layers\\[1\\]\\.copy",
+      "layers\\[1\\]\\.copy\\.src",
+      "layers\\[2\\]\\.env",
+    ]) {
       expect(stdout).toMatch(new RegExp(`^ {2}${input} +[0-9a-f]{12} {2}`, "m"));
     }
     expect(stdout).toMatch(/^ +[0-9a-f]{12} {4}main\.py$/m);

@@ -31,7 +31,7 @@ const project = createProject({
   files: {
     "images.ts": IMAGES,
     "specs/batch.yaml": "name: batch\nbase_image: python:3.12-slim\npackages: [requests]\n",
-    "specs/worker.yaml": "name: worker\nbase_image: python:3.12-slim\ncommands: [\"true\"]\n",
+    "specs/worker.yaml": 'name: worker\nbase_image: python:3.12-slim\ncommands: ["true"]\n',
     "specs/broken.yaml": 'name: broken\npackages: [requests, numpy\npython_version: "3.12"\n',
     "specs/child.yaml": "name: child\nbase_image: base.yaml\n",
     "number.ts": `import { Image } from "@imagespec/core";\nexport const n = Promise.resolve(42);\nexport const ok = Image.fromBase("python:3.12-slim", { name: "ok" });\n`,
@@ -120,7 +120,9 @@ describe("2. a push that cannot work fails before anything is built, exit 3, nam
   it("no credentials for a registry that needs them (basic and token auth)", async () => {
     for (const registry of [process.env.IMAGESPEC_TEST_AUTH_REGISTRY!, process.env.IMAGESPEC_TEST_TOKEN_REGISTRY!]) {
       const state = freshState();
-      const { code, stderr } = await project.run(["build", "images.ts", "app"], { env: { FAKE_STATE_DIR: state, IMAGESPEC_REGISTRY: registry, DOCKER_CONFIG: noCredentials() } });
+      const { code, stderr } = await project.run(["build", "images.ts", "app"], {
+        env: { FAKE_STATE_DIR: state, IMAGESPEC_REGISTRY: registry, DOCKER_CONFIG: noCredentials() },
+      });
       expect(code, stderr).toBe(3);
       expect(stderr).toContain(`Cannot push to ${registry}/app: ${registry} requires credentials and none were found`);
       expect(stderr).toContain(`docker login ${registry}`);
@@ -130,7 +132,9 @@ describe("2. a push that cannot work fails before anything is built, exit 3, nam
 
   it("--no-push builds anyway, with the warning that existence is unknown", async () => {
     const port = await closedPort();
-    const { code, stderr } = await project.run(["build", "images.ts", "app", "--no-push"], { env: { FAKE_STATE_DIR: freshState(), IMAGESPEC_REGISTRY: `127.0.0.1:${port}` } });
+    const { code, stderr } = await project.run(["build", "images.ts", "app", "--no-push"], {
+      env: { FAKE_STATE_DIR: freshState(), IMAGESPEC_REGISTRY: `127.0.0.1:${port}` },
+    });
     expect(code, stderr).toBe(0);
     expect(stderr).toContain("building it anyway");
   });
@@ -140,14 +144,18 @@ describe("3. errors say where: file:line:column, the export, the line", () => {
   it("a definition error names the file, the line of the field, the export, and shows the line", async () => {
     const { code, stderr } = await project.run(["tag", "typo.ts"]);
     expect(code).toBe(2);
-    expect(stderr).toContain('error: typo.ts:8:3 (export worker): Cannot create ImageSpec: pythonVerison = "3.12": is not a known field; did you mean pythonVersion?');
+    expect(stderr).toContain(
+      'error: typo.ts:8:3 (export worker): Cannot create ImageSpec: pythonVerison = "3.12": is not a known field; did you mean pythonVersion?',
+    );
     expect(stderr).toContain('8 |   pythonVerison: "3.12",\n  |   ^');
   });
 
   it("a YAML syntax error keeps its position and the lines it points at", async () => {
     const { code, stderr } = await project.run(["tag", "specs/broken.yaml"]);
     expect(code).toBe(2);
-    expect(stderr).toContain("error: Cannot load image spec specs/broken.yaml:3:1: Flow sequence in block collection must be sufficiently indented and end with a ]");
+    expect(stderr).toContain(
+      "error: Cannot load image spec specs/broken.yaml:3:1: Flow sequence in block collection must be sufficiently indented and end with a ]",
+    );
     expect(stderr).toContain('packages: [requests, numpy\npython_version: "3.12"\n^');
   });
 });
@@ -171,7 +179,9 @@ describe("4. import cycles and YAML bases that are files", () => {
 describe("5. several files in one call, one JSON document", () => {
   it("build: a module and YAML specs, as arguments and with --image", async () => {
     const state = freshState();
-    const { result, value } = await project.json<BuildReport[]>(["build", "images.ts", "app", "specs/batch.yaml", "--image", "specs/worker.yaml"], { env: { FAKE_STATE_DIR: state } });
+    const { result, value } = await project.json<BuildReport[]>(["build", "images.ts", "app", "specs/batch.yaml", "--image", "specs/worker.yaml"], {
+      env: { FAKE_STATE_DIR: state },
+    });
     expect(result.code, result.stderr).toBe(0);
     expect(value.map((r) => [r.name, r.file, r.status])).toEqual([
       ["app", "images.ts", "built"],
@@ -183,10 +193,17 @@ describe("5. several files in one call, one JSON document", () => {
   it("tag and exists take several files too; exists answers for each and exits with the worst", async () => {
     const tag = await project.run(["tag", "specs/batch.yaml", "images.ts", "app"]);
     expect(tag.code, tag.stderr).toBe(0);
-    expect(tag.stdout.trim().split("\n").map((l) => l.split(":")[0])).toEqual(["batch", "app"]);
+    expect(
+      tag.stdout
+        .trim()
+        .split("\n")
+        .map((l) => l.split(":")[0]),
+    ).toEqual(["batch", "app"]);
 
     const registry = `${process.env.IMAGESPEC_TEST_REGISTRY}/i18-exists-${Date.now().toString(36)}`;
-    const { result, value } = await project.json<{ name: string; file: string; status: string }[]>(["exists", "images.ts", "app", "specs/batch.yaml"], { env: { IMAGESPEC_REGISTRY: registry } });
+    const { result, value } = await project.json<{ name: string; file: string; status: string }[]>(["exists", "images.ts", "app", "specs/batch.yaml"], {
+      env: { IMAGESPEC_REGISTRY: registry },
+    });
     expect(result.code).toBe(1);
     expect(value.map((r) => [r.name, r.file, r.status])).toEqual([
       ["app", "images.ts", "absent"],
@@ -203,7 +220,9 @@ describe("5. several files in one call, one JSON document", () => {
 
 describe("8. progress that reads well in CI logs", () => {
   it("says when an image was pushed", async () => {
-    const { code, stderr } = await project.run(["build", "images.ts", "app"], { env: { FAKE_STATE_DIR: freshState(), IMAGESPEC_REGISTRY: `${process.env.IMAGESPEC_TEST_REGISTRY}/i18-progress-${Date.now().toString(36)}` } });
+    const { code, stderr } = await project.run(["build", "images.ts", "app"], {
+      env: { FAKE_STATE_DIR: freshState(), IMAGESPEC_REGISTRY: `${process.env.IMAGESPEC_TEST_REGISTRY}/i18-progress-${Date.now().toString(36)}` },
+    });
     expect(code, stderr).toBe(0);
     expect(stderr).toMatch(/^app: built and pushed 127\.0\.0\.1:5000\/.*\(fake\) \d+\.\ds$/m);
   });
@@ -221,7 +240,10 @@ describe("8. progress that reads well in CI logs", () => {
 
   it("Ctrl-C is reported as cancelled, not as failed images, with exit 130", async () => {
     const bin = path.join(project.dir, "node_modules", ".bin", "imagespec");
-    const child = spawn(bin, ["build", "images.ts", "app"], { cwd: project.dir, env: { ...process.env, CI: "1", FAKE_STEP_MS: "10000", FAKE_STATE_DIR: freshState() } });
+    const child = spawn(bin, ["build", "images.ts", "app"], {
+      cwd: project.dir,
+      env: { ...process.env, CI: "1", FAKE_STEP_MS: "10000", FAKE_STATE_DIR: freshState() },
+    });
     let stderr = "";
     child.stderr.setEncoding("utf8").on("data", (d: string) => {
       stderr += d;
@@ -252,7 +274,10 @@ describe("9. hints for the mistakes people make", () => {
 
 describe("10. plugins imported by the config file", () => {
   it("a plugin package that is not installed: the import, the file, and how to install it", async () => {
-    project.write("missing-plugin/imagespec.config.ts", `import { defineConfig } from "@imagespec/core";\nimport envd from "@imagespec/builder-envd/plugin";\nexport default defineConfig({ plugins: [envd] });\n`);
+    project.write(
+      "missing-plugin/imagespec.config.ts",
+      `import { defineConfig } from "@imagespec/core";\nimport envd from "@imagespec/builder-envd/plugin";\nexport default defineConfig({ plugins: [envd] });\n`,
+    );
     // NODE_PATH unset: pnpm sets it for the test runner, and a user's shell has none. A process of its own: module
     // resolution is fixed when a process starts, so the test runner's would find the workspace's packages.
     const { code, stderr } = await project.run(["builders"], { cwd: path.join(project.dir, "missing-plugin"), env: { NODE_PATH: undefined }, process: true });
@@ -262,8 +287,13 @@ describe("10. plugins imported by the config file", () => {
   });
 
   it("`imagespec builders` shows the version of a plugin the config imports", async () => {
-    project.write("with-config/imagespec.config.ts", `import { defineConfig } from "@imagespec/core";\nimport noop from "@imagespec/builder-noop/plugin";\nexport default defineConfig({ plugins: [noop], discovery: false });\n`);
-    const { result, value } = await project.json<{ builders: { type: string; package: string; version: string | null; via: string }[] }>(["builders"], { cwd: path.join(project.dir, "with-config") });
+    project.write(
+      "with-config/imagespec.config.ts",
+      `import { defineConfig } from "@imagespec/core";\nimport noop from "@imagespec/builder-noop/plugin";\nexport default defineConfig({ plugins: [noop], discovery: false });\n`,
+    );
+    const { result, value } = await project.json<{ builders: { type: string; package: string; version: string | null; via: string }[] }>(["builders"], {
+      cwd: path.join(project.dir, "with-config"),
+    });
     expect(result.code, result.stderr).toBe(0);
     expect(value.builders).toEqual([expect.objectContaining({ type: "noop", package: "@imagespec/builder-noop", version: "0.1.0", via: "config" })]);
   });

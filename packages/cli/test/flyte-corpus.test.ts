@@ -41,7 +41,22 @@ const YAML_FILES = [
 ];
 const MODULES: Record<string, readonly string[]> = {
   "flytekit/specs.ts": ["pandasImageSpec", "tensorflowImageSpec", "forced", "helpers", "upperCase", "withPip", "onSpecBase", "defaultBuilder"],
-  "flyte-sdk/images.ts": ["dataScience", "image1", "image2", "image3", "image4", "ignoring", "privatePackage", "onPrivateBase", "uvProject", "poetryProject", "uvScript", "fromDockerfile", "cloned", "app"],
+  "flyte-sdk/images.ts": [
+    "dataScience",
+    "image1",
+    "image2",
+    "image3",
+    "image4",
+    "ignoring",
+    "privatePackage",
+    "onPrivateBase",
+    "uvProject",
+    "poetryProject",
+    "uvScript",
+    "fromDockerfile",
+    "cloned",
+    "app",
+  ],
 };
 
 let project: Project;
@@ -52,7 +67,8 @@ const flytekit = () => path.join(project.dir, "flytekit");
 beforeAll(async () => {
   for (const pkg of ["builder-docker", "python"]) {
     const plugin = path.join(packagesDir, pkg, "dist", "plugin.js");
-    if (!existsSync(plugin)) throw new Error(`Cannot run the Flyte corpus: ${plugin} does not exist. Build it first: pnpm turbo run build --filter @imagespec/${pkg}`);
+    if (!existsSync(plugin))
+      throw new Error(`Cannot run the Flyte corpus: ${plugin} does not exist. Build it first: pnpm turbo run build --filter @imagespec/${pkg}`);
   }
   project = createProject({
     dependencies: ["@imagespec/core", "@imagespec/builder-docker", "@imagespec/python"],
@@ -63,7 +79,11 @@ beforeAll(async () => {
   });
   cpSync(CORPUS, project.dir, { recursive: true });
   const wheels = mkdtempSync(path.join(tmpdir(), "i15-corpus-wheels-"));
-  const wheel = await buildWheel(wheels, { name: "corpus-greeting", version: "1.0.0", modules: { "corpus_greeting/__init__.py": 'GREETING = "hello from the local index"\n' } });
+  const wheel = await buildWheel(wheels, {
+    name: "corpus-greeting",
+    version: "1.0.0",
+    modules: { "corpus_greeting/__init__.py": 'GREETING = "hello from the local index"\n' },
+  });
   index = await servePackageIndex([wheel], { port: INDEX_PORT });
   env = {
     IMAGESPEC_DEBIAN_BASE_IMAGE: `${testEnv().registry}/imagespec/python:{python_version}-slim-bookworm`,
@@ -82,12 +102,17 @@ describe("the Flyte corpus loads and renders", () => {
     expect(stdout).toMatch(/^FROM /m);
     expect(stderr).toMatch(/\(docker builder\)/);
     // flytekit's `registry: pingsutw` is a Docker Hub namespace, as Docker reads it: accepted, and said.
-    if (file === "imageSpec.yaml") expect(stderr).toContain('registry "pingsutw" is a Docker Hub namespace: Docker reads "pingsutw/app" as "docker.io/pingsutw/app"');
+    if (file === "imageSpec.yaml")
+      expect(stderr).toContain('registry "pingsutw" is a Docker Hub namespace: Docker reads "pingsutw/app" as "docker.io/pingsutw/app"');
   });
 
   it("covers every YAML file of the corpus", async () => {
     const { readdirSync } = await import("node:fs");
-    expect(readdirSync(path.join(CORPUS, "flytekit")).filter((f) => f.endsWith(".yaml")).sort()).toEqual([...YAML_FILES].sort());
+    expect(
+      readdirSync(path.join(CORPUS, "flytekit"))
+        .filter((f) => f.endsWith(".yaml"))
+        .sort(),
+    ).toEqual([...YAML_FILES].sort());
   });
 
   for (const [module, names] of Object.entries(MODULES)) {
@@ -122,7 +147,9 @@ describe("the Flyte corpus loads and renders", () => {
     const runtime = (await dockerfile("runtime-packages.yaml")).stdout;
     expect(runtime).toContain('ENTRYPOINT ["/usr/local/bin/imagespec-entrypoint"]\nCMD ["python3"]\n');
     expect((await dockerfile("uv-lock.yaml")).stdout).toContain("uv sync --locked --no-dev --inexact --python /opt/venv/bin/python --no-install-project");
-    expect((await dockerfile("flytekit-from-github.yaml")).stdout).toContain("'git+https://github.com/flyteorg/flytekit.git@90a4455c2cc2b3e171dfff69f605f47d48ea1ff1#subdirectory=plugins/flytekit-spark'");
+    expect((await dockerfile("flytekit-from-github.yaml")).stdout).toContain(
+      "'git+https://github.com/flyteorg/flytekit.git@90a4455c2cc2b3e171dfff69f605f47d48ea1ff1#subdirectory=plugins/flytekit-spark'",
+    );
     const builderConfig = await dockerfile("builder-config.yaml");
     expect(builderConfig.stderr).toContain("warning: imagespec: builderConfig.uvImage has no effect");
   });
@@ -161,14 +188,21 @@ describe("five of the corpus build and run", () => {
   });
 
   it("local-index.yaml: PIP_INDEX_URL in env is the index pip installed from (it was set after the install)", async () => {
-    const out = await runImage(uri("local-index"), ["python", "-c", "import corpus_greeting, os; print(corpus_greeting.GREETING, os.environ['Debug'], os.environ['PIP_INDEX_URL'])"]);
+    const out = await runImage(uri("local-index"), [
+      "python",
+      "-c",
+      "import corpus_greeting, os; print(corpus_greeting.GREETING, os.environ['Debug'], os.environ['PIP_INDEX_URL'])",
+    ]);
     expect(out).toBe(`hello from the local index True http://127.0.0.1:${INDEX_PORT}/simple`);
     // No other index has corpus-greeting (and PyPI is out of reach): the install used PIP_INDEX_URL. The request log
     // is not asserted: a second run takes the install step from BuildKit's cache.
   });
 
   it("runtime-packages.yaml: the container installs its runtime packages, then runs the base's command, python3 (it had none)", async () => {
-    const out = await runImage(uri("runtime-packages"), [], { network: "host", input: "import corpus_greeting\nprint('python3 ran:', corpus_greeting.GREETING)\n" });
+    const out = await runImage(uri("runtime-packages"), [], {
+      network: "host",
+      input: "import corpus_greeting\nprint('python3 ran:', corpus_greeting.GREETING)\n",
+    });
     expect(out).toBe("python3 ran: hello from the local index");
   });
 
@@ -180,7 +214,10 @@ describe("five of the corpus build and run", () => {
 describe("no builder setting is silently dropped", () => {
   it("imagespec.config.ts with builders.docker.netwrk exits 2, naming it and suggesting network", async () => {
     const config = path.join(project.dir, "configs", "typo.config.ts");
-    project.write("configs/typo.config.ts", `import { defineConfig } from "@imagespec/core";\nexport default defineConfig({ builders: { docker: { netwrk: "host" } } });\n`);
+    project.write(
+      "configs/typo.config.ts",
+      `import { defineConfig } from "@imagespec/core";\nexport default defineConfig({ builders: { docker: { netwrk: "host" } } });\n`,
+    );
     const { code, stderr } = await project.run(["dockerfile", "--image", "copy.yaml", "--config", config], { env, cwd: flytekit() });
     expect(code, stderr).toBe(2);
     expect(stderr).toContain('builders.docker.netwrk = "host": is not a setting of the docker builder; did you mean network?');
@@ -191,7 +228,10 @@ describe("no builder setting is silently dropped", () => {
     const { code, stderr } = await project.run(["dockerfile", "--image", "typo.yml"], { env, cwd: flytekit() });
     expect(code, stderr).toBe(2);
     expect(stderr).toContain('builderConfig.netwrk = "host": is not a setting of the docker builder; did you mean network?');
-    const json = await project.json<BuildReport[] | { error: { code: string; field: string } }>(["build", "--image", "typo.yml", "--dry-run"], { env, cwd: flytekit() });
+    const json = await project.json<BuildReport[] | { error: { code: string; field: string } }>(["build", "--image", "typo.yml", "--dry-run"], {
+      env,
+      cwd: flytekit(),
+    });
     expect(json.result.code, json.result.stderr).toBe(2);
     expect(JSON.stringify(json.value)).toContain('"field":"builderConfig.netwrk"');
   });

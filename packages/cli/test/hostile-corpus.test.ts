@@ -45,7 +45,13 @@ const same = (name: string, yaml = name) => [exact(name), exact(name), exact(yam
 
 const FIELDS: readonly Field[] = [
   { title: "name", ordinary: "app", spec: (v) => ({ ...base, name: v }), fluent: (v) => Image.fromDebianBase({ root, ...base, name: v }), names: same("name") },
-  { title: "registry", ordinary: "localhost:5000", spec: (v) => ({ ...base, registry: v }), fluent: (v) => Image.fromDebianBase({ root, ...base, registry: v }), names: same("registry") },
+  {
+    title: "registry",
+    ordinary: "localhost:5000",
+    spec: (v) => ({ ...base, registry: v }),
+    fluent: (v) => Image.fromDebianBase({ root, ...base, registry: v }),
+    names: same("registry"),
+  },
   {
     title: "pythonExec",
     ordinary: "python3",
@@ -54,7 +60,13 @@ const FIELDS: readonly Field[] = [
     names: same("pythonExec", "python_exec"),
   },
   { title: "packages", ordinary: "six", spec: (v) => ({ ...base, packages: [v] }), fluent: (v) => debian().withPipPackages(v), names: same("packages[0]") },
-  { title: "aptPackages", ordinary: "curl", spec: (v) => ({ ...base, aptPackages: [v] }), fluent: (v) => debian().withAptPackages(v), names: [exact("packages[0]"), exact("aptPackages[0]"), exact("apt_packages[0]")] },
+  {
+    title: "aptPackages",
+    ordinary: "curl",
+    spec: (v) => ({ ...base, aptPackages: [v] }),
+    fluent: (v) => debian().withAptPackages(v),
+    names: [exact("packages[0]"), exact("aptPackages[0]"), exact("apt_packages[0]")],
+  },
   {
     title: "condaPackages",
     ordinary: "numpy",
@@ -62,10 +74,28 @@ const FIELDS: readonly Field[] = [
     fluent: (v) => debian().withCondaPackages([v]),
     names: [/^packages(\[0\])?$/, exact("condaPackages[0]"), exact("conda_packages[0]")],
   },
-  { title: "env value", ordinary: "x", spec: (v) => ({ ...base, env: { V: v } }), fluent: (v) => debian().withEnvVars({ V: v }), names: [exact("vars.V"), exact("env.V"), exact("env.V")] },
-  { title: "env name", ordinary: "X", spec: (v) => ({ ...base, env: { [v]: "x" } }), fluent: (v) => debian().withEnvVars({ [v]: "x" }), names: [/^vars\b/, /^env\b/, /^env\b/] },
+  {
+    title: "env value",
+    ordinary: "x",
+    spec: (v) => ({ ...base, env: { V: v } }),
+    fluent: (v) => debian().withEnvVars({ V: v }),
+    names: [exact("vars.V"), exact("env.V"), exact("env.V")],
+  },
+  {
+    title: "env name",
+    ordinary: "X",
+    spec: (v) => ({ ...base, env: { [v]: "x" } }),
+    fluent: (v) => debian().withEnvVars({ [v]: "x" }),
+    names: [/^vars\b/, /^env\b/, /^env\b/],
+  },
   { title: "commands", ordinary: "true", spec: (v) => ({ ...base, commands: [v] }), fluent: (v) => debian().withCommands([v]), names: same("commands[0]") },
-  { title: "entrypoint", ordinary: "x", spec: (v) => ({ ...base, entrypoint: [v] }), fluent: (v) => debian().withEntrypoint([v]), names: [exact("command[0]"), exact("entrypoint[0]"), exact("entrypoint[0]")] },
+  {
+    title: "entrypoint",
+    ordinary: "x",
+    spec: (v) => ({ ...base, entrypoint: [v] }),
+    fluent: (v) => debian().withEntrypoint([v]),
+    names: [exact("command[0]"), exact("entrypoint[0]"), exact("entrypoint[0]")],
+  },
   {
     title: "pipIndex",
     ordinary: "https://pypi.example.com/simple",
@@ -103,7 +133,13 @@ const FIELDS: readonly Field[] = [
     fluent: (v) => Image.fromDebianBase({ root, ...base, builderOptions: { micromambaImage: v } }).withCondaPackages(["numpy"]),
     names: [exact("builderOptions.micromambaImage"), /^builder(Options|Config)\.micromambaImage$/, /^(builderOptions|builder_config)\.micromambaImage$/],
   },
-  { title: "platform", ordinary: "linux/amd64", spec: (v) => ({ ...base, platform: [v] }), fluent: (v) => Image.fromDebianBase({ root, ...base, platform: v }), names: [/^platform/, /^platform/, /^platform/] },
+  {
+    title: "platform",
+    ordinary: "linux/amd64",
+    spec: (v) => ({ ...base, platform: [v] }),
+    fluent: (v) => Image.fromDebianBase({ root, ...base, platform: v }),
+    names: [/^platform/, /^platform/, /^platform/],
+  },
 ];
 
 type Outcome = { accepted: true; dockerfile: string } | { accepted: false; code: string; fields: string[]; message: string; values: unknown[] };
@@ -119,7 +155,13 @@ async function render(make: () => Image | ImageSpec): Promise<Outcome> {
   } catch (error) {
     if (!isImageSpecError(error)) throw error;
     const issues = error.issues ?? [];
-    return { accepted: false, code: error.code, fields: [error.field, ...issues.map((i) => i.field)].filter((f): f is string => f !== undefined), message: error.message, values: [error.value, ...issues.map((i) => i.value)] };
+    return {
+      accepted: false,
+      code: error.code,
+      fields: [error.field, ...issues.map((i) => i.field)].filter((f): f is string => f !== undefined),
+      message: error.message,
+      values: [error.value, ...issues.map((i) => i.value)],
+    };
   }
 }
 
@@ -164,7 +206,10 @@ function yamlValue(value: unknown): string {
     return `${out}"`;
   }
   if (Array.isArray(value)) return `[${value.map(yamlValue).join(", ")}]`;
-  if (typeof value === "object" && value !== null) return `{${Object.entries(value).map(([k, v]) => `${yamlValue(k)}: ${yamlValue(v)}`).join(", ")}}`;
+  if (typeof value === "object" && value !== null)
+    return `{${Object.entries(value)
+      .map(([k, v]) => `${yamlValue(k)}: ${yamlValue(v)}`)
+      .join(", ")}}`;
   return JSON.stringify(value);
 }
 
@@ -217,46 +262,54 @@ describe(`hostile corpus: ${PAYLOADS.length} payloads x ${FIELDS.length} fields 
     expect(PAYLOADS.length * FIELDS.length).toBeGreaterThanOrEqual(300);
   });
 
-  it.each(FIELDS.map((f) => [f.title, f] as const))("%s: refused naming field and value, or rendered with nothing injected, the same at every door", { timeout: 600_000 }, async (_title, field) => {
-    const ordinaryFluent = await render(() => field.fluent(field.ordinary));
-    const ordinarySpec = await render(() => new ImageSpec({ root, ...field.spec(field.ordinary) }));
-    if (!ordinaryFluent.accepted || !ordinarySpec.accepted) throw new Error(`the ordinary value of ${field.title} was refused: ${JSON.stringify([ordinaryFluent, ordinarySpec])}`);
-    const shape = { fluent: instructions(ordinaryFluent.dockerfile), spec: instructions(ordinarySpec.dockerfile) };
-    let accepted = 0;
-    let refused = 0;
-    for (const [n, value] of PAYLOADS.entries()) {
-      const where = (door: string) => `${field.title} = ${JSON.stringify(value)} through ${door}`;
-      const fluent = await render(() => field.fluent(value));
-      const spec = await render(() => new ImageSpec({ root, ...field.spec(value) }));
-      const yaml = await renderYaml(field.spec(value), n);
-      for (const [door, outcome, ordinary, name] of [
-        ["the fluent API", fluent, shape.fluent, field.names[0]],
-        ["ImageSpec", spec, shape.spec, field.names[1]],
-      ] as const) {
-        if (outcome.accepted) {
-          expect(instructions(outcome.dockerfile), where(door)).toEqual(ordinary);
-          expect(outcome.dockerfile, where(door)).not.toMatch(/^RUN \["?touch/m);
-          // BuildKit reads RUN flags byte by byte: anything but printable ASCII there can end a flag early (issue 19's HIGH 1).
-          expect(runFlags(outcome.dockerfile).filter((flags) => !/^[\x20-\x7e]*$/.test(flags)), where(door)).toEqual([]);
+  it.each(FIELDS.map((f) => [f.title, f] as const))(
+    "%s: refused naming field and value, or rendered with nothing injected, the same at every door",
+    { timeout: 600_000 },
+    async (_title, field) => {
+      const ordinaryFluent = await render(() => field.fluent(field.ordinary));
+      const ordinarySpec = await render(() => new ImageSpec({ root, ...field.spec(field.ordinary) }));
+      if (!ordinaryFluent.accepted || !ordinarySpec.accepted)
+        throw new Error(`the ordinary value of ${field.title} was refused: ${JSON.stringify([ordinaryFluent, ordinarySpec])}`);
+      const shape = { fluent: instructions(ordinaryFluent.dockerfile), spec: instructions(ordinarySpec.dockerfile) };
+      let accepted = 0;
+      let refused = 0;
+      for (const [n, value] of PAYLOADS.entries()) {
+        const where = (door: string) => `${field.title} = ${JSON.stringify(value)} through ${door}`;
+        const fluent = await render(() => field.fluent(value));
+        const spec = await render(() => new ImageSpec({ root, ...field.spec(value) }));
+        const yaml = await renderYaml(field.spec(value), n);
+        for (const [door, outcome, ordinary, name] of [
+          ["the fluent API", fluent, shape.fluent, field.names[0]],
+          ["ImageSpec", spec, shape.spec, field.names[1]],
+        ] as const) {
+          if (outcome.accepted) {
+            expect(instructions(outcome.dockerfile), where(door)).toEqual(ordinary);
+            expect(outcome.dockerfile, where(door)).not.toMatch(/^RUN \["?touch/m);
+            // BuildKit reads RUN flags byte by byte: anything but printable ASCII there can end a flag early (issue 19's HIGH 1).
+            expect(
+              runFlags(outcome.dockerfile).filter((flags) => !/^[\x20-\x7e]*$/.test(flags)),
+              where(door),
+            ).toEqual([]);
+          } else {
+            expectNamed(outcome, name, value, where(door));
+          }
+        }
+        // The YAML door agrees with ImageSpec's, and says the same through the CLI: exit 2 naming field and value.
+        if (spec.accepted) {
+          expect(yaml.code, `${where("YAML via the CLI")}: ${yaml.stderr}`).toBe(0);
+          expect(instructions(yaml.stdout), where("YAML via the CLI")).toEqual(shape.spec);
+          accepted++;
         } else {
-          expectNamed(outcome, name, value, where(door));
+          expect(yaml.code, where("YAML via the CLI")).not.toBe(0);
+          expect(yaml.stderr, where("YAML via the CLI")).toMatch(new RegExp(field.names[2].source.replace(/^\^|\$$/g, "")));
+          expect(yaml.stderr, where("YAML via the CLI")).toContain(showValue(value));
+          expect(yaml.stderr, where("YAML via the CLI")).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/);
+          refused++;
         }
       }
-      // The YAML door agrees with ImageSpec's, and says the same through the CLI: exit 2 naming field and value.
-      if (spec.accepted) {
-        expect(yaml.code, `${where("YAML via the CLI")}: ${yaml.stderr}`).toBe(0);
-        expect(instructions(yaml.stdout), where("YAML via the CLI")).toEqual(shape.spec);
-        accepted++;
-      } else {
-        expect(yaml.code, where("YAML via the CLI")).not.toBe(0);
-        expect(yaml.stderr, where("YAML via the CLI")).toMatch(new RegExp(field.names[2].source.replace(/^\^|\$$/g, "")));
-        expect(yaml.stderr, where("YAML via the CLI")).toContain(showValue(value));
-        expect(yaml.stderr, where("YAML via the CLI")).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/);
-        refused++;
-      }
-    }
-    // Each field both refuses something and (except where no hostile value is valid) accepts something.
-    expect(refused, `${field.title} refused nothing`).toBeGreaterThan(0);
-    expect(accepted + refused).toBe(PAYLOADS.length);
-  });
+      // Each field both refuses something and (except where no hostile value is valid) accepts something.
+      expect(refused, `${field.title} refused nothing`).toBeGreaterThan(0);
+      expect(accepted + refused).toBe(PAYLOADS.length);
+    },
+  );
 });

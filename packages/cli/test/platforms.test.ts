@@ -46,9 +46,14 @@ function repositoryAndTag(uri: string): { repository: string; tag: string } {
 
 beforeAll(async () => {
   const plugin = path.join(packagesDir, "builder-docker", "dist", "plugin.js");
-  if (!existsSync(plugin)) throw new Error(`Cannot run the real-build tests: ${plugin} does not exist. Build the docker builder first: pnpm turbo run build --filter @imagespec/builder-docker`);
+  if (!existsSync(plugin))
+    throw new Error(
+      `Cannot run the real-build tests: ${plugin} does not exist. Build the docker builder first: pnpm turbo run build --filter @imagespec/builder-docker`,
+    );
   const wheels = createProject({ dependencies: ["@imagespec/core"] });
-  index = await servePackageIndex([await buildWheel(wheels.dir, { name: "i13-demo", version: "1.0.0", modules: { "i13_demo/__init__.py": `VALUE = "demo-${run}"\n` } })]);
+  index = await servePackageIndex([
+    await buildWheel(wheels.dir, { name: "i13-demo", version: "1.0.0", modules: { "i13_demo/__init__.py": `VALUE = "demo-${run}"\n` } }),
+  ]);
   project = createProject({ dependencies: ["@imagespec/core", "@imagespec/builder-docker"], files: { "images.ts": images(index.url), "app.py": APP } });
   env = {
     IMAGESPEC_DEBIAN_BASE_IMAGE: `${testEnv().registry}/imagespec/python:{python_version}-slim-bookworm`,
@@ -79,7 +84,9 @@ describe("an image for linux/amd64 and linux/arm64, built by the docker builder"
       // A client this project did not write reads the index: both platforms, by the digests the build reported.
       const raw = await inspectRaw(uri);
       expect(raw.mediaType).toBe("application/vnd.oci.image.index.v1+json");
-      expect(raw.manifests?.map((m) => [`${m.platform?.os}/${m.platform?.architecture}`, m.digest])).toEqual(report!.platforms!.map((p) => [p.platform, p.digest]));
+      expect(raw.manifests?.map((m) => [`${m.platform?.os}/${m.platform?.architecture}`, m.digest])).toEqual(
+        report!.platforms!.map((p) => [p.platform, p.digest]),
+      );
 
       // Each platform's image, pulled through the index, runs as that platform: Python, the pip package, the apt package.
       await docker(["pull", "--platform", "linux/arm64", uri]);
@@ -88,13 +95,25 @@ describe("an image for linux/amd64 and linux/arm64, built by the docker builder"
       await docker(["pull", "--platform", "linux/amd64", uri]);
       expect((await docker(["run", "--rm", "--platform", "linux/amd64", "--network", "none", uri])).trim()).toBe(`x86_64 demo-${run}`);
 
-      const exists = await project.json<{ status: string; digest: string; platforms: { platform: string; digest: string }[] }>(["exists", "images.ts", "multi"], { env });
+      const exists = await project.json<{ status: string; digest: string; platforms: { platform: string; digest: string }[] }>(
+        ["exists", "images.ts", "multi"],
+        { env },
+      );
       expect(exists.result.code, exists.result.stderr).toBe(0);
-      expect(exists.value).toMatchObject({ status: "present", digest: report!.digest, platforms: report!.platforms!.map(({ platform, digest }) => ({ platform, digest })) });
+      expect(exists.value).toMatchObject({
+        status: "present",
+        digest: report!.digest,
+        platforms: report!.platforms!.map(({ platform, digest }) => ({ platform, digest })),
+      });
 
       const second = await project.json<BuildReport[]>(["build", "images.ts", "multi"], { env });
       expect(second.result.code, second.result.stderr).toBe(0);
-      expect(second.value[0]).toMatchObject({ status: "skipped", uri, digest: report!.digest, platforms: report!.platforms!.map(({ platform, digest }) => ({ platform, digest })) });
+      expect(second.value[0]).toMatchObject({
+        status: "skipped",
+        uri,
+        digest: report!.digest,
+        platforms: report!.platforms!.map(({ platform, digest }) => ({ platform, digest })),
+      });
 
       // Delete the arm64 manifest from the registry: the index still lists it, but the image is no longer complete.
       const arm = report!.platforms!.find((p) => p.platform === "linux/arm64")!;
@@ -103,12 +122,19 @@ describe("an image for linux/amd64 and linux/arm64, built by the docker builder"
       expect(deleted.status).toBe(202);
       const missing = await project.json<{ status: string; reason: string }>(["exists", "images.ts", "multi"], { env });
       expect(missing.result.code).toBe(1);
-      expect(missing.value).toMatchObject({ status: "absent", reason: `the index at ${uri} lists linux/arm64 (${arm.digest}), but the registry no longer has that manifest` });
+      expect(missing.value).toMatchObject({
+        status: "absent",
+        reason: `the index at ${uri} lists linux/arm64 (${arm.digest}), but the registry no longer has that manifest`,
+      });
 
       // The second build's "present" is remembered for a few minutes: --no-cache asks the registry again.
       const third = await project.json<BuildReport[]>(["build", "images.ts", "multi", "--no-cache"], { env });
       expect(third.result.code, third.result.stderr).toBe(0);
-      expect(third.value[0]).toMatchObject({ status: "built", uri, reason: `rebuilt: the index at ${uri} lists linux/arm64 (${arm.digest}), but the registry no longer has that manifest` });
+      expect(third.value[0]).toMatchObject({
+        status: "built",
+        uri,
+        reason: `rebuilt: the index at ${uri} lists linux/arm64 (${arm.digest}), but the registry no longer has that manifest`,
+      });
       expect((await inspectRaw(uri)).manifests?.map((m) => m.platform?.architecture)).toEqual(["amd64", "arm64"]);
       const again = await project.json<{ status: string }>(["exists", "images.ts", "multi"], { env });
       expect(again.value.status).toBe("present");
@@ -136,7 +162,9 @@ describe("platforms the engine decides", () => {
     const { result, value } = await project.json<BuildReport[]>(["build", "images.ts", "s390x"], { env });
     expect(result.code, result.stderr).toBe(3);
     expect(value[0]).toMatchObject({ name: "s390x", status: "failed", error: { code: "ENVIRONMENT", field: "platform", value: "linux/s390x" } });
-    expect(value[0]!.error!.message).toMatch(/^Cannot build i13-s390x for linux\/s390x: the engine docker unix:\/\/\S+ cannot run that platform; it builds for linux\/amd64, .*linux\/arm64/);
+    expect(value[0]!.error!.message).toMatch(
+      /^Cannot build i13-s390x for linux\/s390x: the engine docker unix:\/\/\S+ cannot run that platform; it builds for linux\/amd64, .*linux\/arm64/,
+    );
     expect(value[0]!.error!.hint).toContain("qemu-s390x.conf");
     // Nothing was built: no step ran, and the amd64 half was not pushed.
     expect(result.stderr).not.toContain("never built");

@@ -69,7 +69,10 @@ describe("tag", () => {
 
   it("includes the default export, once when it is also a named export", async () => {
     project.write("default-only.ts", `import { Image } from "@imagespec/core";\nexport default Image.fromBase("python:3.12-slim", { name: "dflt" });\n`);
-    project.write("default-named.ts", `import { Image } from "@imagespec/core";\nexport const named = Image.fromBase("python:3.12-slim", { name: "dflt" });\nexport default named;\n`);
+    project.write(
+      "default-named.ts",
+      `import { Image } from "@imagespec/core";\nexport const named = Image.fromBase("python:3.12-slim", { name: "dflt" });\nexport default named;\n`,
+    );
     expect(Object.keys(await tags(["default-only.ts"]))).toEqual(["default"]);
     expect(Object.keys(await tags(["default-named.ts"]))).toEqual(["named"]);
   });
@@ -98,7 +101,14 @@ describe("tag", () => {
     expect(Object.keys(withFlag)).toEqual(["from-yaml"]);
     expect(asFile).toEqual(withFlag);
     expect(withFlag["from-yaml"]!.uri).toMatch(/^from-yaml:[a-z2-7]{26}$/);
-    const expected = new ImageSpec({ name: "from-yaml", baseImage: "python:3.10-slim", pythonVersion: "3.10", packages: ["numpy"], env: { MODE: "yaml" }, root: project.dir });
+    const expected = new ImageSpec({
+      name: "from-yaml",
+      baseImage: "python:3.10-slim",
+      pythonVersion: "3.10",
+      packages: ["numpy"],
+      env: { MODE: "yaml" },
+      root: project.dir,
+    });
     expect(withFlag["from-yaml"]!.tag).toBe(await expected.tag());
   });
 

@@ -94,7 +94,11 @@ export function settingNamesAt(schema: unknown, path: readonly PropertyKey[]): s
  * Checks one builder's settings. `at` is where they were written (`builders.docker`, `builderConfig`,
  * `builderConfig.remote`), so every issue names the full path, e.g. `builders.docker.netwrk`.
  */
-export function checkBuilderSettings(schema: BuilderSettingsSchema, value: unknown, options: { readonly type: string; readonly at: string }): ValidationIssue[] {
+export function checkBuilderSettings(
+  schema: BuilderSettingsSchema,
+  value: unknown,
+  options: { readonly type: string; readonly at: string },
+): ValidationIssue[] {
   const result = schema.safeParse(value);
   if (result.success) return [];
   const prefix = options.at.split(".");
@@ -102,7 +106,11 @@ export function checkBuilderSettings(schema: BuilderSettingsSchema, value: unkno
   const rest: z.core.$ZodIssue[] = [];
   for (const issue of flattenUnions(result.error.issues)) {
     if (issue.code === "invalid_type" && issue.path.length > 0 && valueAt(value, issue.path) === undefined) {
-      issues.push({ field: formatFieldPath([...prefix, ...issue.path]), value: undefined, message: `is required (${issue.expected === "array" ? "a list" : `a ${issue.expected}`})` });
+      issues.push({
+        field: formatFieldPath([...prefix, ...issue.path]),
+        value: undefined,
+        message: `is required (${issue.expected === "array" ? "a list" : `a ${issue.expected}`})`,
+      });
       continue;
     }
     if (issue.code !== "unrecognized_keys") {

@@ -74,9 +74,7 @@ export const secretMountSchema = z.union([
 /** What enters the hash for secret mounts: how the secret appears in the build, never where its value comes from. */
 export function secretIdentity(mounts: readonly SecretMount[] | undefined) {
   if (!mounts) return undefined;
-  return [...mounts]
-    .map((m) => ({ id: m.id, target: m.target, asEnv: m.asEnv }))
-    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return [...mounts].map((m) => ({ id: m.id, target: m.target, asEnv: m.asEnv })).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
 /**
@@ -155,9 +153,7 @@ export const aptPackagesLayer = defineBuiltinLayer({
 export const condaPackagesLayer = defineBuiltinLayer({
   kind: "condaPackages",
   description: "Conda packages, installed with micromamba from the given channels (channel order is priority order).",
-  schema: z
-    .object({ packages: z.array(grammarString(checkCondaPackage)).min(1), channels: z.array(grammarString(checkCondaChannel)).optional() })
-    .strict(),
+  schema: z.object({ packages: z.array(grammarString(checkCondaPackage)).min(1), channels: z.array(grammarString(checkCondaChannel)).optional() }).strict(),
   identity: (f) => ({ ...f, packages: sorted(f.packages) }),
 });
 
@@ -210,7 +206,11 @@ export const commandsLayer = defineBuiltinLayer({
   kind: "commands",
   description: "Shell commands run in order, one step each.",
   schema: z
-    .object({ commands: z.array(grammarString(checkCommand)).min(1), secretMounts: z.array(secretMountSchema).optional(), sshMounts: z.array(sshMountSchema).optional() })
+    .object({
+      commands: z.array(grammarString(checkCommand)).min(1),
+      secretMounts: z.array(secretMountSchema).optional(),
+      sshMounts: z.array(sshMountSchema).optional(),
+    })
     .strict(),
   identity: (f) => ({ ...f, secretMounts: secretIdentity(f.secretMounts), sshMounts: sshIdentity(f.sshMounts) }),
 });

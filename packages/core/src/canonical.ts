@@ -19,7 +19,8 @@ function canonicalize(value: unknown, where: string): unknown {
   if (Array.isArray(value)) return value.map((item, i) => (item === undefined ? null : canonicalize(item, `${where}[${i}]`)));
   if (typeof value === "object") {
     const proto = Object.getPrototypeOf(value);
-    if (proto !== Object.prototype && proto !== null) throw new TypeError(`Cannot hash ${where}: only plain objects, arrays, strings, numbers and booleans can be hashed`);
+    if (proto !== Object.prototype && proto !== null)
+      throw new TypeError(`Cannot hash ${where}: only plain objects, arrays, strings, numbers and booleans can be hashed`);
     const out: Record<string, unknown> = {};
     for (const key of Object.keys(value).sort()) {
       const v = (value as Record<string, unknown>)[key];

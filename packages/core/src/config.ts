@@ -50,14 +50,18 @@ const configSchema = z
         z
           .custom<ImageSpecPlugin>(isPlugin, { message: "expected a plugin made with definePlugin() (import it and list the default export)" })
           .superRefine((plugin, ctx) => {
-            if (plugin.specificationVersion !== SPECIFICATION_VERSION) ctx.addIssue({ code: "custom", message: specificationMismatch(plugin.specificationVersion) });
+            if (plugin.specificationVersion !== SPECIFICATION_VERSION)
+              ctx.addIssue({ code: "custom", message: specificationMismatch(plugin.specificationVersion) });
           }),
       )
       .optional(),
     discovery: z.boolean().optional(),
     priorities: z.record(z.string(), z.number().finite()).optional(),
     builders: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
-    builder: z.string().regex(/^[a-z][a-z0-9-]*$/).optional(),
+    builder: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]*$/)
+      .optional(),
     registry: grammarString(checkRegistry).optional(),
     debianBaseImage: z.string().includes("{python_version}", { message: "must contain {python_version}" }).optional(),
   })
@@ -69,7 +73,12 @@ export function defineConfig(config: ImageSpecConfig): ImageSpecConfig {
     return Object.freeze(parseOrThrow(configSchema, config, "read the imagespec configuration", Object.keys(configSchema.shape))) as ImageSpecConfig;
   } catch (error) {
     const invalid = error as ImageSpecError;
-    throw new ImageSpecError("CONFIG_ERROR", invalid.message, { field: invalid.field, value: invalid.value, issues: invalid.issues, hint: "Fix imagespec.config.ts." });
+    throw new ImageSpecError("CONFIG_ERROR", invalid.message, {
+      field: invalid.field,
+      value: invalid.value,
+      issues: invalid.issues,
+      hint: "Fix imagespec.config.ts.",
+    });
   }
 }
 
@@ -97,12 +106,16 @@ export async function loadConfigFile(file: string): Promise<ImageSpecConfig> {
   }
   // defineConfig() usually runs while the file is imported, so its validation errors surface there too.
   const unusable = (error: unknown) =>
-    new ImageSpecError("CONFIG_ERROR", `Cannot use config ${showValue(file)}: ${errorMessage(error).replace(/^Cannot read the imagespec configuration: /, "")}`, {
-      value: file,
-      cause: error,
-      issues: (error as ImageSpecError).issues,
-      hint: "Fix the fields named above; the file's default export is defineConfig({...}).",
-    });
+    new ImageSpecError(
+      "CONFIG_ERROR",
+      `Cannot use config ${showValue(file)}: ${errorMessage(error).replace(/^Cannot read the imagespec configuration: /, "")}`,
+      {
+        value: file,
+        cause: error,
+        issues: (error as ImageSpecError).issues,
+        hint: "Fix the fields named above; the file's default export is defineConfig({...}).",
+      },
+    );
   let loaded: unknown;
   try {
     loaded = await importModule(absolute);

@@ -84,7 +84,10 @@ export async function discoverPlugins(startDir: string): Promise<DiscoveryResult
       const modulePath = path.resolve(packageDir, entry);
       const inside = path.relative(packageDir, modulePath);
       if (inside === "" || inside.startsWith("..") || path.isAbsolute(inside)) {
-        failures.push({ packageName: name, reason: `"imagespec.plugin" (${entry}) points outside its package; it must be a file inside it, such as "./dist/plugin.js"` });
+        failures.push({
+          packageName: name,
+          reason: `"imagespec.plugin" (${entry}) points outside its package; it must be a file inside it, such as "./dist/plugin.js"`,
+        });
         return;
       }
       try {

@@ -243,11 +243,15 @@ export class ImageBuildEngine {
     if (wanted !== undefined) {
       const named = ordered.find((b) => b.builder.type === wanted);
       if (!named) {
-        throw new ImageSpecError("NO_BUILDER", `Cannot build ${image.name}: no builder of type ${showValue(wanted)} is registered (registered: ${ordered.map((b) => b.builder.type).join(", ") || "none"})`, {
-          field: "builder",
-          value: wanted,
-          hint: "Install the builder's package (e.g. @imagespec/builder-docker) and list it in your package.json dependencies, or pick a registered builder.",
-        });
+        throw new ImageSpecError(
+          "NO_BUILDER",
+          `Cannot build ${image.name}: no builder of type ${showValue(wanted)} is registered (registered: ${ordered.map((b) => b.builder.type).join(", ") || "none"})`,
+          {
+            field: "builder",
+            value: wanted,
+            hint: "Install the builder's package (e.g. @imagespec/builder-docker) and list it in your package.json dependencies, or pick a registered builder.",
+          },
+        );
       }
       const verdict = safeSupports(named.builder, image);
       if (verdict !== true) {
@@ -303,11 +307,15 @@ export class ImageBuildEngine {
         const selected = this.select(current, override);
         const { builder } = selected;
         if (!builder.nativePlatform) {
-          throw new ImageSpecError("NO_BUILDER", `Cannot resolve the platform "native" of ${image.name}: the ${builder.type} builder cannot tell which platform its engine runs`, {
-            field: "platform",
-            value: "native",
-            hint: "Name the platform (e.g. linux/arm64), or build with a builder that resolves native (docker, remote).",
-          });
+          throw new ImageSpecError(
+            "NO_BUILDER",
+            `Cannot resolve the platform "native" of ${image.name}: the ${builder.type} builder cannot tell which platform its engine runs`,
+            {
+              field: "platform",
+              value: "native",
+              hint: "Name the platform (e.g. linux/arm64), or build with a builder that resolves native (docker, remote).",
+            },
+          );
         }
         const config = this.#configFor(current, selected);
         const key = JSON.stringify([builder.type, config]);
@@ -426,7 +434,8 @@ export class ImageBuildEngine {
       if (settings !== undefined) issues.push(...checkBuilderSettings(settings, section, { type, at: `builderConfig.${type}` }));
     }
     for (const [type, value] of Object.entries(image.builderConfig)) {
-      if (types.includes(type) && !sections.has(type)) issues.push({ field: `builderConfig.${type}`, value, message: `is the section of the ${type} builder: expected a mapping of its settings` });
+      if (types.includes(type) && !sections.has(type))
+        issues.push({ field: `builderConfig.${type}`, value, message: `is the section of the ${type} builder: expected a mapping of its settings` });
     }
     if (issues.length === 0) return;
     const lines = issues.map((i) => `${i.field} = ${showValue(i.value)}: ${i.message}`);
@@ -572,11 +581,20 @@ export class ImageBuildEngine {
       const wanted = this.#wanted(node.image, options.builder);
       const named = wanted === undefined ? undefined : this.#builders.find((b) => b.type === wanted);
       if (wanted !== undefined && !named) {
-        throw new ImageSpecError("NO_BUILDER", `Cannot build ${node.image.name}: no builder of type ${showValue(wanted)} is registered (registered: ${[...this.#builders].sort((a, b) => b.priority - a.priority || a.order - b.order).map((b) => b.type).join(", ") || "none"})`, {
-          field: "builder",
-          value: wanted,
-          hint: "Install the builder's package (e.g. @imagespec/builder-docker) and list it in your package.json dependencies, or pick a registered builder.",
-        });
+        throw new ImageSpecError(
+          "NO_BUILDER",
+          `Cannot build ${node.image.name}: no builder of type ${showValue(wanted)} is registered (registered: ${
+            [...this.#builders]
+              .sort((a, b) => b.priority - a.priority || a.order - b.order)
+              .map((b) => b.type)
+              .join(", ") || "none"
+          })`,
+          {
+            field: "builder",
+            value: wanted,
+            hint: "Install the builder's package (e.g. @imagespec/builder-docker) and list it in your package.json dependencies, or pick a registered builder.",
+          },
+        );
       }
       // Settings are checked from the registration, so a typo fails even the run where the tag exists.
       this.#checkBuilderConfig(node.image, named);
@@ -599,7 +617,10 @@ export class ImageBuildEngine {
       const ref = parseImageReference(node.identity.uri);
       if (!ref) continue;
       const client = this.#clientFor(node.image);
-      repositories.set(`${node.image.registryConfig === undefined ? "" : path.resolve(node.image.root, node.image.registryConfig)}\0${ref.domain}/${ref.path}`, { client, domain: ref.domain, path: ref.path });
+      repositories.set(
+        `${node.image.registryConfig === undefined ? "" : path.resolve(node.image.root, node.image.registryConfig)}\0${ref.domain}/${ref.path}`,
+        { client, domain: ref.domain, path: ref.path },
+      );
     }
     const failed: { domain: string; path: string; access: Exclude<PushAccess, { status: "allowed" }> }[] = [];
     await Promise.all(
@@ -625,7 +646,13 @@ export class ImageBuildEngine {
     });
   }
 
-  async #buildOne(node: Node, baseOutcome: BuildOutcome | undefined, options: BuildOptions, signal: AbortSignal, emit: (e: EngineEvent) => void): Promise<BuildOutcome> {
+  async #buildOne(
+    node: Node,
+    baseOutcome: BuildOutcome | undefined,
+    options: BuildOptions,
+    signal: AbortSignal,
+    emit: (e: EngineEvent) => void,
+  ): Promise<BuildOutcome> {
     const { image, identity } = node;
     const selected = node.selected;
     // A skipped image has no builder chosen for it: it is reported with the one it names, if any.

@@ -29,4 +29,7 @@ export interface EnvdLayerContext {
  * `renderers.envd` of a layer definition: the layer's statements, or the reason envd cannot express it (a string),
  * which the builder reports from `supports()`. `fields` are the layer's validated fields, without `kind`.
  */
-export type EnvdLayerRenderer<Fields extends object = Record<string, unknown>> = (fields: Readonly<Fields>, context: EnvdLayerContext) => EnvdLayerRendering | string;
+export type EnvdLayerRenderer<Fields extends object = Record<string, unknown>> = (
+  fields: Readonly<Fields>,
+  context: EnvdLayerContext,
+) => EnvdLayerRendering | string;

@@ -50,7 +50,10 @@ export class ExistenceCache {
     if (!this.enabled) return;
     const entries = this.#load();
     entries.delete(uri);
-    entries.set(uri, platforms && platforms.length > 0 ? [digest ?? null, now, platforms.map(({ platform, digest }) => ({ platform, digest }))] : [digest ?? null, now]);
+    entries.set(
+      uri,
+      platforms && platforms.length > 0 ? [digest ?? null, now, platforms.map(({ platform, digest }) => ({ platform, digest }))] : [digest ?? null, now],
+    );
     this.#changed = true;
   }
 

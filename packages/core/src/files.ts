@@ -152,7 +152,14 @@ export class FileHasher {
       this.stats.read++;
       if (trusted) scope.remember(absolutePath, signature, digest);
     }
-    const entry: FolderEntry = { path: ".", type: "file", mode: Number(stat.mode & 0o7777n), size: Number(stat.size), digest, mtimeMs: Number(stat.mtimeNs / 1_000_000n) };
+    const entry: FolderEntry = {
+      path: ".",
+      type: "file",
+      mode: Number(stat.mode & 0o7777n),
+      size: Number(stat.size),
+      digest,
+      mtimeMs: Number(stat.mtimeNs / 1_000_000n),
+    };
     return { type: "file", digest: fileDigest(entry), entries: [entry] };
   }
 
@@ -262,7 +269,11 @@ async function* verifiedChunks(file: string, expected: HashedFile, follow: boole
     handle = await fs.open(file, follow ? fs.constants.O_RDONLY : fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw changed(file, code === "ENOENT" ? "it was deleted" : code === "ELOOP" ? "it became a symlink" : `it cannot be read (${code ?? String(error)})`, error);
+    throw changed(
+      file,
+      code === "ENOENT" ? "it was deleted" : code === "ELOOP" ? "it became a symlink" : `it cannot be read (${code ?? String(error)})`,
+      error,
+    );
   }
   try {
     const info = await handle.stat();
@@ -287,7 +298,6 @@ async function* verifiedChunks(file: string, expected: HashedFile, follow: boole
     await handle.close();
   }
 }
-
 
 async function hashStreamed(file: string): Promise<string> {
   const handle = await fs.open(file, "r");

@@ -60,7 +60,9 @@ class Scanner {
 export function checkPipRequirement(text: string): string | undefined {
   if (/^(?:(?:git|hg|svn|bzr)\+)?(?:https?|ssh|file|git):\/\//i.test(text.trim())) {
     if (/[\s\0]/.test(text.trim())) return "a URL requirement cannot contain spaces, newlines or NUL";
-    return /^(?:(?:git|hg|svn|bzr)\+)?(?:https?|ssh|file|git):\/\/[^/?#\s]+/i.test(text.trim()) ? undefined : "a URL requirement names a host: git+https://host/org/repo@rev";
+    return /^(?:(?:git|hg|svn|bzr)\+)?(?:https?|ssh|file|git):\/\/[^/?#\s]+/i.test(text.trim())
+      ? undefined
+      : "a URL requirement names a host: git+https://host/org/repo@rev";
   }
   return checkPep508(text);
 }
@@ -182,7 +184,8 @@ export function checkAptPackage(text: string): string | undefined {
 
 // Conda match specs: `name`, `name=1.2`, `name>=1.2,<2`, `channel::name=1.2=build`.
 // Spaces only between name and version: `\s` would let a newline (or a tab, NBSP, ...) through.
-const CONDA_SPEC_RE = /^(?:[A-Za-z0-9_.-]+::)?[A-Za-z0-9_][A-Za-z0-9_.-]*(?: *(?:==?|>=?|<=?|!=|~=) *[A-Za-z0-9_.*+!,<>=|-]+| +[0-9*][A-Za-z0-9_.*+!,<>=|-]*)?(?:=[A-Za-z0-9_.*]+)?$/;
+const CONDA_SPEC_RE =
+  /^(?:[A-Za-z0-9_.-]+::)?[A-Za-z0-9_][A-Za-z0-9_.-]*(?: *(?:==?|>=?|<=?|!=|~=) *[A-Za-z0-9_.*+!,<>=|-]+| +[0-9*][A-Za-z0-9_.*+!,<>=|-]*)?(?:=[A-Za-z0-9_.*]+)?$/;
 export function checkCondaPackage(text: string): string | undefined {
   return CONDA_SPEC_RE.test(text) ? undefined : "a conda package is a match spec such as `numpy`, `numpy=1.26` or `conda-forge::numpy>=1.26,<2`";
 }
@@ -214,7 +217,8 @@ function dockerfileBytes(text: string): number {
 export function checkEnvValue(text: string): string | undefined {
   if (text.includes("\0")) return "an environment value cannot contain NUL";
   const bytes = dockerfileBytes(text);
-  if (bytes > DOCKERFILE_VALUE_LIMIT) return `an environment value is at most ${DOCKERFILE_VALUE_LIMIT} bytes as written in a Dockerfile (this one is ${bytes}); put long content in a file and copy it`;
+  if (bytes > DOCKERFILE_VALUE_LIMIT)
+    return `an environment value is at most ${DOCKERFILE_VALUE_LIMIT} bytes as written in a Dockerfile (this one is ${bytes}); put long content in a file and copy it`;
   return undefined;
 }
 
@@ -266,26 +270,31 @@ export function checkPlatform(text: string): string | undefined {
   if (text === "native") return undefined;
   const parts = text.split("/");
   const [os, arch, variant] = parts;
-  if (parts.length < 2 || parts.length > 3 || !os || !arch) return "a platform is os/arch[/variant], e.g. linux/amd64 or linux/arm64, or native (the build engine's own)";
+  if (parts.length < 2 || parts.length > 3 || !os || !arch)
+    return "a platform is os/arch[/variant], e.g. linux/amd64 or linux/arm64, or native (the build engine's own)";
   if (!GOOS.includes(os)) return `unknown os ${JSON.stringify(os)} (expected one of ${GOOS.slice(0, 4).join(", ")}, ...)`;
   if (!GOARCH.includes(arch)) {
     const alias = ARCH_ALIASES[arch];
-    return alias ? `unknown architecture ${JSON.stringify(arch)}; did you mean ${os}/${alias}?` : `unknown architecture ${JSON.stringify(arch)} (expected one of ${GOARCH.slice(0, 6).join(", ")}, ...)`;
+    return alias
+      ? `unknown architecture ${JSON.stringify(arch)}; did you mean ${os}/${alias}?`
+      : `unknown architecture ${JSON.stringify(arch)} (expected one of ${GOARCH.slice(0, 6).join(", ")}, ...)`;
   }
   if (variant !== undefined && !/^v[0-9]+$/.test(variant)) return `a platform variant is v<number>, e.g. linux/arm/v7`;
   return undefined;
 }
 
 export function checkPythonVersion(text: string): string | undefined {
-  return /^3\.[0-9]{1,2}(\.[0-9]{1,3})?$/.test(text) ? undefined : "a Python version is 3.<minor> or 3.<minor>.<patch>, e.g. \"3.12\" (quote it in YAML: 3.10 unquoted is the number 3.1)";
+  return /^3\.[0-9]{1,2}(\.[0-9]{1,3})?$/.test(text)
+    ? undefined
+    : 'a Python version is 3.<minor> or 3.<minor>.<patch>, e.g. "3.12" (quote it in YAML: 3.10 unquoted is the number 3.1)';
 }
 
 export function checkCudaVersion(text: string): string | undefined {
-  return /^[0-9]{1,2}\.[0-9]{1,2}(\.[0-9]{1,3})?$/.test(text) ? undefined : "a CUDA version is <major>.<minor>[.<patch>], e.g. \"12.4.1\"";
+  return /^[0-9]{1,2}\.[0-9]{1,2}(\.[0-9]{1,3})?$/.test(text) ? undefined : 'a CUDA version is <major>.<minor>[.<patch>], e.g. "12.4.1"';
 }
 
 export function checkCudnnVersion(text: string): string | undefined {
-  return /^[0-9]{1,2}(\.[0-9]{1,3}){0,3}$/.test(text) ? undefined : "a cuDNN version is a major version or a dotted version, e.g. \"9\" or \"8.9.7\"";
+  return /^[0-9]{1,2}(\.[0-9]{1,3}){0,3}$/.test(text) ? undefined : 'a cuDNN version is a major version or a dotted version, e.g. "9" or "8.9.7"';
 }
 
 export function checkIndexUrl(text: string): string | undefined {
@@ -310,7 +319,8 @@ export function checkCommand(text: string): string | undefined {
   if (text.trim().length === 0) return "a command cannot be empty";
   if (text.includes("\0")) return "a command cannot contain NUL";
   const bytes = dockerfileBytes(text);
-  if (bytes > DOCKERFILE_VALUE_LIMIT) return `a command is at most ${DOCKERFILE_VALUE_LIMIT} bytes as written in a Dockerfile (this one is ${bytes}); put a long script in a file, copy it and run that`;
+  if (bytes > DOCKERFILE_VALUE_LIMIT)
+    return `a command is at most ${DOCKERFILE_VALUE_LIMIT} bytes as written in a Dockerfile (this one is ${bytes}); put a long script in a file, copy it and run that`;
   return undefined;
 }
 
@@ -330,7 +340,8 @@ export const NAME_LENGTH_LIMIT = 255;
 export function checkImageName(text: string): string | undefined {
   if (text.length > NAME_LENGTH_LIMIT) return `an image name is at most ${NAME_LENGTH_LIMIT} characters, registry included (this one is ${text.length})`;
   if (REPOSITORY_PATH_RE.test(text)) return undefined;
-  if (text !== text.toLowerCase() && REPOSITORY_PATH_RE.test(text.toLowerCase())) return `image names are lowercase; did you mean ${JSON.stringify(text.toLowerCase())}?`;
+  if (text !== text.toLowerCase() && REPOSITORY_PATH_RE.test(text.toLowerCase()))
+    return `image names are lowercase; did you mean ${JSON.stringify(text.toLowerCase())}?`;
   return "an image name is lowercase path components of letters and digits joined by '.', '_', '__' or '-', separated by '/'";
 }
 
@@ -347,7 +358,8 @@ export function checkRegistry(text: string): string | undefined {
     if (text === text.toLowerCase()) return undefined;
     const host = text.split("/", 1)[0]!;
     const namespace = isRegistryHost(host) ? text.slice(host.length) : text; // a single label is a namespace
-    if (namespace !== namespace.toLowerCase()) return `the path of a registry is lowercase (it is part of every image name); write ${JSON.stringify(text.toLowerCase())}`;
+    if (namespace !== namespace.toLowerCase())
+      return `the path of a registry is lowercase (it is part of every image name); write ${JSON.stringify(text.toLowerCase())}`;
     return `a registry host is written in lowercase here (hosts are case-insensitive, and image references are compared as written); write ${JSON.stringify(text.toLowerCase())}`;
   }
   return "a registry is host[:port][/namespace], e.g. ghcr.io/my-org or 127.0.0.1:5000";
@@ -365,7 +377,9 @@ export function registryWarning(registry: string): string | undefined {
 
 /** An image reference: `[registry/]name[:tag][@digest]`, as Docker reads it. */
 export function checkImageReference(text: string): string | undefined {
-  return parseImageReference(text) !== undefined ? undefined : "an image reference is [registry/]name[:tag][@digest], e.g. ghcr.io/org/base:1.0 (lowercase name, no spaces)";
+  return parseImageReference(text) !== undefined
+    ? undefined
+    : "an image reference is [registry/]name[:tag][@digest], e.g. ghcr.io/org/base:1.0 (lowercase name, no spaces)";
 }
 
 export function checkTag(text: string): string | undefined {

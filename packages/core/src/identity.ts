@@ -116,11 +116,15 @@ export function computeIdentity(image: Image, hasher: FileHasher = defaultFileHa
 
 async function compute(image: Image, hasher: FileHasher): Promise<ImageIdentity> {
   if (image.hasNativePlatform) {
-    throw new ImageSpecError("INVALID_SPEC", `Cannot compute the tag of ${image.name}: its platform "native" is the build engine's own, which is not resolved yet`, {
-      field: "platform",
-      value: NATIVE_PLATFORM,
-      hint: "Let an ImageBuildEngine resolve it (imagespec build, tag, explain and exists do: engine.resolvePlatforms(image)), or name the platform, e.g. linux/arm64.",
-    });
+    throw new ImageSpecError(
+      "INVALID_SPEC",
+      `Cannot compute the tag of ${image.name}: its platform "native" is the build engine's own, which is not resolved yet`,
+      {
+        field: "platform",
+        value: NATIVE_PLATFORM,
+        hint: "Let an ImageBuildEngine resolve it (imagespec build, tag, explain and exists do: engine.resolvePlatforms(image)), or name the platform, e.g. linux/arm64.",
+      },
+    );
   }
   const inputs: TagInput[] = [];
   const base = image.base;
@@ -136,7 +140,11 @@ async function compute(image: Image, hasher: FileHasher): Promise<ImageIdentity>
       .hashFolder(path.resolve(image.root, base.context), await dockerfileContextSelection(dockerfilePath, base.dockerfile))
       .catch((e) => rethrowMissing(e, "context", base.context, image.root));
     // The paths are part of the image id, which the image carries (IMAGESPEC_IMAGE_ID): so they count here too.
-    inputs.push({ name: "base", digest: digestOf({ type: "dockerfile", dockerfile: base.dockerfile, context: base.context }), detail: `${base.dockerfile} in ${base.context}` });
+    inputs.push({
+      name: "base",
+      digest: digestOf({ type: "dockerfile", dockerfile: base.dockerfile, context: base.context }),
+      detail: `${base.dockerfile} in ${base.context}`,
+    });
     inputs.push({
       name: "base.dockerfile",
       digest: fileDigest(dockerfile.entries[0]!, { mode: false }),
@@ -144,7 +152,13 @@ async function compute(image: Image, hasher: FileHasher): Promise<ImageIdentity>
       files: dockerfile.entries,
       source: { path: base.dockerfile, type: "file" },
     });
-    inputs.push({ name: "base.context", digest: context.digest, detail: base.context, files: context.entries, source: { path: base.context, type: "folder", select: "all" } });
+    inputs.push({
+      name: "base.context",
+      digest: context.digest,
+      detail: base.context,
+      files: context.entries,
+      source: { path: base.context, type: "folder", select: "all" },
+    });
   } else {
     const uri = baseReference(base.uri);
     inputs.push({ name: "base", digest: digestOf({ uri }), detail: uri });
@@ -157,7 +171,8 @@ async function compute(image: Image, hasher: FileHasher): Promise<ImageIdentity>
     digest: digestOf([...image.platforms].sort()),
     detail: `${image.platforms.join(",")}${native ? ` (native: ${native.platform} of ${native.source})` : ""}`,
   });
-  if (image.builderOptions !== undefined) inputs.push({ name: "builderOptions", digest: digestOf(image.builderOptions), detail: canonicalJson(image.builderOptions) });
+  if (image.builderOptions !== undefined)
+    inputs.push({ name: "builderOptions", digest: digestOf(image.builderOptions), detail: canonicalJson(image.builderOptions) });
 
   const ignoreFiles = await imageIgnoreFiles(image);
   const fileInputs = image.layers.map(async (layer, i) => {
@@ -172,7 +187,10 @@ async function compute(image: Image, hasher: FileHasher): Promise<ImageIdentity>
       if (kind === "file") {
         const hashed = await hasher.hashFile(abs).catch((e) => rethrowMissing(e, field, input.path, image.root));
         // A copied file counts by its bytes and mode (and its name, where it keeps it); a file only read, by its bytes.
-        const digest = fileDigest(hashed.entries[0]!, { mode: !input.readOnly, name: input.keepsName && !input.readOnly ? path.posix.basename(input.path) : undefined });
+        const digest = fileDigest(hashed.entries[0]!, {
+          mode: !input.readOnly,
+          name: input.keepsName && !input.readOnly ? path.posix.basename(input.path) : undefined,
+        });
         files.push({ name: field, digest, detail: input.path, files: hashed.entries, source: { path: input.path, type: "file" } });
       } else {
         const select = input.select ?? "all";
@@ -247,10 +265,14 @@ export function hashedInput(
     if (source.type === "folder" && (options.select ?? "all") !== (source.select ?? "all")) continue;
     return { absolutePath: wanted, type: source.type, entries: input.files };
   }
-  throw new ImageSpecError("PLUGIN_ERROR", `Cannot send ${JSON.stringify(localPath)} to the build of ${image.name}: no layer declares it as an input, so it is not part of the tag`, {
-    value: localPath,
-    hint: "A layer must list every file or folder it sends in its definition's inputs() (with the same select), so that its bytes enter the tag.",
-  });
+  throw new ImageSpecError(
+    "PLUGIN_ERROR",
+    `Cannot send ${JSON.stringify(localPath)} to the build of ${image.name}: no layer declares it as an input, so it is not part of the tag`,
+    {
+      value: localPath,
+      hint: "A layer must list every file or folder it sends in its definition's inputs() (with the same select), so that its bytes enter the tag.",
+    },
+  );
 }
 
 async function detectType(abs: string, field: string, rel: string): Promise<"file" | "folder"> {
@@ -301,13 +323,17 @@ async function assertInsideRoot(root: string, rel: string, field: string): Promi
     return; // missing: hashing says so, naming the field
   }
   if (isInside(real, realBoundary)) return;
-  throw new ImageSpecError("INVALID_SPEC", `Cannot read ${field} = ${showValue(rel)}: a symbolic link on its path leads outside ${boundary === root ? "the root" : showValue(boundary)}, to ${showValue(real)}`, {
-    field,
-    value: rel,
-    hint:
-      "imagespec never reads through a link that leaves the root (building an untrusted checkout must not copy the build machine's files into an image). " +
-      "Put the files inside the root, or name their real location. Links inside a copied folder are copied as links, as Docker's COPY does.",
-  });
+  throw new ImageSpecError(
+    "INVALID_SPEC",
+    `Cannot read ${field} = ${showValue(rel)}: a symbolic link on its path leads outside ${boundary === root ? "the root" : showValue(boundary)}, to ${showValue(real)}`,
+    {
+      field,
+      value: rel,
+      hint:
+        "imagespec never reads through a link that leaves the root (building an untrusted checkout must not copy the build machine's files into an image). " +
+        "Put the files inside the root, or name their real location. Links inside a copied folder are copied as links, as Docker's COPY does.",
+    },
+  );
 }
 
 function isInside(child: string, parent: string): boolean {

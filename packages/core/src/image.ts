@@ -114,7 +114,10 @@ const optionsSchema = z
     pythonVersion: grammarString(checkPythonVersion).optional(),
     pythonExec: grammarString(checkPythonExec).optional(),
     root: z.string().min(1).optional(),
-    builder: z.string().regex(/^[a-z][a-z0-9-]*$/, "a builder type is lowercase letters, digits and '-'").optional(),
+    builder: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]*$/, "a builder type is lowercase letters, digits and '-'")
+      .optional(),
     builderOptions: z.record(z.string(), z.unknown()).optional(),
     builderConfig: z.record(z.string(), z.unknown()).optional(),
     tagFormat: grammarString(checkTagFormat).optional(),
@@ -124,7 +127,11 @@ const optionsSchema = z
   .superRefine((opts, ctx) => {
     const name = opts.name ?? DEFAULT_IMAGE_NAME;
     if (opts.registry !== undefined && `${opts.registry}/${name}`.length > NAME_LENGTH_LIMIT) {
-      ctx.addIssue({ code: "custom", path: [opts.name === undefined ? "registry" : "name"], message: `the registry and the name together are at most ${NAME_LENGTH_LIMIT} characters (here ${opts.registry.length + 1 + name.length})` });
+      ctx.addIssue({
+        code: "custom",
+        path: [opts.name === undefined ? "registry" : "name"],
+        message: `the registry and the name together are at most ${NAME_LENGTH_LIMIT} characters (here ${opts.registry.length + 1 + name.length})`,
+      });
     }
   });
 
@@ -234,7 +241,7 @@ export class Image {
         field: "base",
         value: base,
         hint:
-          "To build on an image defined in a file, load it and pass it: Image.fromBase(await loadImageSpecFile(\"base.yaml\")). " +
+          'To build on an image defined in a file, load it and pass it: Image.fromBase(await loadImageSpecFile("base.yaml")). ' +
           "In YAML, nest the base's fields as a mapping under base_image. An image really named so takes an explicit tag, e.g. name.yaml:latest.",
       });
     }
@@ -318,11 +325,15 @@ export class Image {
 
   #append(definition: LayerDefinition, fields: unknown, action: string): Image {
     if (this.base.type === "dockerfile") {
-      throw new ImageSpecError("NOT_EXTENDABLE", `Cannot ${action}: this image is built from the Dockerfile ${showValue(this.base.dockerfile)} and takes no layers`, {
-        field: "layers",
-        value: definition.kind,
-        hint: "Put the step in the Dockerfile, or start a new image with Image.fromBase(thisImage) and add layers there.",
-      });
+      throw new ImageSpecError(
+        "NOT_EXTENDABLE",
+        `Cannot ${action}: this image is built from the Dockerfile ${showValue(this.base.dockerfile)} and takes no layers`,
+        {
+          field: "layers",
+          value: definition.kind,
+          hint: "Put the step in the Dockerfile, or start a new image with Image.fromBase(thisImage) and add layers there.",
+        },
+      );
     }
     const layer = createLayer(definition, fields, action);
     return this.#with({ layers: [...this.layers, layer] });
@@ -386,7 +397,10 @@ export class Image {
    * Shell commands, run in order, one step each. `secretMounts` and `sshMounts` (an SSH agent, for `git` over SSH)
    * are available to every one of these steps and to none after them.
    */
-  withCommands(commands: string | readonly string[], options: { secretMounts?: readonly SecretMountInput[]; sshMounts?: readonly SshMountInput[] } = {}): Image {
+  withCommands(
+    commands: string | readonly string[],
+    options: { secretMounts?: readonly SecretMountInput[]; sshMounts?: readonly SshMountInput[] } = {},
+  ): Image {
     return this.#append(commandsLayer, { commands: typeof commands === "string" ? [commands] : commands, ...options }, "add commands");
   }
 
@@ -482,10 +496,14 @@ export class Image {
    */
   withBase(base: string | Image): Image {
     if (this.base.type === "dockerfile") {
-      throw new ImageSpecError("NOT_EXTENDABLE", `Cannot replace the base of ${this.name}: it is built from the Dockerfile ${showValue(this.base.dockerfile)}`, {
-        field: "base",
-        value: typeof base === "string" ? base : base.name,
-      });
+      throw new ImageSpecError(
+        "NOT_EXTENDABLE",
+        `Cannot replace the base of ${this.name}: it is built from the Dockerfile ${showValue(this.base.dockerfile)}`,
+        {
+          field: "base",
+          value: typeof base === "string" ? base : base.name,
+        },
+      );
     }
     return this.#with({ base: Image.fromBase(base).base });
   }
@@ -567,7 +585,9 @@ export class Image {
    */
   async exists(options: { client?: RegistryClient } = {}): Promise<Existence> {
     if (this.registry === undefined) return { status: "unknown", reason: `${this.name} has no registry; a local image is checked by its builder's engine` };
-    const client = options.client ?? new RegistryClient({ credentials: createDockerConfigResolver(this.registryConfig ? { configPath: path.resolve(this.root, this.registryConfig) } : {}) });
+    const client =
+      options.client ??
+      new RegistryClient({ credentials: createDockerConfigResolver(this.registryConfig ? { configPath: path.resolve(this.root, this.registryConfig) } : {}) });
     return client.manifestExists(await this.uri(), { platforms: this.platforms });
   }
 
@@ -664,4 +684,3 @@ export function relativeTo(root: string, file: unknown, field: string): string {
   const rel = path.relative(root, path.resolve(root, file)).split(path.sep).join("/");
   return rel === "" ? "." : rel;
 }
-

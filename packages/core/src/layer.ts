@@ -123,10 +123,14 @@ export function hasBuiltinDefinition(layer: Layer): boolean {
 function define<Kind extends string, Fields extends object>(definition: LayerDefinition<Kind, Fields>, builtin: boolean): LayerDefinition<Kind, Fields> {
   checkSpecificationVersion(definition, `define layer kind ${showValue(definition?.kind)}`);
   if (!/^[a-z][A-Za-z0-9]*(?:[.:/-][a-zA-Z0-9]+)*$/.test(definition.kind)) {
-    throw new ImageSpecError("PLUGIN_ERROR", `Cannot define layer kind ${showValue(definition.kind)}: a kind is camelCase letters and digits, optionally namespaced with '.', ':', '/' or '-'`, {
-      field: "kind",
-      value: definition.kind,
-    });
+    throw new ImageSpecError(
+      "PLUGIN_ERROR",
+      `Cannot define layer kind ${showValue(definition.kind)}: a kind is camelCase letters and digits, optionally namespaced with '.', ':', '/' or '-'`,
+      {
+        field: "kind",
+        value: definition.kind,
+      },
+    );
   }
   const copy = { ...definition };
   Object.defineProperty(copy, LAYER_DEFINITION_MARKER, { value: true });
@@ -176,7 +180,8 @@ export function createLayer<Fields extends object>(definition: LayerDefinition<s
   checkSpecificationVersion(definition, context);
   const broken = illFormedText(fields);
   const result = definition.schema.safeParse(fields);
-  if (!result.success || broken.length > 0) throw invalid(context, withIllFormed(broken, result.success ? [] : zodIssuesToValidation(result.error.issues, fields)));
+  if (!result.success || broken.length > 0)
+    throw invalid(context, withIllFormed(broken, result.success ? [] : zodIssuesToValidation(result.error.issues, fields)));
   const layer = { kind: definition.kind, ...(result.data as object) };
   Object.defineProperty(layer, DEFINITION, { value: definition });
   return deepFreeze(layer) as Layer;

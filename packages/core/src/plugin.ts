@@ -73,9 +73,11 @@ export function definePlugin(plugin: {
   const builders = plugin.builders ?? [];
   const types = new Set<string>();
   builders.forEach((factory, i) => {
-    if (typeof factory?.type !== "string" || !/^[a-z][a-z0-9-]*$/.test(factory.type)) throw fail("a builder type is lowercase letters, digits and '-'", `builders[${i}].type`, factory?.type);
+    if (typeof factory?.type !== "string" || !/^[a-z][a-z0-9-]*$/.test(factory.type))
+      throw fail("a builder type is lowercase letters, digits and '-'", `builders[${i}].type`, factory?.type);
     if (typeof factory.create !== "function") throw fail(`builder ${factory.type} has no create() function`, `builders[${i}].create`, undefined);
-    if (typeof factory.priority !== "number" || !Number.isFinite(factory.priority)) throw fail(`builder ${factory.type} needs a numeric priority`, `builders[${i}].priority`, factory.priority);
+    if (typeof factory.priority !== "number" || !Number.isFinite(factory.priority))
+      throw fail(`builder ${factory.type} needs a numeric priority`, `builders[${i}].priority`, factory.priority);
     if (factory.settings !== undefined && !isSettingsSchema(factory.settings)) {
       throw fail(`builder ${factory.type} declares settings that are not a zod schema`, `builders[${i}].settings`, undefined);
     }
@@ -84,8 +86,10 @@ export function definePlugin(plugin: {
   });
   const requirementsFiles = plugin.requirementsFiles ?? [];
   requirementsFiles.forEach((handler, i) => {
-    if (typeof handler?.fileName !== "string" || !/^[\w.-]+$/.test(handler.fileName)) throw fail("a requirements file handler names a file (e.g. uv.lock)", `requirementsFiles[${i}].fileName`, handler?.fileName);
-    if (typeof handler.apply !== "function") throw fail(`the handler of ${handler.fileName} has no apply() function`, `requirementsFiles[${i}].apply`, undefined);
+    if (typeof handler?.fileName !== "string" || !/^[\w.-]+$/.test(handler.fileName))
+      throw fail("a requirements file handler names a file (e.g. uv.lock)", `requirementsFiles[${i}].fileName`, handler?.fileName);
+    if (typeof handler.apply !== "function")
+      throw fail(`the handler of ${handler.fileName} has no apply() function`, `requirementsFiles[${i}].apply`, undefined);
   });
   const result = {
     specificationVersion: plugin.specificationVersion,

@@ -75,12 +75,21 @@ export interface LoadProjectOptions extends EngineOptions {
 export async function loadProject(options: LoadProjectOptions = {}): Promise<Project> {
   const cwd = options.cwd ?? process.cwd();
   const settings =
-    options.settings ?? (await resolveSettings({ cwd, ...(options.configFile !== undefined && { configFile: options.configFile }), ...(options.env !== undefined && { env: options.env }) }));
+    options.settings ??
+    (await resolveSettings({
+      cwd,
+      ...(options.configFile !== undefined && { configFile: options.configFile }),
+      ...(options.env !== undefined && { env: options.env }),
+    }));
   const { config, configFile } = settings;
   const discovered = config.discovery === false ? { packageJson: undefined, plugins: [], failures: [] } : await discoverPlugins(cwd);
 
   // A plugin imported by the config file wins over the same plugin found as a dependency.
-  const plugins: LoadedPlugin[] = (config.plugins ?? []).map((plugin) => ({ plugin, via: "config" as const, ...(configFile && installedPackage(plugin.name, configFile)) }));
+  const plugins: LoadedPlugin[] = (config.plugins ?? []).map((plugin) => ({
+    plugin,
+    via: "config" as const,
+    ...(configFile && installedPackage(plugin.name, configFile)),
+  }));
   const byName = new Set(plugins.map((p) => p.plugin.name));
   for (const found of discovered.plugins) {
     if (byName.has(found.plugin.name)) continue;
@@ -100,17 +109,22 @@ export async function loadProject(options: LoadProjectOptions = {}): Promise<Pro
       if (checked.has(factory.type)) continue;
       checked.add(factory.type);
       const section = config.builders?.[factory.type];
-      if (section !== undefined && factory.settings !== undefined) settingIssues.push(...checkBuilderSettings(factory.settings, section, { type: factory.type, at: `builders.${factory.type}` }));
+      if (section !== undefined && factory.settings !== undefined)
+        settingIssues.push(...checkBuilderSettings(factory.settings, section, { type: factory.type, at: `builders.${factory.type}` }));
     }
   }
   if (settingIssues.length > 0) {
     const lines = settingIssues.map((i) => `${i.field} = ${showValue(i.value)}: ${i.message}`);
-    throw new ImageSpecError("CONFIG_ERROR", `Cannot use config ${configName}: ${lines.length === 1 ? lines[0] : `${lines.length} invalid settings:\n  - ${lines.join("\n  - ")}`}`, {
-      field: settingIssues[0]!.field,
-      value: settingIssues[0]!.value,
-      issues: settingIssues,
-      hint: `Fix builders in ${configName}; \`imagespec builders\` lists the builders and the packages whose README lists their settings.`,
-    });
+    throw new ImageSpecError(
+      "CONFIG_ERROR",
+      `Cannot use config ${configName}: ${lines.length === 1 ? lines[0] : `${lines.length} invalid settings:\n  - ${lines.join("\n  - ")}`}`,
+      {
+        field: settingIssues[0]!.field,
+        value: settingIssues[0]!.value,
+        issues: settingIssues,
+        hint: `Fix builders in ${configName}; \`imagespec builders\` lists the builders and the packages whose README lists their settings.`,
+      },
+    );
   }
 
   // Registration order breaks priority ties: config plugins in the order listed, then dependencies by package name.
@@ -120,7 +134,10 @@ export async function loadProject(options: LoadProjectOptions = {}): Promise<Pro
     for (const factory of loaded.plugin.builders) {
       const first = offeredBy.get(factory.type);
       if (first !== undefined) {
-        failures.push({ packageName: source, reason: `its ${factory.type} builder was not registered: ${first} already offers the builder type ${factory.type} (the first one found is kept)` });
+        failures.push({
+          packageName: source,
+          reason: `its ${factory.type} builder was not registered: ${first} already offers the builder type ${factory.type} (the first one found is kept)`,
+        });
         continue;
       }
       offeredBy.set(factory.type, source);
@@ -136,7 +153,12 @@ export async function loadProject(options: LoadProjectOptions = {}): Promise<Pro
         ...(loaded.declaredIn !== undefined && { from: loaded.declaredIn }),
         ...(factory.description !== undefined && { description: factory.description }),
       };
-      const registration = { priority, source: loaded.packageName ?? loaded.plugin.name, config: settings, ...(factory.settings !== undefined && { settings: factory.settings }) };
+      const registration = {
+        priority,
+        source: loaded.packageName ?? loaded.plugin.name,
+        config: settings,
+        ...(factory.settings !== undefined && { settings: factory.settings }),
+      };
       if (options.deferBuilders) {
         engine.registerFactory(factory.type, () => factory.create({ config: settings }), registration);
         builders.push(info);
@@ -161,7 +183,9 @@ export async function loadProject(options: LoadProjectOptions = {}): Promise<Pro
     for (const type of Object.keys(config[field] ?? {})) {
       if (offeredBy.has(type)) continue;
       const suggestion = closestMatch(type, offeredBy.keys());
-      warnings.push(`${field}.${type} in ${configName} has no effect: no plugin offers a builder of type ${type} (offered: ${offered})${suggestion ? `; did you mean ${field}.${suggestion}?` : ""}`);
+      warnings.push(
+        `${field}.${type} in ${configName} has no effect: no plugin offers a builder of type ${type} (offered: ${offered})${suggestion ? `; did you mean ${field}.${suggestion}?` : ""}`,
+      );
     }
   }
   const prepared = new WeakMap<Image, Image>();

@@ -86,7 +86,8 @@ export function mountValueProblem(value: string): string | undefined {
     return `it contains ${describeCharacter(outside[0])}; BuildKit reads --mount flags byte by byte, so only printable ASCII arrives as written (a non-ASCII character can end the flag and run the rest as a command)`;
   }
   const special = /[$\\'"]/.exec(value);
-  if (special) return `it contains ${JSON.stringify(special[0])}, which newer BuildKit versions expand or unquote in --mount options and older ones keep as written`;
+  if (special)
+    return `it contains ${JSON.stringify(special[0])}, which newer BuildKit versions expand or unquote in --mount options and older ones keep as written`;
   return undefined;
 }
 
@@ -115,7 +116,12 @@ export function fitsMountOption(value: string): boolean {
 export function dockerfileFlag(name: string, value: string): string {
   if (!/^[a-z][a-z0-9-]*$/.test(name)) throw unquotable(name, "a Dockerfile flag name", "it is not lowercase letters, digits and '-'");
   const outside = /[^\x20-\x7e]/u.exec(value);
-  if (outside) throw unquotable(value, `the Dockerfile flag --${name}`, `it contains ${describeCharacter(outside[0])}; BuildKit reads instruction flags byte by byte, so only printable ASCII arrives as written`);
+  if (outside)
+    throw unquotable(
+      value,
+      `the Dockerfile flag --${name}`,
+      `it contains ${describeCharacter(outside[0])}; BuildKit reads instruction flags byte by byte, so only printable ASCII arrives as written`,
+    );
   return `--${name}=${value.replace(/[ "'\\]/g, (c) => `\\${c}`)}`;
 }
 

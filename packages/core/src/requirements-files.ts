@@ -45,11 +45,15 @@ export function requirementsFileHandler(fileName: string, root: string): Require
   if (known) return known;
   const manifest = resolvePackageJson(packageName, from);
   if (manifest === undefined) {
-    throw new ImageSpecError("PLUGIN_ERROR", `Cannot install requirements from ${fileName}: ${packageName}, which turns it into layers, is not installed in the project at ${from}`, {
-      field: "requirements",
-      value: fileName,
-      hint: `Add it to your project: npm install ${packageName} (or pnpm add ${packageName}).`,
-    });
+    throw new ImageSpecError(
+      "PLUGIN_ERROR",
+      `Cannot install requirements from ${fileName}: ${packageName}, which turns it into layers, is not installed in the project at ${from}`,
+      {
+        field: "requirements",
+        value: fileName,
+        hint: `Add it to your project: npm install ${packageName} (or pnpm add ${packageName}).`,
+      },
+    );
   }
   const handler = loadHandler(packageName, manifest, fileName);
   cache.set(key, handler);

@@ -34,10 +34,14 @@ export async function loadImageSpecFile(file: string): Promise<ImageSpec> {
   try {
     text = await readFile(absolute, "utf8");
   } catch (error) {
-    throw new ImageSpecError("FILE_NOT_FOUND", `Cannot load image spec ${showValue(file)}: the file cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`, {
-      value: file,
-      cause: error,
-    });
+    throw new ImageSpecError(
+      "FILE_NOT_FOUND",
+      `Cannot load image spec ${showValue(file)}: the file cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+      {
+        value: file,
+        cause: error,
+      },
+    );
   }
   return parseImageSpecYaml(text, { root: path.dirname(absolute), source: file });
 }
@@ -56,14 +60,22 @@ export function parseImageSpecYaml(text: string, options: { root: string; source
     };
     const first = describe(doc.errors[0]!);
     const more = doc.errors.length > 1 ? `\n(and ${doc.errors.length - 1} more YAML error${doc.errors.length > 2 ? "s" : ""})` : "";
-    throw new ImageSpecError("INVALID_SPEC", `Cannot load image spec ${where(doc.errors[0]!)}: ${first.text}${first.frame ? `\n\n${first.frame}` : ""}${more}`, {
-      value: source,
-      hint: "Fix the YAML syntax at that line; strings with ':', '#', '[' or '{' in them need quotes.",
-      issues: doc.errors.map((e) => ({ field: where(e), value: undefined, message: describe(e).text })),
-    });
+    throw new ImageSpecError(
+      "INVALID_SPEC",
+      `Cannot load image spec ${where(doc.errors[0]!)}: ${first.text}${first.frame ? `\n\n${first.frame}` : ""}${more}`,
+      {
+        value: source,
+        hint: "Fix the YAML syntax at that line; strings with ':', '#', '[' or '{' in them need quotes.",
+        issues: doc.errors.map((e) => ({ field: where(e), value: undefined, message: describe(e).text })),
+      },
+    );
   }
   if (!yaml().isMap(doc.contents)) {
-    throw new ImageSpecError("INVALID_SPEC", `Cannot load image spec ${source}: the top level must be a mapping of spec fields (name, python_version, packages, ...)`, { value: source });
+    throw new ImageSpecError(
+      "INVALID_SPEC",
+      `Cannot load image spec ${source}: the top level must be a mapping of spec fields (name, python_version, packages, ...)`,
+      { value: source },
+    );
   }
   return mappingToSpec(doc.contents, options.root, source, "");
 }
@@ -78,7 +90,11 @@ function mappingToSpec(map: Node, root: string, source: string, prefix: string):
     const field = FIELD_BY_KEY.get(key);
     if (!field) {
       const suggestion = closest(key);
-      issues.push({ field: prefix + key, value: pair.value ? toJS(pair.value as Node, false) : null, message: `is not a spec field${suggestion ? `; did you mean ${suggestion}?` : ""}` });
+      issues.push({
+        field: prefix + key,
+        value: pair.value ? toJS(pair.value as Node, false) : null,
+        message: `is not a spec field${suggestion ? `; did you mean ${suggestion}?` : ""}`,
+      });
       continue;
     }
     const earlier = seenAs.get(field);
@@ -127,7 +143,8 @@ function toJS(node: Node, numbersAsText: boolean): unknown {
   if (yaml().isSeq(node)) return node.items.map((item) => toJS(item as Node, numbersAsText));
   if (yaml().isMap(node)) {
     const out: Record<string, unknown> = {};
-    for (const pair of node.items) out[yaml().isScalar(pair.key) ? String(pair.key.value) : String(pair.key)] = pair.value == null ? null : toJS(pair.value as Node, numbersAsText);
+    for (const pair of node.items)
+      out[yaml().isScalar(pair.key) ? String(pair.key.value) : String(pair.key)] = pair.value == null ? null : toJS(pair.value as Node, numbersAsText);
     return out;
   }
   return (node as { toJSON?: () => unknown }).toJSON?.();

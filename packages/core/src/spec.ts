@@ -134,7 +134,10 @@ export interface ImageSpecFields {
 }
 
 const strings = (check: (v: string) => string | undefined) => z.array(grammarString(check));
-const localFile = z.string().min(1).refine((p) => !/[\0\r\n]/.test(p), { message: "a path cannot contain NUL or newlines" });
+const localFile = z
+  .string()
+  .min(1)
+  .refine((p) => !/[\0\r\n]/.test(p), { message: "a path cannot contain NUL or newlines" });
 
 /** The spec schema; not part of the public API (index.ts), read by tools/docs to generate the JSON Schema. */
 export const specSchema = z
@@ -145,7 +148,9 @@ export const specSchema = z
     pythonVersion: grammarString(checkPythonVersion).optional(),
     pythonExec: grammarString(checkPythonExec).optional(),
     packages: strings(checkPipRequirement).optional(),
-    requirements: localFile.refine((p) => p.toLowerCase().endsWith(".txt") || isLockFile(p), { message: "a requirements file is a .txt file, a uv.lock or a poetry.lock" }).optional(),
+    requirements: localFile
+      .refine((p) => p.toLowerCase().endsWith(".txt") || isLockFile(p), { message: "a requirements file is a .txt file, a uv.lock or a poetry.lock" })
+      .optional(),
     condaPackages: strings(checkCondaPackage).optional(),
     condaChannels: strings(checkCondaChannel).optional(),
     aptPackages: strings(checkAptPackage).optional(),
@@ -155,13 +160,19 @@ export const specSchema = z
         z.custom<ImageSpec | Image>((v) => isImageSpec(v) || isImage(v), { message: "expected an image reference, an ImageSpec or an Image" }),
       ])
       .optional(),
-    builder: z.string().regex(/^[a-z][a-z0-9-]*$/, "a builder type is lowercase letters, digits and '-'").optional(),
+    builder: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]*$/, "a builder type is lowercase letters, digits and '-'")
+      .optional(),
     sourceRoot: localFile.optional(),
     // flytekit's CopyFileDetection spellings are turned into these before validation (fromFlyteConventions); the enum
     // lists them too, so the JSON Schema generated from this one accepts what the loader accepts.
     sourceCopyMode: z
       .enum(["all", "tracked", "none", ...FLYTE_SOURCE_COPY_MODES])
-      .transform((mode): SourceCopyMode => (mode === "ALL" || mode === "LOADED_MODULES" || mode === "loaded_modules" ? "all" : mode === "NO_COPY" || mode === "no_copy" ? "none" : mode))
+      .transform(
+        (mode): SourceCopyMode =>
+          mode === "ALL" || mode === "LOADED_MODULES" || mode === "loaded_modules" ? "all" : mode === "NO_COPY" || mode === "no_copy" ? "none" : mode,
+      )
       .optional(),
     copy: strings(checkContainedRelativePath).optional(),
     env: z.record(envName, grammarString(checkEnvValue)).optional(),
@@ -207,7 +218,8 @@ export const specSchema = z
   .strict()
   .superRefine((spec, ctx) => {
     if (spec.cudnn !== undefined && spec.cuda === undefined) ctx.addIssue({ code: "custom", path: ["cudnn"], message: "cudnn needs cuda as well" });
-    if (spec.condaChannels?.length && !spec.condaPackages?.length) ctx.addIssue({ code: "custom", path: ["condaChannels"], message: "channels have no effect without condaPackages" });
+    if (spec.condaChannels?.length && !spec.condaPackages?.length)
+      ctx.addIssue({ code: "custom", path: ["condaChannels"], message: "channels have no effect without condaPackages" });
     const installsWithPip = Boolean(spec.packages?.length || spec.requirements);
     for (const field of ["pipIndex", "pipExtraIndexUrl", "pipSecretMounts", "pipExtraArgs"] as const) {
       const value = spec[field];
@@ -230,7 +242,8 @@ const SPEC_MARKER = Symbol.for("imagespec.spec");
 let inheritedWarnings: readonly string[] = [];
 
 const snakeToCamel = (key: string) => (/^[a-z][a-z0-9]*(?:_[a-z0-9]+)+$/.test(key) ? key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase()) : key);
-const isPlainObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value) && Object.getPrototypeOf(value) === Object.prototype;
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value) && Object.getPrototypeOf(value) === Object.prototype;
 
 /**
  * flytekit's spellings and conventions, turned into this schema's, with a warning for every change of meaning.
@@ -247,7 +260,9 @@ function fromFlyteConventions(input: ImageSpecFields): { fields: ImageSpecFields
     const lower = value.toLowerCase();
     if ((field === "name" ? checkImageName : checkRegistry)(lower) !== undefined) continue; // still invalid: report it as written
     fields[field] = lower;
-    warnings.push(`${field} ${showValue(value)} is used as ${showValue(lower)}: image references are lowercase (flytekit lower-cases them too); write it in lowercase to silence this warning`);
+    warnings.push(
+      `${field} ${showValue(value)} is used as ${showValue(lower)}: image references are lowercase (flytekit lower-cases them too); write it in lowercase to silence this warning`,
+    );
   }
   // flytekit's examples write `registry: <docker hub user>`: valid, as Docker reads it, and said out loud.
   const hub = typeof fields.registry === "string" && checkRegistry(fields.registry) === undefined ? registryWarning(fields.registry) : undefined;
@@ -270,8 +285,13 @@ function fromFlyteConventions(input: ImageSpecFields): { fields: ImageSpecFields
       config[Object.hasOwn(fields.builderConfig, camel) && camel !== key ? key : camel] = value;
     }
     fields.builderConfig = config;
-    if (config.uvImage !== undefined && !(typeof fields.requirements === "string" && path.posix.basename(fields.requirements.replaceAll("\\", "/")) === "uv.lock")) {
-      warnings.push("builderConfig.uvImage has no effect: only requirements: uv.lock installs with uv here (packages and .txt requirements are installed with pip)");
+    if (
+      config.uvImage !== undefined &&
+      !(typeof fields.requirements === "string" && path.posix.basename(fields.requirements.replaceAll("\\", "/")) === "uv.lock")
+    ) {
+      warnings.push(
+        "builderConfig.uvImage has no effect: only requirements: uv.lock installs with uv here (packages and .txt requirements are installed with pip)",
+      );
     }
   }
   return { fields: fields as ImageSpecFields, warnings };
@@ -333,10 +353,14 @@ export class ImageSpec {
     ].join("\n");
     const result = await execa(python, ["-c", script, ...pinnedPackages], { reject: false });
     if (result.failed) {
-      throw new ImageSpecError("ENVIRONMENT", `Cannot read the local Python environment: running ${showValue(python)} failed: ${String(result.stderr || result.message).trim()}`, {
-        value: python,
-        hint: "Install python3, or point IMAGESPEC_PYTHON at the interpreter whose packages you want pinned.",
-      });
+      throw new ImageSpecError(
+        "ENVIRONMENT",
+        `Cannot read the local Python environment: running ${showValue(python)} failed: ${String(result.stderr || result.message).trim()}`,
+        {
+          value: python,
+          hint: "Install python3, or point IMAGESPEC_PYTHON at the interpreter whose packages you want pinned.",
+        },
+      );
     }
     const env = JSON.parse(String(result.stdout)) as { version: string; packages: Record<string, string | null> };
     const missing = Object.entries(env.packages).filter(([, v]) => v === null);
@@ -465,9 +489,7 @@ function compile(spec: ImageSpecData): Image {
   const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as ImageOptions;
   const base = spec.baseImage;
   let image =
-    base === undefined
-      ? Image.fromDebianBase(defined)
-      : Image.fromBase(typeof base === "string" ? base : isImageSpec(base) ? base.toImage() : base, defined);
+    base === undefined ? Image.fromDebianBase(defined) : Image.fromBase(typeof base === "string" ? base : isImageSpec(base) ? base.toImage() : base, defined);
 
   const pip: PipOptions = {
     ...(spec.pipIndex !== undefined && { indexUrl: spec.pipIndex }),
@@ -492,7 +514,10 @@ function compile(spec: ImageSpecData): Image {
     }
   }
   for (const item of spec.copy ?? []) {
-    const rel = item.split(/\/+/).filter((p) => p !== "" && p !== ".").join("/");
+    const rel = item
+      .split(/\/+/)
+      .filter((p) => p !== "" && p !== ".")
+      .join("/");
     image = image.withLayer(copyLayer, { src: rel || ".", dst: rel ? `/root/${rel}` : "/root", type: "auto" });
   }
   if (spec.sourceRoot !== undefined && spec.sourceCopyMode !== "none") {
@@ -529,7 +554,8 @@ function trySplitArgs(text: string): string[] | string {
       else current += c;
     } else if (quote === '"') {
       if (c === '"') quote = undefined;
-      else if (c === "\\" && text[i + 1] === "\n") i++; // a line continuation, as in sh
+      else if (c === "\\" && text[i + 1] === "\n")
+        i++; // a line continuation, as in sh
       else if (c === "\\" && i + 1 < text.length && '"\\$`'.includes(text[i + 1]!)) current += text[++i];
       else current += c;
     } else if (c === "'" || c === '"') {
@@ -554,7 +580,10 @@ function trySplitArgs(text: string): string[] | string {
 }
 
 function secretIdFromPath(src: string): string {
-  const id = path.basename(src).replace(/[^A-Za-z0-9_.-]/g, "_").replace(/^[.-]+/, "");
+  const id = path
+    .basename(src)
+    .replace(/[^A-Za-z0-9_.-]/g, "_")
+    .replace(/^[.-]+/, "");
   return id || "secret";
 }
 

@@ -59,14 +59,24 @@ export function zodIssuesToValidation(issues: readonly z.core.$ZodIssue[], input
       for (const key of issue.keys) {
         const path = [...issue.path, key];
         const suggestion = issue.path.length === 0 && knownKeys ? closestMatch(key, knownKeys) : undefined;
-        out.push({ field: formatFieldPath(path), value: locate(input, path).value, message: `is not a known field${suggestion ? `; did you mean ${suggestion}?` : ""}` });
+        out.push({
+          field: formatFieldPath(path),
+          value: locate(input, path).value,
+          message: `is not a known field${suggestion ? `; did you mean ${suggestion}?` : ""}`,
+        });
       }
       continue;
     }
     if (issue.code === "invalid_union" && issue.errors.length > 0) {
       // Report the branch that got furthest rather than "invalid input".
       const best = [...issue.errors].sort((a, b) => depth(b) - depth(a))[0]!;
-      out.push(...zodIssuesToValidation(best.map((i) => ({ ...i, path: [...issue.path, ...i.path] })), input, knownKeys));
+      out.push(
+        ...zodIssuesToValidation(
+          best.map((i) => ({ ...i, path: [...issue.path, ...i.path] })),
+          input,
+          knownKeys,
+        ),
+      );
       continue;
     }
     if (issue.code === "invalid_key") {

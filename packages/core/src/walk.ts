@@ -121,7 +121,13 @@ function listDir(dir: string | Buffer): Name[] | undefined {
     }
     return readdirSync(dir, { withFileTypes: true, encoding: "buffer" }).map((d) => {
       const validName = isUtf8(d.name);
-      return { name: validName ? d.name.toString("utf8") : goString(d.name), binary: d.name.toString("latin1"), bytes: validName ? undefined : d.name, validName, isDir: d.isDirectory() };
+      return {
+        name: validName ? d.name.toString("utf8") : goString(d.name),
+        binary: d.name.toString("latin1"),
+        bytes: validName ? undefined : d.name,
+        validName,
+        isDir: d.isDirectory(),
+      };
     });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
@@ -159,7 +165,16 @@ export async function walkFolder(root: string, selection: FolderSelection, visit
   const stack: PendingDir[] = [
     {
       abs: root,
-      state: { rel: "", relBytes: "", gitignores, repository, gitIgnored: false, docker: matchers.map(() => undefined), unselected: undefined, mayBeRepository: false },
+      state: {
+        rel: "",
+        relBytes: "",
+        gitignores,
+        repository,
+        gitIgnored: false,
+        docker: matchers.map(() => undefined),
+        unselected: undefined,
+        mayBeRepository: false,
+      },
     },
   ];
   let sliceStart = performance.now();

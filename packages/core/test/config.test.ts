@@ -26,7 +26,13 @@ async function configError(promise: Promise<unknown>): Promise<ImageSpecError> {
 describe("defineConfig", () => {
   it("returns the configuration, frozen", () => {
     const plugin = definePlugin({ specificationVersion: "v1", name: "p" });
-    const config = defineConfig({ plugins: [plugin], discovery: false, priorities: { envd: 200 }, builders: { envd: { binary: "/opt/envd" } }, builder: "envd" });
+    const config = defineConfig({
+      plugins: [plugin],
+      discovery: false,
+      priorities: { envd: 200 },
+      builders: { envd: { binary: "/opt/envd" } },
+      builder: "envd",
+    });
     expect(config.plugins).toEqual([plugin]);
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -90,7 +96,9 @@ export default defineConfig({ plugins: [plugin], priorities: { envd: 200 } });
   });
 
   it("reports the fields defineConfig() rejected while the file loaded, once, naming the file", async () => {
-    const dir = configProject({ "imagespec.config.ts": `import { defineConfig } from "@imagespec/core";\nexport default defineConfig({ discovery: "no" } as never);\n` });
+    const dir = configProject({
+      "imagespec.config.ts": `import { defineConfig } from "@imagespec/core";\nexport default defineConfig({ discovery: "no" } as never);\n`,
+    });
     const error = await configError(loadConfigFile(path.join(dir, "imagespec.config.ts")));
     expect(error.message).toBe(`Cannot use config "${path.join(dir, "imagespec.config.ts")}": discovery = "no": expected a boolean`);
     expect(error.issues).toHaveLength(1);

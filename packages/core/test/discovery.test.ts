@@ -21,7 +21,8 @@ async function consumerProject(manager: Manager): Promise<string> {
   // A plugin from a core of another contract version: made with its definePlugin (the shared marker), stating "v2".
   writePluginPackage(path.join(vendor, "future-plugin"), {
     name: "future-plugin",
-    source: 'const p = { specificationVersion: "v2", name: "future-plugin", builders: [], requirementsFiles: [] };\nObject.defineProperty(p, Symbol.for("imagespec.plugin"), { value: true });\nexport default p;\n',
+    source:
+      'const p = { specificationVersion: "v2", name: "future-plugin", builders: [], requirementsFiles: [] };\nObject.defineProperty(p, Symbol.for("imagespec.plugin"), { value: true });\nexport default p;\n',
   });
   writePluginPackage(path.join(vendor, "missing-entry"), { name: "missing-entry", entry: "./dist/plugin.js" });
   writePluginPackage(path.join(vendor, "escaping-entry"), { name: "escaping-entry", entry: "../../outside.js" });
@@ -29,7 +30,8 @@ async function consumerProject(manager: Manager): Promise<string> {
   write(dir, { "outside.js": 'export default "never loaded";\n' });
 
   // npm: folders are linked, a tarball is extracted into a real folder (as from a registry). pnpm: copies in .pnpm.
-  const beta = manager === "npm" ? `file:${path.relative(dir, await pack(path.join(vendor, "beta-builder"), path.join(dir, "tarballs")))}` : "file:./vendor/beta-builder";
+  const beta =
+    manager === "npm" ? `file:${path.relative(dir, await pack(path.join(vendor, "beta-builder"), path.join(dir, "tarballs")))}` : "file:./vendor/beta-builder";
   const core = manager === "npm" ? `file:${CORE_DIR}` : `link:${CORE_DIR}`;
   const manifest = {
     name: `consumer-${manager}`,

@@ -8,7 +8,20 @@ export interface DockerignoreCase {
   readonly files: readonly (string | Buffer)[];
 }
 
-const ordinary = ["a.txt", "b.md", "README.md", "secret.txt", "SECRET.txt", "src/app.py", "src/app.pyc", "src/sub/deep.txt", "docs/guide.md", "docs/img/logo.png", ".env", "empty/"];
+const ordinary = [
+  "a.txt",
+  "b.md",
+  "README.md",
+  "secret.txt",
+  "SECRET.txt",
+  "src/app.py",
+  "src/app.pyc",
+  "src/sub/deep.txt",
+  "docs/guide.md",
+  "docs/img/logo.png",
+  ".env",
+  "empty/",
+];
 
 export const DOCKERIGNORE_CASES: readonly DockerignoreCase[] = [
   { name: "plain-names", dockerignore: "a.txt\ndocs\n", files: ordinary },
@@ -30,13 +43,21 @@ export const DOCKERIGNORE_CASES: readonly DockerignoreCase[] = [
   { name: "escape-is-go-regexp", dockerignore: "\\a\n", files: ["a", "b"] },
   { name: "escaped-star", dockerignore: "\\*.txt\n", files: ["*.txt", "a.txt"] },
   { name: "perl-class", dockerignore: "file\\d\n", files: ["file1", "filed", "file12"] },
-  { name: "regexp-characters-are-literal", dockerignore: "a+b\nc(d)\ne{2}\nf|g\nh$\ni.j\n", files: ["a+b", "aab", "ab", "c(d)", "cd", "e{2}", "ee", "f|g", "f", "h$", "h", "i.j", "ixj"] },
+  {
+    name: "regexp-characters-are-literal",
+    dockerignore: "a+b\nc(d)\ne{2}\nf|g\nh$\ni.j\n",
+    files: ["a+b", "aab", "ab", "c(d)", "cd", "e{2}", "ee", "f|g", "f", "h$", "h", "i.j", "ixj"],
+  },
   { name: "anchor-is-go-regexp", dockerignore: "a^b\n[^a]^\n", files: ["a^b", "ab", "x^"] },
   { name: "leading-slash-and-dot", dockerignore: "/a.txt\n./b.md\n", files: ordinary },
   { name: "clean-parent-references", dockerignore: "src/../docs\nx/./y\n", files: [...ordinary, "x/y", "x/z"] },
   { name: "trailing-slash", dockerignore: "src/\n", files: ordinary },
   { name: "comments-and-blank-lines", dockerignore: "# a.txt\n\n   \nb.md\n #c\n", files: [...ordinary, " #c", "#c"] },
-  { name: "bom-before-comment", dockerignore: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from("# a comment\na.txt\n")]), files: [...ordinary, "# a comment"] },
+  {
+    name: "bom-before-comment",
+    dockerignore: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from("# a comment\na.txt\n")]),
+    files: [...ordinary, "# a comment"],
+  },
   { name: "crlf-lines", dockerignore: "a.txt\r\nb.md\r\n", files: ordinary },
   { name: "surrounding-whitespace", dockerignore: "  a.txt  \n\tb.md\n!  README.md\n", files: ordinary },
   { name: "exception-in-excluded-folder", dockerignore: "docs\n!docs/guide.md\n", files: ordinary },
@@ -48,7 +69,11 @@ export const DOCKERIGNORE_CASES: readonly DockerignoreCase[] = [
   { name: "everything-but", dockerignore: "*\n!*.md\n", files: ordinary },
   { name: "exclude-all", dockerignore: "*\n", files: ordinary },
   { name: "double-star-exception", dockerignore: "**/*.txt\n!src/**/*.txt\n", files: ordinary },
-  { name: "unrelated-exception", dockerignore: "node_modules\n!README.md\n", files: ["node_modules/a/index.js", "node_modules/b/README.md", "README.md", "x.md"] },
+  {
+    name: "unrelated-exception",
+    dockerignore: "node_modules\n!README.md\n",
+    files: ["node_modules/a/index.js", "node_modules/b/README.md", "README.md", "x.md"],
+  },
   { name: "dockerignore-ignores-itself", dockerignore: ".dockerignore\n.env\n", files: ordinary },
   { name: "hidden-files", dockerignore: ".*\n", files: [...ordinary, "src/.hidden"] },
   { name: "slash-star-star-slash", dockerignore: "docs/**/*.png\n", files: ordinary },

@@ -52,7 +52,10 @@ describe(".dockerignore, compared with docker build", () => {
     const tasks = DOCKERIGNORE_CASES.map((c, i) => async () => {
       const dir = context(c);
       const docker = await dockerSelection(client, dir, `i11-dockerignore-oracle:${process.pid}-${i}`);
-      results.set(c.name, { docker: "error" in docker ? { error: docker.error } : { entries: describeEntries(docker) }, imagespec: await imagespecOutcome(dir) });
+      results.set(c.name, {
+        docker: "error" in docker ? { error: docker.error } : { entries: describeEntries(docker) },
+        imagespec: await imagespecOutcome(dir),
+      });
     });
     await inParallel(tasks, 4);
   }, 600_000);
@@ -95,7 +98,9 @@ describe("a Dockerfile's context, compared with docker build (BuildKit)", () => 
     }
     const identity = await Image.fromDockerfile("docker/app.Dockerfile", { root, context: "ctx" }).identity();
     const ours = identity.inputs.find((i) => i.name === "base.context")!.files!;
-    const docker = await dockerSelection(buildkitDockerClient(), path.join(root, "ctx"), `i11-dockerfile-ignore:${process.pid}`, { dockerfile: path.join(root, "docker/app.Dockerfile") });
+    const docker = await dockerSelection(buildkitDockerClient(), path.join(root, "ctx"), `i11-dockerfile-ignore:${process.pid}`, {
+      dockerfile: path.join(root, "docker/app.Dockerfile"),
+    });
     expect("error" in docker).toBe(false);
     expect(describeEntries(ours.map((e) => [e.path, { type: e.type, mode: e.mode }]))).toEqual(describeEntries(docker as Map<string, ImageEntry>));
     expect(ours.map((e) => e.path)).toEqual(expect.arrayContaining(["a.txt", "c.txt", "build/out.js", "KEEP.md"]));

@@ -33,7 +33,10 @@ interface Recorded {
 }
 
 /** A builder that records what it was asked to build: the boundary the engine talks to. */
-function recordingBuilder(type: string, options: { refuse?: (image: Image) => string | undefined; fail?: (image: Image) => boolean; delayMs?: number; localImages?: Set<string> } = {}): Recorded["builder"] {
+function recordingBuilder(
+  type: string,
+  options: { refuse?: (image: Image) => string | undefined; fail?: (image: Image) => boolean; delayMs?: number; localImages?: Set<string> } = {},
+): Recorded["builder"] {
   const builder = {
     type,
     calls: [] as { image: Image; context: BuildContext }[],
@@ -83,7 +86,10 @@ describe("builder selection", () => {
 
   it("uses the builder the image names, then the override, then IMAGESPEC_BUILDER", () => {
     const engine = new ImageBuildEngine({ env: { IMAGESPEC_BUILDER: "low" } });
-    engine.register(recordingBuilder("high"), { priority: 100 }).register(recordingBuilder("low"), { priority: 1 }).register(recordingBuilder("mid"), { priority: 5 });
+    engine
+      .register(recordingBuilder("high"), { priority: 100 })
+      .register(recordingBuilder("low"), { priority: 1 })
+      .register(recordingBuilder("mid"), { priority: 5 });
     expect(engine.select(unique("a")).builder.type).toBe("low");
     expect(engine.select(unique("a"), "mid").builder.type).toBe("mid");
     const named = Image.fromBase("python:3.12-slim", { builder: "high" });
@@ -119,7 +125,13 @@ describe("builder selection", () => {
 
   it("a builder whose supports() throws is refused with the reason, not a crash", () => {
     const engine = new ImageBuildEngine({ env: {} });
-    engine.register({ type: "broken", supports: () => { throw new Error("boom"); }, build: async () => ({ uri: "", pushed: false }) });
+    engine.register({
+      type: "broken",
+      supports: () => {
+        throw new Error("boom");
+      },
+      build: async () => ({ uri: "", pushed: false }),
+    });
     expect(() => engine.select(unique("x"))).toThrow(/broken \(priority 0\): its supports\(\) threw: boom/);
   });
 
@@ -174,7 +186,11 @@ describe("building", () => {
     expect(byName.base?.reason).toContain("step 2 failed for base");
     expect(byName.child?.status).toBe("failed");
     expect(byName.child?.reason).toMatch(/its base image .*base:.* failed to build/);
-    expect(byName.child?.error).toMatchObject({ code: "BUILD_FAILED", message: expect.stringMatching(/^Cannot build child: its base image /), value: byName.base?.uri });
+    expect(byName.child?.error).toMatchObject({
+      code: "BUILD_FAILED",
+      message: expect.stringMatching(/^Cannot build child: its base image /),
+      value: byName.base?.uri,
+    });
     expect(byName.independent?.status).toBe("built");
     expect(builder.calls.map((c) => c.image.name).sort()).toEqual(["base", "independent"]);
   });
@@ -230,8 +246,13 @@ describe("building", () => {
   it("hands a builder the config file's settings, the image's flat builderConfig, and its own section of it", async () => {
     const docker = recordingBuilder("docker");
     const envd = recordingBuilder("envd");
-    const engine = new ImageBuildEngine({ env: {} }).register(docker, { priority: 2, config: { host: "tcp://file", network: "default" } }).register(envd, { priority: 1 });
-    const image = Image.fromBase("python:3.12-slim", { name: "cfg", builderConfig: { network: "host", docker: { pull: true }, envd: { binary: "/opt/envd" } } }).withEnvVars({ RUN });
+    const engine = new ImageBuildEngine({ env: {} })
+      .register(docker, { priority: 2, config: { host: "tcp://file", network: "default" } })
+      .register(envd, { priority: 1 });
+    const image = Image.fromBase("python:3.12-slim", {
+      name: "cfg",
+      builderConfig: { network: "host", docker: { pull: true }, envd: { binary: "/opt/envd" } },
+    }).withEnvVars({ RUN });
     await engine.build(image);
     expect(docker.calls[0]?.context.config).toEqual({ host: "tcp://file", network: "host", pull: true });
     await engine.build(image, { builder: "envd" });
@@ -240,7 +261,11 @@ describe("building", () => {
 
   it("a throwing progress listener does not break the build", async () => {
     const engine = new ImageBuildEngine({ env: {} }).register(recordingBuilder("fake"));
-    const [outcome] = await engine.build(unique("l"), { onEvent: () => { throw new Error("renderer bug"); } });
+    const [outcome] = await engine.build(unique("l"), {
+      onEvent: () => {
+        throw new Error("renderer bug");
+      },
+    });
     expect(outcome?.status).toBe("built");
   });
 });
@@ -284,7 +309,10 @@ describe("existence and push, against the real registry", () => {
   });
 
   it("IMAGESPEC_PUSH=false and push: false build without pushing; a local image never pushes", async () => {
-    for (const [env, options] of [[{ IMAGESPEC_PUSH: "false" }, {}], [{}, { push: false }]] as const) {
+    for (const [env, options] of [
+      [{ IMAGESPEC_PUSH: "false" }, {}],
+      [{}, { push: false }],
+    ] as const) {
       const builder = recordingBuilder("fake");
       await new ImageBuildEngine({ env }).register(builder).build(registryImage(`nopush${Math.random()}`.replace(".", "")), options);
       expect(builder.calls[0]?.context.push).toBe(false);
@@ -311,9 +339,14 @@ describe("existence and push, against the real registry", () => {
     const engine = new ImageBuildEngine({ env: {}, registry: new RegistryClient({ timeoutMs: 2000 }) }).register(builder);
     const reachable = registryImage(`reachable${RUN}`);
     const down = unique("typo").clone({ registry: `127.0.0.1:${closed}/team`, name: "app" });
-    const error = await engine.build([reachable, down]).then(() => undefined, (e: unknown) => e);
+    const error = await engine.build([reachable, down]).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).toMatchObject({ code: "REGISTRY_ERROR", field: "registry", value: `127.0.0.1:${closed}` });
-    expect((error as Error).message).toBe(`Cannot push to 127.0.0.1:${closed}/team/app: cannot connect to 127.0.0.1:${closed}: connection refused; nothing was built`);
+    expect((error as Error).message).toBe(
+      `Cannot push to 127.0.0.1:${closed}/team/app: cannot connect to 127.0.0.1:${closed}: connection refused; nothing was built`,
+    );
     expect(builder.calls).toEqual([]);
     // The same with --dry-run: it answers what a build would do.
     await expect(engine.build(down, { dryRun: true })).rejects.toMatchObject({ code: "REGISTRY_ERROR" });
@@ -324,10 +357,17 @@ describe("existence and push, against the real registry", () => {
     const nobody = new ImageBuildEngine({ env: {}, credentials: async () => undefined }).register(builder);
     const basic = unique("basic").clone({ registry: AUTH_REGISTRY, name: `imagespec-test/engine-preflight-${RUN}` });
     const token = unique("token").clone({ registry: TOKEN_REGISTRY, name: `imagespec-test/engine-preflight-${RUN}` });
-    const error = await nobody.build([basic, token]).then(() => undefined, (e: unknown) => e);
+    const error = await nobody.build([basic, token]).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).toMatchObject({ code: "AUTH_ERROR", value: [AUTH_REGISTRY, TOKEN_REGISTRY].sort() });
-    expect((error as Error).message).toContain(`${AUTH_REGISTRY}/imagespec-test/engine-preflight-${RUN}: ${AUTH_REGISTRY} requires credentials and none were found`);
-    expect((error as Error).message).toContain(`${TOKEN_REGISTRY}/imagespec-test/engine-preflight-${RUN}: ${TOKEN_REGISTRY} requires credentials and none were found`);
+    expect((error as Error).message).toContain(
+      `${AUTH_REGISTRY}/imagespec-test/engine-preflight-${RUN}: ${AUTH_REGISTRY} requires credentials and none were found`,
+    );
+    expect((error as Error).message).toContain(
+      `${TOKEN_REGISTRY}/imagespec-test/engine-preflight-${RUN}: ${TOKEN_REGISTRY} requires credentials and none were found`,
+    );
     // A reader may pull but not push: refused by what its token grants.
     const reader = new ImageBuildEngine({ env: {}, credentials: async () => ({ username: TOKEN_READER, password: TOKEN_PASSWORD }) }).register(builder);
     await expect(reader.build(token)).rejects.toThrow(`credentials for ${TOKEN_REGISTRY} do not allow push to imagespec-test/engine-preflight-${RUN}`);
@@ -340,11 +380,21 @@ describe("existence and push, against the real registry", () => {
   it("with a push and credentials that may push, builds (open, basic and token registries)", async () => {
     const builder = recordingBuilder("fake");
     const credentials = async (domain: string) =>
-      domain === AUTH_REGISTRY ? { username: AUTH_USER, password: AUTH_PASSWORD } : domain === TOKEN_REGISTRY ? { username: TOKEN_USER, password: TOKEN_PASSWORD } : undefined;
+      domain === AUTH_REGISTRY
+        ? { username: AUTH_USER, password: AUTH_PASSWORD }
+        : domain === TOKEN_REGISTRY
+          ? { username: TOKEN_USER, password: TOKEN_PASSWORD }
+          : undefined;
     const engine = new ImageBuildEngine({ env: {}, credentials }).register(builder);
-    const images = [REGISTRY, AUTH_REGISTRY, TOKEN_REGISTRY].map((registry, i) => unique(`ok${i}`).clone({ registry, name: `imagespec-test/engine-preflight-ok-${RUN}` }));
+    const images = [REGISTRY, AUTH_REGISTRY, TOKEN_REGISTRY].map((registry, i) =>
+      unique(`ok${i}`).clone({ registry, name: `imagespec-test/engine-preflight-ok-${RUN}` }),
+    );
     const outcomes = await engine.build(images);
-    expect(outcomes.map((o) => [o.status, o.pushed])).toEqual([["built", true], ["built", true], ["built", true]]);
+    expect(outcomes.map((o) => [o.status, o.pushed])).toEqual([
+      ["built", true],
+      ["built", true],
+      ["built", true],
+    ]);
   });
 
   it("asks the builder's own engine about local images", async () => {
@@ -360,18 +410,29 @@ describe("existence and push, against the real registry", () => {
     await publish(present);
     const created: string[] = [];
     const engine = new ImageBuildEngine({ env: {}, existenceTtlMs: 0 })
-      .registerFactory("fake", () => {
-        created.push("fake");
-        return recordingBuilder("fake");
-      }, { priority: 10, source: "fake-plugin" })
-      .registerFactory("broken", () => {
-        throw new Error("missing native module");
-      }, { priority: 1, source: "broken-plugin" });
+      .registerFactory(
+        "fake",
+        () => {
+          created.push("fake");
+          return recordingBuilder("fake");
+        },
+        { priority: 10, source: "fake-plugin" },
+      )
+      .registerFactory(
+        "broken",
+        () => {
+          throw new Error("missing native module");
+        },
+        { priority: 1, source: "broken-plugin" },
+      );
     const [skipped] = await engine.build(present);
     expect(skipped).toMatchObject({ status: "skipped", builder: "" });
     expect(created).toEqual([]);
     // A named type must still be registered, which is checked without creating anything.
-    await expect(engine.build(present, { builder: "envd" })).rejects.toMatchObject({ code: "NO_BUILDER", message: expect.stringContaining('no builder of type "envd" is registered (registered: fake, broken)') });
+    await expect(engine.build(present, { builder: "envd" })).rejects.toMatchObject({
+      code: "NO_BUILDER",
+      message: expect.stringContaining('no builder of type "envd" is registered (registered: fake, broken)'),
+    });
     expect(created).toEqual([]);
 
     const events: EngineEvent[] = [];
@@ -405,7 +466,12 @@ describe("remembered existence answers", () => {
     const run = async (options: { noCache?: boolean } = {}, engineOptions: { existenceTtlMs?: number; env?: Record<string, string> } = {}) => {
       const { client, requests } = countingClient();
       const builder = recordingBuilder("fake");
-      const engine = new ImageBuildEngine({ env: engineOptions.env ?? {}, registry: client, cacheDir, ...(engineOptions.existenceTtlMs !== undefined && { existenceTtlMs: engineOptions.existenceTtlMs }) }).register(builder);
+      const engine = new ImageBuildEngine({
+        env: engineOptions.env ?? {},
+        registry: client,
+        cacheDir,
+        ...(engineOptions.existenceTtlMs !== undefined && { existenceTtlMs: engineOptions.existenceTtlMs }),
+      }).register(builder);
       const [outcome] = await engine.build(image, options);
       expect(builder.calls).toHaveLength(0);
       return { outcome, requests };
@@ -416,7 +482,11 @@ describe("remembered existence answers", () => {
     // Another engine (another process, as far as the cache knows) within the TTL: no request at all.
     const second = await run();
     expect(second.requests).toEqual([]);
-    expect(second.outcome).toMatchObject({ status: "skipped", digest: first.outcome?.digest, reason: expect.stringMatching(/already exists in .* \(as it said \d+ s ago; --no-cache asks again\)/) });
+    expect(second.outcome).toMatchObject({
+      status: "skipped",
+      digest: first.outcome?.digest,
+      reason: expect.stringMatching(/already exists in .* \(as it said \d+ s ago; --no-cache asks again\)/),
+    });
     expect((await run({ noCache: true })).requests).toHaveLength(1);
     expect((await run({}, { existenceTtlMs: 0 })).requests).toHaveLength(1);
     expect((await run({}, { env: { IMAGESPEC_EXISTENCE_TTL: "0" } })).requests).toHaveLength(1);
@@ -436,7 +506,9 @@ describe("remembered existence answers", () => {
     }
     const down = unique("down-remembered").clone({ registry: "127.0.0.1:9" });
     for (let i = 0; i < 2; i++) {
-      const [outcome] = await new ImageBuildEngine({ env: {}, registry: new RegistryClient({ timeoutMs: 2000 }), cacheDir }).register(recordingBuilder("fake")).build(down, { push: false });
+      const [outcome] = await new ImageBuildEngine({ env: {}, registry: new RegistryClient({ timeoutMs: 2000 }), cacheDir })
+        .register(recordingBuilder("fake"))
+        .build(down, { push: false });
       expect(outcome?.existence?.status).toBe("unknown");
     }
     // The recording builder says it pushed (and did not): only a registry's answer is remembered, so the next build asks.
@@ -450,6 +522,10 @@ describe("remembered existence answers", () => {
 
   it("refuses an IMAGESPEC_EXISTENCE_TTL that is not a number of seconds, naming it", async () => {
     const engine = new ImageBuildEngine({ env: { IMAGESPEC_EXISTENCE_TTL: "5m" } }).register(recordingBuilder("fake"));
-    await expect(engine.build(registryImage("ttl"))).rejects.toMatchObject({ code: "CONFIG_ERROR", field: "IMAGESPEC_EXISTENCE_TTL", message: expect.stringContaining('Cannot use IMAGESPEC_EXISTENCE_TTL="5m"') });
+    await expect(engine.build(registryImage("ttl"))).rejects.toMatchObject({
+      code: "CONFIG_ERROR",
+      field: "IMAGESPEC_EXISTENCE_TTL",
+      message: expect.stringContaining('Cannot use IMAGESPEC_EXISTENCE_TTL="5m"'),
+    });
   });
 });

@@ -25,7 +25,8 @@ function cacheRecords(cacheDir: string): number[] {
     .sort((a, b) => a - b);
 }
 
-const paths = async (dir: string, patterns?: string[]) => (await new FileHasher({ cacheFile: false }).listFolder(dir, { ignorePatterns: patterns })).map((e) => `${e.type[0]} ${e.path}`);
+const paths = async (dir: string, patterns?: string[]) =>
+  (await new FileHasher({ cacheFile: false }).listFolder(dir, { ignorePatterns: patterns })).map((e) => `${e.type[0]} ${e.path}`);
 
 describe("folder selection", () => {
   it("applies .dockerignore the way Docker does, exceptions included", async () => {
@@ -158,7 +159,15 @@ describe(".gitignore files above the folder", () => {
   }
 
   it("apply up to the repository root, as git applies them", async () => {
-    const dir = repo({ ".gitignore": "__pycache__/\n*.log\n/top-only\n", "services/.gitignore": ".venv/\n", "services/api/app.py": "", "services/api/__pycache__/app.pyc": "", "services/api/.venv/bin/python": "", "services/api/debug.log": "", "services/api/top-only": "" });
+    const dir = repo({
+      ".gitignore": "__pycache__/\n*.log\n/top-only\n",
+      "services/.gitignore": ".venv/\n",
+      "services/api/app.py": "",
+      "services/api/__pycache__/app.pyc": "",
+      "services/api/.venv/bin/python": "",
+      "services/api/debug.log": "",
+      "services/api/top-only": "",
+    });
     expect(await paths(path.join(dir, "services/api"))).toEqual(["f app.py", "f top-only"]);
   });
 
@@ -194,7 +203,10 @@ describe("the digest cache trusts what git's index trusts", () => {
   }
 
   it("rewritten in place with the mtime set back (printf + touch -d)", async () => {
-    const [before, after] = await digestTwice("printf 'version=1\\n' > v.txt; touch -d 2020-01-01 v.txt", "printf 'version=2\\n' > v.txt; touch -d 2020-01-01 v.txt");
+    const [before, after] = await digestTwice(
+      "printf 'version=1\\n' > v.txt; touch -d 2020-01-01 v.txt",
+      "printf 'version=2\\n' > v.txt; touch -d 2020-01-01 v.txt",
+    );
     expect(after).not.toBe(before);
   });
 
@@ -282,6 +294,9 @@ describe("modes and names", () => {
 
   it("refuses an invalid pattern naming the ignore file and the line, as Docker refuses it", async () => {
     const dir = project({ "a.txt": "a", ".dockerignore": "# fine\na.txt\n[oops\n" });
-    await expect(paths(dir)).rejects.toMatchObject({ code: "INVALID_SPEC", message: expect.stringMatching(/\.dockerignore line 3: "\[oops" is not a valid pattern/) });
+    await expect(paths(dir)).rejects.toMatchObject({
+      code: "INVALID_SPEC",
+      message: expect.stringMatching(/\.dockerignore line 3: "\[oops" is not a valid pattern/),
+    });
   });
 });

@@ -9,15 +9,35 @@ import { pathToFileURL } from "node:url";
 import { execa } from "execa";
 import { z } from "zod";
 import { describe, expect, it } from "vitest";
-import { definePlugin, Image, ImageBuildEngine, type ImageBuilder, type ImageSpecError, ImageSpec, isImageSpecError, parseImageSpecYaml } from "../src/index.js";
+import {
+  definePlugin,
+  Image,
+  ImageBuildEngine,
+  type ImageBuilder,
+  type ImageSpecError,
+  ImageSpec,
+  isImageSpecError,
+  parseImageSpecYaml,
+} from "../src/index.js";
 import { checkBuilderSettings, isInstallerVariable } from "../src/authoring.js";
 import { CORE_DIR } from "./support/plugin-packages.js";
 import { project } from "./support/project.js";
 
 const builder = (type: string): ImageBuilder => ({ type, supports: () => true, build: async (_image, context) => ({ uri: context.uri, pushed: false }) });
 
-const dockerSettings = z.object({ network: z.enum(["default", "host", "none"]).optional(), micromambaImage: z.string().optional(), labels: z.record(z.string(), z.string()).optional() }).strict();
-const remoteSettings = z.object({ engines: z.array(z.union([z.string(), z.object({ host: z.string(), maxBuilds: z.number().optional() }).strict()])).optional(), network: z.string().optional() }).strict();
+const dockerSettings = z
+  .object({
+    network: z.enum(["default", "host", "none"]).optional(),
+    micromambaImage: z.string().optional(),
+    labels: z.record(z.string(), z.string()).optional(),
+  })
+  .strict();
+const remoteSettings = z
+  .object({
+    engines: z.array(z.union([z.string(), z.object({ host: z.string(), maxBuilds: z.number().optional() }).strict()])).optional(),
+    network: z.string().optional(),
+  })
+  .strict();
 
 function engineWithSettings(): ImageBuildEngine {
   const engine = new ImageBuildEngine({ env: {} });
@@ -55,7 +75,10 @@ describe("flytekit's spellings", () => {
     const loaded = new ImageSpec({ root, sourceRoot: "src", sourceCopyMode: "LOADED_MODULES" });
     expect(loaded.fields.sourceCopyMode).toBe("all");
     expect(loaded.warnings).toEqual([expect.stringContaining('sourceCopyMode "LOADED_MODULES" copies all of sourceRoot')]);
-    expect(thrown(() => new ImageSpec({ root, sourceRoot: "src", sourceCopyMode: "SOME" as never })).issues[0]).toMatchObject({ field: "sourceCopyMode", value: "SOME" });
+    expect(thrown(() => new ImageSpec({ root, sourceRoot: "src", sourceCopyMode: "SOME" as never })).issues[0]).toMatchObject({
+      field: "sourceCopyMode",
+      value: "SOME",
+    });
   });
 
   it("lower-cases name and registry as flytekit does, and says so (they were rejected)", async () => {
@@ -83,7 +106,9 @@ describe("flytekit's spellings", () => {
     const both = new ImageSpec({ builderConfig: { micromamba_image: "a", micromambaImage: "b" } });
     const error = thrown(() => engineWithSettings().select(both));
     expect(error.code).toBe("CONFIG_ERROR");
-    expect(error.issues).toEqual([expect.objectContaining({ field: "builderConfig.micromamba_image", message: expect.stringContaining("did you mean micromambaImage?") })]);
+    expect(error.issues).toEqual([
+      expect.objectContaining({ field: "builderConfig.micromamba_image", message: expect.stringContaining("did you mean micromambaImage?") }),
+    ]);
   });
 
   it("installs flytekit from GitHub as its docs show: bare VCS URLs in packages (they were rejected as not PEP 508)", () => {
@@ -91,8 +116,13 @@ describe("flytekit's spellings", () => {
       "git+https://github.com/flyteorg/flytekit@90a4455c2cc2b3e171dfff69f605f47d48ea1ff1",
       "git+https://github.com/flyteorg/flytekit.git@90a4455c2cc2b3e171dfff69f605f47d48ea1ff1#subdirectory=plugins/flytekit-spark",
     ];
-    expect(new ImageSpec({ aptPackages: ["git"], packages, runtimePackages: ["https://files.example.com/x-1.0-py3-none-any.whl"] }).toImage().layers[1]).toMatchObject({ packages });
-    expect(thrown(() => new ImageSpec({ packages: ["git+https:// spaces"] })).issues[0]).toMatchObject({ field: "packages[0]", message: "a URL requirement cannot contain spaces, newlines or NUL" });
+    expect(
+      new ImageSpec({ aptPackages: ["git"], packages, runtimePackages: ["https://files.example.com/x-1.0-py3-none-any.whl"] }).toImage().layers[1],
+    ).toMatchObject({ packages });
+    expect(thrown(() => new ImageSpec({ packages: ["git+https:// spaces"] })).issues[0]).toMatchObject({
+      field: "packages[0]",
+      message: "a URL requirement cannot contain spaces, newlines or NUL",
+    });
   });
 
   it("builderConfig.uvImage has no effect without a uv.lock: a warning, and the builder never sees it", () => {
@@ -113,11 +143,19 @@ describe("env in effect for the installs", () => {
       packages: ["pandas"],
       requirements: "requirements.txt",
       commands: ["echo hi"],
-      env: { APP_MODE: "prod", PIP_INDEX_URL: "http://127.0.0.1:9/simple", UV_EXTRA_INDEX_URL: "http://x/simple", https_proxy: "http://proxy:3128", Debug: "True" },
+      env: {
+        APP_MODE: "prod",
+        PIP_INDEX_URL: "http://127.0.0.1:9/simple",
+        UV_EXTRA_INDEX_URL: "http://x/simple",
+        https_proxy: "http://proxy:3128",
+        Debug: "True",
+      },
     });
     const layers = spec.toImage().layers;
     expect(layers.map((l) => l.kind)).toEqual(["env", "aptPackages", "pipPackages", "requirements", "env", "commands"]);
-    expect(layers[0]).toMatchObject({ vars: { PIP_INDEX_URL: "http://127.0.0.1:9/simple", UV_EXTRA_INDEX_URL: "http://x/simple", https_proxy: "http://proxy:3128" } });
+    expect(layers[0]).toMatchObject({
+      vars: { PIP_INDEX_URL: "http://127.0.0.1:9/simple", UV_EXTRA_INDEX_URL: "http://x/simple", https_proxy: "http://proxy:3128" },
+    });
     expect(layers[4]).toMatchObject({ vars: { APP_MODE: "prod", Debug: "True" } });
     // Without installer variables, the layers (and the tag) are what they always were.
     const plain = new ImageSpec({ root, packages: ["pandas"], env: { APP_MODE: "prod" } }).toImage();
@@ -125,7 +163,16 @@ describe("env in effect for the installs", () => {
   });
 
   it("knows the installers' variables", () => {
-    for (const name of ["PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "UV_INDEX_URL", "POETRY_HTTP_BASIC_X_PASSWORD", "CONDA_CHANNELS", "HTTPS_PROXY", "no_proxy", "SSL_CERT_FILE"]) {
+    for (const name of [
+      "PIP_INDEX_URL",
+      "PIP_EXTRA_INDEX_URL",
+      "UV_INDEX_URL",
+      "POETRY_HTTP_BASIC_X_PASSWORD",
+      "CONDA_CHANNELS",
+      "HTTPS_PROXY",
+      "no_proxy",
+      "SSL_CERT_FILE",
+    ]) {
       expect(isInstallerVariable(name), name).toBe(true);
     }
     for (const name of ["PATH", "PIPELINE", "APP_PIP_INDEX", "Https_Proxy", "DEBUG"]) expect(isInstallerVariable(name), name).toBe(false);
@@ -136,7 +183,10 @@ describe("requirements: uv.lock / poetry.lock", () => {
   it("is accepted by the schema (it was rejected as not .txt), other files still are not", () => {
     expect(() => new ImageSpec({ requirements: "uv.lock" })).not.toThrow();
     expect(() => new ImageSpec({ requirements: "deps/poetry.lock" })).not.toThrow();
-    expect(thrown(() => new ImageSpec({ requirements: "requirements.in" })).issues[0]).toMatchObject({ field: "requirements", message: "a requirements file is a .txt file, a uv.lock or a poetry.lock" });
+    expect(thrown(() => new ImageSpec({ requirements: "requirements.in" })).issues[0]).toMatchObject({
+      field: "requirements",
+      message: "a requirements file is a .txt file, a uv.lock or a poetry.lock",
+    });
   });
 
   it("is a PLUGIN_ERROR naming the package to install when @imagespec/python cannot be found", async () => {
@@ -148,7 +198,9 @@ try { new ImageSpec({ root: ${JSON.stringify(root)}, requirements: "uv.lock" }).
     const { stdout } = await execa("node", ["--input-type=module", "-e", script], { env, extendEnv: false });
     const error = JSON.parse(stdout) as { code: string; message: string; hint: string };
     expect(error.code, error.message).toBe("PLUGIN_ERROR");
-    expect(error.message).toBe(`Cannot install requirements from uv.lock: @imagespec/python, which turns it into layers, is not installed in the project at ${root}`);
+    expect(error.message).toBe(
+      `Cannot install requirements from uv.lock: @imagespec/python, which turns it into layers, is not installed in the project at ${root}`,
+    );
     expect(error.hint).toContain("npm install @imagespec/python");
   });
 
@@ -156,7 +208,10 @@ try { new ImageSpec({ root: ${JSON.stringify(root)}, requirements: "uv.lock" }).
     const root = project({ "deps/uv.lock": "version = 1\n", "deps/pyproject.toml": "[project]\nname='x'\n" });
     const pkg = path.join(root, "node_modules", "@imagespec", "python");
     mkdirSync(pkg, { recursive: true });
-    writeFileSync(path.join(pkg, "package.json"), JSON.stringify({ name: "@imagespec/python", version: "9.9.9", type: "module", imagespec: { plugin: "./plugin.js" } }));
+    writeFileSync(
+      path.join(pkg, "package.json"),
+      JSON.stringify({ name: "@imagespec/python", version: "9.9.9", type: "module", imagespec: { plugin: "./plugin.js" } }),
+    );
     // A stand-in written without importing core (the test project has none): the Symbol.for marker makes it a plugin.
     writeFileSync(
       path.join(pkg, "plugin.js"),
@@ -165,14 +220,24 @@ Object.defineProperty(plugin, Symbol.for("imagespec.plugin"), { value: true });
 export default plugin;
 `,
     );
-    const spec = new ImageSpec({ root, packages: ["numpy"], requirements: "deps/uv.lock", pipExtraArgs: "--no-cache", builderConfig: { uv_image: "mirror/uv:1", network: "host" } });
+    const spec = new ImageSpec({
+      root,
+      packages: ["numpy"],
+      requirements: "deps/uv.lock",
+      pipExtraArgs: "--no-cache",
+      builderConfig: { uv_image: "mirror/uv:1", network: "host" },
+    });
     expect(spec.warnings).toEqual([]);
     const image = spec.toImage();
     expect(image.layers.map((l) => l.kind)).toEqual(["pipPackages", "env"]);
     expect(image.layers[1]).toMatchObject({ vars: { LOCK: "deps/uv.lock", INDEX: "--no-cache", UV: "mirror/uv:1" } });
     expect(image.builderConfig).toEqual({ network: "host" });
     // A plugin from a real definePlugin carries the handler too.
-    expect(definePlugin({ specificationVersion: "v1", name: "p", requirementsFiles: [{ fileName: "x.lock", apply: (i) => i }] }).requirementsFiles.map((h) => h.fileName)).toEqual(["x.lock"]);
+    expect(
+      definePlugin({ specificationVersion: "v1", name: "p", requirementsFiles: [{ fileName: "x.lock", apply: (i) => i }] }).requirementsFiles.map(
+        (h) => h.fileName,
+      ),
+    ).toEqual(["x.lock"]);
   });
 });
 
@@ -183,14 +248,22 @@ describe("builder settings are checked, never silently dropped", () => {
     const error = thrown(() => engine.select(spec));
     expect(error.code).toBe("CONFIG_ERROR");
     expect(error.field).toBe("builderConfig.netwrk");
-    expect(error.message).toBe('Cannot build imagespec with the docker builder: builderConfig.netwrk = "host": is not a setting of the docker builder; did you mean network?');
+    expect(error.message).toBe(
+      'Cannot build imagespec with the docker builder: builderConfig.netwrk = "host": is not a setting of the docker builder; did you mean network?',
+    );
     // Existence checks and builds select the same way, before anything is built.
     return expect(engine.build(spec, { dryRun: true })).rejects.toMatchObject({ code: "CONFIG_ERROR" });
   });
 
   it("sections against their own builder's settings, chosen or not; a misspelled section suggests the builder type", () => {
     const engine = engineWithSettings();
-    const error = thrown(() => engine.select(new ImageSpec({ builderConfig: { remote: { engins: ["tcp://a:2376"], engines: [{ host: "tcp://b:2376", maxbuilds: 2 }] }, dokcer: { network: "host" } } })));
+    const error = thrown(() =>
+      engine.select(
+        new ImageSpec({
+          builderConfig: { remote: { engins: ["tcp://a:2376"], engines: [{ host: "tcp://b:2376", maxbuilds: 2 }] }, dokcer: { network: "host" } },
+        }),
+      ),
+    );
     expect(error.issues.map((i) => [i.field, i.message]).sort()).toEqual([
       ["builderConfig.dokcer", "is not a setting of the docker builder; did you mean the docker section?"],
       ["builderConfig.remote.engines[0].maxbuilds", "is not known here; did you mean maxBuilds?"],

@@ -46,7 +46,7 @@ const CASES: readonly GitCase[] = [
       ".gitignore": "/root-only\nlogs/\n**/tmp\na/**/b\ndoc/*.txt\n",
       "root-only": "",
       "sub/root-only": "",
-      "logs": "",
+      logs: "",
       "sub/logs/x": "",
       "tmp/x": "",
       "deep/tmp/y": "",
@@ -64,19 +64,26 @@ const CASES: readonly GitCase[] = [
       ".gitignore": "\\#hash\n\\!bang\ntrail   \nspace\\ \nf[[:digit:]]\nq?\n[!a]z\n",
       "#hash": "",
       "!bang": "",
-      "trail": "",
+      trail: "",
       "space ": "",
-      "f1": "",
-      "fx": "",
-      "qé": "",
-      "qa": "",
-      "bz": "",
-      "az": "",
+      f1: "",
+      fx: "",
+      qé: "",
+      qa: "",
+      bz: "",
+      az: "",
     },
   },
   {
     name: "a deeper .gitignore overrides, the last line of a file wins",
-    files: { ".gitignore": "*.tmp\n!important.tmp\n", "x/.gitignore": "important.tmp\n", "important.tmp": "", "x/important.tmp": "", "x/y/important.tmp": "", "a.tmp": "" },
+    files: {
+      ".gitignore": "*.tmp\n!important.tmp\n",
+      "x/.gitignore": "important.tmp\n",
+      "important.tmp": "",
+      "x/important.tmp": "",
+      "x/y/important.tmp": "",
+      "a.tmp": "",
+    },
     folders: ["x", "x/y"],
   },
   {
@@ -91,7 +98,16 @@ const CASES: readonly GitCase[] = [
   },
 ];
 
-const gitEnv = (home: string) => ({ ...process.env, HOME: home, XDG_CONFIG_HOME: home, GIT_CONFIG_NOSYSTEM: "1", GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@example.com", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@example.com" });
+const gitEnv = (home: string) => ({
+  ...process.env,
+  HOME: home,
+  XDG_CONFIG_HOME: home,
+  GIT_CONFIG_NOSYSTEM: "1",
+  GIT_AUTHOR_NAME: "t",
+  GIT_AUTHOR_EMAIL: "t@example.com",
+  GIT_COMMITTER_NAME: "t",
+  GIT_COMMITTER_EMAIL: "t@example.com",
+});
 
 function git(cwd: string, home: string, args: string[]): string {
   return execFileSync("git", args, { cwd, env: gitEnv(home), encoding: "latin1" });
@@ -113,12 +129,19 @@ function repository(c: GitCase): { root: string; home: string } {
 /** What git takes in `folder`: tracked files plus untracked ones no ignore rule leaves out, relative to the folder. */
 function gitFiles(folder: string, home: string): string[] {
   const out = git(folder, home, ["ls-files", "-z", "--cached", "--others", "--exclude-standard"]);
-  return out.split("\0").filter(Boolean).map((p) => Buffer.from(p, "latin1").toString("utf8")).sort();
+  return out
+    .split("\0")
+    .filter(Boolean)
+    .map((p) => Buffer.from(p, "latin1").toString("utf8"))
+    .sort();
 }
 
 async function imagespecFiles(folder: string): Promise<string[]> {
   const entries = await new FileHasher({ cacheFile: false }).listFolder(folder);
-  return entries.filter((e) => e.type !== "dir").map((e) => e.path).sort();
+  return entries
+    .filter((e) => e.type !== "dir")
+    .map((e) => e.path)
+    .sort();
 }
 
 describe(".gitignore, compared with git ls-files --cached --others --exclude-standard", () => {

@@ -10,8 +10,6 @@ import { shortHash } from "../src/canonical.js";
 import { computeIdentity } from "../src/identity.js";
 import { project, write } from "./support/project.js";
 
-
-
 /** A tag computed from scratch (fresh Image and a memory-only hasher), as a new process would see it. */
 async function freshTag(make: () => Image): Promise<string> {
   return (await computeIdentity(make(), new FileHasher({ cacheFile: false }))).tag;
@@ -111,7 +109,10 @@ describe("the hash contract, v2", () => {
 
   it("counts a copied folder's directory names and its destination, not only its file bytes", async () => {
     const dir = project({ "src/a/x.py": "1" });
-    const make = (dst = "/app") => () => debian(dir).withSourceFolder("src", dst);
+    const make =
+      (dst = "/app") =>
+      () =>
+        debian(dir).withSourceFolder("src", dst);
     const original = await freshTag(make());
     expect(await freshTag(make("/other"))).not.toBe(original);
     mkdirSync(path.join(dir, "src/empty"));
@@ -171,8 +172,12 @@ describe("the hash contract, v2", () => {
     expect(await tag(() => debian().withAptPackages("git", "curl"))).toBe(await tag(() => debian().withAptPackages("curl", "git")));
     expect(await tag(() => debian().withRuntimePackages("y", "x"))).toBe(await tag(() => debian().withRuntimePackages("x", "y")));
     expect(await tag(() => debian().withCommands(["a", "b"]))).not.toBe(await tag(() => debian().withCommands(["b", "a"])));
-    expect(await tag(() => debian().withAptPackages("git").withPipPackages("x"))).not.toBe(await tag(() => debian().withPipPackages("x").withAptPackages("git")));
-    expect(await tag(() => debian().withCondaPackages(["x"], { channels: ["a", "b"] }))).not.toBe(await tag(() => debian().withCondaPackages(["x"], { channels: ["b", "a"] })));
+    expect(await tag(() => debian().withAptPackages("git").withPipPackages("x"))).not.toBe(
+      await tag(() => debian().withPipPackages("x").withAptPackages("git")),
+    );
+    expect(await tag(() => debian().withCondaPackages(["x"], { channels: ["a", "b"] }))).not.toBe(
+      await tag(() => debian().withCondaPackages(["x"], { channels: ["b", "a"] })),
+    );
   });
 
   it("frames every value, so different definitions cannot run together", async () => {
@@ -184,7 +189,9 @@ describe("the hash contract, v2", () => {
   it("counts the platforms, the Python version and the base image's identity", async () => {
     const original = await freshTag(() => debian());
     expect(await freshTag(() => debian().withPlatform("linux/arm64"))).not.toBe(original);
-    expect(await freshTag(() => debian().withPlatform("linux/arm64", "linux/amd64"))).toBe(await freshTag(() => debian().withPlatform("linux/amd64", "linux/arm64")));
+    expect(await freshTag(() => debian().withPlatform("linux/arm64", "linux/amd64"))).toBe(
+      await freshTag(() => debian().withPlatform("linux/amd64", "linux/arm64")),
+    );
     expect(await freshTag(() => Image.fromBase("python:3.12-slim-bookworm", { pythonVersion: "3.11" }))).not.toBe(original);
     expect(await freshTag(() => Image.fromBase("python:3.13-slim-bookworm", { pythonVersion: "3.12" }))).not.toBe(original);
     // Two spellings of one reference are one base.
@@ -213,11 +220,17 @@ describe("the hash contract, v2", () => {
     const plain = await freshTag(() => debian().withCommands("git clone ssh://git@example.com/x"));
     const agent = await freshTag(() => debian().withCommands("git clone ssh://git@example.com/x", { sshMounts: ["default"] }));
     expect(agent).not.toBe(plain);
-    expect(await freshTag(() => debian().withCommands("git clone ssh://git@example.com/x", { sshMounts: [{ keys: ["/home/a/.ssh/id_ed25519"] }] }))).toBe(agent);
-    expect(await freshTag(() => debian().withCommands("git clone ssh://git@example.com/x", { sshMounts: [{ id: "default", keys: ["deploy_key"] }] }))).toBe(agent);
+    expect(await freshTag(() => debian().withCommands("git clone ssh://git@example.com/x", { sshMounts: [{ keys: ["/home/a/.ssh/id_ed25519"] }] }))).toBe(
+      agent,
+    );
+    expect(await freshTag(() => debian().withCommands("git clone ssh://git@example.com/x", { sshMounts: [{ id: "default", keys: ["deploy_key"] }] }))).toBe(
+      agent,
+    );
     expect(await freshTag(() => debian().withCommands("git clone ssh://git@example.com/x", { sshMounts: ["deploy"] }))).not.toBe(agent);
     expect(await freshTag(() => debian().withCommands("git clone ssh://git@example.com/x", { sshMounts: [{ target: "/run/agent.sock" }] }))).not.toBe(agent);
-    expect(await freshTag(() => debian().withPipPackages("x", { sshMounts: ["a", "b"] }))).toBe(await freshTag(() => debian().withPipPackages("x", { sshMounts: ["b", "a"] })));
+    expect(await freshTag(() => debian().withPipPackages("x", { sshMounts: ["a", "b"] }))).toBe(
+      await freshTag(() => debian().withPipPackages("x", { sshMounts: ["b", "a"] })),
+    );
   });
 
   it("refuses an SSH mount it cannot render: a bad id, an unknown field, no key in `keys`", () => {
@@ -229,7 +242,9 @@ describe("the hash contract, v2", () => {
   it("counts builder options but not builder settings nor the builder's name", async () => {
     const plain = await freshTag(() => debian());
     expect(await freshTag(() => Image.fromBase("python:3.12-slim-bookworm", { pythonVersion: "3.12", builderOptions: { stage: 2 } }))).not.toBe(plain);
-    expect(await freshTag(() => Image.fromBase("python:3.12-slim-bookworm", { pythonVersion: "3.12", builderConfig: { network: "host" }, builder: "envd" }))).toBe(plain);
+    expect(
+      await freshTag(() => Image.fromBase("python:3.12-slim-bookworm", { pythonVersion: "3.12", builderConfig: { network: "host" }, builder: "envd" })),
+    ).toBe(plain);
   });
 
   it("ImageSpec and its YAML-free twin agree; source roots count unless fast mode leaves them out", async () => {
@@ -261,7 +276,10 @@ describe("the hash contract, v2", () => {
 
   it("tracked mode outside a git repository explains itself", async () => {
     const dir = project({ "app.py": "1" });
-    await expect(freshTag(() => debian(dir).withCodeBundle({ copyStyle: "tracked" }))).rejects.toMatchObject({ code: "FILE_NOT_FOUND", hint: expect.stringContaining("tracked") });
+    await expect(freshTag(() => debian(dir).withCodeBundle({ copyStyle: "tracked" }))).rejects.toMatchObject({
+      code: "FILE_NOT_FOUND",
+      hint: expect.stringContaining("tracked"),
+    });
   });
 
   it("lists every input with its own digest, for explain", async () => {
@@ -296,7 +314,7 @@ describe("the hash contract, v2", () => {
   });
 
   it("a Dockerfile image counts the Dockerfile and its context", async () => {
-    const dir = project({ "Dockerfile": "FROM scratch\nCOPY a /a\n", a: "1" });
+    const dir = project({ Dockerfile: "FROM scratch\nCOPY a /a\n", a: "1" });
     const make = () => Image.fromDockerfile("Dockerfile", { root: dir });
     const original = await freshTag(make);
     write(dir, { a: "2" });

@@ -34,8 +34,18 @@ describe("readImageRunConfig", () => {
         schemaVersion: 2,
         mediaType: "application/vnd.oci.image.index.v1+json",
         manifests: [
-          { mediaType: "application/vnd.oci.image.manifest.v1+json", digest: amd.digest, size: amd.manifest.length, platform: { os: "linux", architecture: "amd64" } },
-          { mediaType: "application/vnd.oci.image.manifest.v1+json", digest: arm.digest, size: arm.manifest.length, platform: { os: "linux", architecture: "arm64", variant: "v8" } },
+          {
+            mediaType: "application/vnd.oci.image.manifest.v1+json",
+            digest: amd.digest,
+            size: amd.manifest.length,
+            platform: { os: "linux", architecture: "amd64" },
+          },
+          {
+            mediaType: "application/vnd.oci.image.manifest.v1+json",
+            digest: arm.digest,
+            size: arm.manifest.length,
+            platform: { os: "linux", architecture: "arm64", variant: "v8" },
+          },
         ],
       }),
     );
@@ -62,7 +72,10 @@ describe("readImageRunConfig", () => {
   });
 
   it("names the image when it is not there, and the registry when it wants credentials", async () => {
-    await expect(readImageRunConfig(`${REGISTRY}/${REPOSITORY}:never`)).rejects.toMatchObject({ code: "REGISTRY_ERROR", value: `${REGISTRY}/${REPOSITORY}:never` });
+    await expect(readImageRunConfig(`${REGISTRY}/${REPOSITORY}:never`)).rejects.toMatchObject({
+      code: "REGISTRY_ERROR",
+      value: `${REGISTRY}/${REPOSITORY}:never`,
+    });
     await expect(readImageRunConfig(`${AUTH_REGISTRY}/${REPOSITORY}:x`)).rejects.toMatchObject({ code: "AUTH_ERROR" });
   });
 });

@@ -1,4 +1,3 @@
-
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { z } from "zod";
@@ -6,7 +5,6 @@ import { Image, IMAGE_ID_ENV, type ImageSpecError, isContainer, isImageSpecError
 import { defineLayer } from "../src/authoring.js";
 import { pushTinyImage, requireEnv, tinyImage } from "./support/tiny-image.js";
 import { project } from "./support/project.js";
-
 
 function thrown(fn: () => unknown): ImageSpecError {
   try {
@@ -94,12 +92,23 @@ describe("layers", () => {
       ["pipPackages", (i) => i.withPipPackages("numpy", "pandas<2,>=1.5"), { packages: ["numpy", "pandas<2,>=1.5"] }],
       [
         "pipPackages",
-        (i) => i.withPipPackages("torch", { indexUrl: "https://download.pytorch.org/whl/cpu", extraIndexUrls: ["https://pypi.org/simple"], pre: true, extraArgs: ["--no-deps"], secretMounts: ["PIP_TOKEN"] }),
+        (i) =>
+          i.withPipPackages("torch", {
+            indexUrl: "https://download.pytorch.org/whl/cpu",
+            extraIndexUrls: ["https://pypi.org/simple"],
+            pre: true,
+            extraArgs: ["--no-deps"],
+            secretMounts: ["PIP_TOKEN"],
+          }),
         { packages: ["torch"], indexUrl: "https://download.pytorch.org/whl/cpu", pre: true, secretMounts: [{ id: "PIP_TOKEN", env: "PIP_TOKEN" }] },
       ],
       ["requirements", (i) => i.withRequirements("requirements.txt"), { file: "requirements.txt" }],
       ["aptPackages", (i) => i.withAptPackages("curl", "git"), { packages: ["curl", "git"] }],
-      ["aptPackages", (i) => i.withAptPackages("curl", { secretMounts: [{ id: "apt", src: "auth.conf", target: "/etc/apt/auth.conf" }] }), { packages: ["curl"] }],
+      [
+        "aptPackages",
+        (i) => i.withAptPackages("curl", { secretMounts: [{ id: "apt", src: "auth.conf", target: "/etc/apt/auth.conf" }] }),
+        { packages: ["curl"] },
+      ],
       ["condaPackages", (i) => i.withCondaPackages(["numpy"], { channels: ["conda-forge"] }), { packages: ["numpy"], channels: ["conda-forge"] }],
       ["copy", (i) => i.withSourceFolder("src", "/app"), { src: "src", dst: "/app", type: "folder" }],
       ["copy", (i) => i.withSourceFile(path.join(dir, "src/app.py"), "/app/main.py"), { src: "src/app.py", dst: "/app/main.py", type: "file" }],
@@ -292,7 +301,9 @@ describe("exists, against the real registry", () => {
   const registry = requireEnv("IMAGESPEC_TEST_REGISTRY");
 
   it("is absent before a push and present after it", async () => {
-    const image = base().withEnvVars({ RUN: `${Date.now()}-${Math.random()}` }).clone({ registry, name: "imagespec-test/image-exists" });
+    const image = base()
+      .withEnvVars({ RUN: `${Date.now()}-${Math.random()}` })
+      .clone({ registry, name: "imagespec-test/image-exists" });
     expect(await image.exists()).toEqual({ status: "absent" });
     const client = new RegistryClient();
     const tiny = tinyImage(image.id);

@@ -54,13 +54,18 @@ describe("platforms", () => {
 });
 
 describe("the native platform", () => {
-  const native = () => Image.fromBase("python:3.12-slim", { name: "app", registry: "127.0.0.1:5000", platform: ["native", "linux/amd64"] }).withEnvVars({ A: "1" });
+  const native = () =>
+    Image.fromBase("python:3.12-slim", { name: "app", registry: "127.0.0.1:5000", platform: ["native", "linux/amd64"] }).withEnvVars({ A: "1" });
 
   it("is accepted as a platform, and has no tag until it is resolved", async () => {
     const image = native();
     expect(image.platforms).toEqual(["native", "linux/amd64"]);
     expect(image.hasNativePlatform).toBe(true);
-    await expect(image.tag()).rejects.toMatchObject({ code: "INVALID_SPEC", field: "platform", message: expect.stringMatching(/^Cannot compute the tag of app: its platform "native"/) });
+    await expect(image.tag()).rejects.toMatchObject({
+      code: "INVALID_SPEC",
+      field: "platform",
+      message: expect.stringMatching(/^Cannot compute the tag of app: its platform "native"/),
+    });
   });
 
   it("resolves to a concrete platform: the tag is that platform's, the id stays the definition's, explain says where it came from", async () => {
@@ -69,7 +74,9 @@ describe("the native platform", () => {
     expect(resolved.platforms).toEqual(["linux/arm64", "linux/amd64"]);
     expect(resolved.declaredPlatforms).toEqual(["native", "linux/amd64"]);
     expect(resolved.id).toBe(image.id);
-    const explicit = Image.fromBase("python:3.12-slim", { name: "app", registry: "127.0.0.1:5000", platform: ["linux/arm64", "linux/amd64"] }).withEnvVars({ A: "1" });
+    const explicit = Image.fromBase("python:3.12-slim", { name: "app", registry: "127.0.0.1:5000", platform: ["linux/arm64", "linux/amd64"] }).withEnvVars({
+      A: "1",
+    });
     expect(await resolved.tag()).toBe(await explicit.tag());
     const platforms = (await resolved.identity()).inputs.find((i) => i.name === "platforms");
     expect(platforms?.detail).toBe("linux/arm64,linux/amd64 (native: linux/arm64 of docker unix:///var/run/docker.sock)");

@@ -42,7 +42,12 @@ describe("definePlugin", () => {
   });
 
   it("defaults to no builders and no requirements files", () => {
-    expect(definePlugin({ specificationVersion: "v1", name: "empty" })).toEqual({ specificationVersion: "v1", name: "empty", builders: [], requirementsFiles: [] });
+    expect(definePlugin({ specificationVersion: "v1", name: "empty" })).toEqual({
+      specificationVersion: "v1",
+      name: "empty",
+      builders: [],
+      requirementsFiles: [],
+    });
   });
 
   it("refuses a plugin without a specificationVersion, or of another one, saying which this core implements", () => {
@@ -60,7 +65,10 @@ describe("definePlugin", () => {
   });
 
   it("refuses malformed plugins, naming the field", () => {
-    const make = (create: unknown, rest: Record<string, unknown> = {}) => () => definePlugin({ specificationVersion: "v1", name: "bad", builders: [{ type: "mine", priority: 1, create, ...rest } as never] });
+    const make =
+      (create: unknown, rest: Record<string, unknown> = {}) =>
+      () =>
+        definePlugin({ specificationVersion: "v1", name: "bad", builders: [{ type: "mine", priority: 1, create, ...rest } as never] });
     expect(pluginError(() => definePlugin({} as never)).field).toBe("name");
     expect(pluginError(make(() => builder, { type: "Not OK" })).field).toBe("builders[0].type");
     expect(pluginError(make(undefined)).field).toBe("builders[0].create");

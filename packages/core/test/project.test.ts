@@ -32,7 +32,8 @@ beforeAll(async () => {
   writePluginPackage(vendor("broken-plugin"), { name: "broken-plugin", source: 'throw new Error("boom at import");\n' });
   writePluginPackage(vendor("echo-plugin"), { name: "echo-plugin", builders: [{ type: "echo", priority: 1 }] });
   const dependencies: Record<string, string> = { "@imagespec/core": `link:${CORE_DIR}` };
-  for (const name of ["aaa-plugin", "zzz-plugin", "high-plugin", "dup-plugin", "throwing-plugin", "broken-plugin", "echo-plugin"]) dependencies[name] = `file:./vendor/${name}`;
+  for (const name of ["aaa-plugin", "zzz-plugin", "high-plugin", "dup-plugin", "throwing-plugin", "broken-plugin", "echo-plugin"])
+    dependencies[name] = `file:./vendor/${name}`;
   writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "consumer", version: "0.0.0", private: true, type: "module", dependencies }, null, 2));
   await install(dir, "pnpm");
   write(dir, { "plugins/local.ts": localPlugin });
@@ -52,7 +53,10 @@ describe("loadProject: discovered plugins become an engine", () => {
     ]);
     expect(p.failures).toEqual([
       { packageName: "broken-plugin", reason: "loading ./plugin.js failed: boom at import" },
-      { packageName: "dup-plugin", reason: "its zulu builder was not registered: aaa-plugin already offers the builder type zulu (the first one found is kept)" },
+      {
+        packageName: "dup-plugin",
+        reason: "its zulu builder was not registered: aaa-plugin already offers the builder type zulu (the first one found is kept)",
+      },
       { packageName: "throwing-plugin", reason: "creating the explodes builder failed: no engine here" },
     ]);
     expect(p.warnings).toEqual([]);
@@ -63,7 +67,12 @@ describe("loadProject: discovered plugins become an engine", () => {
     expect(engine.select(plain()).builder.type).toBe("high");
     // high refuses layers; zulu (aaa-plugin) and alpha (zzz-plugin) tie at 10: aaa-plugin registered first.
     expect(engine.select(layered()).builder.type).toBe("zulu");
-    expect(engine.builders().map((b) => `${b.builder.type}:${b.source}`)).toEqual(["high:high-plugin", "zulu:aaa-plugin", "alpha:zzz-plugin", "echo:echo-plugin"]);
+    expect(engine.builders().map((b) => `${b.builder.type}:${b.source}`)).toEqual([
+      "high:high-plugin",
+      "zulu:aaa-plugin",
+      "alpha:zzz-plugin",
+      "echo:echo-plugin",
+    ]);
     // An image naming its builder gets it, whatever the priorities.
     expect(engine.select(Image.fromBase("alpine:3.20", { root: dir, builder: "echo" })).builder.type).toBe("echo");
   });
@@ -86,7 +95,13 @@ export default defineConfig({
     mkdirSync(nested, { recursive: true });
     const p = await loadProject({ cwd: nested, env: {} }); // found by walking up
     expect(p.configFile).toBe(path.join(dir, "imagespec.config.ts"));
-    expect(p.builders.map((b) => `${b.type}:${b.priority}:${b.via}`)).toEqual(["alpha:60:dependency", "high:50:dependency", "local:10:config", "zulu:10:dependency", "echo:1:dependency"]);
+    expect(p.builders.map((b) => `${b.type}:${b.priority}:${b.via}`)).toEqual([
+      "alpha:60:dependency",
+      "high:50:dependency",
+      "local:10:config",
+      "zulu:10:dependency",
+      "echo:1:dependency",
+    ]);
     expect(p.engine.select(layered()).builder.type).toBe("alpha");
     const registered = (type: string) => p.engine.builders().find((b) => b.builder.type === type)!;
     expect(registered("echo").config).toEqual({ answer: 42 });
@@ -99,7 +114,9 @@ export default defineConfig({
   });
 
   it("registers config plugins first, so they win ties with discovered ones", async () => {
-    write(dir, { "configs/tie.ts": `import { defineConfig } from "@imagespec/core";\nimport local from "../plugins/local.ts";\nexport default defineConfig({ plugins: [local] });\n` });
+    write(dir, {
+      "configs/tie.ts": `import { defineConfig } from "@imagespec/core";\nimport local from "../plugins/local.ts";\nexport default defineConfig({ plugins: [local] });\n`,
+    });
     const p = await loadProject({ cwd: dir, configFile: path.join(dir, "configs", "tie.ts"), env: {} });
     expect(p.engine.select(layered()).builder.type).toBe("local"); // local, zulu and alpha all at 10
   });
@@ -121,14 +138,18 @@ export default defineConfig({ discovery: false, plugins: [local, alpha] });
   });
 
   it("loads a plugin once when the config imports one the project also depends on", async () => {
-    write(dir, { "configs/both.mjs": `import { defineConfig } from "@imagespec/core";\nimport aaa from "aaa-plugin/plugin.js";\nexport default defineConfig({ plugins: [aaa] });\n` });
+    write(dir, {
+      "configs/both.mjs": `import { defineConfig } from "@imagespec/core";\nimport aaa from "aaa-plugin/plugin.js";\nexport default defineConfig({ plugins: [aaa] });\n`,
+    });
     const p = await loadProject({ cwd: dir, configFile: path.join(dir, "configs", "both.mjs"), env: {} });
     expect(p.plugins.filter((l) => l.plugin.name === "aaa-plugin").map((l) => l.via)).toEqual(["config"]);
     expect(p.builders.filter((b) => b.type === "zulu").map((b) => b.via)).toEqual(["config"]);
   });
 
   it("fails as CONFIG_ERROR, naming the file, when the config is not valid", async () => {
-    write(dir, { "configs/bad.ts": `import { defineConfig } from "@imagespec/core";\nexport default { plugins: ["not a plugin"], priorities: { alpha: "high" } };\n` });
+    write(dir, {
+      "configs/bad.ts": `import { defineConfig } from "@imagespec/core";\nexport default { plugins: ["not a plugin"], priorities: { alpha: "high" } };\n`,
+    });
     const error = await loadProject({ cwd: dir, configFile: path.join(dir, "configs", "bad.ts"), env: {} }).catch((e: unknown) => e);
     expect(isImageSpecError(error) && error.code).toBe("CONFIG_ERROR");
     expect((error as Error).message).toContain(path.join(dir, "configs", "bad.ts"));

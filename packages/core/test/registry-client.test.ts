@@ -138,12 +138,7 @@ describe("Bearer token flow", () => {
     expect(tokenQuery(tokenRequest!).get("scope")).toBe("repository:team/app:pull");
     expect(tokenQuery(tokenRequest!).get("service")).toBe("fake-registry");
     // One challenge, then every request carries the token up front.
-    expect(registry.requests.map((r) => r.headers.authorization ?? "none")).toEqual([
-      "none",
-      "Bearer good-token",
-      "Bearer good-token",
-      "Bearer good-token",
-    ]);
+    expect(registry.requests.map((r) => r.headers.authorization ?? "none")).toEqual(["none", "Bearer good-token", "Bearer good-token", "Bearer good-token"]);
     expect(registry.requests.every((r) => r.method === "HEAD")).toBe(true);
   });
 
@@ -290,11 +285,7 @@ describe("Basic auth", () => {
     const client = new RegistryClient({ credentials: staticCredentials("alice", "secret") });
     expect(await client.manifestExists(`${registry.host}/team/app:v1`)).toEqual({ status: "present", digest: MANIFEST_DIGEST });
     expect(await client.manifestExists(`${registry.host}/team/app:nope`)).toEqual({ status: "absent" });
-    expect(registry.requests.map((r) => r.headers.authorization ?? "none")).toEqual([
-      "none",
-      basic("alice", "secret"),
-      basic("alice", "secret"),
-    ]);
+    expect(registry.requests.map((r) => r.headers.authorization ?? "none")).toEqual(["none", basic("alice", "secret"), basic("alice", "secret")]);
   });
 
   it("says credentials are needed when there are none", async () => {
@@ -463,7 +454,9 @@ describe("answers and failures", () => {
   it("is unknown when TLS fails, through node:https (the default transport) too", async () => {
     const registry = await startServer((request, response) => serveManifest(request, response));
     const https = nodeHttpTransport();
-    const client = new RegistryClient({ fetch: ((input: string, init: RequestInit) => https(String(input).replace(/^http:/, "https:"), init as never)) as unknown as typeof fetch });
+    const client = new RegistryClient({
+      fetch: ((input: string, init: RequestInit) => https(String(input).replace(/^http:/, "https:"), init as never)) as unknown as typeof fetch,
+    });
     expect(await client.manifestExists(`${registry.host}/team/app:v1`)).toEqual({
       status: "unknown",
       reason: `cannot connect to ${registry.host}: TLS failed (wrong version number); if it serves plain HTTP, add it to insecureRegistries`,

@@ -139,9 +139,7 @@ describe("auths in the Docker config file", () => {
     const configPath = await writeConfig({ auths: { "ghcr.io": { auth: base64(SECRET) } } });
     const error = await expectImageSpecError(() => createDockerConfigResolver({ configPath, env })("ghcr.io"));
     expect(error.code).toBe("AUTH_ERROR");
-    expect(error.message).toBe(
-      `Cannot read the credentials for ghcr.io from ${configPath}: \`auth\` must be the base64 of \`username:password\``,
-    );
+    expect(error.message).toBe(`Cannot read the credentials for ghcr.io from ${configPath}: \`auth\` must be the base64 of \`username:password\``);
     expect(JSON.stringify(error.toJSON())).not.toContain(base64(SECRET));
   });
 

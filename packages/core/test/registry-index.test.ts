@@ -60,7 +60,9 @@ describe("an image index pushed by the registry client", () => {
   });
 
   it("refuses a manifest that is not in the repository, naming the platform", async () => {
-    const error = await client.pushImageIndex(`${REGISTRY}/${REPOSITORY}:v2`, [{ platform: "linux/arm64", digest: `sha256:${"0".repeat(64)}` }]).catch((e: unknown) => e);
+    const error = await client
+      .pushImageIndex(`${REGISTRY}/${REPOSITORY}:v2`, [{ platform: "linux/arm64", digest: `sha256:${"0".repeat(64)}` }])
+      .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: "REGISTRY_ERROR" });
     expect((error as Error).message).toMatch(/^Cannot push an image index to .*:v2: the linux\/arm64 manifest sha256:0{64} is not in /);
   });
@@ -77,7 +79,10 @@ describe("existence of an image of several platforms", () => {
       ],
     });
     // arm64/v8 is arm64.
-    expect(await client.manifestExists(REF, { platforms: ["linux/arm64/v8"] })).toMatchObject({ status: "present", platforms: [{ platform: "linux/arm64/v8", digest: arm64.digest }] });
+    expect(await client.manifestExists(REF, { platforms: ["linux/arm64/v8"] })).toMatchObject({
+      status: "present",
+      platforms: [{ platform: "linux/arm64/v8", digest: arm64.digest }],
+    });
   });
 
   it("does not count an index that lacks a platform, and says which", async () => {

@@ -23,7 +23,9 @@ const RUN_ID = `${Date.now().toString(36)}-${randomBytes(3).toString("hex")}`;
 const REPOSITORY = `imagespec-test/registry-client-${RUN_ID}`;
 const TAG = "v1";
 
-const credentials = (username: string, password: string): CredentialResolver => async () => ({ username, password });
+const credentials =
+  (username: string, password: string): CredentialResolver =>
+  async () => ({ username, password });
 const pushImage = (client: RegistryClient, domain: string, image: TinyImage) => pushTinyImage(client, domain, REPOSITORY, TAG, image);
 
 const image = tinyImage(RUN_ID);

@@ -28,7 +28,9 @@ const TAG = "v1";
 const imageA = tinyImage(`${RUN_ID}-a`);
 const imageB = tinyImage(`${RUN_ID}-b`);
 
-const credentials = (username: string, password: string): CredentialResolver => async () => ({ username, password });
+const credentials =
+  (username: string, password: string): CredentialResolver =>
+  async () => ({ username, password });
 const scopeOf = (url: URL) => url.searchParams.get("scope");
 
 describe("a registry with token auth", () => {

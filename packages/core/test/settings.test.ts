@@ -25,7 +25,11 @@ describe("resolveSettings", () => {
 
   it("the environment wins over the config, and a flag over both", async () => {
     const env = { IMAGESPEC_REGISTRY: "env.example.com/x", IMAGESPEC_BUILDER: "docker", IMAGESPEC_DEBIAN_BASE_IMAGE: "env.example.com/py:{python_version}" };
-    expect(await resolveSettings({ cwd, env })).toMatchObject({ registry: "env.example.com/x", builder: "docker", debianBaseImage: "env.example.com/py:{python_version}" });
+    expect(await resolveSettings({ cwd, env })).toMatchObject({
+      registry: "env.example.com/x",
+      builder: "docker",
+      debianBaseImage: "env.example.com/py:{python_version}",
+    });
     expect((await resolveSettings({ cwd, env, flags: { builder: "envd" } })).builder).toBe("envd");
   });
 
@@ -35,7 +39,10 @@ describe("resolveSettings", () => {
   });
 
   it("a bad registry or Debian template from the environment is a CONFIG_ERROR naming the variable", async () => {
-    await expect(resolveSettings({ cwd, env: { IMAGESPEC_REGISTRY: "https://ghcr.io/acme" } })).rejects.toMatchObject({ code: "CONFIG_ERROR", field: "IMAGESPEC_REGISTRY" });
+    await expect(resolveSettings({ cwd, env: { IMAGESPEC_REGISTRY: "https://ghcr.io/acme" } })).rejects.toMatchObject({
+      code: "CONFIG_ERROR",
+      field: "IMAGESPEC_REGISTRY",
+    });
     await expect(resolveSettings({ cwd, env: { IMAGESPEC_DEBIAN_BASE_IMAGE: "Not A Reference {python_version}" } })).rejects.toMatchObject({
       code: "CONFIG_ERROR",
       field: "IMAGESPEC_DEBIAN_BASE_IMAGE",

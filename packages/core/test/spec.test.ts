@@ -1,10 +1,18 @@
 import { chmodSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { Image, ImageSpec, type ImageSpecError, type ImageSpecFields, isImageSpecError, loadImageSpecFile, parseImageSpecYaml, SPEC_FIELDS } from "../src/index.js";
+import {
+  Image,
+  ImageSpec,
+  type ImageSpecError,
+  type ImageSpecFields,
+  isImageSpecError,
+  loadImageSpecFile,
+  parseImageSpecYaml,
+  SPEC_FIELDS,
+} from "../src/index.js";
 import { splitArgs } from "../src/spec.js";
 import { project } from "./support/project.js";
-
 
 function rejection(fields: unknown): ImageSpecError {
   try {
@@ -20,10 +28,37 @@ describe("ImageSpec fields", () => {
   it("has every field of the flat spec", () => {
     expect([...SPEC_FIELDS].sort()).toEqual(
       [
-        "name", "registry", "tagFormat", "pythonVersion", "pythonExec", "packages", "requirements", "condaPackages", "condaChannels",
-        "aptPackages", "baseImage", "builder", "sourceRoot", "sourceCopyMode", "copy", "env", "commands", "entrypoint", "cuda", "cudnn",
-        "platform", "pipIndex", "pipExtraIndexUrl", "pipSecretMounts", "pipExtraArgs", "runtimePackages", "builderOptions",
-        "builderConfig", "registryConfig", "forcePush", "root",
+        "name",
+        "registry",
+        "tagFormat",
+        "pythonVersion",
+        "pythonExec",
+        "packages",
+        "requirements",
+        "condaPackages",
+        "condaChannels",
+        "aptPackages",
+        "baseImage",
+        "builder",
+        "sourceRoot",
+        "sourceCopyMode",
+        "copy",
+        "env",
+        "commands",
+        "entrypoint",
+        "cuda",
+        "cudnn",
+        "platform",
+        "pipIndex",
+        "pipExtraIndexUrl",
+        "pipSecretMounts",
+        "pipExtraArgs",
+        "runtimePackages",
+        "builderOptions",
+        "builderConfig",
+        "registryConfig",
+        "forcePush",
+        "root",
       ].sort(),
     );
   });
@@ -75,7 +110,11 @@ describe("ImageSpec fields", () => {
       "runtimePackages",
       "entrypoint",
     ]);
-    const pip = { indexUrl: "https://pypi.example.com/simple", extraIndexUrls: ["https://extra.example.com/simple"], extraArgs: ["--no-deps", "--retries", "3"] };
+    const pip = {
+      indexUrl: "https://pypi.example.com/simple",
+      extraIndexUrls: ["https://extra.example.com/simple"],
+      extraArgs: ["--no-deps", "--retries", "3"],
+    };
     expect(image.layers[3]).toMatchObject({ packages: ["pandas<2,>=1.5"], ...pip });
     expect(image.layers[4]).toMatchObject({ file: "requirements.txt", ...pip });
     expect(image.layers[3]!.secretMounts).toEqual([
@@ -103,7 +142,15 @@ describe("ImageSpec fields", () => {
 
   it("is the same Image as the fluent API writes it", async () => {
     const root = project({ "requirements.txt": "numpy\n" });
-    const spec = new ImageSpec({ root, pythonVersion: "3.11", aptPackages: ["git"], packages: ["numpy"], requirements: "requirements.txt", env: { A: "1" }, commands: ["echo hi"] });
+    const spec = new ImageSpec({
+      root,
+      pythonVersion: "3.11",
+      aptPackages: ["git"],
+      packages: ["numpy"],
+      requirements: "requirements.txt",
+      env: { A: "1" },
+      commands: ["echo hi"],
+    });
     const fluent = Image.fromDebianBase({ root, pythonVersion: "3.11" })
       .withAptPackages("git")
       .withPipPackages("numpy")
@@ -258,7 +305,10 @@ echo "$out}}"
 
   it("names packages that are not installed", async () => {
     const python = fakePython("3.11", {});
-    await expect(ImageSpec.fromEnv({ python, pinnedPackages: ["missingpkg"] })).rejects.toMatchObject({ code: "ENVIRONMENT", message: expect.stringContaining("missingpkg") });
+    await expect(ImageSpec.fromEnv({ python, pinnedPackages: ["missingpkg"] })).rejects.toMatchObject({
+      code: "ENVIRONMENT",
+      message: expect.stringContaining("missingpkg"),
+    });
   });
 
   it("works against the machine's real python3", async () => {
@@ -268,7 +318,10 @@ echo "$out}}"
   });
 
   it("explains a missing interpreter", async () => {
-    await expect(ImageSpec.fromEnv({ python: "/nonexistent/python3" })).rejects.toMatchObject({ code: "ENVIRONMENT", hint: expect.stringContaining("IMAGESPEC_PYTHON") });
+    await expect(ImageSpec.fromEnv({ python: "/nonexistent/python3" })).rejects.toMatchObject({
+      code: "ENVIRONMENT",
+      hint: expect.stringContaining("IMAGESPEC_PYTHON"),
+    });
   });
 });
 

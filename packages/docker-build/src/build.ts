@@ -28,7 +28,10 @@ export class DockerBuildError extends ImageSpecError {
   /** The whole build log. */
   readonly log: string;
 
-  constructor(message: string, details: { layerIndex?: number; layerKind?: string; command?: string; logTail?: readonly string[]; log: string; hint?: string; cause?: unknown }) {
+  constructor(
+    message: string,
+    details: { layerIndex?: number; layerKind?: string; command?: string; logTail?: readonly string[]; log: string; hint?: string; cause?: unknown },
+  ) {
     super("BUILD_FAILED", message, {
       ...(details.layerIndex !== undefined && { field: `layers[${details.layerIndex}]` }),
       ...(details.command !== undefined && { value: details.command }),
@@ -92,7 +95,11 @@ export function isConnectionFailure(error: unknown): boolean {
     const code = (current as { code?: unknown }).code;
     if (typeof code === "string" && CONNECTION_CODES.has(code)) return true;
     const message = (current as { message?: unknown }).message;
-    if (typeof message === "string" && /socket hang up|^aborted$|premature close|connection (?:reset|closed|lost)|not connected|channel (?:open )?failure|no response from server/i.test(message)) return true;
+    if (
+      typeof message === "string" &&
+      /socket hang up|^aborted$|premature close|connection (?:reset|closed|lost)|not connected|channel (?:open )?failure|no response from server/i.test(message)
+    )
+      return true;
   }
   return false;
 }
@@ -254,7 +261,9 @@ export async function buildOnEngine(connection: EngineConnection, image: Image, 
   signal.removeEventListener("abort", onAbort);
   await closeSession();
   // BuildKit syncs the context more than once (`.dockerignore` first, alone): add them up.
-  const sent = session.fileSync.transfers.filter((t) => t.name === "context").reduce((sum, t) => ({ files: sum.files + t.files, bytes: sum.bytes + t.bytes }), { files: 0, bytes: 0 });
+  const sent = session.fileSync.transfers
+    .filter((t) => t.name === "context")
+    .reduce((sum, t) => ({ files: sum.files + t.files, bytes: sum.bytes + t.bytes }), { files: 0, bytes: 0 });
   progress.line(
     `Context: ${started.context.files} files (${started.context.bytes} bytes) offered; the engine asked for ${sent.files} of them (${sent.bytes} bytes); ${session.fileSync.wireBytes} bytes sent in all`,
   );

@@ -66,13 +66,27 @@ export function contextEntries(items: readonly ContextItem[], image: Image, iden
       if (item.derivedFrom) checkDerived(image, identity, item.path, item.derivedFrom);
       parent(item.path);
       written.add(item.path);
-      out.push({ type: "file", name: item.path, mode: item.executable ? 0o755 : 0o644, size: item.content.byteLength, mtime: fixedTime, content: item.content });
+      out.push({
+        type: "file",
+        name: item.path,
+        mode: item.executable ? 0o755 : 0o644,
+        size: item.content.byteLength,
+        mtime: fixedTime,
+        content: item.content,
+      });
     } else if (item.type === "file") {
       const input = hashedInput(image, identity, item.source, { type: "file" });
       const entry = input.entries[0]!;
       parent(item.path);
       written.add(item.path);
-      out.push({ type: "file", name: item.path, mode: entry.mode, size: entry.size!, mtime: time(entry.mtimeMs), source: { path: input.absolutePath, digest: entry.digest!, follow: true } });
+      out.push({
+        type: "file",
+        name: item.path,
+        mode: entry.mode,
+        size: entry.size!,
+        mtime: time(entry.mtimeMs),
+        source: { path: input.absolutePath, digest: entry.digest!, follow: true },
+      });
     } else {
       const input = hashedInput(image, identity, item.source, { type: "folder", select: item.select });
       const prefix = item.path === "." ? "" : `${item.path}/`;
@@ -91,7 +105,14 @@ export function contextEntries(items: readonly ContextItem[], image: Image, iden
         if (entry.type === "symlink") out.push({ type: "symlink", name, target: entry.target!, mtime: time(entry.mtimeMs) });
         else {
           const source = path.join(input.absolutePath, ...entry.path.split("/"));
-          out.push({ type: "file", name, mode: entry.mode, size: entry.size!, mtime: time(entry.mtimeMs), source: { path: source, digest: entry.digest!, follow: false } });
+          out.push({
+            type: "file",
+            name,
+            mode: entry.mode,
+            size: entry.size!,
+            mtime: time(entry.mtimeMs),
+            source: { path: source, digest: entry.digest!, follow: false },
+          });
         }
       }
     }
@@ -103,10 +124,14 @@ export function contextEntries(items: readonly ContextItem[], image: Image, iden
 function checkDerived(image: Image, identity: ImageIdentity, name: string, from: { readonly source: string; readonly digest: string }): void {
   const input = hashedInput(image, identity, from.source, { type: "file" });
   if (input.entries[0]?.digest !== from.digest) {
-    throw new ImageSpecError("FILE_CHANGED", `Cannot send ${JSON.stringify(from.source)} (as ${name}) to the build: its content changed since the tag was computed`, {
-      value: from.source,
-      hint: "A file changed while the build started. Run the command again: the tag is computed anew from what is there then.",
-    });
+    throw new ImageSpecError(
+      "FILE_CHANGED",
+      `Cannot send ${JSON.stringify(from.source)} (as ${name}) to the build: its content changed since the tag was computed`,
+      {
+        value: from.source,
+        hint: "A file changed while the build started. Run the command again: the tag is computed anew from what is there then.",
+      },
+    );
   }
 }
 

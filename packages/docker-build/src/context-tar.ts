@@ -37,9 +37,13 @@ export function contextTar(items: readonly ContextItem[], options: ContextTarOpt
     for (const entry of entries) {
       const header = { name: entry.type === "dir" ? `${entry.name}/` : entry.name, mtime: entry.mtime, uid: 0, gid: 0 };
       if (entry.type === "dir") {
-        await new Promise<void>((resolve, reject) => pack.entry({ ...header, type: "directory", mode: entry.mode }, (error) => (error ? reject(error) : resolve())));
+        await new Promise<void>((resolve, reject) =>
+          pack.entry({ ...header, type: "directory", mode: entry.mode }, (error) => (error ? reject(error) : resolve())),
+        );
       } else if (entry.type === "symlink") {
-        await new Promise<void>((resolve, reject) => pack.entry({ ...header, type: "symlink", linkname: entry.target, mode: 0o777 }, (error) => (error ? reject(error) : resolve())));
+        await new Promise<void>((resolve, reject) =>
+          pack.entry({ ...header, type: "symlink", linkname: entry.target, mode: 0o777 }, (error) => (error ? reject(error) : resolve())),
+        );
       } else {
         await new Promise<void>((resolve, reject) => {
           const body = openContextFile(entry);

@@ -104,7 +104,11 @@ function dialBuild(connection: EngineConnection, options: EngineBuildOptions): P
 }
 
 /** Builds through the Engine API with BuildKit. Resolves to the image id and the engine's error text, if any. */
-export async function engineBuild(connection: EngineConnection, options: EngineBuildOptions, progress: BuildProgress): Promise<{ imageId: string | undefined; error: string | undefined }> {
+export async function engineBuild(
+  connection: EngineConnection,
+  options: EngineBuildOptions,
+  progress: BuildProgress,
+): Promise<{ imageId: string | undefined; error: string | undefined }> {
   const stream = await dialBuild(connection, options);
   let imageId: string | undefined;
   let error: string | undefined;
@@ -165,10 +169,14 @@ export async function enginePush(
     timer = setTimeout(() => stalled.abort(), idleTimeoutMs);
   };
   const stallError = () =>
-    new ImageSpecError("REGISTRY_ERROR", `Cannot push ${name}: ${domain ?? "the registry"} stopped answering; the engine reported nothing for ${formatSeconds(idleTimeoutMs)} while ${last}`, {
-      value: uri,
-      hint: `Check that ${domain} is up and reachable from the engine. The bound is the docker-build setting pushIdleTimeoutMs (default ${DEFAULT_PUSH_IDLE_TIMEOUT_MS / 1000} s).`,
-    });
+    new ImageSpecError(
+      "REGISTRY_ERROR",
+      `Cannot push ${name}: ${domain ?? "the registry"} stopped answering; the engine reported nothing for ${formatSeconds(idleTimeoutMs)} while ${last}`,
+      {
+        value: uri,
+        hint: `Check that ${domain} is up and reachable from the engine. The bound is the docker-build setting pushIdleTimeoutMs (default ${DEFAULT_PUSH_IDLE_TIMEOUT_MS / 1000} s).`,
+      },
+    );
   arm();
   try {
     let stream: Readable;
@@ -216,7 +224,8 @@ export async function enginePush(
 
 /** What the engine was doing, from its last progress message, for the stall error. */
 function describePushStatus(status: string, id: unknown): string {
-  if (/^Pushed$|^Layer already exists$|^Mounted from/i.test(status)) return `it had sent layer ${String(id)} and was sending the rest (the image manifest last)`;
+  if (/^Pushed$|^Layer already exists$|^Mounted from/i.test(status))
+    return `it had sent layer ${String(id)} and was sending the rest (the image manifest last)`;
   if (/^Pushing/i.test(status)) return `it was sending layer ${String(id)}`;
   if (/^Preparing|^Waiting/i.test(status)) return `it was preparing layer ${String(id)}`;
   return `it was at: ${status}${id === undefined ? "" : ` (${String(id)})`}`;
@@ -232,7 +241,11 @@ const INSPECT_TIMEOUT_MS = 30_000;
 /** Whether the engine has the image: present (with its id), absent, or an error (thrown). */
 export async function engineImageId(connection: EngineConnection, uri: string): Promise<string | undefined> {
   try {
-    const info = await withTimeout(connection.docker.getImage(uri).inspect(), INSPECT_TIMEOUT_MS, `the engine ${connection.endpoint} did not answer within ${INSPECT_TIMEOUT_MS / 1000} s`);
+    const info = await withTimeout(
+      connection.docker.getImage(uri).inspect(),
+      INSPECT_TIMEOUT_MS,
+      `the engine ${connection.endpoint} did not answer within ${INSPECT_TIMEOUT_MS / 1000} s`,
+    );
     return info.Id;
   } catch (error) {
     if ((error as { statusCode?: number }).statusCode === 404) return undefined;

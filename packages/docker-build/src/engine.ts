@@ -6,7 +6,16 @@
  * and tells an engine that went away (EngineLostError) from a build that failed.
  */
 
-export { buildFailure, buildOnEngine, cancelledError, DockerBuildError, type EngineBuildRun, EngineLostError, isConnectionFailure, isEngineLost } from "./build.js";
+export {
+  buildFailure,
+  buildOnEngine,
+  cancelledError,
+  DockerBuildError,
+  type EngineBuildRun,
+  EngineLostError,
+  isConnectionFailure,
+  isEngineLost,
+} from "./build.js";
 export { EngineConnectionError, engineConnectionFailure, isEngineConnectionError, type OpenedEngine, openEngineConnection } from "./connection/open.js";
 export { type ContextEntry, type ContextEntryOptions, contextEntries, openContextFile } from "./context-entries.js";
 export { type ContextStats, type ContextTar, type ContextTarOptions, contextTar } from "./context-tar.js";

@@ -28,7 +28,11 @@ async function git(root: string, args: string[]): Promise<string | undefined> {
   return result.exitCode === 0 ? String(result.stdout).trim() || undefined : undefined;
 }
 
-export async function ociLabels(image: Image, extra: Readonly<Record<string, string>> = {}, env: NodeJS.ProcessEnv = process.env): Promise<Record<string, string>> {
+export async function ociLabels(
+  image: Image,
+  extra: Readonly<Record<string, string>> = {},
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Record<string, string>> {
   const labels: Record<string, string> = {};
   const remote = await git(image.root, ["remote", "get-url", "origin"]);
   const source = remote === undefined ? undefined : publicSourceUrl(remote);

@@ -5,7 +5,19 @@
 
 import { stat } from "node:fs/promises";
 import path from "node:path";
-import { type BuiltinLayerKind, type DockerRenderContext, ImageSpecError, isFolderDestination, type Layer, type PipOptions, relativePathHint, type SecretMount, type SshMount, shellJoin, shellQuote } from "@imagespec/core/authoring";
+import {
+  type BuiltinLayerKind,
+  type DockerRenderContext,
+  ImageSpecError,
+  isFolderDestination,
+  type Layer,
+  type PipOptions,
+  relativePathHint,
+  type SecretMount,
+  type SshMount,
+  shellJoin,
+  shellQuote,
+} from "@imagespec/core/authoring";
 import { PIP_CACHE_DIR, type RenderState } from "./render-context.js";
 
 type CoreRenderer = (layer: Layer, ctx: DockerRenderContext, state: RenderState) => string[] | Promise<string[]>;

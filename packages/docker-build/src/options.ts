@@ -63,7 +63,11 @@ export function readDockerBuildOptions(image: Image): { options: DockerBuildOpti
   for (const issue of result.error.issues) {
     if (issue.code === "unrecognized_keys") {
       for (const key of issue.keys) {
-        issues.push({ field: `builderOptions.${key}`, value: input[key], message: `is not a builder option of the Docker builders (they take ${DOCKER_BUILD_OPTION_KEYS.join(" and ")}; settings that do not change the image belong in builderConfig)` });
+        issues.push({
+          field: `builderOptions.${key}`,
+          value: input[key],
+          message: `is not a builder option of the Docker builders (they take ${DOCKER_BUILD_OPTION_KEYS.join(" and ")}; settings that do not change the image belong in builderConfig)`,
+        });
       }
     } else {
       const key = String(issue.path[0] ?? "");

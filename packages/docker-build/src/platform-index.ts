@@ -6,7 +6,18 @@
  */
 
 import type { Image } from "@imagespec/core";
-import { type BuildContext, type BuildEvent, type BuildResult, ImageSpecError, isImageSpecError, limiter, type PlatformBuild, parseImageReference, platformTagSuffix, RegistryClient } from "@imagespec/core/authoring";
+import {
+  type BuildContext,
+  type BuildEvent,
+  type BuildResult,
+  ImageSpecError,
+  isImageSpecError,
+  limiter,
+  type PlatformBuild,
+  parseImageReference,
+  platformTagSuffix,
+  RegistryClient,
+} from "@imagespec/core/authoring";
 
 /** Where one platform's image is pushed before the index: the image's tag with the platform appended. */
 export function platformImageUri(uri: string, platform: string): string {
@@ -17,11 +28,15 @@ export function platformImageUri(uri: string, platform: string): string {
   }
   const platformTag = `${tag}-${platformTagSuffix(platform)}`;
   if (platformTag.length > 128) {
-    throw new ImageSpecError("INVALID_SPEC", `Cannot build ${uri} for ${platform}: the tag ${platformTag} for that platform's image is longer than 128 characters`, {
-      field: "tagFormat",
-      value: tag,
-      hint: "Use a shorter tagFormat.",
-    });
+    throw new ImageSpecError(
+      "INVALID_SPEC",
+      `Cannot build ${uri} for ${platform}: the tag ${platformTag} for that platform's image is longer than 128 characters`,
+      {
+        field: "tagFormat",
+        value: tag,
+        hint: "Use a shorter tagFormat.",
+      },
+    );
   }
   return `${uri.slice(0, uri.length - tag.length)}${platformTag}`;
 }
@@ -50,11 +65,15 @@ export interface PlatformIndexRun {
 export async function buildPlatformIndex(image: Image, context: BuildContext, run: PlatformIndexRun): Promise<BuildResult> {
   const { uri } = context;
   if (!context.push) {
-    throw new ImageSpecError("INVALID_SPEC", `Cannot build ${image.name} for ${image.platforms.join(", ")}: an image of several platforms is an index in a registry, which a local engine cannot hold`, {
-      field: "platform",
-      value: image.platforms,
-      hint: "Give the image a registry (and leave IMAGESPEC_PUSH unset), or build one platform.",
-    });
+    throw new ImageSpecError(
+      "INVALID_SPEC",
+      `Cannot build ${image.name} for ${image.platforms.join(", ")}: an image of several platforms is an index in a registry, which a local engine cannot hold`,
+      {
+        field: "platform",
+        value: image.platforms,
+        hint: "Give the image a registry (and leave IMAGESPEC_PUSH unset), or build one platform.",
+      },
+    );
   }
   const targets = image.platforms.map((platform) => ({ platform, uri: platformImageUri(uri, platform) }));
   const controller = new AbortController();
@@ -67,7 +86,8 @@ export async function buildPlatformIndex(image: Image, context: BuildContext, ru
     const settled = await Promise.allSettled(
       targets.map((target) =>
         slot(async () => {
-          if (controller.signal.aborted) throw new ImageSpecError("CANCELLED", `Cannot build ${image.name} for ${target.platform}: cancelled`, { value: target.uri });
+          if (controller.signal.aborted)
+            throw new ImageSpecError("CANCELLED", `Cannot build ${image.name} for ${target.platform}: cancelled`, { value: target.uri });
           try {
             return await run.build(target.platform, {
               ...context,
@@ -87,7 +107,10 @@ export async function buildPlatformIndex(image: Image, context: BuildContext, ru
     if (failures.length > 0 || settled.some((s) => s.status === "rejected")) {
       if (context.signal.aborted) throw new ImageSpecError("CANCELLED", `Cannot build ${image.name}: cancelled`, { value: uri });
       // The first real failure, not the cancellations it caused.
-      const first = failures.find((e) => !(isImageSpecError(e) && e.code === "CANCELLED")) ?? failures[0] ?? (settled.find((s) => s.status === "rejected") as PromiseRejectedResult).reason;
+      const first =
+        failures.find((e) => !(isImageSpecError(e) && e.code === "CANCELLED")) ??
+        failures[0] ??
+        (settled.find((s) => s.status === "rejected") as PromiseRejectedResult).reason;
       throw first;
     }
     results = settled.map((s) => (s as PromiseFulfilledResult<BuildResult>).value);
@@ -98,7 +121,11 @@ export async function buildPlatformIndex(image: Image, context: BuildContext, ru
   const platforms: PlatformBuild[] = targets.map((target, i) => {
     const result = results[i]!;
     if (!result.pushed || result.digest === undefined || !result.digest.startsWith("sha256:")) {
-      throw new ImageSpecError("BUILD_FAILED", `Cannot build ${image.name} for ${target.platform}: the build pushed ${target.uri} but did not say its manifest digest`, { value: target.uri });
+      throw new ImageSpecError(
+        "BUILD_FAILED",
+        `Cannot build ${image.name} for ${target.platform}: the build pushed ${target.uri} but did not say its manifest digest`,
+        { value: target.uri },
+      );
     }
     return { platform: target.platform, digest: result.digest, ...(result.engine !== undefined && { engine: result.engine }) };
   });

@@ -140,7 +140,10 @@ export interface EnginePlatforms {
 }
 
 /** The engine's platforms; when BuildKit cannot be asked (an engine without `/grpc`), only its own platform. */
-export async function enginePlatforms(connection: EngineConnection, options: { timeoutMs?: number } = {}): Promise<EnginePlatforms & { workersError?: string }> {
+export async function enginePlatforms(
+  connection: EngineConnection,
+  options: { timeoutMs?: number } = {},
+): Promise<EnginePlatforms & { workersError?: string }> {
   const native = await engineNativePlatform(connection);
   try {
     const supported = await engineBuildPlatforms(connection, options);
@@ -169,16 +172,12 @@ const QEMU_NAMES: Record<string, string> = { amd64: "x86_64", arm64: "aarch64", 
  */
 export function unsupportedPlatformError(image: Image, missing: readonly string[], because: string): ImageSpecError {
   const qemu = QEMU_NAMES[parsePlatform(missing[0] ?? "").architecture] ?? parsePlatform(missing[0] ?? "").architecture;
-  return new ImageSpecError(
-    "ENVIRONMENT",
-    `Cannot build ${image.name} for ${missing.join(", ")}: ${because}`,
-    {
-      field: "platform",
-      value: missing.length === 1 ? missing[0] : missing,
-      hint:
-        `Register QEMU user emulation on the engine's host (Debian/Ubuntu: apt-get install qemu-user-static, then ` +
-        `write /usr/lib/binfmt.d/qemu-${qemu}.conf to /proc/sys/fs/binfmt_misc/register), ` +
-        "or build on an engine of that platform, or leave the platform out.",
-    },
-  );
+  return new ImageSpecError("ENVIRONMENT", `Cannot build ${image.name} for ${missing.join(", ")}: ${because}`, {
+    field: "platform",
+    value: missing.length === 1 ? missing[0] : missing,
+    hint:
+      `Register QEMU user emulation on the engine's host (Debian/Ubuntu: apt-get install qemu-user-static, then ` +
+      `write /usr/lib/binfmt.d/qemu-${qemu}.conf to /proc/sys/fs/binfmt_misc/register), ` +
+      "or build on an engine of that platform, or leave the platform out.",
+  });
 }

@@ -6,7 +6,31 @@
 
 import path from "node:path";
 import type { Image } from "@imagespec/core";
-import { type DockerBuildStage, type DockerBuildStageOptions, type DockerCacheMountOptions, type DockerCopyOptions, type DockerInstructions, type DockerPythonEnvironment, type DockerQuoting, type DockerRenderContext, type DockerRunOptions, DOCKERFILE_LINE_LIMIT, dockerfileFlag, dockerfileImageReference, dockerfileJsonArray, dockerfileWord, fitsDockerfileWord, ImageSpecError, mountOption, normalizeImageReference, type SecretMount, type SshMount, shellJoin, shellQuote, showValue } from "@imagespec/core/authoring";
+import {
+  type DockerBuildStage,
+  type DockerBuildStageOptions,
+  type DockerCacheMountOptions,
+  type DockerCopyOptions,
+  type DockerInstructions,
+  type DockerPythonEnvironment,
+  type DockerQuoting,
+  type DockerRenderContext,
+  type DockerRunOptions,
+  DOCKERFILE_LINE_LIMIT,
+  dockerfileFlag,
+  dockerfileImageReference,
+  dockerfileJsonArray,
+  dockerfileWord,
+  fitsDockerfileWord,
+  ImageSpecError,
+  mountOption,
+  normalizeImageReference,
+  type SecretMount,
+  type SshMount,
+  shellJoin,
+  shellQuote,
+  showValue,
+} from "@imagespec/core/authoring";
 import type { ContextItem } from "./plan.js";
 
 export const VENV_PREFIX = "/opt/venv";
@@ -121,10 +145,14 @@ export class RenderState {
     try {
       const out = await render(this.contextFor(index));
       if (!Array.isArray(out)) {
-        throw new ImageSpecError("PLUGIN_ERROR", `Cannot render layers[${index}] (${kind}) for Docker: its renderer returned ${typeof out}, not a list of instructions`, {
-          field: `layers[${index}]`,
-          hint: "A docker renderer returns an array of Dockerfile instructions, one line each.",
-        });
+        throw new ImageSpecError(
+          "PLUGIN_ERROR",
+          `Cannot render layers[${index}] (${kind}) for Docker: its renderer returned ${typeof out}, not a list of instructions`,
+          {
+            field: `layers[${index}]`,
+            hint: "A docker renderer returns an array of Dockerfile instructions, one line each.",
+          },
+        );
       }
       const lines = [...this.#pending, ...out.map((text) => this.#line(text, index, kind))];
       this.#pending = [];
@@ -139,16 +167,25 @@ export class RenderState {
     checkLineLength(text, this.#currentLayer?.index, this.#currentLayer?.kind);
     this.lines.push(...this.#pending);
     this.#pending = [];
-    this.lines.push({ text, layerIndex: this.#currentLayer?.index, layerKind: this.#currentLayer?.kind, description: description ?? this.#descriptions.get(text) });
+    this.lines.push({
+      text,
+      layerIndex: this.#currentLayer?.index,
+      layerKind: this.#currentLayer?.kind,
+      description: description ?? this.#descriptions.get(text),
+    });
   }
 
   #line(text: unknown, index: number, kind: string): Line {
     if (typeof text !== "string" || text.trim() === "" || /[\r\n\0]/.test(text)) {
-      throw new ImageSpecError("PLUGIN_ERROR", `Cannot render layers[${index}] (${kind}) for Docker: its renderer returned ${showValue(text)}, which is not one instruction on one line`, {
-        field: `layers[${index}]`,
-        value: text,
-        hint: "Build instructions with the context's helpers (run, env, copy), which quote every value.",
-      });
+      throw new ImageSpecError(
+        "PLUGIN_ERROR",
+        `Cannot render layers[${index}] (${kind}) for Docker: its renderer returned ${showValue(text)}, which is not one instruction on one line`,
+        {
+          field: `layers[${index}]`,
+          value: text,
+          hint: "Build instructions with the context's helpers (run, env, copy), which quote every value.",
+        },
+      );
     }
     checkLineLength(text, index, kind);
     return { text, layerIndex: index, layerKind: kind, description: this.#descriptions.get(text) };
@@ -182,7 +219,12 @@ export class RenderState {
   }
 
   addContent(contextPath: string, content: string | Uint8Array, executable: boolean): string {
-    this.context.set(contextPath, { type: "content", path: contextPath, content: typeof content === "string" ? Buffer.from(content, "utf8") : content, executable });
+    this.context.set(contextPath, {
+      type: "content",
+      path: contextPath,
+      content: typeof content === "string" ? Buffer.from(content, "utf8") : content,
+      executable,
+    });
     return contextPath;
   }
 
@@ -222,7 +264,20 @@ export class RenderState {
     const creating = this.python?.kind !== "conda";
     const python = this.image.pythonVersion ? `python=${this.image.pythonVersion}` : "python";
     const args = creating
-      ? ["micromamba", "create", "--yes", "--root-prefix", MAMBA_ROOT_PREFIX, "--prefix", CONDA_PREFIX, "--override-channels", ...channelArgs, python, "pip", ...packages]
+      ? [
+          "micromamba",
+          "create",
+          "--yes",
+          "--root-prefix",
+          MAMBA_ROOT_PREFIX,
+          "--prefix",
+          CONDA_PREFIX,
+          "--override-channels",
+          ...channelArgs,
+          python,
+          "pip",
+          ...packages,
+        ]
       : ["micromamba", "install", "--yes", "--root-prefix", MAMBA_ROOT_PREFIX, "--prefix", CONDA_PREFIX, "--override-channels", ...channelArgs, ...packages];
     const script = shellJoin(args);
     const out = [
@@ -231,7 +286,9 @@ export class RenderState {
           this.cacheMount(`${MAMBA_ROOT_PREFIX}/pkgs`, { id: "imagespec-micromamba-pkgs" }),
           this.bindMount("/bin/micromamba", "/usr/local/bin/micromamba", stage),
         ],
-        description: creating ? `create the conda environment ${CONDA_PREFIX}: ${shellJoin([python, "pip", ...packages])}` : `conda install ${shellJoin(packages)}`,
+        description: creating
+          ? `create the conda environment ${CONDA_PREFIX}: ${shellJoin([python, "pip", ...packages])}`
+          : `conda install ${shellJoin(packages)}`,
       }),
     ];
     if (creating) {
@@ -259,9 +316,13 @@ export class RenderState {
     if (layer === undefined) throw new ImageSpecError("PLUGIN_ERROR", "Cannot add a build stage: only a layer's renderer can add one");
     const where = `layers[${layer.index}] (${layer.kind})`;
     if (options.name !== undefined && !STAGE_NAME_HINT.test(options.name)) {
-      throw new ImageSpecError("PLUGIN_ERROR", `Cannot add a build stage for ${where}: the name ${JSON.stringify(options.name)} is not lowercase letters, digits and '-' (at most 31)`, {
-        value: options.name,
-      });
+      throw new ImageSpecError(
+        "PLUGIN_ERROR",
+        `Cannot add a build stage for ${where}: the name ${JSON.stringify(options.name)} is not lowercase letters, digits and '-' (at most 31)`,
+        {
+          value: options.name,
+        },
+      );
     }
     let from: string | undefined;
     if (options.from !== undefined) {
@@ -270,10 +331,14 @@ export class RenderState {
         from = options.from;
         this.stageReferences.add(options.from);
       } else {
-        throw new ImageSpecError("PLUGIN_ERROR", `Cannot add a build stage for ${where}: from ${JSON.stringify(options.from)} is neither an image reference nor a stage added before`, {
-          value: options.from,
-          hint: "Give an image reference ([registry/]name[:tag][@digest]) or the name of a stage this layer added.",
-        });
+        throw new ImageSpecError(
+          "PLUGIN_ERROR",
+          `Cannot add a build stage for ${where}: from ${JSON.stringify(options.from)} is neither an image reference nor a stage added before`,
+          {
+            value: options.from,
+            hint: "Give an image reference ([registry/]name[:tag][@digest]) or the name of a stage this layer added.",
+          },
+        );
       }
     }
     let split = this.splits.at(-1);
@@ -297,11 +362,15 @@ export class RenderState {
 
   stage(reference: string): string {
     if (normalizeImageReference(reference) === undefined) {
-      throw new ImageSpecError("INVALID_SPEC", `Cannot add a build stage${this.#currentLayer ? ` for layers[${this.#currentLayer.index}] (${this.#currentLayer.kind})` : ""}: ${showValue(reference)} is not an image reference`, {
-        ...(this.#currentLayer && { field: `layers[${this.#currentLayer.index}]` }),
-        value: reference,
-        hint: "Write it as [registry/]name[:tag][@digest].",
-      });
+      throw new ImageSpecError(
+        "INVALID_SPEC",
+        `Cannot add a build stage${this.#currentLayer ? ` for layers[${this.#currentLayer.index}] (${this.#currentLayer.kind})` : ""}: ${showValue(reference)} is not an image reference`,
+        {
+          ...(this.#currentLayer && { field: `layers[${this.#currentLayer.index}]` }),
+          value: reference,
+          hint: "Write it as [registry/]name[:tag][@digest].",
+        },
+      );
     }
     dockerfileImageReference(reference);
     let stage = this.stages.get(reference);
@@ -333,7 +402,14 @@ export class RenderState {
     for (const secret of mounts) {
       this.#registerSecret(secret);
       const target = secret.target ?? `/run/secrets/${secret.id}`;
-      flags.push(mount([["type", "secret"], ["id", secret.id], ["target", target], ["required", "true"]]));
+      flags.push(
+        mount([
+          ["type", "secret"],
+          ["id", secret.id],
+          ["target", target],
+          ["required", "true"],
+        ]),
+      );
       if (secret.asEnv !== undefined) prelude += `${secret.asEnv}="$(cat ${shellQuote(target)})"; export ${secret.asEnv}; `;
     }
     return { flags, prelude };
@@ -343,11 +419,15 @@ export class RenderState {
     const source = normalizeSecretSource(secret);
     const existing = this.secrets.get(secret.id);
     if (existing && (existing.src !== source.src || existing.env !== source.env)) {
-      throw new ImageSpecError("INVALID_SPEC", `Cannot use secret ${JSON.stringify(secret.id)} twice with different sources (${describeSource(existing)} and ${describeSource(source)})`, {
-        field: "secretMounts",
-        value: secret.id,
-        hint: "Give each secret source its own id.",
-      });
+      throw new ImageSpecError(
+        "INVALID_SPEC",
+        `Cannot use secret ${JSON.stringify(secret.id)} twice with different sources (${describeSource(existing)} and ${describeSource(source)})`,
+        {
+          field: "secretMounts",
+          value: secret.id,
+          hint: "Give each secret source its own id.",
+        },
+      );
     }
     this.secrets.set(secret.id, source);
   }
@@ -355,7 +435,12 @@ export class RenderState {
   sshMounts(mounts: readonly SshMount[]): string[] {
     return mounts.map((forward) => {
       this.#registerSsh(forward);
-      return mount([["type", "ssh"], ["id", forward.id], ...(forward.target === undefined ? [] : ([["target", forward.target]] as [string, string][])), ["required", "true"]]);
+      return mount([
+        ["type", "ssh"],
+        ["id", forward.id],
+        ...(forward.target === undefined ? [] : ([["target", forward.target]] as [string, string][])),
+        ["required", "true"],
+      ]);
     });
   }
 
@@ -363,11 +448,15 @@ export class RenderState {
     const source = forward.keys === undefined ? { id: forward.id } : { id: forward.id, keys: [...forward.keys] };
     const existing = this.ssh.get(forward.id);
     if (existing && JSON.stringify(existing.keys ?? null) !== JSON.stringify(source.keys ?? null)) {
-      throw new ImageSpecError("INVALID_SPEC", `Cannot use the SSH mount ${JSON.stringify(forward.id)} twice with different keys (${describeKeys(existing)} and ${describeKeys(source)})`, {
-        field: "sshMounts",
-        value: forward.id,
-        hint: "Give each set of keys its own id.",
-      });
+      throw new ImageSpecError(
+        "INVALID_SPEC",
+        `Cannot use the SSH mount ${JSON.stringify(forward.id)} twice with different keys (${describeKeys(existing)} and ${describeKeys(source)})`,
+        {
+          field: "sshMounts",
+          value: forward.id,
+          hint: "Give each set of keys its own id.",
+        },
+      );
     }
     this.ssh.set(forward.id, source);
   }
@@ -375,7 +464,9 @@ export class RenderState {
   run(script: string, options: DockerRunOptions = {}): string {
     for (const flag of options.mounts ?? []) {
       if (typeof flag !== "string" || !flag.startsWith("--mount=") || /[\r\n\0]/.test(flag)) {
-        throw new ImageSpecError("PLUGIN_ERROR", `Cannot write a RUN step: ${JSON.stringify(flag)} is not a mount from cacheMount, bindMount or secretMounts`, { value: flag });
+        throw new ImageSpecError("PLUGIN_ERROR", `Cannot write a RUN step: ${JSON.stringify(flag)} is not a mount from cacheMount, bindMount or secretMounts`, {
+          value: flag,
+        });
       }
     }
     const secrets = options.secrets && options.secrets.length > 0 ? this.secretMounts(options.secrets) : { flags: [], prelude: "" };
@@ -390,7 +481,9 @@ export class RenderState {
     const args: string[] = [];
     for (const [name, value] of Object.entries(vars)) {
       if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
-        throw new ImageSpecError("INVALID_SPEC", `Cannot set the environment variable ${JSON.stringify(name)}: a name is letters, digits and '_'`, { value: name });
+        throw new ImageSpecError("INVALID_SPEC", `Cannot set the environment variable ${JSON.stringify(name)}: a name is letters, digits and '_'`, {
+          value: name,
+        });
       }
       if (fitsDockerfileWord(value)) {
         pairs.push(`${name}=${dockerfileWord(value)}`);
@@ -487,14 +580,20 @@ function checkLineLength(text: string, index: number | undefined, kind: string |
   const bytes = Buffer.byteLength(text, "utf8");
   if (bytes <= DOCKERFILE_LINE_LIMIT) return;
   const where = index === undefined ? "an instruction of its own" : `layers[${index}] (${kind})`;
-  throw new ImageSpecError("INVALID_SPEC", `Cannot render ${where} for Docker: one of its instructions is ${bytes} bytes, and BuildKit reads Dockerfile lines of at most ${DOCKERFILE_LINE_LIMIT} bytes`, {
-    ...(index !== undefined && { field: `layers[${index}]` }),
-    hint: "Shorten the command or value (put a long script or content in a file and copy it).",
-  });
+  throw new ImageSpecError(
+    "INVALID_SPEC",
+    `Cannot render ${where} for Docker: one of its instructions is ${bytes} bytes, and BuildKit reads Dockerfile lines of at most ${DOCKERFILE_LINE_LIMIT} bytes`,
+    {
+      ...(index !== undefined && { field: `layers[${index}]` }),
+      hint: "Shorten the command or value (put a long script or content in a file and copy it).",
+    },
+  );
 }
 
 function checkContextName(name: string, layerIndex: number): void {
   if (name === "" || name === "." || name === ".." || /[/\0\r\n]/.test(name)) {
-    throw new ImageSpecError("PLUGIN_ERROR", `Cannot add ${showValue(name)} to the build context for layers[${layerIndex}]: a name is one path component`, { value: name });
+    throw new ImageSpecError("PLUGIN_ERROR", `Cannot add ${showValue(name)} to the build context for layers[${layerIndex}]: a name is one path component`, {
+      value: name,
+    });
   }
 }

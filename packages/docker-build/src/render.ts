@@ -8,7 +8,26 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { Image } from "@imagespec/core";
-import { type BuiltinLayerKind, builtinKindOf, dockerfileImageReference, dockerfileJsonArray, dockerfileWord, IMAGE_ID_ENV, ImageSpecError, isImageSpecError, type Layer, layerDefinition, createDockerConfigResolver, type ImageRunConfig, readImageRunConfig, RegistryClient, relativePathHint, NATIVE_PLATFORM, shellQuote, showValue } from "@imagespec/core/authoring";
+import {
+  type BuiltinLayerKind,
+  builtinKindOf,
+  dockerfileImageReference,
+  dockerfileJsonArray,
+  dockerfileWord,
+  IMAGE_ID_ENV,
+  ImageSpecError,
+  isImageSpecError,
+  type Layer,
+  layerDefinition,
+  createDockerConfigResolver,
+  type ImageRunConfig,
+  readImageRunConfig,
+  RegistryClient,
+  relativePathHint,
+  NATIVE_PLATFORM,
+  shellQuote,
+  showValue,
+} from "@imagespec/core/authoring";
 import { cudaImage, DEFAULT_CUDA_IMAGE, DEFAULT_MICROMAMBA_IMAGE, readDockerBuildOptions } from "./options.js";
 import type { DockerBuildSettings } from "./settings.js";
 import { coreRenderers, runtimeWrapper } from "./layers.js";
@@ -57,10 +76,13 @@ export function dockerRefusal(image: Image): string | undefined {
   for (const [i, layer] of image.layers.entries()) {
     if (isBuiltinKind(layer)) continue;
     const renderer = layerDefinition(layer).renderers?.docker;
-    if (typeof renderer !== "function") reasons.push(`layers[${i}] is of kind ${layer.kind}, which has no docker renderer (its layer package does not support the docker builder)`);
+    if (typeof renderer !== "function")
+      reasons.push(`layers[${i}] is of kind ${layer.kind}, which has no docker renderer (its layer package does not support the docker builder)`);
   }
   if (image.layers.some((l) => l.kind === "cuda") && image.base.type !== "debian") {
-    reasons.push("withCuda replaces the Debian base with an NVIDIA CUDA image, but this image starts from its own base; use a base image that has CUDA instead of withCuda");
+    reasons.push(
+      "withCuda replaces the Debian base with an NVIDIA CUDA image, but this image starts from its own base; use a base image that has CUDA instead of withCuda",
+    );
   }
   if (image.layers.filter((l) => l.kind === "cuda").length > 1) reasons.push("the image has more than one cuda layer; give CUDA once");
   if (image.base.type === "image") {
@@ -74,7 +96,9 @@ export function dockerRefusal(image: Image): string | undefined {
 export async function renderDockerBuild(image: Image, options: RenderDockerOptions = {}): Promise<DockerBuildPlan> {
   const refusal = dockerRefusal(image);
   if (refusal !== undefined) {
-    throw new ImageSpecError("NO_BUILDER", `Cannot render ${image.name} for Docker: ${refusal}`, { hint: "Choose a builder that supports it, or change the image." });
+    throw new ImageSpecError("NO_BUILDER", `Cannot render ${image.name} for Docker: ${refusal}`, {
+      hint: "Choose a builder that supports it, or change the image.",
+    });
   }
   if (image.base.type === "dockerfile") return renderUserDockerfile(image, image.base);
   const config = options.config ?? {};
@@ -109,7 +133,15 @@ export async function renderDockerBuild(image: Image, options: RenderDockerOptio
     for (const line of [header, ...lines]) {
       const keyword = line.text.split(" ", 1)[0]!;
       if (STEP_KEYWORDS.has(keyword) && !(line === header && fromStage)) {
-        steps.push({ instruction: line.text, keyword, number: ++number, stage, layerIndex: line.layerIndex, layerKind: line.layerKind, description: line.description ?? line.text });
+        steps.push({
+          instruction: line.text,
+          keyword,
+          number: ++number,
+          stage,
+          layerIndex: line.layerIndex,
+          layerKind: line.layerKind,
+          description: line.description ?? line.text,
+        });
       }
       if (line !== header) {
         if (line.layerIndex !== previousLayer && line.layerIndex !== undefined) text.push(`# layers[${line.layerIndex}] ${line.layerKind}`);
@@ -135,7 +167,12 @@ export async function renderDockerBuild(image: Image, options: RenderDockerOptio
       const header = `FROM ${origin} AS ${stage.name}`;
       text.push("");
       writeStage(
-        { text: header, layerIndex: stage.layerIndex, layerKind: stage.layerKind, description: stageNames.has(origin) ? header : `base image ${origin} of a build stage` },
+        {
+          text: header,
+          layerIndex: stage.layerIndex,
+          layerKind: stage.layerKind,
+          description: stageNames.has(origin) ? header : `base image ${origin} of a build stage`,
+        },
         stage.lines,
         stage.name,
         stageNames.has(origin),
@@ -147,7 +184,12 @@ export async function renderDockerBuild(image: Image, options: RenderDockerOptio
     fromName = split.name;
   }
   writeStage(
-    { text: fromName === undefined ? `FROM ${from}` : `FROM ${fromName}`, layerIndex: undefined, layerKind: undefined, description: fromName === undefined ? `base image ${from}` : `FROM ${fromName}` },
+    {
+      text: fromName === undefined ? `FROM ${from}` : `FROM ${fromName}`,
+      layerIndex: undefined,
+      layerKind: undefined,
+      description: fromName === undefined ? `base image ${from}` : `FROM ${fromName}`,
+    },
     state.lines.slice(start),
     undefined,
     fromName !== undefined,
@@ -155,7 +197,10 @@ export async function renderDockerBuild(image: Image, options: RenderDockerOptio
   );
   const dockerfile = `${text.join("\n")}\n`;
   const dockerfileName = "Dockerfile";
-  const context: ContextItem[] = [{ type: "content", path: dockerfileName, content: Buffer.from(dockerfile, "utf8"), executable: false }, ...state.context.values()];
+  const context: ContextItem[] = [
+    { type: "content", path: dockerfileName, content: Buffer.from(dockerfile, "utf8"), executable: false },
+    ...state.context.values(),
+  ];
   return {
     dockerfile,
     dockerfileName,
@@ -199,7 +244,11 @@ async function renderState(
       const renderers = layerDefinition(layer).renderers;
       await state.renderLayer(index, layer.kind, (ctx) => {
         // supports() refuses such an image first; a direct render call still gets a typed error.
-        if (!renderers?.docker) throw new ImageSpecError("NO_BUILDER", `Cannot render layers[${index}] (${layer.kind}) for Docker: its layer kind has no docker renderer`, { field: `layers[${index}]`, value: layer.kind });
+        if (!renderers?.docker)
+          throw new ImageSpecError("NO_BUILDER", `Cannot render layers[${index}] (${layer.kind}) for Docker: its layer kind has no docker renderer`, {
+            field: `layers[${index}]`,
+            value: layer.kind,
+          });
         return renderers.docker(layer, ctx);
       });
     }
@@ -217,7 +266,8 @@ async function renderState(
       state.cmd = run.cmd ?? [];
     }
     state.add(`ENTRYPOINT ${dockerfileJsonArray([RUNTIME_WRAPPER, ...(state.entrypoint ?? [])])}`);
-    if (state.cmd !== undefined && state.cmd.length > 0) state.add(`CMD ${dockerfileJsonArray(state.cmd)}`, "keep the command the wrapper's entrypoint would clear");
+    if (state.cmd !== undefined && state.cmd.length > 0)
+      state.add(`CMD ${dockerfileJsonArray(state.cmd)}`, "keep the command the wrapper's entrypoint would clear");
   }
   state.add(`ENV ${IMAGE_ID_ENV}=${dockerfileWord(image.id)}`);
   return { state };
@@ -228,11 +278,18 @@ function chainOf(state: RenderState): ChainState {
 }
 
 /** The ENTRYPOINT and CMD of the reference an image's command still comes from; a read that fails says what to do. */
-async function baseRunConfig(image: Image, reference: string | undefined, read: (reference: string, platform: string) => Promise<ImageRunConfig>): Promise<ImageRunConfig> {
-  const hint =
-    "Set the entrypoint explicitly (entrypoint / withEntrypoint, e.g. [\"python3\"]): the wrapper then runs it, and no base configuration is needed.";
+async function baseRunConfig(
+  image: Image,
+  reference: string | undefined,
+  read: (reference: string, platform: string) => Promise<ImageRunConfig>,
+): Promise<ImageRunConfig> {
+  const hint = 'Set the entrypoint explicitly (entrypoint / withEntrypoint, e.g. ["python3"]): the wrapper then runs it, and no base configuration is needed.';
   if (reference === undefined) {
-    throw new ImageSpecError("INVALID_SPEC", `Cannot keep the base image's command for ${image.name}'s runtime packages wrapper: the base has no reference to read it from`, { field: "runtimePackages", hint });
+    throw new ImageSpecError(
+      "INVALID_SPEC",
+      `Cannot keep the base image's command for ${image.name}'s runtime packages wrapper: the base has no reference to read it from`,
+      { field: "runtimePackages", hint },
+    );
   }
   try {
     return await read(reference, image.platforms[0] ?? "linux/amd64");
@@ -270,7 +327,8 @@ function pythonVersionCheck(image: Image, state: RenderState): { script: string;
 async function baseReference(image: Image, baseUri: string | undefined): Promise<string> {
   const base = image.base;
   const cuda = image.layers.find((l) => l.kind === "cuda");
-  if (cuda !== undefined) return cudaImage(readDockerBuildOptions(image).options.cudaImage ?? DEFAULT_CUDA_IMAGE, cuda.cuda as string, cuda.cudnn as string | undefined);
+  if (cuda !== undefined)
+    return cudaImage(readDockerBuildOptions(image).options.cudaImage ?? DEFAULT_CUDA_IMAGE, cuda.cuda as string, cuda.cudnn as string | undefined);
   switch (base.type) {
     case "debian":
     case "uri":

@@ -25,7 +25,10 @@ export interface DockerBuildSettings {
  * enter the tag. Given as builderConfig, they are refused with where they go, never ignored.
  */
 const MOVED_TO_BUILDER_OPTIONS = z.unknown().superRefine((_value, ctx) => {
-  ctx.addIssue({ code: "custom", message: "changes what is built, so it is a builder option: set it in the image's builderOptions (which enter the tag), not in builderConfig" });
+  ctx.addIssue({
+    code: "custom",
+    message: "changes what is built, so it is a builder option: set it in the image's builderOptions (which enter the tag), not in builderConfig",
+  });
 });
 
 /**

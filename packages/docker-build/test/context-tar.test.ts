@@ -16,7 +16,12 @@ async function entries(stream: Readable): Promise<Map<string, { type: string; mo
     for await (const entry of extract) {
       const chunks: Buffer[] = [];
       for await (const chunk of entry) chunks.push(chunk as Buffer);
-      out.set(entry.header.name, { type: entry.header.type ?? "file", mode: entry.header.mode ?? 0, body: Buffer.concat(chunks).toString("utf8"), linkname: entry.header.linkname });
+      out.set(entry.header.name, {
+        type: entry.header.type ?? "file",
+        mode: entry.header.mode ?? 0,
+        body: Buffer.concat(chunks).toString("utf8"),
+        linkname: entry.header.linkname,
+      });
     }
   })();
   stream.pipe(extract as unknown as NodeJS.WritableStream);

@@ -47,7 +47,9 @@ afterAll(() => {
 describe("buildOnEngine", () => {
   it("builds with BuildKit, pushes from the engine, and reports steps", async () => {
     const { connection } = await engineProxy();
-    const image = Image.fromBase(env.baseImage, { root, registry: env.registry, name: "docker-build-test/engine" }).withSourceFile("hello.txt", "/hello.txt").withCommands(`echo ${RUN} > /run-id`);
+    const image = Image.fromBase(env.baseImage, { root, registry: env.registry, name: "docker-build-test/engine" })
+      .withSourceFile("hello.txt", "/hello.txt")
+      .withCommands(`echo ${RUN} > /run-id`);
     const events: BuildEvent[] = [];
     const result = await buildOnEngine(connection, image, await context(image, { push: true, events }), { settings: {}, engine: "the proxy" });
     expect(result).toMatchObject({ uri: await image.uri(), pushed: true, cached: false, engine: "the proxy" });
@@ -67,7 +69,9 @@ describe("buildOnEngine", () => {
 
   it("names the layer of a failed step", async () => {
     const { connection } = await engineProxy();
-    const image = Image.fromBase(env.baseImage, { root, registry: env.registry, name: "docker-build-test/fails" }).withEnvVars({ A: "1" }).withCommands(`echo ${RUN}; exit 4`);
+    const image = Image.fromBase(env.baseImage, { root, registry: env.registry, name: "docker-build-test/fails" })
+      .withEnvVars({ A: "1" })
+      .withCommands(`echo ${RUN}; exit 4`);
     const error = await buildOnEngine(connection, image, await context(image), { settings: {}, engine: "the proxy" }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DockerBuildError);
     expect(error).toMatchObject({ code: "BUILD_FAILED", layerIndex: 1, layerKind: "commands" });
@@ -88,15 +92,23 @@ describe("buildOnEngine", () => {
       .finally(() => clearInterval(killer));
     expect(Date.now() - started).toBeLessThan(25_000);
     expect(isEngineLost(error)).toBe(true);
-    expect(error).toMatchObject({ code: "ENVIRONMENT", engine: "the proxy", message: expect.stringMatching(/^Cannot build docker-build-test\/lost: the engine the proxy went away while it built \(.+\)$/) });
+    expect(error).toMatchObject({
+      code: "ENVIRONMENT",
+      engine: "the proxy",
+      message: expect.stringMatching(/^Cannot build docker-build-test\/lost: the engine the proxy went away while it built \(.+\)$/),
+    });
   });
 
   it("rejects as CANCELLED when the signal is aborted, not as a lost engine", async () => {
     const { connection } = await engineProxy();
-    const image = Image.fromBase(env.baseImage, { root, registry: env.registry, name: "docker-build-test/cancelled" }).withCommands(`echo ${RUN} cancelled; sleep 30`);
+    const image = Image.fromBase(env.baseImage, { root, registry: env.registry, name: "docker-build-test/cancelled" }).withCommands(
+      `echo ${RUN} cancelled; sleep 30`,
+    );
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 2000);
-    const error = await buildOnEngine(connection, image, await context(image, { signal: controller.signal }), { settings: {}, engine: "the proxy" }).catch((e: unknown) => e);
+    const error = await buildOnEngine(connection, image, await context(image, { signal: controller.signal }), { settings: {}, engine: "the proxy" }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toMatchObject({ code: "CANCELLED" });
     expect(isEngineLost(error)).toBe(false);
   });

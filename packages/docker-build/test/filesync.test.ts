@@ -22,7 +22,16 @@ describe("walkOrder", () => {
 });
 
 describe("filterIncludes (fsutil's include patterns)", () => {
-  const tree = walkOrder([entry("Dockerfile"), entry(".dockerignore"), entry("src", "dir"), entry("src/a.py"), entry("src/lib", "dir"), entry("src/lib/b.py"), entry("docs", "dir"), entry("docs/x.md")]);
+  const tree = walkOrder([
+    entry("Dockerfile"),
+    entry(".dockerignore"),
+    entry("src", "dir"),
+    entry("src/a.py"),
+    entry("src/lib", "dir"),
+    entry("src/lib/b.py"),
+    entry("docs", "dir"),
+    entry("docs/x.md"),
+  ]);
   const paths = (patterns: string[] | undefined) => filterIncludes(tree, patterns).map((e) => e.name);
 
   it("without patterns, everything", () => {
@@ -45,7 +54,12 @@ describe("filterIncludes (fsutil's include patterns)", () => {
 
 describe("followPathTargets (fsutil's follow paths)", () => {
   it("includes each path, and the target of a symlink on its way", () => {
-    const entries = [entry("Dockerfile", "symlink", "build/Dockerfile.real"), entry("build", "dir"), entry("build/Dockerfile.real"), entry("link", "symlink", "/build")];
+    const entries = [
+      entry("Dockerfile", "symlink", "build/Dockerfile.real"),
+      entry("build", "dir"),
+      entry("build/Dockerfile.real"),
+      entry("link", "symlink", "/build"),
+    ];
     expect(followPathTargets(["Dockerfile", "Dockerfile.dockerignore"], entries)).toEqual(["Dockerfile", "Dockerfile.dockerignore", "build/Dockerfile.real"]);
     expect(followPathTargets(["link/Dockerfile.real"], entries)).toEqual(["build/Dockerfile.real", "link"]);
     expect(followPathTargets(["../outside"], entries)).toEqual([]);

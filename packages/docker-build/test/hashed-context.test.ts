@@ -23,7 +23,16 @@ function connection(): EngineConnection {
 }
 
 function buildContext(identity: ImageIdentity): BuildContext {
-  return { uri: identity.uri, identity, push: false, baseUri: undefined, credentials: async () => undefined, config: {}, signal: new AbortController().signal, report: () => {} };
+  return {
+    uri: identity.uri,
+    identity,
+    push: false,
+    baseUri: undefined,
+    credentials: async () => undefined,
+    config: {},
+    signal: new AbortController().signal,
+    report: () => {},
+  };
 }
 
 const build = async (image: Image, identity: ImageIdentity) => buildOnEngine(connection(), image, buildContext(identity), { settings: {}, engine: "local" });
@@ -39,7 +48,11 @@ describe("one read, one truth", () => {
   for (const [what, change, message] of [
     ["edited (same size)", (dir: string) => writeFileSync(path.join(dir, "src/app.py"), "print(2)\n"), /app\.py.*content changed/],
     ["deleted", (dir: string) => rmSync(path.join(dir, "src/app.py")), /app\.py.*deleted/],
-    ["replaced by a folder", (dir: string) => (rmSync(path.join(dir, "src/app.py")), mkdirSync(path.join(dir, "src/app.py"))), /app\.py.*(no longer a regular file|cannot be read)/],
+    [
+      "replaced by a folder",
+      (dir: string) => (rmSync(path.join(dir, "src/app.py")), mkdirSync(path.join(dir, "src/app.py"))),
+      /app\.py.*(no longer a regular file|cannot be read)/,
+    ],
   ] as const) {
     it(`a file ${what} after the tag was computed fails the build, naming it, and leaves no image under the tag`, async () => {
       const dir = project({ "src/app.py": "print(1)\n", "src/other.py": "x = 1\n" });
@@ -68,7 +81,14 @@ describe("one read, one truth", () => {
 describe("modes", () => {
   it("arrive in the image as docker build's COPY puts them there: permissions, setuid, setgid, sticky, folder modes", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "imagespec-modes-"));
-    const files: Record<string, number> = { "key.pem": 0o600, "bin/tool": 0o4755, "bin/group-tool": 0o2711, "run.sh": 0o750, "plain.txt": 0o644, "secret/inner.txt": 0o640 };
+    const files: Record<string, number> = {
+      "key.pem": 0o600,
+      "bin/tool": 0o4755,
+      "bin/group-tool": 0o2711,
+      "run.sh": 0o750,
+      "plain.txt": 0o644,
+      "secret/inner.txt": 0o640,
+    };
     const dirs: Record<string, number> = { bin: 0o755, secret: 0o700, "tmp-like": 0o1777, "setgid-dir": 0o2775 };
     for (const d of Object.keys(dirs)) mkdirSync(path.join(dir, "ctx", d), { recursive: true });
     for (const [f, mode] of Object.entries(files)) {

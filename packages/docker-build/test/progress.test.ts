@@ -34,13 +34,30 @@ function vertex(v: { digest: string; name: string; cached?: boolean; started?: n
   ]);
 }
 const log = (vertexDigest: string, text: string) => bytes(3, [...str(1, vertexDigest), ...timestamp(2, 1), ...num(3, 1), ...bytes(4, [...Buffer.from(text)])]);
-const status = (vertexDigest: string) => bytes(2, [...str(1, "extracting"), ...str(2, vertexDigest), ...str(3, "extracting"), ...num(4, 5_000_000_000), ...num(5, 6_000_000_000)]);
+const status = (vertexDigest: string) =>
+  bytes(2, [...str(1, "extracting"), ...str(2, vertexDigest), ...str(3, "extracting"), ...num(4, 5_000_000_000), ...num(5, 6_000_000_000)]);
 
 const steps: StepOrigin[] = [
   { instruction: "FROM base", keyword: "FROM", number: 1, stage: undefined, layerIndex: undefined, layerKind: undefined, description: "base image base" },
-  { instruction: 'RUN ["/bin/sh","-c","pip install six"]', keyword: "RUN", number: 2, stage: undefined, layerIndex: 0, layerKind: "pipPackages", description: "pip install six" },
+  {
+    instruction: 'RUN ["/bin/sh","-c","pip install six"]',
+    keyword: "RUN",
+    number: 2,
+    stage: undefined,
+    layerIndex: 0,
+    layerKind: "pipPackages",
+    description: "pip install six",
+  },
   { instruction: 'RUN ["/bin/sh","-c","exit 3"]', keyword: "RUN", number: 3, stage: undefined, layerIndex: 1, layerKind: "commands", description: "exit 3" },
-  { instruction: "FROM mm AS imagespec-stage-0", keyword: "FROM", number: 1, stage: "imagespec-stage-0", layerIndex: 2, layerKind: "condaPackages", description: "helper image mm" },
+  {
+    instruction: "FROM mm AS imagespec-stage-0",
+    keyword: "FROM",
+    number: 1,
+    stage: "imagespec-stage-0",
+    layerIndex: 2,
+    layerKind: "condaPackages",
+    description: "helper image mm",
+  },
 ];
 
 describe("the BuildKit status decoder", () => {
@@ -71,9 +88,15 @@ describe("progress tracking", () => {
     const progress = new BuildProgress(() => {}, steps);
     const t0 = 1_700_000_000_000;
     progress.status(decodeStatusResponse(new Uint8Array(vertex({ digest: "d1", name: "[stage-0 1/3] FROM base", started: t0, completed: t0 + 10 }))));
-    progress.status(decodeStatusResponse(new Uint8Array(vertex({ digest: "d2", name: '[stage-0 2/3] RUN ["/bin/sh","-c","pip install six"]', started: t0, completed: t0 + 1, cached: true }))));
+    progress.status(
+      decodeStatusResponse(
+        new Uint8Array(vertex({ digest: "d2", name: '[stage-0 2/3] RUN ["/bin/sh","-c","pip install six"]', started: t0, completed: t0 + 1, cached: true })),
+      ),
+    );
     expect(progress.allCached).toBe(true);
-    progress.status(decodeStatusResponse(new Uint8Array(vertex({ digest: "d3", name: '[stage-0 3/3] RUN ["/bin/sh","-c","exit 3"]', started: t0, completed: t0 + 5 }))));
+    progress.status(
+      decodeStatusResponse(new Uint8Array(vertex({ digest: "d3", name: '[stage-0 3/3] RUN ["/bin/sh","-c","exit 3"]', started: t0, completed: t0 + 5 }))),
+    );
     expect(progress.allCached).toBe(false);
   });
 
@@ -81,14 +104,22 @@ describe("progress tracking", () => {
     const events: BuildEvent[] = [];
     const progress = new BuildProgress((e) => events.push(e), steps);
     const t0 = 1_700_000_000_000;
-    progress.status(decodeStatusResponse(new Uint8Array(vertex({ digest: "d1", name: "[stage-0 1/3] FROM base", started: t0, completed: t0 + 10, cached: true }))));
+    progress.status(
+      decodeStatusResponse(new Uint8Array(vertex({ digest: "d1", name: "[stage-0 1/3] FROM base", started: t0, completed: t0 + 10, cached: true }))),
+    );
     progress.status(decodeStatusResponse(new Uint8Array(vertex({ digest: "d2", name: '[stage-0 2/3] RUN ["/bin/sh","-c","pip install six"]', started: t0 }))));
     progress.status(decodeStatusResponse(new Uint8Array([...log("d2", "Collecting si"), ...log("d2", "x\nDone\n")])));
-    progress.status(decodeStatusResponse(new Uint8Array(vertex({ digest: "d2", name: '[stage-0 2/3] RUN ["/bin/sh","-c","pip install six"]', started: t0, completed: t0 + 2500 }))));
+    progress.status(
+      decodeStatusResponse(
+        new Uint8Array(vertex({ digest: "d2", name: '[stage-0 2/3] RUN ["/bin/sh","-c","pip install six"]', started: t0, completed: t0 + 2500 })),
+      ),
+    );
     progress.status(decodeStatusResponse(new Uint8Array(vertex({ digest: "d3", name: '[stage-0 3/3] RUN ["/bin/sh","-c","exit 3"]', started: t0 }))));
     progress.status(decodeStatusResponse(new Uint8Array(log("d3", "boom"))));
     progress.status(
-      decodeStatusResponse(new Uint8Array(vertex({ digest: "d3", name: '[stage-0 3/3] RUN ["/bin/sh","-c","exit 3"]', started: t0, completed: t0 + 40, error: "exit code: 3" }))),
+      decodeStatusResponse(
+        new Uint8Array(vertex({ digest: "d3", name: '[stage-0 3/3] RUN ["/bin/sh","-c","exit 3"]', started: t0, completed: t0 + 40, error: "exit code: 3" })),
+      ),
     );
 
     expect(events.filter((e) => e.type === "step").map((e) => e.type === "step" && [e.id, e.status, e.durationMs])).toEqual([
@@ -98,7 +129,11 @@ describe("progress tracking", () => {
       ["d3", "started", undefined],
       ["d3", "failed", 40],
     ]);
-    expect(events.filter((e) => e.type === "log").map((e) => e.type === "log" && e.line)).toEqual(["[stage-0 2/3] | Collecting six", "[stage-0 2/3] | Done", "[stage-0 3/3] | boom"]);
+    expect(events.filter((e) => e.type === "log").map((e) => e.type === "log" && e.line)).toEqual([
+      "[stage-0 2/3] | Collecting six",
+      "[stage-0 2/3] | Done",
+      "[stage-0 3/3] | boom",
+    ]);
     expect(progress.allCached).toBe(false);
     const failure = progress.failure();
     expect(failure?.origin).toBe(steps[2]);

@@ -31,7 +31,12 @@ beforeAll(() => {
 function everything(): Image {
   return Image.fromDebianBase({ pythonVersion: "3.11", root, registry: "127.0.0.1:5000", name: "everything" })
     .withAptPackages("git", "curl")
-    .withPipPackages("requests[socks]>=2", "numpy<2,>=1.26", { indexUrl: "http://127.0.0.1:8080/simple", extraIndexUrls: ["https://example.com/simple"], pre: true, extraArgs: ["--no-deps", "--only-binary=:all:"] })
+    .withPipPackages("requests[socks]>=2", "numpy<2,>=1.26", {
+      indexUrl: "http://127.0.0.1:8080/simple",
+      extraIndexUrls: ["https://example.com/simple"],
+      pre: true,
+      extraArgs: ["--no-deps", "--only-binary=:all:"],
+    })
     .withRequirements("requirements.txt", { secretMounts: [{ id: "netrc", src: "config.yaml", target: "/root/.netrc" }] })
     .withDockerignore(".imagespecignore")
     .withSourceFolder("src", "/srv")
@@ -80,7 +85,9 @@ describe("the Dockerfile", () => {
     const lines = instructions((await renderDockerBuild(Image.fromDebianBase({ root }).withAptPackages("zlib1g-dev", "curl"))).dockerfile);
     const run = lines.find((l) => l.includes("apt-get"))!;
     expect(run).toContain("--mount=type=cache,id=imagespec-apt,target=/var/cache/apt,sharing=locked");
-    expect(runArgv(run)[2]).toBe("apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install --yes --no-install-recommends curl zlib1g-dev && rm -rf /var/lib/apt/lists/*");
+    expect(runArgv(run)[2]).toBe(
+      "apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install --yes --no-install-recommends curl zlib1g-dev && rm -rf /var/lib/apt/lists/*",
+    );
   });
 
   it("passes pip index, extra index, pre and extra args, quoting every requirement", async () => {
@@ -147,7 +154,9 @@ describe("hostile values", () => {
 
   it("quote requirements with <, >, ; and quotes", async () => {
     const spec = `pandas<2,>=1.5; python_version >= "3.8" and sys_platform != 'win32'`;
-    const run = instructions((await renderDockerBuild(Image.fromDebianBase({ root }).withPipPackages(spec))).dockerfile).find((l) => l.includes("pip install"))!;
+    const run = instructions((await renderDockerBuild(Image.fromDebianBase({ root }).withPipPackages(spec))).dockerfile).find((l) =>
+      l.includes("pip install"),
+    )!;
     expect(runArgv(run)[2].endsWith(` 'pandas<2,>=1.5; python_version >= "3.8" and sys_platform != '"'"'win32'"'"''`)).toBe(true);
   });
 
@@ -161,7 +170,7 @@ describe("hostile values", () => {
 
   it("copy a file whose name has glob characters without a pattern", async () => {
     const intoFolder = instructions((await renderDockerBuild(Image.fromDebianBase({ root }).withSourceFile("weird[1].txt", "/data/"))).dockerfile);
-    expect(intoFolder).toContain("COPY [\"layers/0/\",\"/data/\"]");
+    expect(intoFolder).toContain('COPY ["layers/0/","/data/"]');
     const asFile = await renderDockerBuild(Image.fromDebianBase({ root }).withSourceFile("weird[1].txt", "/data/renamed.txt"));
     expect(instructions(asFile.dockerfile)).toContain('COPY ["layers/0/file","/data/renamed.txt"]');
     expect(asFile.context.find((c) => c.path === "layers/0/file")).toMatchObject({ source: `${root}/weird[1].txt` });
@@ -205,7 +214,9 @@ describe("secrets", () => {
     const runs = lines.filter((l) => l.includes("type=secret"));
     expect(runs).toHaveLength(3);
     expect(runs[0]).toContain("--mount=type=secret,id=netrc,target=/root/.netrc,required=true");
-    expect(runs[1]).toContain("--mount=type=secret,id=API_TOKEN,target=/run/secrets/API_TOKEN,required=true --mount=type=secret,id=pw,target=/run/secrets/pw,required=true");
+    expect(runs[1]).toContain(
+      "--mount=type=secret,id=API_TOKEN,target=/run/secrets/API_TOKEN,required=true --mount=type=secret,id=pw,target=/run/secrets/pw,required=true",
+    );
     expect(runArgv(runs[1]!)[2]).toBe('PASSWORD="$(cat /run/secrets/pw)"; export PASSWORD; echo one');
     expect(lines.filter((l) => /^(ARG|ENV)\b/.test(l) && /API_TOKEN|PASSWORD|netrc/.test(l))).toEqual([]);
     expect(plan.secrets).toEqual([
@@ -225,7 +236,7 @@ describe("secrets", () => {
     const image = Image.fromDebianBase({ root })
       .withCommands("true", { secretMounts: [{ id: "s", env: "A" }] })
       .withCommands("true", { secretMounts: [{ id: "s", env: "B" }] });
-    await expect(renderDockerBuild(image)).rejects.toMatchObject({ code: "INVALID_SPEC", message: expect.stringContaining("secret \"s\"") });
+    await expect(renderDockerBuild(image)).rejects.toMatchObject({ code: "INVALID_SPEC", message: expect.stringContaining('secret "s"') });
   });
 });
 
@@ -269,7 +280,11 @@ describe("the runtime-packages wrapper keeps the base image's command (an ENTRYP
     const spec = new ImageSpec({ root, pythonVersion: "3.11", runtimePackages: ["rich"] });
     const lines = instructions((await renderDockerBuild(spec.toImage(), { readRunConfig })).dockerfile);
     expect(reads).toEqual(["127.0.0.1:5000/imagespec/python:3.11-slim-bookworm linux/amd64"]);
-    expect(lines.slice(-3)).toEqual(['ENTRYPOINT ["/usr/local/bin/imagespec-entrypoint"]', 'CMD ["python3"]', expect.stringMatching(/^ENV IMAGESPEC_IMAGE_ID=/)]);
+    expect(lines.slice(-3)).toEqual([
+      'ENTRYPOINT ["/usr/local/bin/imagespec-entrypoint"]',
+      'CMD ["python3"]',
+      expect.stringMatching(/^ENV IMAGESPEC_IMAGE_ID=/),
+    ]);
     const tini = Image.fromBase("ghcr.io/acme/tini-app:1", { root, platform: "linux/arm64" }).withRuntimePackages("rich");
     const tiniLines = instructions((await renderDockerBuild(tini, { readRunConfig })).dockerfile);
     expect(tiniLines).toContain('ENTRYPOINT ["/usr/local/bin/imagespec-entrypoint","/tini","--"]');
@@ -305,7 +320,9 @@ describe("the runtime-packages wrapper keeps the base image's command (an ENTRYP
     await expect(renderDockerBuild(image, { readRunConfig: failing })).rejects.toMatchObject({
       code: "REGISTRY_ERROR",
       field: "runtimePackages",
-      message: expect.stringContaining("Cannot keep the base image's command for imagespec's runtime packages wrapper: reading the ENTRYPOINT and CMD of ghcr.io/acme/private:1 failed: 401 Unauthorized"),
+      message: expect.stringContaining(
+        "Cannot keep the base image's command for imagespec's runtime packages wrapper: reading the ENTRYPOINT and CMD of ghcr.io/acme/private:1 failed: 401 Unauthorized",
+      ),
       hint: expect.stringContaining("Set the entrypoint explicitly"),
     });
   });
@@ -366,8 +383,12 @@ describe("conda and CUDA (render only: micromamba, conda-forge and NVIDIA images
   });
 
   it("refuses a CUDA base or micromamba image that is not an image reference, naming the option, before anything renders", async () => {
-    const injected = Image.fromDebianBase({ root, builderOptions: { cudaImage: "nvidia/cuda:{cuda}-runtime-ubuntu22.04\nRUN touch /pwned" } }).withCuda({ cuda: "12.4.1" });
-    expect(dockerRefusal(injected)).toMatch(/builderOptions\.cudaImage = "nvidia\/cuda:\{cuda\}-runtime-ubuntu22\.04\\nRUN touch \/pwned": with \{cuda\} and \{cudnn\} filled in, it must be an image reference/);
+    const injected = Image.fromDebianBase({ root, builderOptions: { cudaImage: "nvidia/cuda:{cuda}-runtime-ubuntu22.04\nRUN touch /pwned" } }).withCuda({
+      cuda: "12.4.1",
+    });
+    expect(dockerRefusal(injected)).toMatch(
+      /builderOptions\.cudaImage = "nvidia\/cuda:\{cuda\}-runtime-ubuntu22\.04\\nRUN touch \/pwned": with \{cuda\} and \{cudnn\} filled in, it must be an image reference/,
+    );
     await expect(renderDockerBuild(injected)).rejects.toMatchObject({ code: "NO_BUILDER", message: expect.stringContaining("builderOptions.cudaImage") });
     const mamba = Image.fromDebianBase({ root, builderOptions: { micromambaImage: "mambaorg/micromamba:2 AS x\nRUN id" } }).withCondaPackages(["numpy"]);
     expect(dockerRefusal(mamba)).toMatch(/builderOptions\.micromambaImage = .*an image reference/);
@@ -471,14 +492,21 @@ describe("the extension point for layer packages", () => {
   });
 
   it("writes a layer's build stages from the image as the layers before left it, and continues the image after them", async () => {
-    const image = Image.fromDebianBase({ root, pythonVersion: "3.11" }).withAptPackages("curl").withLayer(stagedLayer, { src: "src" }).withEnvVars({ AFTER: "1" });
+    const image = Image.fromDebianBase({ root, pythonVersion: "3.11" })
+      .withAptPackages("curl")
+      .withLayer(stagedLayer, { src: "src" })
+      .withEnvVars({ AFTER: "1" });
     const plan = await renderDockerBuild(image);
     const lines = instructions(plan.dockerfile);
     const base = DEBIAN_TEMPLATE.replace("{python_version}", "3.11");
     expect(lines[0]).toBe(`FROM ${base} AS imagespec-before-layer-1`);
     expect(lines[1]).toMatch(/^RUN .*apt-get install/);
     expect(lines.slice(2, 4)).toEqual(["FROM imagespec-before-layer-1 AS imagespec-layer-1-tools", expect.stringMatching(/^RUN .*echo tools/)]);
-    expect(lines.slice(4, 7)).toEqual(["FROM imagespec-layer-1-tools AS imagespec-layer-1-build", 'COPY ["layers/1/","/src/"]', expect.stringMatching(/^RUN .*cat \/tools\.txt/)]);
+    expect(lines.slice(4, 7)).toEqual([
+      "FROM imagespec-layer-1-tools AS imagespec-layer-1-build",
+      'COPY ["layers/1/","/src/"]',
+      expect.stringMatching(/^RUN .*cat \/tools\.txt/),
+    ]);
     expect(lines.slice(7, 9)).toEqual(["FROM alpine:3.20 AS imagespec-layer-1-stage", expect.stringMatching(/^RUN .*echo helper/)]);
     expect(lines.slice(9)).toEqual([
       "FROM imagespec-before-layer-1",
@@ -498,7 +526,13 @@ describe("the extension point for layer packages", () => {
     const step = (instruction: string) => plan.steps.find((s) => s.instruction === instruction);
     expect(step(lines[0]!)).toMatchObject({ stage: "imagespec-before-layer-1", number: 1 });
     expect(step(lines[1]!)).toMatchObject({ stage: "imagespec-before-layer-1", number: 2, layerIndex: 0 });
-    expect(step(lines[3]!)).toMatchObject({ stage: "imagespec-layer-1-tools", number: 1, layerIndex: 1, layerKind: "testStaged", description: "make the tools" });
+    expect(step(lines[3]!)).toMatchObject({
+      stage: "imagespec-layer-1-tools",
+      number: 1,
+      layerIndex: 1,
+      layerKind: "testStaged",
+      description: "make the tools",
+    });
     expect(step(lines[6]!)).toMatchObject({ stage: "imagespec-layer-1-build", number: 2, layerIndex: 1 });
     expect(step(lines[7]!)).toMatchObject({ stage: "imagespec-layer-1-stage", number: 1 });
     expect(step(lines[8]!)).toMatchObject({ stage: "imagespec-layer-1-stage", number: 2 });
@@ -513,14 +547,35 @@ describe("the extension point for layer packages", () => {
   });
 
   it("refuses a COPY from a stage that does not exist and a build stage from what is not an image or a stage", async () => {
-    const copyFromNowhere = defineLayer({ specificationVersion: "v1", kind: "testCopyFrom", schema: z.object({}).strict(), renderers: { docker: (_l: unknown, ctx: DockerRenderContext) => [ctx.copy("/a", "/b", { from: "nowhere" })] } });
-    await expect(renderDockerBuild(Image.fromDebianBase({ root }).withLayer(copyFromNowhere, {}))).rejects.toMatchObject({ code: "PLUGIN_ERROR", message: expect.stringMatching(/^Cannot write a COPY from "nowhere": it is not a stage/) });
-    const badFrom = defineLayer({ specificationVersion: "v1", kind: "testBadFrom", schema: z.object({}).strict(), renderers: { docker: (_l: unknown, ctx: DockerRenderContext) => [ctx.buildStage({ from: "Not An Image" }).name] } });
-    await expect(renderDockerBuild(Image.fromDebianBase({ root }).withLayer(badFrom, {}))).rejects.toMatchObject({ code: "PLUGIN_ERROR", message: expect.stringContaining("layers[0] (testBadFrom): from \"Not An Image\" is neither an image reference nor a stage") });
+    const copyFromNowhere = defineLayer({
+      specificationVersion: "v1",
+      kind: "testCopyFrom",
+      schema: z.object({}).strict(),
+      renderers: { docker: (_l: unknown, ctx: DockerRenderContext) => [ctx.copy("/a", "/b", { from: "nowhere" })] },
+    });
+    await expect(renderDockerBuild(Image.fromDebianBase({ root }).withLayer(copyFromNowhere, {}))).rejects.toMatchObject({
+      code: "PLUGIN_ERROR",
+      message: expect.stringMatching(/^Cannot write a COPY from "nowhere": it is not a stage/),
+    });
+    const badFrom = defineLayer({
+      specificationVersion: "v1",
+      kind: "testBadFrom",
+      schema: z.object({}).strict(),
+      renderers: { docker: (_l: unknown, ctx: DockerRenderContext) => [ctx.buildStage({ from: "Not An Image" }).name] },
+    });
+    await expect(renderDockerBuild(Image.fromDebianBase({ root }).withLayer(badFrom, {}))).rejects.toMatchObject({
+      code: "PLUGIN_ERROR",
+      message: expect.stringContaining('layers[0] (testBadFrom): from "Not An Image" is neither an image reference nor a stage'),
+    });
   });
 
   it("refuses a renderer's line that would hold two instructions", async () => {
-    const sneaky = defineLayer({ specificationVersion: "v1", kind: "testSneaky", schema: z.object({}).strict(), renderers: { docker: () => ["RUN true\nRUN echo injected"] } });
+    const sneaky = defineLayer({
+      specificationVersion: "v1",
+      kind: "testSneaky",
+      schema: z.object({}).strict(),
+      renderers: { docker: () => ["RUN true\nRUN echo injected"] },
+    });
     const image = Image.fromDebianBase({ root }).withLayer(sneaky, {});
     await expect(renderDockerBuild(image)).rejects.toMatchObject({ code: "PLUGIN_ERROR", message: expect.stringContaining("layers[0] (testSneaky)") });
   });
@@ -528,7 +583,9 @@ describe("the extension point for layer packages", () => {
   it("says which layers it cannot render instead of ignoring them", () => {
     const foreign = defineLayer({ specificationVersion: "v1", kind: "testEnvdOnly", schema: z.object({}).strict(), renderers: { envd: () => "" } });
     const image = Image.fromDebianBase({ root }).withPipPackages("six").withLayer(foreign, {});
-    expect(dockerRefusal(image)).toBe("layers[1] is of kind testEnvdOnly, which has no docker renderer (its layer package does not support the docker builder)");
+    expect(dockerRefusal(image)).toBe(
+      "layers[1] is of kind testEnvdOnly, which has no docker renderer (its layer package does not support the docker builder)",
+    );
   });
 });
 
@@ -543,7 +600,9 @@ describe("dockerRefusal()", () => {
   it("gives reasons for what it cannot render", () => {
     expect(dockerRefusal(Image.fromBase("ghcr.io/org/py:1", { root }).withCuda({ cuda: "12.4.1" }))).toMatch(/withCuda replaces the Debian base/);
     expect(dockerRefusal(Image.fromDebianBase({ root, platform: "windows/amd64" }))).toMatch(/Linux images only, not windows\/amd64/);
-    expect(dockerRefusal(Image.fromDebianBase({ root, builderOptions: { gpu: true } }))).toMatch(/builderOptions\.gpu = true: is not a builder option of the Docker builders \(they take cudaImage and micromambaImage/);
+    expect(dockerRefusal(Image.fromDebianBase({ root, builderOptions: { gpu: true } }))).toMatch(
+      /builderOptions\.gpu = true: is not a builder option of the Docker builders \(they take cudaImage and micromambaImage/,
+    );
   });
 
   it("renders a Dockerfile image as the user's file with the image id appended, its context folder as the context", async () => {

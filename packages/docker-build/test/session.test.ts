@@ -23,7 +23,10 @@ const RUN = `${Date.now().toString(36)}${process.pid}`;
 const local: EngineConnection = { docker: new Docker(), endpoint: "local" };
 const proxies: EngineProxy[] = [];
 
-async function context(image: Image, options: { push?: boolean; signal?: AbortSignal; events?: BuildEvent[]; credentials?: CredentialResolver } = {}): Promise<BuildContext> {
+async function context(
+  image: Image,
+  options: { push?: boolean; signal?: AbortSignal; events?: BuildEvent[]; credentials?: CredentialResolver } = {},
+): Promise<BuildContext> {
   const identity = await image.identity();
   return {
     uri: identity.uri,
@@ -57,12 +60,18 @@ describe("registry credentials, per host", () => {
     const token = tokenRegistryTestEnv();
     const root = project({});
     const good: CredentialResolver = async (host) =>
-      host === env.authRegistry ? { username: env.authUser, password: env.authPassword } : host === token.tokenRegistry ? { username: token.tokenUser, password: token.tokenPassword } : undefined;
+      host === env.authRegistry
+        ? { username: env.authUser, password: env.authPassword }
+        : host === token.tokenRegistry
+          ? { username: token.tokenUser, password: token.tokenPassword }
+          : undefined;
     const base = Image.fromBase(env.baseImage, { root, registry: env.authRegistry, name: "i12-session/private-base" }).withEnvVars({ PRIVATE: RUN });
     await buildOnEngine(local, base, await context(base, { push: true, credentials: good }), { settings: {}, engine: "local" });
     // The engine must pull the base itself: it is not in its image store.
     await docker(["image", "rm", await base.uri()]);
-    const child = Image.fromBase(base, { root, registry: token.tokenRegistry, name: "i12-session/child" }).withCommands(`test "$PRIVATE" = ${RUN} && echo child > /child`);
+    const child = Image.fromBase(base, { root, registry: token.tokenRegistry, name: "i12-session/child" }).withCommands(
+      `test "$PRIVATE" = ${RUN} && echo child > /child`,
+    );
     const result = await buildOnEngine(local, child, await context(child, { push: true, credentials: good }), { settings: {}, engine: "local" });
     expect(result.pushed).toBe(true);
     expect(result.log).toContain(`session: registry credentials for ${env.authRegistry}: found`);
@@ -72,14 +81,18 @@ describe("registry credentials, per host", () => {
     await docker(["image", "rm", await base.uri()]).catch(() => {});
     const badBase: CredentialResolver = async (host) => (host === env.authRegistry ? { username: env.authUser, password: "wrong" } : good(host));
     const other = child.withEnvVars({ AGAIN: RUN });
-    const pull = await buildOnEngine(local, other, await context(other, { push: true, credentials: badBase }), { settings: {}, engine: "local" }).catch((e: unknown) => e);
+    const pull = await buildOnEngine(local, other, await context(other, { push: true, credentials: badBase }), { settings: {}, engine: "local" }).catch(
+      (e: unknown) => e,
+    );
     expect(isImageSpecError(pull) && pull.code).toBe("BUILD_FAILED");
     expect((pull as Error).message).toContain(`load metadata for ${env.authRegistry}/i12-session/private-base`);
     expect((pull as Error).message).toMatch(/401 Unauthorized|unauthorized|authentication required/i);
 
     // Wrong credentials for the target's registry: the build succeeds, the push fails, naming it.
     const badPush: CredentialResolver = async (host) => (host === token.tokenRegistry ? { username: token.tokenUser, password: "wrong" } : good(host));
-    const push = await buildOnEngine(local, other, await context(other, { push: true, credentials: badPush }), { settings: {}, engine: "local" }).catch((e: unknown) => e);
+    const push = await buildOnEngine(local, other, await context(other, { push: true, credentials: badPush }), { settings: {}, engine: "local" }).catch(
+      (e: unknown) => e,
+    );
     expect(isImageSpecError(push) && push.code).toBe("AUTH_ERROR");
     expect((push as Error).message).toContain(`Cannot push i12-session/child: ${token.tokenRegistry} refused`);
   });
@@ -131,7 +144,12 @@ describe("SSH agent forwarding", () => {
   });
 
   /** The private key's base64 body, a string that must never appear in an image. */
-  const privateBody = (file: string) => readFileSync(file, "utf8").split("\n").filter((l) => l && !l.startsWith("-----")).join("").slice(20, 80);
+  const privateBody = (file: string) =>
+    readFileSync(file, "utf8")
+      .split("\n")
+      .filter((l) => l && !l.startsWith("-----"))
+      .join("")
+      .slice(20, 80);
 
   it("forwards OpenSSH's ssh-agent to the step that mounts it, and to no other step", async () => {
     const socket = path.join(dir, "agent.sock");
@@ -143,7 +161,11 @@ describe("SSH agent forwarding", () => {
         .withSourceFile("agent_client.py", "/opt/agent_client.py")
         .withCommands(`python3 /opt/agent_client.py > /ssh-in-step.json # ${RUN}`, { sshMounts: ["default"] })
         .withCommands("python3 /opt/agent_client.py > /ssh-after.json");
-      const result = await buildOnEngine(local, image, await context(image), { settings: { noCache: true }, engine: "local", env: { ...process.env, SSH_AUTH_SOCK: socket } });
+      const result = await buildOnEngine(local, image, await context(image), {
+        settings: { noCache: true },
+        engine: "local",
+        env: { ...process.env, SSH_AUTH_SOCK: socket },
+      });
       const inStep = JSON.parse(await runImage(result.uri, ["cat", "/ssh-in-step.json"]));
       expect(inStep).toMatchObject({ comments: [`agent-key-${RUN}`], signed: true, algo: "ssh-ed25519" });
       expect(JSON.parse(await runImage(result.uri, ["cat", "/ssh-after.json"]))).toEqual({ agent: null });
@@ -157,7 +179,9 @@ describe("SSH agent forwarding", () => {
   it("serves key files through an agent of its own, whose signatures verify with the public key", async () => {
     const image = Image.fromBase(env.baseImage, { root: dir, name: "i12-session/ssh-keys" })
       .withSourceFile("agent_client.py", "/opt/agent_client.py")
-      .withCommands(`python3 /opt/agent_client.py > /ssh-in-step.json # ${RUN}`, { sshMounts: [{ id: "deploy", keys: ["file_key"], target: "/run/deploy.sock" }] });
+      .withCommands(`python3 /opt/agent_client.py > /ssh-in-step.json # ${RUN}`, {
+        sshMounts: [{ id: "deploy", keys: ["file_key"], target: "/run/deploy.sock" }],
+      });
     const { SSH_AUTH_SOCK: _, ...noAgent } = process.env;
     const result = await buildOnEngine(local, image, await context(image), { settings: { noCache: true }, engine: "local", env: noAgent });
     const inStep = JSON.parse(await runImage(result.uri, ["cat", "/ssh-in-step.json"])) as { agent: string; comments: string[]; signature: string };
@@ -167,7 +191,9 @@ describe("SSH agent forwarding", () => {
     const blob = Buffer.from(publicLine, "base64");
     const raw = blob.subarray(blob.length - 32);
     const spki = Buffer.concat([Buffer.from("302a300506032b6570032100", "hex"), raw]);
-    expect(verify(null, Buffer.from("imagespec ssh proof"), createPublicKey({ key: spki, format: "der", type: "spki" }), Buffer.from(inStep.signature, "base64"))).toBe(true);
+    expect(
+      verify(null, Buffer.from("imagespec ssh proof"), createPublicKey({ key: spki, format: "der", type: "spki" }), Buffer.from(inStep.signature, "base64")),
+    ).toBe(true);
     const found = await occurrencesInImage(result.uri, privateBody(path.join(dir, "file_key")));
     expect({ save: found.save, history: found.history, config: found.config }).toEqual({ save: 0, history: 0, config: 0 });
   });
@@ -184,7 +210,9 @@ describe("the context, synced incrementally", () => {
   it("sends only the file that changed on a rebuild, and the new bytes reach the image", async () => {
     const root = project({ "app/a.txt": "a\n".repeat(1000), "app/b.txt": "b\n".repeat(1000), "app/sub/c.txt": "c\n" });
     const build = async () => {
-      const image = Image.fromBase(env.baseImage, { root, name: "i12-session/incremental" }).withSourceFolder("app", "/app").withCommands(`cat /app/sub/c.txt # ${RUN}`);
+      const image = Image.fromBase(env.baseImage, { root, name: "i12-session/incremental" })
+        .withSourceFolder("app", "/app")
+        .withCommands(`cat /app/sub/c.txt # ${RUN}`);
       return { image, result: await buildOnEngine(local, image, await context(image), { settings: {}, engine: "local" }) };
     };
     await build();
@@ -213,7 +241,7 @@ describe("the context, synced incrementally", () => {
 describe("the context, as the docker CLI's own session offers it", () => {
   it("gives the image the same files, folders, links, sizes and modes as `docker build` (Debian's CLI, BuildKit) of the same folder", async () => {
     const root = project({
-      "Dockerfile": `FROM ${env.baseImage}\nCOPY . /ctx\n`,
+      Dockerfile: `FROM ${env.baseImage}\nCOPY . /ctx\n`,
       ".dockerignore": "*.log\nskipped/\n",
       "app/main.py": "print(1)\n",
       "app/run.sh*": "#!/bin/sh\n",
@@ -250,11 +278,19 @@ describe("cancellation", () => {
     proxies.push(proxy);
     const { connection, open } = proxy;
     const marker = `i12-cancel-${RUN}`;
-    const image = Image.fromBase(env.baseImage, { root: project({}), name: "i12-session/cancel" }).withCommands(`echo ${marker}; sleep 300; echo ${marker}-done`);
+    const image = Image.fromBase(env.baseImage, { root: project({}), name: "i12-session/cancel" }).withCommands(
+      `echo ${marker}; sleep 300; echo ${marker}-done`,
+    );
     const controller = new AbortController();
     const events: BuildEvent[] = [];
-    const running = buildOnEngine(connection, image, await context(image, { signal: controller.signal, events }), { settings: { noCache: true }, engine: "proxy" }).catch((e: unknown) => e);
-    const stepRunning = () => execFileSync("ps", ["-eo", "args"], { encoding: "utf8" }).split("\n").some((line) => line.includes(`${marker}-done`));
+    const running = buildOnEngine(connection, image, await context(image, { signal: controller.signal, events }), {
+      settings: { noCache: true },
+      engine: "proxy",
+    }).catch((e: unknown) => e);
+    const stepRunning = () =>
+      execFileSync("ps", ["-eo", "args"], { encoding: "utf8" })
+        .split("\n")
+        .some((line) => line.includes(`${marker}-done`));
     for (let i = 0; i < 600 && !stepRunning(); i++) await sleep(100);
     expect(stepRunning()).toBe(true);
     expect(open.size).toBeGreaterThanOrEqual(2); // the session and the build

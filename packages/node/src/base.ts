@@ -26,11 +26,15 @@ export function nodeBaseImage(nodeVersion: string): string {
   const template = process.env[NODE_BASE_IMAGE_ENV] || DEFAULT_NODE_BASE_TEMPLATE;
   const uri = template.replaceAll("{node_version}", nodeVersion);
   if (normalizeImageReference(uri) === undefined) {
-    throw new ImageSpecError("CONFIG_ERROR", `Cannot resolve the Node.js base image: ${NODE_BASE_IMAGE_ENV} gives ${JSON.stringify(uri)}, which is not an image reference`, {
-      field: NODE_BASE_IMAGE_ENV,
-      value: template,
-      hint: "Set it to a reference template such as registry.example.com/node:{node_version}-bookworm-slim.",
-    });
+    throw new ImageSpecError(
+      "CONFIG_ERROR",
+      `Cannot resolve the Node.js base image: ${NODE_BASE_IMAGE_ENV} gives ${JSON.stringify(uri)}, which is not an image reference`,
+      {
+        field: NODE_BASE_IMAGE_ENV,
+        value: template,
+        hint: "Set it to a reference template such as registry.example.com/node:{node_version}-bookworm-slim.",
+      },
+    );
   }
   return uri;
 }

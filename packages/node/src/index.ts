@@ -6,7 +6,18 @@
  * render through their own Docker renderers.
  */
 
-export { checkNodeVersion, DEFAULT_NODE_BASE_TEMPLATE, DEFAULT_NODE_VERSION, fromNodeBase, NODE_BASE_IMAGE_ENV, type NodeBaseOptions, nodeBaseImage, nodeVersionLayer, type NodeVersionFields, statedNodeVersion } from "./base.js";
+export {
+  checkNodeVersion,
+  DEFAULT_NODE_BASE_TEMPLATE,
+  DEFAULT_NODE_VERSION,
+  fromNodeBase,
+  NODE_BASE_IMAGE_ENV,
+  type NodeBaseOptions,
+  nodeBaseImage,
+  nodeVersionLayer,
+  type NodeVersionFields,
+  statedNodeVersion,
+} from "./base.js";
 export { DEFAULT_NODE_DST, type NodeProjectFields, nodeProjectLayer, type NodeProjectOptions, withNodeProject } from "./node-project.js";
 export { ALWAYS_EXCLUDED, DEFAULT_PNPM_VERSION, DEFAULT_YARN_VERSION, loadNodeProject, type NodeProject, type NodeProjectRequest } from "./project.js";
 export { LOCKFILES, type PackageJson, type PackageManager, readWorkspace, type Workspace, type WorkspacePackage } from "./workspace.js";

@@ -34,15 +34,23 @@ function parse(workspace: Workspace): NpmLock {
   try {
     lock = JSON.parse(workspace.lockText);
   } catch (error) {
-    throw new ImageSpecError("INVALID_SPEC", `Cannot read the npm lock ${workspace.lockfile}: ${(error as Error).message}`, { field: "lockfile", value: workspace.lockfile, cause: error });
+    throw new ImageSpecError("INVALID_SPEC", `Cannot read the npm lock ${workspace.lockfile}: ${(error as Error).message}`, {
+      field: "lockfile",
+      value: workspace.lockfile,
+      cause: error,
+    });
   }
   const version = (lock as { lockfileVersion?: unknown } | null)?.lockfileVersion;
   if ((version !== 2 && version !== 3) || typeof (lock as NpmLock).packages !== "object") {
-    throw new ImageSpecError("INVALID_SPEC", `Cannot read the npm lock ${workspace.lockfile}: its lockfileVersion is ${JSON.stringify(version)}, and imagespec reads versions 2 and 3 (npm 7 and later)`, {
-      field: "lockfile",
-      value: version,
-      hint: "Run npm install with npm 7 or later to rewrite the lock, and commit it.",
-    });
+    throw new ImageSpecError(
+      "INVALID_SPEC",
+      `Cannot read the npm lock ${workspace.lockfile}: its lockfileVersion is ${JSON.stringify(version)}, and imagespec reads versions 2 and 3 (npm 7 and later)`,
+      {
+        field: "lockfile",
+        value: version,
+        hint: "Run npm install with npm 7 or later to rewrite the lock, and commit it.",
+      },
+    );
   }
   return lock as NpmLock;
 }
@@ -97,7 +105,8 @@ export function openNpmLock(workspace: Workspace): LockReader {
       const rootSet = new Set(roots);
       const kept = new Set<string>(roots);
       // Links from node_modules to the workspace packages that come along (`node_modules/@acme/shared` → packages/shared).
-      for (const [key, entry] of Object.entries(packages)) if (entry.link === true && typeof entry.resolved === "string" && rootSet.has(entry.resolved)) kept.add(key);
+      for (const [key, entry] of Object.entries(packages))
+        if (entry.link === true && typeof entry.resolved === "string" && rootSet.has(entry.resolved)) kept.add(key);
       // Everything each kept package needs, resolved the way node resolves it; which of it only the dev tree needs.
       const prod = new Set<string>();
       const dev = new Set<string>();

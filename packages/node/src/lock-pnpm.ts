@@ -34,23 +34,35 @@ function parse(workspace: Workspace): PnpmLock {
   try {
     lock = YAML.parse(workspace.lockText);
   } catch (error) {
-    throw new ImageSpecError("INVALID_SPEC", `Cannot read the pnpm lock ${workspace.lockfile}: ${(error as Error).message}`, { field: "lockfile", value: workspace.lockfile, cause: error });
+    throw new ImageSpecError("INVALID_SPEC", `Cannot read the pnpm lock ${workspace.lockfile}: ${(error as Error).message}`, {
+      field: "lockfile",
+      value: workspace.lockfile,
+      cause: error,
+    });
   }
   const version = String((lock as { lockfileVersion?: unknown } | null)?.lockfileVersion ?? "");
   if (!/^9\./.test(version)) {
-    throw new ImageSpecError("INVALID_SPEC", `Cannot read the pnpm lock ${workspace.lockfile}: its lockfileVersion is ${JSON.stringify(version)}, and imagespec reads version 9 (pnpm 9 and 10)`, {
-      field: "lockfile",
-      value: version,
-      hint: "Run pnpm install with pnpm 9 or later to rewrite the lock in format 9, and commit it.",
-    });
+    throw new ImageSpecError(
+      "INVALID_SPEC",
+      `Cannot read the pnpm lock ${workspace.lockfile}: its lockfileVersion is ${JSON.stringify(version)}, and imagespec reads version 9 (pnpm 9 and 10)`,
+      {
+        field: "lockfile",
+        value: version,
+        hint: "Run pnpm install with pnpm 9 or later to rewrite the lock in format 9, and commit it.",
+      },
+    );
   }
   const parsed = lock as PnpmLock;
   if (parsed.patchedDependencies !== undefined && Object.keys(parsed.patchedDependencies).length > 0) {
-    throw new ImageSpecError("INVALID_SPEC", `Cannot use the pnpm lock ${workspace.lockfile}: it has patchedDependencies (${Object.keys(parsed.patchedDependencies).join(", ")}), which imagespec does not install yet`, {
-      field: "lockfile",
-      value: workspace.lockfile,
-      hint: "Build this image from a Dockerfile (Image.fromDockerfile) until patched dependencies are supported.",
-    });
+    throw new ImageSpecError(
+      "INVALID_SPEC",
+      `Cannot use the pnpm lock ${workspace.lockfile}: it has patchedDependencies (${Object.keys(parsed.patchedDependencies).join(", ")}), which imagespec does not install yet`,
+      {
+        field: "lockfile",
+        value: workspace.lockfile,
+        hint: "Build this image from a Dockerfile (Image.fromDockerfile) until patched dependencies are supported.",
+      },
+    );
   }
   return parsed;
 }

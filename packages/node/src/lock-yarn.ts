@@ -50,11 +50,15 @@ function splitKeys(line: string): string[] {
 function parse(workspace: Workspace): { header: string[]; entries: YarnEntry[] } {
   const text = workspace.lockText;
   if (/^__metadata:/m.test(text)) {
-    throw new ImageSpecError("INVALID_SPEC", `Cannot read the yarn lock ${workspace.lockfile}: it was written by yarn 2 or later (it has __metadata), and imagespec reads yarn 1 locks`, {
-      field: "lockfile",
-      value: workspace.lockfile,
-      hint: "Use yarn 1 (classic), pnpm or npm for this project, or build it from a Dockerfile (Image.fromDockerfile).",
-    });
+    throw new ImageSpecError(
+      "INVALID_SPEC",
+      `Cannot read the yarn lock ${workspace.lockfile}: it was written by yarn 2 or later (it has __metadata), and imagespec reads yarn 1 locks`,
+      {
+        field: "lockfile",
+        value: workspace.lockfile,
+        hint: "Use yarn 1 (classic), pnpm or npm for this project, or build it from a Dockerfile (Image.fromDockerfile).",
+      },
+    );
   }
   const lines = text.split(/\r?\n/);
   const header: string[] = [];
@@ -71,7 +75,10 @@ function parse(workspace: Workspace): { header: string[]; entries: YarnEntry[] }
       continue;
     }
     if (line.startsWith(" ") || !line.endsWith(":")) {
-      throw new ImageSpecError("INVALID_SPEC", `Cannot read the yarn lock ${workspace.lockfile}: line ${i + 1} (${JSON.stringify(line)}) is not an entry`, { field: "lockfile", value: workspace.lockfile });
+      throw new ImageSpecError("INVALID_SPEC", `Cannot read the yarn lock ${workspace.lockfile}: line ${i + 1} (${JSON.stringify(line)}) is not an entry`, {
+        field: "lockfile",
+        value: workspace.lockfile,
+      });
     }
     const keys = splitKeys(line.slice(0, -1));
     const body: string[] = [];

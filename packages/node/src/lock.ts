@@ -50,7 +50,8 @@ export function compareSpecifiers(
     const have = locked[field] ?? {};
     for (const [name, spec] of Object.entries(want)) {
       if (!(name in have)) problems.push(`${who}: ${field}.${name} (${JSON.stringify(spec)}) is not in the lock`);
-      else if (have[name] !== spec) problems.push(`${who}: ${field}.${name} is ${JSON.stringify(spec)} in package.json but ${JSON.stringify(have[name])} in the lock`);
+      else if (have[name] !== spec)
+        problems.push(`${who}: ${field}.${name} is ${JSON.stringify(spec)} in package.json but ${JSON.stringify(have[name])} in the lock`);
     }
     for (const name of Object.keys(have)) if (!(name in want)) problems.push(`${who}: the lock has ${field}.${name}, which package.json no longer lists`);
   }

@@ -9,7 +9,17 @@
 import { existsSync, statSync } from "node:fs";
 import path from "node:path";
 import type { Image } from "@imagespec/core";
-import { type DockerBuildStage, type DockerLayerRenderer, type DockerRenderContext, defineLayer, grammar, ImageSpecError, type SecretMount, shellJoin, shellQuote } from "@imagespec/core/authoring";
+import {
+  type DockerBuildStage,
+  type DockerLayerRenderer,
+  type DockerRenderContext,
+  defineLayer,
+  grammar,
+  ImageSpecError,
+  type SecretMount,
+  shellJoin,
+  shellQuote,
+} from "@imagespec/core/authoring";
 import { z } from "zod";
 import { statedNodeVersion } from "./base.js";
 import { ALWAYS_EXCLUDED, loadNodeProject, type NodeProject, runtimeFiles } from "./project.js";
@@ -64,10 +74,18 @@ function grammarString(check: (value: string) => string | undefined) {
 }
 
 const localPath = grammarString(grammar.checkImagePath);
-const workspacePath = grammarString((value) => grammar.checkContainedRelativePath(value) ?? (value.startsWith("-") ? "a path cannot start with '-'" : undefined));
-const absoluteImagePath = grammarString((value) => grammar.checkImagePath(value) ?? (value.startsWith("/") ? undefined : "an absolute path in the image, e.g. /app"));
-const scriptName = grammarString((value) => (/^[A-Za-z0-9][A-Za-z0-9:._-]*$/.test(value) ? undefined : "a script name is letters, digits, ':', '.', '_' and '-'"));
-const userName = grammarString((value) => (/^([a-z_][a-z0-9_-]{0,31}|[0-9]{1,10})$/.test(value) ? undefined : "a user is a Linux user name (e.g. node) or a uid"));
+const workspacePath = grammarString(
+  (value) => grammar.checkContainedRelativePath(value) ?? (value.startsWith("-") ? "a path cannot start with '-'" : undefined),
+);
+const absoluteImagePath = grammarString(
+  (value) => grammar.checkImagePath(value) ?? (value.startsWith("/") ? undefined : "an absolute path in the image, e.g. /app"),
+);
+const scriptName = grammarString((value) =>
+  /^[A-Za-z0-9][A-Za-z0-9:._-]*$/.test(value) ? undefined : "a script name is letters, digits, ':', '.', '_' and '-'",
+);
+const userName = grammarString((value) =>
+  /^([a-z_][a-z0-9_-]{0,31}|[0-9]{1,10})$/.test(value) ? undefined : "a user is a Linux user name (e.g. node) or a uid",
+);
 const version = grammarString((value) => (/^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$/.test(value) ? undefined : "a version is <major>.<minor>.<patch>"));
 
 const schema = z
@@ -91,7 +109,8 @@ const schema = z
   .strict()
   .superRefine((f, ctx) => {
     if (f.closure.at(-1) !== f.package) ctx.addIssue({ code: "custom", path: ["closure"], message: "the closure ends with the package itself" });
-    for (const dir of f.runtimeClosure) if (!f.closure.includes(dir)) ctx.addIssue({ code: "custom", path: ["runtimeClosure"], message: `${dir} is not in the closure` });
+    for (const dir of f.runtimeClosure)
+      if (!f.closure.includes(dir)) ctx.addIssue({ code: "custom", path: ["runtimeClosure"], message: `${dir} is not in the closure` });
     if ((f.manager === "npm") !== (f.managerVersion === undefined)) {
       ctx.addIssue({ code: "custom", path: ["managerVersion"], message: "pnpm and yarn are installed at a version; npm is the base image's" });
     }
@@ -120,7 +139,16 @@ function managerCommands(fields: NodeProjectFields) {
         env,
         runEnv,
         cache: { target: PNPM_STORE_DIR, id: "imagespec-pnpm-store" },
-        install: (prod: boolean) => [...env, "pnpm", "install", "--frozen-lockfile", "--store-dir", PNPM_STORE_DIR, "--config.confirmModulesPurge=false", ...(prod ? ["--prod"] : [])],
+        install: (prod: boolean) => [
+          ...env,
+          "pnpm",
+          "install",
+          "--frozen-lockfile",
+          "--store-dir",
+          PNPM_STORE_DIR,
+          "--config.confirmModulesPurge=false",
+          ...(prod ? ["--prod"] : []),
+        ],
         run: (script: string) => ["pnpm", "run", script],
       };
     case "yarn":
@@ -128,7 +156,16 @@ function managerCommands(fields: NodeProjectFields) {
         env,
         runEnv,
         cache: { target: YARN_CACHE_DIR, id: "imagespec-yarn" },
-        install: (prod: boolean) => [...env, "yarn", "install", "--frozen-lockfile", "--non-interactive", "--cache-folder", YARN_CACHE_DIR, ...(prod ? ["--production=true"] : [])],
+        install: (prod: boolean) => [
+          ...env,
+          "yarn",
+          "install",
+          "--frozen-lockfile",
+          "--non-interactive",
+          "--cache-folder",
+          YARN_CACHE_DIR,
+          ...(prod ? ["--production=true"] : []),
+        ],
         run: (script: string) => ["yarn", "run", script],
       };
   }
@@ -149,14 +186,23 @@ function fieldsFromProject(project: NodeProject): Partial<NodeProjectFields> {
 }
 
 function loadForLayer(image: Image, fields: NodeProjectFields, layerIndex: number): NodeProject {
-  const project = loadNodeProject({ root: image.root, package: inWorkspace(fields.workspace, fields.package), workspace: fields.workspace, nodeVersion: statedNodeVersion(image) });
+  const project = loadNodeProject({
+    root: image.root,
+    package: inWorkspace(fields.workspace, fields.package),
+    workspace: fields.workspace,
+    nodeVersion: statedNodeVersion(image),
+  });
   const now = fieldsFromProject(project);
   const changed = (Object.keys(now) as (keyof NodeProjectFields)[]).filter((key) => JSON.stringify(now[key]) !== JSON.stringify(fields[key]));
   if (changed.length > 0) {
-    throw new ImageSpecError("INVALID_SPEC", `Cannot render layers[${layerIndex}] (nodeProject): the workspace at ${project.workspace.root} changed after the image was defined (${changed.join(", ")})`, {
-      field: `layers[${layerIndex}]`,
-      hint: "Define the image again (withNodeProject reads the workspace when it is called), then build.",
-    });
+    throw new ImageSpecError(
+      "INVALID_SPEC",
+      `Cannot render layers[${layerIndex}] (nodeProject): the workspace at ${project.workspace.root} changed after the image was defined (${changed.join(", ")})`,
+      {
+        field: `layers[${layerIndex}]`,
+        hint: "Define the image again (withNodeProject reads the workspace when it is called), then build.",
+      },
+    );
   }
   return project;
 }
@@ -190,7 +236,9 @@ const renderDocker: DockerLayerRenderer<NodeProjectFields> = (layer, ctx) => {
   // Manifests and the pruned lock: the install steps depend on these alone, so a source edit does not reinstall.
   const manifests: [contextPath: string, destination: string][] = [
     ...layer.configFiles.map((file): [string, string] => [ctx.addFile(inWorkspace(layer.workspace, file)), path.posix.join(dst, file)]),
-    ...layer.closure.filter((dir) => dir !== ".").map((dir): [string, string] => [ctx.addFile(inWorkspace(layer.workspace, `${dir}/package.json`)), path.posix.join(dst, dir, "package.json")]),
+    ...layer.closure
+      .filter((dir) => dir !== ".")
+      .map((dir): [string, string] => [ctx.addFile(inWorkspace(layer.workspace, `${dir}/package.json`)), path.posix.join(dst, dir, "package.json")]),
     [ctx.addContent(layer.lockfile, project.lockText), path.posix.join(dst, layer.lockfile)],
   ];
   const manifestCopies = (stage: DockerBuildStage) => {
@@ -199,13 +247,28 @@ const renderDocker: DockerLayerRenderer<NodeProjectFields> = (layer, ctx) => {
 
   const deps = ctx.buildStage({ from: tools.name, name: "deps" });
   manifestCopies(deps);
-  deps.add(ctx.run(shellJoin(pm.install(true)), { mounts: [cache()], secrets, description: `${layer.manager} install: the production dependencies of ${name} from the pruned ${layer.lockfile}` }));
+  deps.add(
+    ctx.run(shellJoin(pm.install(true)), {
+      mounts: [cache()],
+      secrets,
+      description: `${layer.manager} install: the production dependencies of ${name} from the pruned ${layer.lockfile}`,
+    }),
+  );
 
   const build = ctx.buildStage({ from: tools.name, name: "build" });
-  const builds = layer.buildScript === undefined ? [] : layer.closure.filter((dir) => typeof project.workspace.packages.find((p) => p.dir === dir)?.manifest.scripts?.[layer.buildScript!] === "string");
+  const builds =
+    layer.buildScript === undefined
+      ? []
+      : layer.closure.filter((dir) => typeof project.workspace.packages.find((p) => p.dir === dir)?.manifest.scripts?.[layer.buildScript!] === "string");
   if (builds.length > 0) {
     manifestCopies(build);
-    build.add(ctx.run(shellJoin(pm.install(false)), { mounts: [cache()], secrets, description: `${layer.manager} install: every dependency of ${name}, for its build` }));
+    build.add(
+      ctx.run(shellJoin(pm.install(false)), {
+        mounts: [cache()],
+        secrets,
+        description: `${layer.manager} install: every dependency of ${name}, for its build`,
+      }),
+    );
     for (const file of layer.workspaceFiles ?? []) {
       const local = inWorkspace(layer.workspace, file);
       build.add(ctx.copy(isFolderInput(ctx, local) ? `${ctx.addFolder(local)}/` : ctx.addFile(local), inImage(dst, file)));
@@ -285,10 +348,17 @@ export const nodeProjectLayer = defineLayer<"nodeProject", NodeProjectFields>({
   schema,
   inputs: (f) => [
     ...f.configFiles.map((file) => ({ field: `config[${file}]`, path: inWorkspace(f.workspace, file), type: "file" as const })),
-    ...(f.workspaceFiles ?? []).map((file) => ({ field: `workspaceFiles[${file}]`, path: inWorkspace(f.workspace, file), type: "auto" as const, exclude: ALWAYS_EXCLUDED })),
+    ...(f.workspaceFiles ?? []).map((file) => ({
+      field: `workspaceFiles[${file}]`,
+      path: inWorkspace(f.workspace, file),
+      type: "auto" as const,
+      exclude: ALWAYS_EXCLUDED,
+    })),
     ...f.closure.map((dir) => ({ field: `sources[${dir}]`, path: inWorkspace(f.workspace, dir), type: "folder" as const, exclude: ALWAYS_EXCLUDED })),
     // Each manifest is also sent on its own, for the install steps that must not see the sources.
-    ...f.closure.filter((dir) => dir !== ".").map((dir) => ({ field: `manifest[${dir}]`, path: inWorkspace(f.workspace, `${dir}/package.json`), type: "file" as const })),
+    ...f.closure
+      .filter((dir) => dir !== ".")
+      .map((dir) => ({ field: `manifest[${dir}]`, path: inWorkspace(f.workspace, `${dir}/package.json`), type: "file" as const })),
   ],
   // Where the .npmrc comes from is not part of the image: only that installs read one.
   identity: ({ npmrc, ...rest }) => ({ ...rest, npmrc: npmrc !== undefined }),

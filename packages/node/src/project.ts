@@ -82,11 +82,15 @@ function locate(request: NodeProjectRequest): { workspace: Workspace; target: Wo
   } else {
     workspaceAbs = findWorkspaceRoot(byFolder ? packageAbs : request.root);
     if (workspaceAbs === undefined) {
-      throw new ImageSpecError("FILE_NOT_FOUND", `Cannot find the Node.js workspace of ${JSON.stringify(request.package)}: no folder at or above ${byFolder ? packageAbs : request.root} has a lockfile (pnpm-lock.yaml, package-lock.json or yarn.lock)`, {
-        field: "package",
-        value: request.package,
-        hint: "Install once with your package manager and commit the lockfile, or say where the workspace root is with `workspace`.",
-      });
+      throw new ImageSpecError(
+        "FILE_NOT_FOUND",
+        `Cannot find the Node.js workspace of ${JSON.stringify(request.package)}: no folder at or above ${byFolder ? packageAbs : request.root} has a lockfile (pnpm-lock.yaml, package-lock.json or yarn.lock)`,
+        {
+          field: "package",
+          value: request.package,
+          hint: "Install once with your package manager and commit the lockfile, or say where the workspace root is with `workspace`.",
+        },
+      );
     }
   }
   const workspace = readWorkspace(workspaceAbs);
@@ -95,28 +99,40 @@ function locate(request: NodeProjectRequest): { workspace: Workspace; target: Wo
     const dir = relativeFrom(workspaceAbs, packageAbs);
     target = workspace.packages.find((p) => p.dir === dir);
     if (target === undefined) {
-      throw new ImageSpecError("INVALID_SPEC", `Cannot build the Node.js package ${JSON.stringify(request.package)}: ${dir} is not a package of the workspace at ${workspaceAbs}`, {
-        field: "package",
-        value: request.package,
-        hint: `Its packages: ${listPackages(workspace)}. Add the folder to the workspace's patterns, or point \`workspace\` at its own root.`,
-      });
+      throw new ImageSpecError(
+        "INVALID_SPEC",
+        `Cannot build the Node.js package ${JSON.stringify(request.package)}: ${dir} is not a package of the workspace at ${workspaceAbs}`,
+        {
+          field: "package",
+          value: request.package,
+          hint: `Its packages: ${listPackages(workspace)}. Add the folder to the workspace's patterns, or point \`workspace\` at its own root.`,
+        },
+      );
     }
   } else {
     target = workspace.packages.find((p) => p.name === request.package);
     if (target === undefined) {
-      throw new ImageSpecError("INVALID_SPEC", `Cannot build the Node.js package ${JSON.stringify(request.package)}: it is neither a folder with a package.json nor the name of a package of the workspace at ${workspaceAbs}`, {
-        field: "package",
-        value: request.package,
-        hint: `Its packages: ${listPackages(workspace)}.`,
-      });
+      throw new ImageSpecError(
+        "INVALID_SPEC",
+        `Cannot build the Node.js package ${JSON.stringify(request.package)}: it is neither a folder with a package.json nor the name of a package of the workspace at ${workspaceAbs}`,
+        {
+          field: "package",
+          value: request.package,
+          hint: `Its packages: ${listPackages(workspace)}.`,
+        },
+      );
     }
   }
   if (target.dir === "." && workspace.packages.length > 1) {
-    throw new ImageSpecError("INVALID_SPEC", `Cannot build the root of the workspace at ${workspaceAbs}: it has ${workspace.packages.length - 1} packages, and an image takes one of them with what it depends on`, {
-      field: "package",
-      value: request.package,
-      hint: `Name the package to build, one of: ${listPackages(workspace)}.`,
-    });
+    throw new ImageSpecError(
+      "INVALID_SPEC",
+      `Cannot build the root of the workspace at ${workspaceAbs}: it has ${workspace.packages.length - 1} packages, and an image takes one of them with what it depends on`,
+      {
+        field: "package",
+        value: request.package,
+        hint: `Name the package to build, one of: ${listPackages(workspace)}.`,
+      },
+    );
   }
   return { workspace, target };
 }
@@ -153,15 +169,22 @@ export function runtimeFiles(pkg: WorkspacePackage): readonly string[] | undefin
   const files = pkg.manifest.files;
   if (files === undefined) return undefined;
   if (!Array.isArray(files)) {
-    throw new ImageSpecError("INVALID_SPEC", `Cannot take the files of ${describePackage(pkg)}: "files" in its package.json is not a list`, { field: "files", value: files });
+    throw new ImageSpecError("INVALID_SPEC", `Cannot take the files of ${describePackage(pkg)}: "files" in its package.json is not a list`, {
+      field: "files",
+      value: files,
+    });
   }
   const problems = files.map((entry) => [entry, checkFilesEntry(entry)] as const).filter(([, problem]) => problem !== undefined);
   if (problems.length > 0) {
-    throw new ImageSpecError("INVALID_SPEC", `Cannot take the files of ${describePackage(pkg)}: ${problems.map(([entry, problem]) => `"files" entry ${JSON.stringify(entry)}: ${problem}`).join("; ")}`, {
-      field: "files",
-      value: files,
-      hint: 'List the folders and files the package runs from, e.g. "files": ["dist"]. They are what the image takes from the build.',
-    });
+    throw new ImageSpecError(
+      "INVALID_SPEC",
+      `Cannot take the files of ${describePackage(pkg)}: ${problems.map(([entry, problem]) => `"files" entry ${JSON.stringify(entry)}: ${problem}`).join("; ")}`,
+      {
+        field: "files",
+        value: files,
+        hint: 'List the folders and files the package runs from, e.g. "files": ["dist"]. They are what the image takes from the build.',
+      },
+    );
   }
   const out = new Set(["package.json", ...files.map((f: string) => f.replace(/^\.\//, "").replace(/\/+$/, ""))]);
   if (typeof pkg.manifest.main === "string" && checkFilesEntry(pkg.manifest.main) === undefined) out.add(pkg.manifest.main.replace(/^\.\//, ""));
@@ -210,11 +233,15 @@ export function loadNodeProject(request: NodeProjectRequest): NodeProject {
   const checked = [byDir.get(".")!, ...closure.filter((d) => d !== ".").map((d) => byDir.get(d)!)];
   const problems = lock.staleness(checked);
   if (problems.length > 0) {
-    throw new ImageSpecError("INVALID_SPEC", `Cannot use the ${workspace.manager} lock ${workspace.lockfile} for ${describePackage(target)}: it is out of date with ${problems.length === 1 ? problems[0] : `its package.json files:\n  - ${problems.join("\n  - ")}`}`, {
-      field: "lockfile",
-      value: path.join(workspace.root, workspace.lockfile),
-      hint: `Run ${installCommand(workspace.manager)} at ${workspace.root} and commit ${workspace.lockfile}: the image installs exactly what the lock says, so a stale lock is refused before any build.`,
-    });
+    throw new ImageSpecError(
+      "INVALID_SPEC",
+      `Cannot use the ${workspace.manager} lock ${workspace.lockfile} for ${describePackage(target)}: it is out of date with ${problems.length === 1 ? problems[0] : `its package.json files:\n  - ${problems.join("\n  - ")}`}`,
+      {
+        field: "lockfile",
+        value: path.join(workspace.root, workspace.lockfile),
+        hint: `Run ${installCommand(workspace.manager)} at ${workspace.root} and commit ${workspace.lockfile}: the image installs exactly what the lock says, so a stale lock is refused before any build.`,
+      },
+    );
   }
 
   const runtime = new Set<string>();
@@ -249,11 +276,15 @@ function managerVersion(workspace: Workspace): string | undefined {
   if (workspace.manager === "npm") return undefined;
   const version = workspace.managerVersion ?? (workspace.manager === "pnpm" ? DEFAULT_PNPM_VERSION : DEFAULT_YARN_VERSION);
   if (workspace.manager === "yarn" && !version.startsWith("1.")) {
-    throw new ImageSpecError("INVALID_SPEC", `Cannot use the yarn project at ${workspace.root}: package.json pins yarn ${version}, and imagespec installs with yarn 1`, {
-      field: "packageManager",
-      value: version,
-      hint: "Use yarn 1 (classic), pnpm or npm for this project, or build it from a Dockerfile.",
-    });
+    throw new ImageSpecError(
+      "INVALID_SPEC",
+      `Cannot use the yarn project at ${workspace.root}: package.json pins yarn ${version}, and imagespec installs with yarn 1`,
+      {
+        field: "packageManager",
+        value: version,
+        hint: "Use yarn 1 (classic), pnpm or npm for this project, or build it from a Dockerfile.",
+      },
+    );
   }
   return version;
 }

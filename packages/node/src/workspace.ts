@@ -95,30 +95,42 @@ function detectManager(root: string, manifest: PackageJson): { manager: PackageM
   if (existsSync(path.join(root, "npm-shrinkwrap.json")) && !found.some(([m]) => m === "npm")) found.push(["npm", "npm-shrinkwrap.json"]);
   const declared = parsePackageManagerField(manifest.packageManager);
   if (found.length === 0) {
-    throw new ImageSpecError("FILE_NOT_FOUND", `Cannot use the Node.js project at ${root}: it has no lockfile (pnpm-lock.yaml, package-lock.json or yarn.lock)`, {
-      field: "workspace",
-      value: root,
-      hint: "Install once with your package manager (pnpm install, npm install or yarn) and commit the lockfile: the image installs exactly what it locks.",
-    });
+    throw new ImageSpecError(
+      "FILE_NOT_FOUND",
+      `Cannot use the Node.js project at ${root}: it has no lockfile (pnpm-lock.yaml, package-lock.json or yarn.lock)`,
+      {
+        field: "workspace",
+        value: root,
+        hint: "Install once with your package manager (pnpm install, npm install or yarn) and commit the lockfile: the image installs exactly what it locks.",
+      },
+    );
   }
   if (found.length === 1) {
     const [manager, lockfile] = found[0]!;
     if (declared !== undefined && declared.manager !== manager) {
-      throw new ImageSpecError("INVALID_SPEC", `Cannot use the Node.js project at ${root}: package.json declares packageManager ${JSON.stringify(manifest.packageManager)}, but the lockfile is ${lockfile} (${manager})`, {
-        field: "packageManager",
-        value: manifest.packageManager,
-        hint: `Install with ${declared.manager} and commit its lockfile, or correct packageManager.`,
-      });
+      throw new ImageSpecError(
+        "INVALID_SPEC",
+        `Cannot use the Node.js project at ${root}: package.json declares packageManager ${JSON.stringify(manifest.packageManager)}, but the lockfile is ${lockfile} (${manager})`,
+        {
+          field: "packageManager",
+          value: manifest.packageManager,
+          hint: `Install with ${declared.manager} and commit its lockfile, or correct packageManager.`,
+        },
+      );
     }
     return { manager, lockfile };
   }
   const chosen = found.find(([manager]) => manager === declared?.manager);
   if (chosen === undefined) {
-    throw new ImageSpecError("INVALID_SPEC", `Cannot use the Node.js project at ${root}: it has ${found.length} lockfiles (${found.map(([, f]) => f).join(", ")}) and package.json names no packageManager among them`, {
-      field: "workspace",
-      value: root,
-      hint: 'Delete the lockfiles of the package managers you do not use, or set "packageManager" in package.json (e.g. "pnpm@10.4.1").',
-    });
+    throw new ImageSpecError(
+      "INVALID_SPEC",
+      `Cannot use the Node.js project at ${root}: it has ${found.length} lockfiles (${found.map(([, f]) => f).join(", ")}) and package.json names no packageManager among them`,
+      {
+        field: "workspace",
+        value: root,
+        hint: 'Delete the lockfiles of the package managers you do not use, or set "packageManager" in package.json (e.g. "pnpm@10.4.1").',
+      },
+    );
   }
   return { manager: chosen[0], lockfile: chosen[1] };
 }
@@ -144,14 +156,19 @@ function workspacePatterns(root: string, manager: PackageManager, manifest: Pack
   const list = Array.isArray(workspaces) ? workspaces : (workspaces as { packages?: readonly string[] } | undefined)?.packages;
   if (list === undefined) return [];
   if (!Array.isArray(list) || list.some((p) => typeof p !== "string")) {
-    throw new ImageSpecError("INVALID_SPEC", `Cannot read ${path.join(root, "package.json")}: workspaces must be a list of folder patterns`, { value: workspaces });
+    throw new ImageSpecError("INVALID_SPEC", `Cannot read ${path.join(root, "package.json")}: workspaces must be a list of folder patterns`, {
+      value: workspaces,
+    });
   }
   return [...list];
 }
 
 /** A workspace pattern segment (`*`, `pkg-*`, `**`) as a regular expression for one folder name. */
 function segmentPattern(segment: string): RegExp {
-  const source = segment.replace(/[.+^${}()|[\]\\]/g, "\\$&").replaceAll("*", "[^/]*").replaceAll("?", "[^/]");
+  const source = segment
+    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+    .replaceAll("*", "[^/]*")
+    .replaceAll("?", "[^/]");
   return new RegExp(`^${source}$`);
 }
 
@@ -209,7 +226,16 @@ function subfolders(abs: string): string[] {
 
 function matchesPattern(rel: string, pattern: string): boolean {
   const segments = pattern.replace(/^\.\//, "").replace(/\/+$/, "").split("/");
-  const source = segments.map((s) => (s === "**" ? "(?:.*)" : s.replace(/[.+^${}()|[\]\\]/g, "\\$&").replaceAll("*", "[^/]*").replaceAll("?", "[^/]"))).join("/");
+  const source = segments
+    .map((s) =>
+      s === "**"
+        ? "(?:.*)"
+        : s
+            .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+            .replaceAll("*", "[^/]*")
+            .replaceAll("?", "[^/]"),
+    )
+    .join("/");
   return new RegExp(`^${source.replaceAll("(?:.*)/", "(?:.*/)?")}$`).test(rel);
 }
 

@@ -61,7 +61,9 @@ describe.each(MANAGERS)("a package of a %s workspace", (manager: Manager) => {
         );
         if (body === "") await new Promise((r) => setTimeout(r, 200));
       }
-      expect(body, await docker(["logs", container]).catch(() => "")).toMatch(/^Hello, fixture, from a private package! up \d+m?s, typescript 5\.9\.3, NODE_ENV=production, uid=1000\n$/);
+      expect(body, await docker(["logs", container]).catch(() => "")).toMatch(
+        /^Hello, fixture, from a private package! up \d+m?s, typescript 5\.9\.3, NODE_ENV=production, uid=1000\n$/,
+      );
     } finally {
       await execa(env.dockerCli, ["rm", "-f", container], { env: { DOCKER_HOST: env.dockerHost }, reject: false });
     }
@@ -73,10 +75,22 @@ describe.each(MANAGERS)("a package of a %s workspace", (manager: Manager) => {
     expect(app).toContain("app/apps/api/dist/server.js");
     expect(app).toContain("app/packages/shared/index.js");
     expect(app.some((f) => /(^|\/)ms\/package\.json$/.test(f))).toBe(true);
-    expect(app.filter((f) => f.includes("apps/web")), "another workspace package").toEqual([]);
-    expect(app.filter((f) => f.includes("packages/shared/test")), "files the shared package does not publish").toEqual([]);
-    expect(app.filter((f) => f.startsWith("app/apps/api/src") || f === "app/apps/api/build.js"), "the api's sources (its files are dist)").toEqual([]);
-    expect(app.filter((f) => /typescript/.test(f)), "a dev dependency").toEqual([]);
+    expect(
+      app.filter((f) => f.includes("apps/web")),
+      "another workspace package",
+    ).toEqual([]);
+    expect(
+      app.filter((f) => f.includes("packages/shared/test")),
+      "files the shared package does not publish",
+    ).toEqual([]);
+    expect(
+      app.filter((f) => f.startsWith("app/apps/api/src") || f === "app/apps/api/build.js"),
+      "the api's sources (its files are dist)",
+    ).toEqual([]);
+    expect(
+      app.filter((f) => /typescript/.test(f)),
+      "a dev dependency",
+    ).toEqual([]);
     expect(files.filter((f) => /(^|\/)\.npmrc$/.test(f))).toEqual([]);
     // The package manager of the build stages stays there.
     expect(files.filter((f) => /node_modules\/(pnpm|yarn)\/package\.json$/.test(f))).toEqual([]);
@@ -91,7 +105,12 @@ describe.each(MANAGERS)("a package of a %s workspace", (manager: Manager) => {
   });
 
   it("sets the command from the start script and the working directory to the package", async () => {
-    const config = JSON.parse(await docker(["image", "inspect", "--format", "{{json .Config}}", uri])) as { Cmd: string[]; WorkingDir: string; User: string; Env: string[] };
+    const config = JSON.parse(await docker(["image", "inspect", "--format", "{{json .Config}}", uri])) as {
+      Cmd: string[];
+      WorkingDir: string;
+      User: string;
+      Env: string[];
+    };
     expect(config.Cmd).toEqual(["node", "dist/server.js"]);
     expect(config.WorkingDir).toBe("/app/apps/api");
     expect(config.User).toBe("node");
@@ -109,7 +128,14 @@ describe("builds that fail, saying why", () => {
       const root = tempProject(
         {
           ".npmrc": npmrc(),
-          "package.json": JSON.stringify({ name: "probe-app", version: "1.0.0", private: true, packageManager: "pnpm@10.34.9", main: "main.js", dependencies: { [probe.name]: "1.0.0" } }),
+          "package.json": JSON.stringify({
+            name: "probe-app",
+            version: "1.0.0",
+            private: true,
+            packageManager: "pnpm@10.34.9",
+            main: "main.js",
+            dependencies: { [probe.name]: "1.0.0" },
+          }),
           "main.js": `console.log(require(${JSON.stringify(probe.name)}));\n`,
         },
         { prefix: "imagespec-node-probe-" },
@@ -140,6 +166,8 @@ describe("builds that fail, saying why", () => {
     const outcome = outcomes.find((o) => o.uri === (outcomes.at(-1)?.uri ?? ""))!;
     expect(outcome.status).toBe("failed");
     expect(String((outcome.error as Error).message)).toContain("layers[1] (nodeProject)");
-    expect(String((outcome.error as { log?: string }).log)).toContain('imagespec: @fx/api lists dist in the "files" of its package.json, but /app/apps/api/dist does not exist after the build');
+    expect(String((outcome.error as { log?: string }).log)).toContain(
+      'imagespec: @fx/api lists dist in the "files" of its package.json, but /app/apps/api/dist does not exist after the build',
+    );
   }, 900_000);
 });

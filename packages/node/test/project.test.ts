@@ -78,30 +78,34 @@ describe.each(MANAGERS)("a %s workspace", (manager) => {
     expect(lockText).toContain("typescript");
   });
 
-  it(
-    "gives a pruned lock the real package manager installs from, frozen, with only the closure's packages",
-    async () => {
-      const root = workspace(manager);
-      const project = load(root, "apps/api");
-      // The workspace as the image's install stage has it: root config, the closure's manifests, the pruned lock.
-      const only = workspace(manager, { ".npmrc": npmrc() });
-      rmSync(path.join(only, "apps/web"), { recursive: true });
-      writeFileSync(path.join(only, project.workspace.lockfile), project.lockText);
-      await runManager(manager, manager === "npm" ? ["ci", "--omit=dev"] : manager === "pnpm" ? ["install", "--frozen-lockfile", "--prod"] : ["install", "--frozen-lockfile", "--production=true"], only);
-      const probe = (request: string, from: string) => {
-        try {
-          return createRequire(path.join(only, from, "package.json")).resolve(request);
-        } catch {
-          return undefined;
-        }
-      };
-      expect(probe("@imagespec-test/private-greeting", "apps/api")).toBeDefined();
-      expect(probe("@fx/shared", "apps/api")).toBeDefined();
-      expect(readFileSync(path.join(path.dirname(probe("ms/package.json", "packages/shared")!), "package.json"), "utf8")).toContain('"version": "2.1.3"');
-      expect(probe("typescript", "apps/api"), "a dev dependency in a production install").toBeUndefined();
-    },
-    300_000,
-  );
+  it("gives a pruned lock the real package manager installs from, frozen, with only the closure's packages", async () => {
+    const root = workspace(manager);
+    const project = load(root, "apps/api");
+    // The workspace as the image's install stage has it: root config, the closure's manifests, the pruned lock.
+    const only = workspace(manager, { ".npmrc": npmrc() });
+    rmSync(path.join(only, "apps/web"), { recursive: true });
+    writeFileSync(path.join(only, project.workspace.lockfile), project.lockText);
+    await runManager(
+      manager,
+      manager === "npm"
+        ? ["ci", "--omit=dev"]
+        : manager === "pnpm"
+          ? ["install", "--frozen-lockfile", "--prod"]
+          : ["install", "--frozen-lockfile", "--production=true"],
+      only,
+    );
+    const probe = (request: string, from: string) => {
+      try {
+        return createRequire(path.join(only, from, "package.json")).resolve(request);
+      } catch {
+        return undefined;
+      }
+    };
+    expect(probe("@imagespec-test/private-greeting", "apps/api")).toBeDefined();
+    expect(probe("@fx/shared", "apps/api")).toBeDefined();
+    expect(readFileSync(path.join(path.dirname(probe("ms/package.json", "packages/shared")!), "package.json"), "utf8")).toContain('"version": "2.1.3"');
+    expect(probe("typescript", "apps/api"), "a dev dependency in a production install").toBeUndefined();
+  }, 300_000);
 
   it("ties the tag to the closure: another package's edit changes nothing, the shared package's changes both", async () => {
     const root = workspace(manager);
@@ -118,7 +122,11 @@ describe.each(MANAGERS)("a %s workspace", (manager) => {
   it("never hashes (nor sends) node_modules or an .npmrc inside the closure", async () => {
     const root = workspace(manager);
     const before = await api(root).tag();
-    write(root, { "apps/api/node_modules/left-over/index.js": "x\n", "apps/api/.npmrc": "//example.com/:_authToken=secret\n", "packages/shared/node_modules/.bin/x": "y\n" });
+    write(root, {
+      "apps/api/node_modules/left-over/index.js": "x\n",
+      "apps/api/.npmrc": "//example.com/:_authToken=secret\n",
+      "packages/shared/node_modules/.bin/x": "y\n",
+    });
     expect(await api(root).tag()).toBe(before);
   });
 
@@ -130,7 +138,9 @@ describe.each(MANAGERS)("a %s workspace", (manager) => {
     writeFileSync(file, JSON.stringify(manifest, null, 2));
     const error = await thrown(() => api(root));
     expect(error.code).toBe("INVALID_SPEC");
-    expect(error.message).toMatch(new RegExp(`^Cannot use the ${manager} lock ${LOCKFILE[manager].replace(".", "\\.")} for apps/api \\(@fx/api\\): it is out of date`));
+    expect(error.message).toMatch(
+      new RegExp(`^Cannot use the ${manager} lock ${LOCKFILE[manager].replace(".", "\\.")} for apps/api \\(@fx/api\\): it is out of date`),
+    );
     expect(error.message).toContain("apps/api/package.json (@fx/api)");
     expect(error.message).toContain("ms");
     expect(error.hint).toContain(`${manager} install`);
@@ -207,6 +217,8 @@ describe("what withNodeProject refuses, with the reason", () => {
     const tag = await withRc.tag();
     write(root, { ".npmrc": "registry=http://127.0.0.1:4873/\n//127.0.0.1:4873/:_authToken=other\n" });
     expect(await api(root).tag()).toBe(tag);
-    expect(await withNodeProject(Image.fromBase("127.0.0.1:5000/imagespec/node:18-bookworm-slim", { root }), { package: "apps/api", npmrc: false }).tag()).not.toBe(tag);
+    expect(
+      await withNodeProject(Image.fromBase("127.0.0.1:5000/imagespec/node:18-bookworm-slim", { root }), { package: "apps/api", npmrc: false }).tag(),
+    ).not.toBe(tag);
   });
 });

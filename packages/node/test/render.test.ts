@@ -71,7 +71,13 @@ describe.each(MANAGERS)("the Dockerfile of a %s workspace package", (manager) =>
 describe("the Dockerfile's options", () => {
   it("builds nothing with buildScript false, runs as the user and command given, in dst", async () => {
     const root = workspace("pnpm");
-    const image = withNodeProject(Image.fromBase(BASE, { root }), { package: "apps/web", buildScript: false, dst: "/srv/acme", user: "1000", command: ["node", "src/server.js", "--port", "80"] });
+    const image = withNodeProject(Image.fromBase(BASE, { root }), {
+      package: "apps/web",
+      buildScript: false,
+      dst: "/srv/acme",
+      user: "1000",
+      command: ["node", "src/server.js", "--port", "80"],
+    });
     const lines = instructions((await renderDockerBuild(image)).dockerfile);
     expect(lines.some((l) => l.includes("run build"))).toBe(false);
     expect(lines.filter((l) => l.includes("pnpm install")).length).toBe(1);

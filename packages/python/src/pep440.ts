@@ -22,7 +22,9 @@ export function parseVersion(text: string): Version | undefined {
   const g = m.groups;
   const preLabel = g.preL?.toLowerCase();
   const pre: [string, number] | undefined =
-    preLabel === undefined ? undefined : [preLabel === "alpha" ? "a" : preLabel === "beta" ? "b" : ["c", "pre", "preview"].includes(preLabel) ? "rc" : preLabel, Number(g.preN ?? 0)];
+    preLabel === undefined
+      ? undefined
+      : [preLabel === "alpha" ? "a" : preLabel === "beta" ? "b" : ["c", "pre", "preview"].includes(preLabel) ? "rc" : preLabel, Number(g.preN ?? 0)];
   const post = g.post === undefined ? undefined : Number(g.postN1 ?? g.postN2 ?? 0);
   const dev = g.dev === undefined ? undefined : Number(g.devN ?? 0);
   const local = g.local?.split(/[-_.]/).map((part) => (/^[0-9]+$/.test(part) ? Number(part) : part.toLowerCase()));
@@ -128,7 +130,9 @@ function satisfiesOne(candidate: Version, spec: Specifier): boolean {
   const { operator } = spec;
   if (operator === "===") return formatVersion(candidate).toLowerCase() === spec.version.toLowerCase();
   if (operator === "==" || operator === "!=") {
-    const equal = spec.version.endsWith(".*") ? prefixMatch(candidate, parseVersion(spec.version.slice(0, -2))!) : exactMatch(candidate, parseVersion(spec.version)!);
+    const equal = spec.version.endsWith(".*")
+      ? prefixMatch(candidate, parseVersion(spec.version.slice(0, -2))!)
+      : exactMatch(candidate, parseVersion(spec.version)!);
     return operator === "==" ? equal : !equal;
   }
   const v = parseVersion(spec.version)!;
@@ -149,7 +153,8 @@ function satisfiesOne(candidate: Version, spec: Specifier): boolean {
     case ">":
       if (compareVersions(pub, v) <= 0) return false;
       // `>3.11` does not allow 3.11.post1, unless the bound is a post-release.
-      if (v.post === undefined && candidate.post !== undefined && compareNumbers(candidate.release, v.release) === 0 && candidate.epoch === v.epoch) return false;
+      if (v.post === undefined && candidate.post !== undefined && compareNumbers(candidate.release, v.release) === 0 && candidate.epoch === v.epoch)
+        return false;
       return true;
   }
 }

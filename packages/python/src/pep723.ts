@@ -71,14 +71,22 @@ export function readScriptMetadata(source: string, file: string): ScriptMetadata
     new ImageSpecError("INVALID_SPEC", `Cannot read the inline script metadata of ${file}: ${why}`, { field: "script", value: `${file}:${line}`, hint });
 
   if (scripts.length > 1) {
-    throw fail(`it has ${scripts.length} \`# /// script\` blocks (lines ${scripts.map((b) => b.startLine).join(" and ")}); PEP 723 allows one`, scripts[1]!.startLine, "Merge them into one block.");
+    throw fail(
+      `it has ${scripts.length} \`# /// script\` blocks (lines ${scripts.map((b) => b.startLine).join(" and ")}); PEP 723 allows one`,
+      scripts[1]!.startLine,
+      "Merge them into one block.",
+    );
   }
   // A `# /// script` line that is neither the start of a block nor inside one was never closed.
   text.split("\n").forEach((line, i) => {
     const n = i + 1;
     if (line !== "# /// script") return;
     if (blocks.some((b) => n >= b.startLine && n <= b.endLine)) return;
-    throw fail(`the \`# /// script\` block opened on line ${n} is not closed`, n, "End the block with a line that is exactly `# ///`; every line in between is `#` alone or starts with `# `.");
+    throw fail(
+      `the \`# /// script\` block opened on line ${n} is not closed`,
+      n,
+      "End the block with a line that is exactly `# ///`; every line in between is `#` alone or starts with `# `.",
+    );
   });
   const block = scripts[0];
   if (!block) return undefined;
@@ -97,7 +105,8 @@ export function readScriptMetadata(source: string, file: string): ScriptMetadata
   const requiresPython = data["requires-python"];
   let specifiers: Specifier[] = [];
   if (requiresPython !== undefined) {
-    if (typeof requiresPython !== "string") problems.push(`requires-python = ${JSON.stringify(requiresPython, replacer)}: expected a version specifier string such as ">=3.11"`);
+    if (typeof requiresPython !== "string")
+      problems.push(`requires-python = ${JSON.stringify(requiresPython, replacer)}: expected a version specifier string such as ">=3.11"`);
     else {
       const parsed = parseSpecifierSet(requiresPython);
       if (typeof parsed === "string") problems.push(`requires-python = ${JSON.stringify(requiresPython)}: ${parsed}`);
@@ -109,7 +118,11 @@ export function readScriptMetadata(source: string, file: string): ScriptMetadata
   const uv = isTable(tool) ? tool.uv : undefined;
   if (uv !== undefined && !isTable(uv)) problems.push("tool.uv: expected a table");
   if (problems.length > 0) {
-    throw fail(problems.length === 1 ? problems[0]! : `\n  - ${problems.join("\n  - ")}`, block.startLine, `Fix the \`# /// script\` block that starts on line ${block.startLine}.`);
+    throw fail(
+      problems.length === 1 ? problems[0]! : `\n  - ${problems.join("\n  - ")}`,
+      block.startLine,
+      `Fix the \`# /// script\` block that starts on line ${block.startLine}.`,
+    );
   }
   return {
     dependencies: dependencies as string[],

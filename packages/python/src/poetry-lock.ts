@@ -36,7 +36,11 @@ export interface PoetryLock {
 export function parsePoetryLock(text: string, file: string): PoetryLock {
   const data = parseToml(text, `the poetry lock ${file}`, { field: "lock" });
   const bad = (why: string) =>
-    new ImageSpecError("INVALID_SPEC", `Cannot read the poetry lock ${file}: ${why}`, { field: "lock", value: file, hint: "Regenerate it with `poetry lock --no-update`." });
+    new ImageSpecError("INVALID_SPEC", `Cannot read the poetry lock ${file}: ${why}`, {
+      field: "lock",
+      value: file,
+      hint: "Regenerate it with `poetry lock --no-update`.",
+    });
   const metadata = table(data.metadata);
   if (!metadata) throw bad("it has no [metadata] table; is it a poetry.lock?");
   const lockVersion = typeof metadata["lock-version"] === "string" ? metadata["lock-version"] : "1.0";
@@ -132,7 +136,9 @@ function pythonFloat(n: number): string {
 export function poetryLockStaleness(pyproject: TomlTable, lock: PoetryLock): string[] {
   const expected = poetryContentHashes(pyproject);
   if (expected.includes(lock.contentHash)) return [];
-  return [`its content-hash ${lock.contentHash.slice(0, 12)}… does not match pyproject.toml's dependency sections (expected ${expected.map((h) => `${h.slice(0, 12)}…`).join(" or ")}): pyproject.toml changed after the lock was made`];
+  return [
+    `its content-hash ${lock.contentHash.slice(0, 12)}… does not match pyproject.toml's dependency sections (expected ${expected.map((h) => `${h.slice(0, 12)}…`).join(" or ")}): pyproject.toml changed after the lock was made`,
+  ];
 }
 
 /** The project's Python constraint: `[tool.poetry.dependencies] python`, else `[project] requires-python`. */

@@ -5,7 +5,23 @@
 
 import path from "node:path";
 import type { Image } from "@imagespec/core";
-import { defineLayer, type DockerLayerRenderer, type SecretMount, type SecretMountInput, type SshMount, type SshMountInput, shellJoin, imagePath, localPath, relativeTo, secretIdentity, secretMountSchema, sshIdentity, sshMountSchema, shellArgument } from "@imagespec/core/authoring";
+import {
+  defineLayer,
+  type DockerLayerRenderer,
+  type SecretMount,
+  type SecretMountInput,
+  type SshMount,
+  type SshMountInput,
+  shellJoin,
+  imagePath,
+  localPath,
+  relativeTo,
+  secretIdentity,
+  secretMountSchema,
+  sshIdentity,
+  sshMountSchema,
+  shellArgument,
+} from "@imagespec/core/authoring";
 import { z } from "zod";
 import { folderOf, installModeSchema } from "./fields.js";
 import { hasPoetryDevGroup } from "./poetry-lock.js";
@@ -36,7 +52,8 @@ const schema = z
   })
   .strict()
   .superRefine((f, ctx) => {
-    if (f.dst !== undefined && f.installMode !== "project") ctx.addIssue({ code: "custom", path: ["dst"], message: 'dst is where installMode "project" copies the project; with "dependencies" nothing is copied' });
+    if (f.dst !== undefined && f.installMode !== "project")
+      ctx.addIssue({ code: "custom", path: ["dst"], message: 'dst is where installMode "project" copies the project; with "dependencies" nothing is copied' });
   });
 
 const renderDocker: DockerLayerRenderer<PoetryProjectFields> = async (layer, ctx) => {
@@ -64,7 +81,11 @@ const renderDocker: DockerLayerRenderer<PoetryProjectFields> = async (layer, ctx
 
   const out = [
     ctx.run(`${check}; cd ${q(workdir)} && ${shellJoin([...env, ...install, "--no-root", ...withoutDev, ...(layer.extraArgs ?? [])])}`, {
-      ...runOptions(layer, [cache, ctx.bindMount(pyproject, `${workdir}/pyproject.toml`), ctx.bindMount(lock, `${workdir}/poetry.lock`)], `poetry install --no-root: the dependencies locked in ${layer.lock}`),
+      ...runOptions(
+        layer,
+        [cache, ctx.bindMount(pyproject, `${workdir}/pyproject.toml`), ctx.bindMount(lock, `${workdir}/poetry.lock`)],
+        `poetry install --no-root: the dependencies locked in ${layer.lock}`,
+      ),
     }),
   ];
   if (layer.installMode === "project") {
@@ -81,7 +102,8 @@ const renderDocker: DockerLayerRenderer<PoetryProjectFields> = async (layer, ctx
 export const poetryProjectLayer = defineLayer<"poetryProject", PoetryProjectFields>({
   specificationVersion: "v1",
   kind: "poetryProject",
-  description: "A poetry project's locked dependencies (pyproject.toml + poetry.lock), and optionally the project itself, installed by poetry into the image's environment.",
+  description:
+    "A poetry project's locked dependencies (pyproject.toml + poetry.lock), and optionally the project itself, installed by poetry into the image's environment.",
   schema,
   inputs: (f) => [
     { field: "pyproject", path: f.pyproject, type: "file" },

@@ -17,12 +17,16 @@ export interface ProjectFiles {
 
 function missing(kind: string, field: string, rel: string, abs: string, error: unknown, hint: string): ImageSpecError {
   const code = (error as NodeJS.ErrnoException).code;
-  return new ImageSpecError("FILE_NOT_FOUND", `Cannot use the ${kind} ${field} = ${JSON.stringify(rel)}: ${code === "EISDIR" ? `${abs} is a folder, not a file` : `${abs} does not exist`}`, {
-    field,
-    value: rel,
-    hint,
-    cause: error,
-  });
+  return new ImageSpecError(
+    "FILE_NOT_FOUND",
+    `Cannot use the ${kind} ${field} = ${JSON.stringify(rel)}: ${code === "EISDIR" ? `${abs} is a folder, not a file` : `${abs} does not exist`}`,
+    {
+      field,
+      value: rel,
+      hint,
+      cause: error,
+    },
+  );
 }
 
 /** Where a project file is, and the error when it cannot be read: the hint says how to make a missing lock. */
@@ -78,7 +82,11 @@ export interface UvProject {
 
 const UV_LOCK_HINT = "Run `uv lock` in the project and commit uv.lock.";
 
-function checkUv(files: ProjectFiles, text: { pyproject: string; lock: string }, options: { pythonVersion: string | undefined; installer: "uv" | "pip" }): UvProject {
+function checkUv(
+  files: ProjectFiles,
+  text: { pyproject: string; lock: string },
+  options: { pythonVersion: string | undefined; installer: "uv" | "pip" },
+): UvProject {
   const pyproject = parseToml(text.pyproject, `pyproject = ${JSON.stringify(files.pyproject)}`, { field: "pyproject" });
   const project = table(pyproject.project);
   if (!project || typeof project.name !== "string") {
@@ -90,11 +98,15 @@ function checkUv(files: ProjectFiles, text: { pyproject: string; lock: string },
   }
   const lock = parseUvLock(text.lock, files.lock);
   if (lock.members.length > 1) {
-    throw new ImageSpecError("INVALID_SPEC", `Cannot use the uv lock ${files.lock}: it locks a workspace of ${lock.members.length} members (${lock.members.join(", ")}), and workspaces are not supported`, {
-      field: "lock",
-      value: files.lock,
-      hint: "Use one project per lock, or install the workspace with withCommands.",
-    });
+    throw new ImageSpecError(
+      "INVALID_SPEC",
+      `Cannot use the uv lock ${files.lock}: it locks a workspace of ${lock.members.length} members (${lock.members.join(", ")}), and workspaces are not supported`,
+      {
+        field: "lock",
+        value: files.lock,
+        hint: "Use one project per lock, or install the workspace with withCommands.",
+      },
+    );
   }
   const problems = uvLockStaleness(pyproject, lock);
   if (problems.length > 0) throw stale("uv", files, problems, `${UV_LOCK_HINT} \`uv sync --locked\` refuses a stale lock; this check runs before any build.`);
@@ -107,7 +119,10 @@ function checkRequiresPython(kind: string, file: string, requires: unknown, fiel
   if (typeof requires !== "string") return;
   const specifiers = parseSpecifierSet(requires);
   if (typeof specifiers === "string") {
-    throw new ImageSpecError("INVALID_SPEC", `Cannot use the ${kind} ${file}: ${field} = ${JSON.stringify(requires)}: ${specifiers}`, { field, value: requires });
+    throw new ImageSpecError("INVALID_SPEC", `Cannot use the ${kind} ${file}: ${field} = ${JSON.stringify(requires)}: ${specifiers}`, {
+      field,
+      value: requires,
+    });
   }
   if (pythonVersion !== undefined && !pythonFits(pythonVersion, specifiers)) {
     throw new ImageSpecError("INVALID_SPEC", `Cannot install the ${kind} ${file} into Python ${pythonVersion}: its ${field} is ${JSON.stringify(requires)}`, {
@@ -146,22 +161,31 @@ function checkPoetry(files: ProjectFiles, text: { pyproject: string; lock: strin
   }
   const lock = parsePoetryLock(text.lock, files.lock);
   const problems = poetryLockStaleness(pyproject, lock);
-  if (problems.length > 0) throw stale("poetry", files, problems, `${POETRY_LOCK_HINT} Poetry would install from a lock that no longer matches; this check runs before any build.`);
+  if (problems.length > 0)
+    throw stale("poetry", files, problems, `${POETRY_LOCK_HINT} Poetry would install from a lock that no longer matches; this check runs before any build.`);
   const constraint = poetryPythonConstraint(pyproject);
   if (constraint && pythonVersion !== undefined) {
     const alternatives = poetryConstraint(constraint.value);
     if (typeof alternatives === "string") {
-      throw new ImageSpecError("INVALID_SPEC", `Cannot use the poetry project ${files.pyproject}: ${constraint.field} = ${JSON.stringify(constraint.value)}: ${alternatives}`, {
-        field: constraint.field,
-        value: constraint.value,
-      });
+      throw new ImageSpecError(
+        "INVALID_SPEC",
+        `Cannot use the poetry project ${files.pyproject}: ${constraint.field} = ${JSON.stringify(constraint.value)}: ${alternatives}`,
+        {
+          field: constraint.field,
+          value: constraint.value,
+        },
+      );
     }
     if (!pythonFitsPoetry(pythonVersion, alternatives)) {
-      throw new ImageSpecError("INVALID_SPEC", `Cannot install the poetry project ${files.pyproject} into Python ${pythonVersion}: its ${constraint.field} is ${JSON.stringify(constraint.value)}`, {
-        field: "pythonVersion",
-        value: pythonVersion,
-        hint: "Give the image a Python version the project supports (pythonVersion), or widen the project's Python constraint.",
-      });
+      throw new ImageSpecError(
+        "INVALID_SPEC",
+        `Cannot install the poetry project ${files.pyproject} into Python ${pythonVersion}: its ${constraint.field} is ${JSON.stringify(constraint.value)}`,
+        {
+          field: "pythonVersion",
+          value: pythonVersion,
+          hint: "Give the image a Python version the project supports (pythonVersion), or widen the project's Python constraint.",
+        },
+      );
     }
   }
   return { pyproject, lock };

@@ -14,7 +14,14 @@ export const POETRY_CACHE_DIR = "/var/cache/imagespec/poetry";
 export const DEFAULT_PROJECT_DST = "/app";
 
 export function uvEnvironment(python: DockerPythonEnvironment): string[] {
-  return ["env", `UV_CACHE_DIR=${UV_CACHE_DIR}`, "UV_LINK_MODE=copy", "UV_PYTHON_DOWNLOADS=never", "UV_NO_PROGRESS=1", `UV_PROJECT_ENVIRONMENT=${python.prefix}`];
+  return [
+    "env",
+    `UV_CACHE_DIR=${UV_CACHE_DIR}`,
+    "UV_LINK_MODE=copy",
+    "UV_PYTHON_DOWNLOADS=never",
+    "UV_NO_PROGRESS=1",
+    `UV_PROJECT_ENVIRONMENT=${python.prefix}`,
+  ];
 }
 
 /** The mounts every uv step needs: uv's cache, and the uv binary from its image. */
@@ -26,11 +33,15 @@ export function uvMounts(ctx: DockerRenderContext, uvImage: string): string[] {
 /** uv sync manages a virtual environment; the conda environment of conda/CUDA images is not one. */
 export function requireVenv(python: DockerPythonEnvironment, ctx: DockerRenderContext, what: string): void {
   if (python.kind !== "venv") {
-    throw new ImageSpecError("INVALID_SPEC", `Cannot render layers[${ctx.layerIndex}] (${what}) with uv: uv sync installs into a virtual environment, and this image's Python is the conda environment ${python.prefix}`, {
-      field: `layers[${ctx.layerIndex}].installer`,
-      value: "uv",
-      hint: 'Use installer: "pip", or leave conda packages and CUDA out of this image.',
-    });
+    throw new ImageSpecError(
+      "INVALID_SPEC",
+      `Cannot render layers[${ctx.layerIndex}] (${what}) with uv: uv sync installs into a virtual environment, and this image's Python is the conda environment ${python.prefix}`,
+      {
+        field: `layers[${ctx.layerIndex}].installer`,
+        value: "uv",
+        hint: 'Use installer: "pip", or leave conda packages and CUDA out of this image.',
+      },
+    );
   }
 }
 
@@ -44,7 +55,11 @@ export function pipCacheMount(ctx: DockerRenderContext): string {
 }
 
 /** A RUN step's options: its mounts, and the layer's secrets and SSH agents (for that step only). */
-export function runOptions(layer: { readonly secretMounts?: readonly SecretMount[]; readonly sshMounts?: readonly SshMount[] }, mounts: readonly string[], description: string) {
+export function runOptions(
+  layer: { readonly secretMounts?: readonly SecretMount[]; readonly sshMounts?: readonly SshMount[] },
+  mounts: readonly string[],
+  description: string,
+) {
   return { mounts, secrets: layer.secretMounts ?? [], ssh: layer.sshMounts ?? [], description };
 }
 

@@ -42,12 +42,16 @@ export function readTomlFile(root: string, rel: string, field: string, hint: str
     text = readFileSync(abs, "utf8");
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new ImageSpecError("FILE_NOT_FOUND", `Cannot read ${field} = ${JSON.stringify(rel)}: ${code === "EISDIR" ? `${abs} is a folder, not a file` : `${abs} does not exist`}`, {
-      field,
-      value: rel,
-      hint,
-      cause: error,
-    });
+    throw new ImageSpecError(
+      "FILE_NOT_FOUND",
+      `Cannot read ${field} = ${JSON.stringify(rel)}: ${code === "EISDIR" ? `${abs} is a folder, not a file` : `${abs} does not exist`}`,
+      {
+        field,
+        value: rel,
+        hint,
+        cause: error,
+      },
+    );
   }
   return { text, data: parseToml(text, `${field} = ${JSON.stringify(rel)}`, { field }) };
 }

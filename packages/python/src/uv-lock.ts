@@ -79,7 +79,9 @@ export function parseUvLock(text: string, file: string): UvLock {
         version: str(p.version),
         source: table(p.source) ?? {},
         dependencies: dependencyList(p.dependencies),
-        optionalDependencies: Object.fromEntries(Object.entries(table(p["optional-dependencies"]) ?? {}).map(([k, v]) => [normalizeName(k), dependencyList(v)])),
+        optionalDependencies: Object.fromEntries(
+          Object.entries(table(p["optional-dependencies"]) ?? {}).map(([k, v]) => [normalizeName(k), dependencyList(v)]),
+        ),
         sdist: artifact(p.sdist),
         wheels: (Array.isArray(p.wheels) ? p.wheels : []).map(artifact).filter((a): a is UvLockArtifact => a !== undefined),
         requiresDist: metadata ? requirementList(metadata["requires-dist"]) : undefined,
@@ -115,7 +117,11 @@ function requirementList(value: unknown): UvLockRequirement[] {
 
 function artifact(value: unknown): UvLockArtifact | undefined {
   if (!isTable(value)) return undefined;
-  return { ...(typeof value.url === "string" && { url: value.url }), ...(typeof value.path === "string" && { path: value.path }), ...(typeof value.hash === "string" && { hash: value.hash }) };
+  return {
+    ...(typeof value.url === "string" && { url: value.url }),
+    ...(typeof value.path === "string" && { path: value.path }),
+    ...(typeof value.hash === "string" && { hash: value.hash }),
+  };
 }
 
 // ------------------------------------------------------------------------------------------------------- staleness
@@ -201,7 +207,13 @@ export function uvLockStaleness(pyproject: TomlTable, lock: UvLock): string[] {
   if (root.requiresDist === undefined) {
     if (want.length > 0) problems.push("the lock records no requirements for the project, but pyproject.toml has dependencies");
   } else {
-    problems.push(...diff("dependencies", want, root.requiresDist.map((r) => fromLock(r, pinned))));
+    problems.push(
+      ...diff(
+        "dependencies",
+        want,
+        root.requiresDist.map((r) => fromLock(r, pinned)),
+      ),
+    );
   }
 
   const groups = dependencyGroups(pyproject);
@@ -256,13 +268,18 @@ export function exportRequirements(lock: UvLock, root: UvLockPackage, file: stri
   const resolve = (dep: UvLockDependency): UvLockPackage => {
     let candidates = byName.get(dep.name) ?? [];
     if (dep.version !== undefined) candidates = candidates.filter((p) => p.version === dep.version);
-    if (dep.source !== undefined && candidates.length > 1) candidates = candidates.filter((p) => JSON.stringify(sortKeys(p.source)) === JSON.stringify(sortKeys(dep.source)));
+    if (dep.source !== undefined && candidates.length > 1)
+      candidates = candidates.filter((p) => JSON.stringify(sortKeys(p.source)) === JSON.stringify(sortKeys(dep.source)));
     if (candidates.length !== 1) {
-      throw new ImageSpecError("INVALID_SPEC", `Cannot export the uv lock ${file}: the dependency ${dep.name}${dep.version ? ` ${dep.version}` : ""} ${candidates.length === 0 ? "has no package entry" : "matches several package entries"}`, {
-        field: "lock",
-        value: file,
-        hint: "Regenerate the lock with `uv lock`.",
-      });
+      throw new ImageSpecError(
+        "INVALID_SPEC",
+        `Cannot export the uv lock ${file}: the dependency ${dep.name}${dep.version ? ` ${dep.version}` : ""} ${candidates.length === 0 ? "has no package entry" : "matches several package entries"}`,
+        {
+          field: "lock",
+          value: file,
+          hint: "Regenerate the lock with `uv lock`.",
+        },
+      );
     }
     return candidates[0]!;
   };
@@ -292,7 +309,8 @@ export function exportRequirements(lock: UvLock, root: UvLockPackage, file: stri
   };
   follow(root, [], []);
   for (let steps = 0; queue.length > 0; steps++) {
-    if (steps > 100_000) throw new ImageSpecError("INVALID_SPEC", `Cannot export the uv lock ${file}: its dependency graph does not settle`, { field: "lock", value: file });
+    if (steps > 100_000)
+      throw new ImageSpecError("INVALID_SPEC", `Cannot export the uv lock ${file}: its dependency graph does not settle`, { field: "lock", value: file });
     const [pkg, set] = queue.shift()!;
     follow(pkg, set, []);
   }
@@ -348,5 +366,9 @@ function unexportable(pkg: UvLockPackage, file: string, why: string): ImageSpecE
 
 function sortKeys(value: unknown): unknown {
   if (!isTable(value)) return value;
-  return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortKeys(value[k])]));
+  return Object.fromEntries(
+    Object.keys(value)
+      .sort()
+      .map((k) => [k, sortKeys(value[k])]),
+  );
 }

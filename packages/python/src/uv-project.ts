@@ -5,7 +5,24 @@
 
 import path from "node:path";
 import type { Image } from "@imagespec/core";
-import { defineLayer, type DockerLayerRenderer, type SecretMount, type SecretMountInput, type SshMount, type SshMountInput, shellJoin, imagePath, imageReference, localPath, relativeTo, secretIdentity, secretMountSchema, sshIdentity, sshMountSchema, shellArgument } from "@imagespec/core/authoring";
+import {
+  defineLayer,
+  type DockerLayerRenderer,
+  type SecretMount,
+  type SecretMountInput,
+  type SshMount,
+  type SshMountInput,
+  shellJoin,
+  imagePath,
+  imageReference,
+  localPath,
+  relativeTo,
+  secretIdentity,
+  secretMountSchema,
+  sshIdentity,
+  sshMountSchema,
+  shellArgument,
+} from "@imagespec/core/authoring";
 import { z } from "zod";
 import { folderOf, installerSchema, installModeSchema } from "./fields.js";
 import { loadUvProject, loadUvProjectSync } from "./project.js";
@@ -48,13 +65,18 @@ const schema = z
   })
   .strict()
   .superRefine((f, ctx) => {
-    if (f.dst !== undefined && f.installMode !== "project") ctx.addIssue({ code: "custom", path: ["dst"], message: 'dst is where installMode "project" copies the project; with "dependencies" nothing is copied' });
-    if (f.uvImage !== undefined && f.installer === "pip") ctx.addIssue({ code: "custom", path: ["uvImage"], message: 'uvImage is where uv comes from; installer "pip" does not use uv' });
+    if (f.dst !== undefined && f.installMode !== "project")
+      ctx.addIssue({ code: "custom", path: ["dst"], message: 'dst is where installMode "project" copies the project; with "dependencies" nothing is copied' });
+    if (f.uvImage !== undefined && f.installer === "pip")
+      ctx.addIssue({ code: "custom", path: ["uvImage"], message: 'uvImage is where uv comes from; installer "pip" does not use uv' });
   });
 
 const renderDocker: DockerLayerRenderer<UvProjectFields> = async (layer, ctx) => {
   const installer = layer.installer ?? "uv";
-  const project = await loadUvProject({ root: ctx.image.root, pyproject: layer.pyproject, lock: layer.lock }, { pythonVersion: ctx.image.pythonVersion, installer });
+  const project = await loadUvProject(
+    { root: ctx.image.root, pyproject: layer.pyproject, lock: layer.lock },
+    { pythonVersion: ctx.image.pythonVersion, installer },
+  );
   const python = ctx.python();
   const extra = layer.extraArgs ?? [];
   const dst = layer.dst ?? DEFAULT_PROJECT_DST;
@@ -70,14 +92,22 @@ const renderDocker: DockerLayerRenderer<UvProjectFields> = async (layer, ctx) =>
     // Dependencies first, from pyproject.toml and uv.lock alone, so a source change does not reinstall them.
     out.push(
       ctx.run(`cd ${ctx.quote.shellQuote(workdir)} && ${shellJoin([...uvEnvironment(python), ...sync, "--no-install-project", ...extra])}`, {
-        ...runOptions(layer, [...uvMounts(ctx, uvImage), ctx.bindMount(pyproject, `${workdir}/pyproject.toml`), ctx.bindMount(lock, `${workdir}/uv.lock`)], `uv sync --locked: the dependencies of ${project.name} from ${layer.lock}`),
+        ...runOptions(
+          layer,
+          [...uvMounts(ctx, uvImage), ctx.bindMount(pyproject, `${workdir}/pyproject.toml`), ctx.bindMount(lock, `${workdir}/uv.lock`)],
+          `uv sync --locked: the dependencies of ${project.name} from ${layer.lock}`,
+        ),
       }),
     );
     if (layer.installMode === "project") {
       out.push(ctx.copy(`${ctx.addFolder(folderOf(layer.pyproject))}/`, dst));
       out.push(
         ctx.run(`cd ${ctx.quote.shellQuote(dst)} && ${shellJoin([...uvEnvironment(python), ...sync, "--no-editable", ...extra])}`, {
-          ...runOptions(layer, [...uvMounts(ctx, uvImage), ctx.bindMount(lock, path.posix.join(dst, "uv.lock"))], `uv sync --locked --no-editable: ${project.name} from ${dst}`),
+          ...runOptions(
+            layer,
+            [...uvMounts(ctx, uvImage), ctx.bindMount(lock, path.posix.join(dst, "uv.lock"))],
+            `uv sync --locked --no-editable: ${project.name} from ${dst}`,
+          ),
         }),
       );
     }

@@ -7,7 +7,30 @@ import { readFile } from "node:fs/promises";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { DEFAULT_PYTHON_VERSION, Image, type ImageOptions } from "@imagespec/core";
-import { defineLayer, type DockerLayerRenderer, type EnvdLayerRenderer, ImageSpecError, relativePathHint, type SecretMount, type SecretMountInput, type SshMount, type SshMountInput, shellJoin, shellQuote, starlarkString, imageReference, indexUrl, localPath, pep508, relativeTo, secretIdentity, secretMountSchema, sshIdentity, sshMountSchema, shellArgument } from "@imagespec/core/authoring";
+import {
+  defineLayer,
+  type DockerLayerRenderer,
+  type EnvdLayerRenderer,
+  ImageSpecError,
+  relativePathHint,
+  type SecretMount,
+  type SecretMountInput,
+  type SshMount,
+  type SshMountInput,
+  shellJoin,
+  shellQuote,
+  starlarkString,
+  imageReference,
+  indexUrl,
+  localPath,
+  pep508,
+  relativeTo,
+  secretIdentity,
+  secretMountSchema,
+  sshIdentity,
+  sshMountSchema,
+  shellArgument,
+} from "@imagespec/core/authoring";
 import { z } from "zod";
 import { installerSchema } from "./fields.js";
 import { pythonFits } from "./pep440.js";
@@ -70,7 +93,8 @@ const schema = z
   })
   .strict()
   .superRefine((f, ctx) => {
-    if (f.uvImage !== undefined && f.installer === "pip") ctx.addIssue({ code: "custom", path: ["uvImage"], message: 'uvImage is where uv comes from; installer "pip" does not use uv' });
+    if (f.uvImage !== undefined && f.installer === "pip")
+      ctx.addIssue({ code: "custom", path: ["uvImage"], message: 'uvImage is where uv comes from; installer "pip" does not use uv' });
     if (f.installer === "pip" && f.index?.excludeNewer !== undefined) {
       ctx.addIssue({ code: "custom", path: ["index", "excludeNewer"], message: 'pip has no equivalent of [tool.uv] exclude-newer; use installer "uv"' });
     }
@@ -132,11 +156,15 @@ export function uvIndexSettings(uv: TomlTable | undefined, file: string): UvInde
     else problems.push(`exclude-newer = ${JSON.stringify(uv["exclude-newer"], replacer)}: expected a date`);
   }
   if (problems.length > 0) {
-    throw new ImageSpecError("INVALID_SPEC", `Cannot use the [tool.uv] settings of ${file}: ${problems.length === 1 ? problems[0] : `\n  - ${problems.join("\n  - ")}`}`, {
-      field: "tool.uv",
-      value: file,
-      hint: "Fix the [tool.uv] table in the script's `# /// script` block.",
-    });
+    throw new ImageSpecError(
+      "INVALID_SPEC",
+      `Cannot use the [tool.uv] settings of ${file}: ${problems.length === 1 ? problems[0] : `\n  - ${problems.join("\n  - ")}`}`,
+      {
+        field: "tool.uv",
+        value: file,
+        hint: "Fix the [tool.uv] table in the script's `# /// script` block.",
+      },
+    );
   }
   return Object.keys(settings).length > 0 ? settings : undefined;
 }
@@ -191,8 +219,21 @@ const renderDocker: DockerLayerRenderer<UvScriptFields> = async (layer, ctx) => 
   const description = `install the dependencies of ${layer.script}: ${layer.dependencies.join(", ")}`;
   if ((layer.installer ?? "uv") === "uv") {
     requireVenv(python, ctx, "uvScript");
-    const argv = [...uvEnvironment(python), UV_BIN, "pip", "install", "--python", python.python, ...uvIndexArgs(layer.index), ...(layer.extraArgs ?? []), "--requirement", target];
-    return [ctx.run(shellJoin(argv), runOptions(layer, [...uvMounts(ctx, layer.uvImage ?? DEFAULT_UV_IMAGE), ctx.bindMount(requirements, target)], description))];
+    const argv = [
+      ...uvEnvironment(python),
+      UV_BIN,
+      "pip",
+      "install",
+      "--python",
+      python.python,
+      ...uvIndexArgs(layer.index),
+      ...(layer.extraArgs ?? []),
+      "--requirement",
+      target,
+    ];
+    return [
+      ctx.run(shellJoin(argv), runOptions(layer, [...uvMounts(ctx, layer.uvImage ?? DEFAULT_UV_IMAGE), ctx.bindMount(requirements, target)], description)),
+    ];
   }
   const argv = pipInstall(python, [...pipArgs(layer.index), ...(layer.extraArgs ?? []), "--requirement", target]);
   return [ctx.run(shellJoin(argv), runOptions(layer, [pipCacheMount(ctx), ctx.bindMount(requirements, target)], description))];
@@ -311,11 +352,15 @@ function choosePython(file: string, metadata: ScriptMetadata | undefined, stated
   const older = PYTHON_VERSIONS.slice(0, index).reverse();
   const found = [...newer, ...older].find((v) => pythonFits(v, specifiers));
   if (found === undefined) {
-    throw new ImageSpecError("INVALID_SPEC", `Cannot choose a Python version for ${file}: no Python ${PYTHON_VERSIONS[0]}–${PYTHON_VERSIONS.at(-1)} satisfies its requires-python ${JSON.stringify(requires)}`, {
-      field: "requires-python",
-      value: requires,
-      hint: "Fix requires-python in the script's `# /// script` block (e.g. \">=3.11\").",
-    });
+    throw new ImageSpecError(
+      "INVALID_SPEC",
+      `Cannot choose a Python version for ${file}: no Python ${PYTHON_VERSIONS[0]}–${PYTHON_VERSIONS.at(-1)} satisfies its requires-python ${JSON.stringify(requires)}`,
+      {
+        field: "requires-python",
+        value: requires,
+        hint: 'Fix requires-python in the script\'s `# /// script` block (e.g. ">=3.11").',
+      },
+    );
   }
   return found;
 }

@@ -52,7 +52,12 @@ beforeAll(async () => {
   env = testEnv();
   const dir = project();
   const add = async (name: string, module: string, value: string, requires?: string[]) => {
-    const file = await buildWheel(dir, { name, version: "1.0.0", modules: { [`${module}/__init__.py`]: `VALUE = ${JSON.stringify(value)}\n` }, ...(requires && { requires }) });
+    const file = await buildWheel(dir, {
+      name,
+      version: "1.0.0",
+      modules: { [`${module}/__init__.py`]: `VALUE = ${JSON.stringify(value)}\n` },
+      ...(requires && { requires }),
+    });
     wheels[name] = { file, sha256: createHash("sha256").update(readFileSync(file)).digest("hex") };
   };
   await add("imagespec-alpha", "imagespec_alpha", "alpha", ["imagespec-beta>=1"]);
@@ -101,14 +106,33 @@ describe("a poetry project", () => {
       "poetry_e2e/__init__.py": 'NAME = "poetry-e2e"\n',
     });
     // The lock comes from the real poetry of the test base image (Debian's python3-poetry), against the local index.
-    await docker(["run", "--rm", "--network", "host", "--volume", `${root}:/project`, "--workdir", "/project", env.baseImage, "poetry", "lock", "--no-interaction"]);
+    await docker([
+      "run",
+      "--rm",
+      "--network",
+      "host",
+      "--volume",
+      `${root}:/project`,
+      "--workdir",
+      "/project",
+      env.baseImage,
+      "poetry",
+      "lock",
+      "--no-interaction",
+    ]);
   });
 
   it("accepts the lock real poetry wrote, and refuses it once pyproject.toml changes, before any build", async () => {
     expect(readFileSync(path.join(root, "poetry.lock"), "utf8")).toContain("imagespec-alpha");
     const base = Image.fromBase(env.baseImage, { pythonVersion: "3.11", root, name: "python-e2e-poetry-stale" });
     expect(() => withPoetryProject(base)).not.toThrow();
-    const other = project({ "pyproject.toml": readFileSync(path.join(root, "pyproject.toml"), "utf8").replace('imagespec-alpha = "^1.0"', 'imagespec-alpha = "^1.0"\nimagespec-beta = "^1.0"'), "poetry.lock": readFileSync(path.join(root, "poetry.lock"), "utf8") });
+    const other = project({
+      "pyproject.toml": readFileSync(path.join(root, "pyproject.toml"), "utf8").replace(
+        'imagespec-alpha = "^1.0"',
+        'imagespec-alpha = "^1.0"\nimagespec-beta = "^1.0"',
+      ),
+      "poetry.lock": readFileSync(path.join(root, "poetry.lock"), "utf8"),
+    });
     const error = await thrown(() => withPoetryProject(Image.fromBase(env.baseImage, { pythonVersion: "3.11", root: other })));
     expect(error.code).toBe("INVALID_SPEC");
     expect(error.message).toMatch(/Cannot use the poetry lock poetry\.lock: it is stale against pyproject\.toml: its content-hash/);
@@ -156,7 +180,7 @@ describe("a PEP 723 script", () => {
   });
 });
 
-describe("a uv project through installer: \"pip\"", () => {
+describe('a uv project through installer: "pip"', () => {
   function uvLock(hashes: Record<string, string>): string {
     const pkg = (name: string, deps: string[]) =>
       [

@@ -143,17 +143,22 @@ describe("uv.lock", () => {
     );
 
   it("exports git sources at their commit, without hashes (and then no line has hashes), and ands the markers of a path", () => {
-    const lock = small(['[[package]]', 'name = "b"', 'version = "0.3.0"', 'source = { git = "https://github.com/org/b?rev=main#4a5b6c7d8e9f" }'].join("\n"));
+    const lock = small(["[[package]]", 'name = "b"', 'version = "0.3.0"', 'source = { git = "https://github.com/org/b?rev=main#4a5b6c7d8e9f" }'].join("\n"));
     const out = exportRequirements(lock, rootPackage(lock, "app")!, "uv.lock");
     expect(out.hashes).toBe(false);
     expect(out.text).toBe(
-      ["a==1.0 ; os_name == 'posix'", "b @ git+https://github.com/org/b@4a5b6c7d8e9f", "c==2.0 ; (os_name == 'posix') and (python_full_version < '3.12')", ""].join("\n"),
+      [
+        "a==1.0 ; os_name == 'posix'",
+        "b @ git+https://github.com/org/b@4a5b6c7d8e9f",
+        "c==2.0 ; (os_name == 'posix') and (python_full_version < '3.12')",
+        "",
+      ].join("\n"),
     );
     expect(out.indexes).toEqual(["https://pypi.org/simple", "https://mirror.example.com/simple"]);
   });
 
   it("refuses to export a package from a local path, naming it and what to do", async () => {
-    const lock = small(['[[package]]', 'name = "b"', 'version = "0.3.0"', 'source = { directory = "../b" }'].join("\n"));
+    const lock = small(["[[package]]", 'name = "b"', 'version = "0.3.0"', 'source = { directory = "../b" }'].join("\n"));
     const error = await thrown(() => exportRequirements(lock, rootPackage(lock, "app")!, "uv.lock"));
     expect(error.message).toBe('Cannot install b from the uv lock uv.lock with pip: it comes from a local directory ("../b"), which is not in the image');
     expect(error.field).toBe("installer");
@@ -195,7 +200,9 @@ describe("poetry.lock", () => {
   });
 
   it("refuses what is not a poetry lock, or a lock-version it does not know", async () => {
-    expect((await thrown(() => parsePoetryLock("[[package]]\n", "poetry.lock"))).message).toBe("Cannot read the poetry lock poetry.lock: it has no [metadata] table; is it a poetry.lock?");
+    expect((await thrown(() => parsePoetryLock("[[package]]\n", "poetry.lock"))).message).toBe(
+      "Cannot read the poetry lock poetry.lock: it has no [metadata] table; is it a poetry.lock?",
+    );
     expect((await thrown(() => parsePoetryLock('[metadata]\nlock-version = "3.0"\n', "poetry.lock"))).message).toContain("lock-version 3.0");
     expect((await thrown(() => parsePoetryLock('[metadata]\nlock-version = "2.0"\n', "poetry.lock"))).message).toContain("no sha256 content-hash");
   });
@@ -219,7 +226,9 @@ describe("poetry.lock", () => {
   });
 
   it("writes JSON as CPython's json.dumps(sort_keys=True) does", () => {
-    expect(pythonJson({ b: [1n, 1.0, 0.5, 1e-5, true, null], a: "café ☕ \u007f\n" })).toBe('{"a": "caf\\u00e9 \\u2615 \\u007f\\n", "b": [1, 1.0, 0.5, 1e-05, true, null]}');
+    expect(pythonJson({ b: [1n, 1.0, 0.5, 1e-5, true, null], a: "café ☕ \u007f\n" })).toBe(
+      '{"a": "caf\\u00e9 \\u2615 \\u007f\\n", "b": [1, 1.0, 0.5, 1e-05, true, null]}',
+    );
     expect(pythonJson([1.5e-7, 1e16, 123.456, 0.0001, 1e22, 0])).toBe("[1.5e-07, 1e+16, 123.456, 0.0001, 1e+22, 0.0]");
     expect(pythonJson({})).toBe("{}");
     expect(pythonJson([])).toBe("[]");

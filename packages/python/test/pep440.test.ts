@@ -1,6 +1,16 @@
 /** PEP 440 versions and specifier sets, and poetry's constraint syntax. */
 import { describe, expect, it } from "vitest";
-import { compareVersions, normalizeSpecifierSet, parseSpecifierSet, parseVersion, poetryConstraint, pythonFits, pythonFitsPoetry, satisfies, type Specifier } from "../src/pep440.js";
+import {
+  compareVersions,
+  normalizeSpecifierSet,
+  parseSpecifierSet,
+  parseVersion,
+  poetryConstraint,
+  pythonFits,
+  pythonFitsPoetry,
+  satisfies,
+  type Specifier,
+} from "../src/pep440.js";
 
 const v = (text: string) => parseVersion(text)!;
 const set = (text: string) => parseSpecifierSet(text) as Specifier[];
@@ -82,7 +92,12 @@ describe("poetry constraints", () => {
     expect(fits("3.12", "~3.8 || ^3.12")).toBe(true);
     expect(fits("3.10", "~3.8 || ^3.12")).toBe(false);
     expect(fits("3.13", "*")).toBe(true);
-    expect(poetryConstraint("^0.2.3")).toEqual([[{ operator: ">=", version: "0.2.3" }, { operator: "<", version: "0.3" }]]);
+    expect(poetryConstraint("^0.2.3")).toEqual([
+      [
+        { operator: ">=", version: "0.2.3" },
+        { operator: "<", version: "0.3" },
+      ],
+    ]);
     expect(poetryConstraint("^bad")).toBe('"^bad" is not a poetry version constraint');
   });
 });

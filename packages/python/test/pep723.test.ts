@@ -65,7 +65,7 @@ describe("readScriptMetadata", () => {
       ["script", 6, 8],
     ]);
     expect(readScriptMetadata(text, "x.py")!.dependencies).toEqual(["rich"]);
-    expect(readScriptMetadata('# /// other-tool\n# anything = 1\n# ///\n', "x.py")).toBeUndefined();
+    expect(readScriptMetadata("# /// other-tool\n# anything = 1\n# ///\n", "x.py")).toBeUndefined();
   });
 
   it("does not treat an indented `# /// script` (not at column 0) as a block, nor as an unclosed one", () => {

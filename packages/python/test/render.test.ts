@@ -23,8 +23,10 @@ const installs = async (image: Image) => (await runs(image)).filter((l) => !runS
 
 let uvRoot: string;
 let poetryRoot: string;
-const uv = (options: Parameters<typeof withUvProject>[1] = {}, image = Image.fromDebianBase({ root: uvRoot, pythonVersion: "3.11" })) => withUvProject(image, options);
-const poetry = (options: Parameters<typeof withPoetryProject>[1] = {}, image = Image.fromDebianBase({ root: poetryRoot, pythonVersion: "3.11" })) => withPoetryProject(image, options);
+const uv = (options: Parameters<typeof withUvProject>[1] = {}, image = Image.fromDebianBase({ root: uvRoot, pythonVersion: "3.11" })) =>
+  withUvProject(image, options);
+const poetry = (options: Parameters<typeof withPoetryProject>[1] = {}, image = Image.fromDebianBase({ root: poetryRoot, pythonVersion: "3.11" })) =>
+  withPoetryProject(image, options);
 
 beforeAll(() => {
   process.env.IMAGESPEC_DEBIAN_BASE_IMAGE = "127.0.0.1:5000/imagespec/python:{python_version}-slim-bookworm";
@@ -59,12 +61,18 @@ describe("withUvProject, installer uv", () => {
     const [deps, own] = await installs(image);
     expect(lines.indexOf(deps!)).toBeLessThan(copy);
     expect(lines.indexOf(own!)).toBeGreaterThan(copy);
-    expect(runScript(own!)).toMatch(/^cd '\/srv\/demo app' && env .* \/tmp\/imagespec\/bin\/uv sync --locked --no-dev --inexact --python \/opt\/venv\/bin\/python --no-editable$/);
-    expect(own).toContain('--mount=type=bind,source=layers/0-1/uv.lock,target=/srv/demo\\ app/uv.lock ');
+    expect(runScript(own!)).toMatch(
+      /^cd '\/srv\/demo app' && env .* \/tmp\/imagespec\/bin\/uv sync --locked --no-dev --inexact --python \/opt\/venv\/bin\/python --no-editable$/,
+    );
+    expect(own).toContain("--mount=type=bind,source=layers/0-1/uv.lock,target=/srv/demo\\ app/uv.lock ");
   });
 
   it("passes extra arguments and secret mounts to uv, quoted, and takes uv from another image when asked", async () => {
-    const image = uv({ extraArgs: ["--extra", "plot", "--index-strategy=unsafe-best-match", "it's"], secretMounts: [{ id: "index-token", asEnv: "UV_INDEX_PRIVATE_PASSWORD" }], uvImage: "registry.example.com/uv:0.9.0" });
+    const image = uv({
+      extraArgs: ["--extra", "plot", "--index-strategy=unsafe-best-match", "it's"],
+      secretMounts: [{ id: "index-token", asEnv: "UV_INDEX_PRIVATE_PASSWORD" }],
+      uvImage: "registry.example.com/uv:0.9.0",
+    });
     const text = await dockerfile(image);
     expect(text.split("\n")[0]).toBe("FROM registry.example.com/uv:0.9.0 AS imagespec-stage-0");
     const [run] = await installs(image);
@@ -103,7 +111,9 @@ describe("withUvProject, installer pip", () => {
     expect(text).toMatchSnapshot();
     const [pins, own] = (await installs(image)).map(runScript);
     expect(pins).toContain("--no-deps --require-hashes --index-url https://mirror.example.com/simple --no-build-isolation --requirement");
-    expect(own).toBe("/opt/venv/bin/python -m pip install --disable-pip-version-check --no-input --cache-dir /var/cache/imagespec/pip --no-deps --index-url https://mirror.example.com/simple --no-build-isolation /app");
+    expect(own).toBe(
+      "/opt/venv/bin/python -m pip install --disable-pip-version-check --no-input --cache-dir /var/cache/imagespec/pip --no-deps --index-url https://mirror.example.com/simple --no-build-isolation /app",
+    );
   });
 });
 
@@ -126,7 +136,9 @@ describe("withPoetryProject", () => {
     expect(await dockerfile(image)).toMatchSnapshot();
     const [deps, own] = (await installs(image)).map(runScript);
     expect(deps).toMatch(/\/opt\/poetry\/bin\/poetry install --no-ansi --no-interaction --no-root --without dev --extras dates$/);
-    expect(own).toMatch(/^command -v \/opt\/poetry\/bin\/poetry .*; cd \/app && env 'VIRTUAL_ENV=\/opt\/venv' .* \/opt\/poetry\/bin\/poetry install --no-ansi --no-interaction --only-root$/);
+    expect(own).toMatch(
+      /^command -v \/opt\/poetry\/bin\/poetry .*; cd \/app && env 'VIRTUAL_ENV=\/opt\/venv' .* \/opt\/poetry\/bin\/poetry install --no-ansi --no-interaction --only-root$/,
+    );
   });
 
   it("asks poetry to leave out the dev group only when the project has one", async () => {
@@ -140,7 +152,18 @@ describe("withPoetryProject", () => {
 });
 
 describe("fromUvScript", () => {
-  const SCRIPT = ["# /// script", '# requires-python = ">=3.12"', '# dependencies = ["rich>=13", "httpx"]', "# [tool.uv]", '# index-url = "https://mirror.example.com/simple"', '# extra-index-url = ["https://extra.example.com/simple"]', '# prerelease = "allow"', "# ///", "print('hi')", ""].join("\n");
+  const SCRIPT = [
+    "# /// script",
+    '# requires-python = ">=3.12"',
+    '# dependencies = ["rich>=13", "httpx"]',
+    "# [tool.uv]",
+    '# index-url = "https://mirror.example.com/simple"',
+    '# extra-index-url = ["https://extra.example.com/simple"]',
+    '# prerelease = "allow"',
+    "# ///",
+    "print('hi')",
+    "",
+  ].join("\n");
   let root: string;
   beforeAll(() => {
     root = project({ "scripts/tool.py": SCRIPT, "plain.py": "print('no metadata')\n" });
@@ -195,7 +218,10 @@ describe("fromUvScript", () => {
   });
 
   it("refuses [tool.uv] settings it cannot honour, naming them", async () => {
-    write(root, { "sources.py": '# /// script\n# dependencies = ["x"]\n# [tool.uv.sources]\n# x = { git = "https://example.com/x" }\n# [tool.uv]\n# index-strategy = "fastest"\n# ///\n' });
+    write(root, {
+      "sources.py":
+        '# /// script\n# dependencies = ["x"]\n# [tool.uv.sources]\n# x = { git = "https://example.com/x" }\n# [tool.uv]\n# index-strategy = "fastest"\n# ///\n',
+    });
     const error = await thrown(() => fromUvScript("sources.py", { root }));
     expect(error.message).toContain("Cannot use the [tool.uv] settings of sources.py:");
     expect(error.message).toContain("sources: per-package sources are not supported for scripts");
@@ -220,7 +246,9 @@ describe("fromUvScript", () => {
       stage: "packages",
       statements: [`install.python_packages(name=["'rich>=13'", "'numpy<2,>=1.26'"])`],
     });
-    expect(envd({ script: "a.py", dependencies: ["rich"], index: { defaultIndex: "https://x.example.com/simple" } }, {})).toMatch(/envd has one package index setting/);
+    expect(envd({ script: "a.py", dependencies: ["rich"], index: { defaultIndex: "https://x.example.com/simple" } }, {})).toMatch(
+      /envd has one package index setting/,
+    );
     expect(uvProjectLayer.renderers!.envd).toBeUndefined();
   });
 });
@@ -236,8 +264,10 @@ describe("bad input", () => {
 
   it("refuses options that would have no effect", async () => {
     expect((await thrown(() => uv({ dst: "/srv" }))).message).toContain('dst = "/srv": dst is where installMode "project" copies the project');
-    expect((await thrown(() => uv({ installer: "pip", uvImage: "ghcr.io/astral-sh/uv:0.9.0" }))).message).toContain('uvImage = "ghcr.io/astral-sh/uv:0.9.0": uvImage is where uv comes from');
-    expect((await thrown(() => poetry({ dst: "/srv" }))).message).toContain("dst = \"/srv\"");
+    expect((await thrown(() => uv({ installer: "pip", uvImage: "ghcr.io/astral-sh/uv:0.9.0" }))).message).toContain(
+      'uvImage = "ghcr.io/astral-sh/uv:0.9.0": uvImage is where uv comes from',
+    );
+    expect((await thrown(() => poetry({ dst: "/srv" }))).message).toContain('dst = "/srv"');
   });
 
   it("says a missing lock is missing, naming the field, the path and the command that makes it", async () => {
@@ -254,10 +284,14 @@ describe("bad input", () => {
 
   it("refuses a stale uv lock before any build, listing what changed", async () => {
     const root = project({}, "uv-project");
-    write(root, { "pyproject.toml": readFileSync(path.join(root, "pyproject.toml"), "utf8").replace('"requests>=2.31,<3"', '"requests>=2.31,<3",\n    "httpx>=0.27"') });
+    write(root, {
+      "pyproject.toml": readFileSync(path.join(root, "pyproject.toml"), "utf8").replace('"requests>=2.31,<3"', '"requests>=2.31,<3",\n    "httpx>=0.27"'),
+    });
     const error = await thrown(() => withUvProject(Image.fromDebianBase({ root })));
     expect(error.code).toBe("INVALID_SPEC");
-    expect(error.message).toBe("Cannot use the uv lock uv.lock: it is stale against pyproject.toml: dependencies: pyproject.toml asks for httpx>=0.27, which the lock does not record");
+    expect(error.message).toBe(
+      "Cannot use the uv lock uv.lock: it is stale against pyproject.toml: dependencies: pyproject.toml asks for httpx>=0.27, which the lock does not record",
+    );
     expect(error.hint).toMatch(/^Run `uv lock`/);
   });
 
@@ -270,9 +304,16 @@ describe("bad input", () => {
   });
 
   it("refuses a pyproject.toml without a project, and says where bad TOML is", async () => {
-    const root = project({ "pyproject.toml": "[tool.black]\nline-length = 100\n", "uv.lock": "version = 1\n", "bad/pyproject.toml": "[project\nname = 1\n", "bad/uv.lock": "version = 1\n" });
-    expect((await thrown(() => withUvProject(Image.fromDebianBase({ root })))).message).toBe("Cannot use the uv project pyproject.toml: it has no [project] table with a name");
-    expect((await thrown(() => withUvProject(Image.fromDebianBase({ root }), { pyproject: "bad/pyproject.toml" })))).toMatchObject({
+    const root = project({
+      "pyproject.toml": "[tool.black]\nline-length = 100\n",
+      "uv.lock": "version = 1\n",
+      "bad/pyproject.toml": "[project\nname = 1\n",
+      "bad/uv.lock": "version = 1\n",
+    });
+    expect((await thrown(() => withUvProject(Image.fromDebianBase({ root })))).message).toBe(
+      "Cannot use the uv project pyproject.toml: it has no [project] table with a name",
+    );
+    expect(await thrown(() => withUvProject(Image.fromDebianBase({ root }), { pyproject: "bad/pyproject.toml" }))).toMatchObject({
       message: expect.stringMatching(/^Cannot read pyproject = "bad\/pyproject\.toml": invalid TOML on line 1/),
     });
   });
@@ -283,7 +324,14 @@ describe("identity", () => {
     const root = project({}, "uv-project");
     const image = withUvProject(Image.fromDebianBase({ root }));
     const identity = await image.identity();
-    expect(identity.inputs.map((i) => i.name)).toEqual(["base", "python", "platforms", "layers[0].uvProject", "layers[0].uvProject.pyproject", "layers[0].uvProject.lock"]);
+    expect(identity.inputs.map((i) => i.name)).toEqual([
+      "base",
+      "python",
+      "platforms",
+      "layers[0].uvProject",
+      "layers[0].uvProject.pyproject",
+      "layers[0].uvProject.lock",
+    ]);
     expect(identity.inputs.find((i) => i.name === "layers[0].uvProject.lock")!.detail).toBe("uv.lock");
     write(root, { "uv.lock": `${readFileSync(path.join(root, "uv.lock"), "utf8")}\n# a comment\n` });
     const changed = await withUvProject(Image.fromDebianBase({ root })).identity();

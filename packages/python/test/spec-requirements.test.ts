@@ -31,7 +31,8 @@ function userProject(fixture: string, sub = "."): string {
   return root;
 }
 
-const render = async (image: Image) => (await createDockerBuilder().render!(image, { identity: await image.identity(), baseUri: undefined, config: {} })).content;
+const render = async (image: Image) =>
+  (await createDockerBuilder().render!(image, { identity: await image.identity(), baseUri: undefined, config: {} })).content;
 
 beforeAll(() => {
   process.env.IMAGESPEC_DEBIAN_BASE_IMAGE = "127.0.0.1:5000/imagespec/python:{python_version}-slim-bookworm";
@@ -52,7 +53,10 @@ describe("requirements: uv.lock", () => {
 
   it("loads from YAML the way flytekit users write it, with builder_config.uv_image as where uv comes from", async () => {
     const root = userProject("uv-project");
-    const spec = parseImageSpecYaml("python_version: 3.11\nrequirements: uv.lock\npip_extra_args: --no-cache\nbuilder_config:\n  uv_image: mirror.example.com/uv:0.8.13\n", { root });
+    const spec = parseImageSpecYaml(
+      "python_version: 3.11\nrequirements: uv.lock\npip_extra_args: --no-cache\nbuilder_config:\n  uv_image: mirror.example.com/uv:0.8.13\n",
+      { root },
+    );
     expect(spec.warnings).toEqual([]);
     const image = spec.toImage();
     expect(image.layers[0]).toMatchObject({ kind: "uvProject", uvImage: "mirror.example.com/uv:0.8.13", extraArgs: ["--no-cache"] });

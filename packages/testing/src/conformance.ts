@@ -9,7 +9,21 @@ import { cp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { Image } from "@imagespec/core";
-import { type BuilderFactory, type BuildEvent, checkBuilderSettings, type BuildResult, type ErrorCode, IMAGE_ID_ENV, type ImageBuilder, type ImageIdentity, type ImageSpecPlugin, isImageBuilder, isImageSpecError, isPlugin, SPECIFICATION_VERSION } from "@imagespec/core/authoring";
+import {
+  type BuilderFactory,
+  type BuildEvent,
+  checkBuilderSettings,
+  type BuildResult,
+  type ErrorCode,
+  IMAGE_ID_ENV,
+  type ImageBuilder,
+  type ImageIdentity,
+  type ImageSpecPlugin,
+  isImageBuilder,
+  isImageSpecError,
+  isPlugin,
+  SPECIFICATION_VERSION,
+} from "@imagespec/core/authoring";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ALWAYS_REFUSED, type ConformanceFiles, conformanceCorpus, createBuildContext, createConformanceFiles } from "./fixtures.js";
 
@@ -27,7 +41,10 @@ export interface BuildFixture {
   readonly config?: Readonly<Record<string, unknown>>;
   readonly push?: boolean;
   /** More checks on the result and the events the build reported. */
-  readonly check?: (result: BuildResult, details: { readonly image: Image; readonly identity: ImageIdentity; readonly events: readonly BuildEvent[] }) => void | Promise<void>;
+  readonly check?: (
+    result: BuildResult,
+    details: { readonly image: Image; readonly identity: ImageIdentity; readonly events: readonly BuildEvent[] },
+  ) => void | Promise<void>;
 }
 
 export interface ErrorFixture extends Omit<BuildFixture, "check"> {
@@ -57,9 +74,7 @@ export interface BuilderConformanceOptions {
    * there). `probe` reads it from what a build produced (e.g. by running the image); `unsupported` states why the
    * builder cannot carry it (noop returns the base image unchanged).
    */
-  readonly identity?:
-    | { readonly probe: (result: BuildResult, image: Image) => Promise<string | undefined> }
-    | { readonly unsupported: string };
+  readonly identity?: { readonly probe: (result: BuildResult, image: Image) => Promise<string | undefined> } | { readonly unsupported: string };
   /** The plugin the builder ships in: checked to offer a factory for this builder type. */
   readonly plugin?: ImageSpecPlugin;
   /** How long a cancelled build may take to settle. Default 10 000 ms. */
@@ -149,7 +164,10 @@ export function describeBuilderConformance(source: BuilderSource, options: Build
             const at = `builders.${type}`;
             expect(checkBuilderSettings(settings, baseConfig, { type, at }), "the configuration the suite builds with").toEqual([]);
             const unknown = checkBuilderSettings(settings, { "imagespec-conformance-unknown": true }, { type, at });
-            expect(unknown.map((i) => i.field), "settings must be a strict schema: z.object({...}).strict()").toEqual([`${at}["imagespec-conformance-unknown"]`]);
+            expect(
+              unknown.map((i) => i.field),
+              "settings must be a strict schema: z.object({...}).strict()",
+            ).toEqual([`${at}["imagespec-conformance-unknown"]`]);
           });
         }
       }
@@ -176,7 +194,9 @@ export function describeBuilderConformance(source: BuilderSource, options: Build
       it("refuses layer kinds it cannot know, rather than dropping them", () => {
         for (const { name, image } of conformanceCorpus(files).filter((c) => (ALWAYS_REFUSED as readonly string[]).includes(c.name))) {
           const verdict = builder.supports(image);
-          expect(typeof verdict === "string" && verdict.trim() !== "", `${name}: a builder must refuse, with a reason, a layer it has no renderer for`).toBe(true);
+          expect(typeof verdict === "string" && verdict.trim() !== "", `${name}: a builder must refuse, with a reason, a layer it has no renderer for`).toBe(
+            true,
+          );
         }
       });
 

@@ -89,7 +89,10 @@ export function conformanceCorpus(files: ConformanceFiles): CorpusImage[] {
     ["apt packages with a secret mount", () => debian.withAptPackages("curl", { secretMounts: ["APT_AUTH"] })],
     ["conda packages and channels", () => debian.withCondaPackages(["numpy>=1.26,<2", "conda-forge::pyyaml"], { channels: ["conda-forge"] })],
     ["pip packages", () => debian.withPipPackages("six==1.16.0", "requests[socks]>=2.31; python_version >= '3.8'")],
-    ["pip packages from other indexes", () => debian.withPipPackages("six", { indexUrl: "https://pypi.org/simple", extraIndexUrls: ["https://example.com/simple"] })],
+    [
+      "pip packages from other indexes",
+      () => debian.withPipPackages("six", { indexUrl: "https://pypi.org/simple", extraIndexUrls: ["https://example.com/simple"] }),
+    ],
     ["pip packages with pre-releases", () => debian.withPipPackages("six", { pre: true })],
     ["pip packages with extra arguments", () => debian.withPipPackages("six", { extraArgs: ["--no-deps"] })],
     ["pip packages with a secret mount", () => debian.withPipPackages("six", { secretMounts: [{ id: "PIP_TOKEN", env: "PIP_TOKEN" }] })],

@@ -61,7 +61,10 @@ describe("the conformance suite", () => {
   });
 
   it("fails a builder that accepts what it cannot build", () => {
-    expect(failed("acceptsEverything")).toEqual(["refuses layer kinds it cannot know, rather than dropping them", "refuses with a reason the images it cannot build"]);
+    expect(failed("acceptsEverything")).toEqual([
+      "refuses layer kinds it cannot know, rather than dropping them",
+      "refuses with a reason the images it cannot build",
+    ]);
   });
 
   it("fails a builder that refuses without a reason", () => {
@@ -85,7 +88,10 @@ describe("the conformance suite", () => {
   });
 
   it("fails a builder that hangs when cancelled, within the bound", () => {
-    expect(failed("hangsOnAbort")).toEqual(["stops a build whose signal is aborted while it is being prepared", "stops a running build when its signal is aborted"]);
+    expect(failed("hangsOnAbort")).toEqual([
+      "stops a build whose signal is aborted while it is being prepared",
+      "stops a running build when its signal is aborted",
+    ]);
   });
 
   it("fails a builder whose rendered file changes from one render to the next", () => {

@@ -33,7 +33,9 @@ function parseOptions(argv: readonly string[]): Options {
     return i >= 0 ? argv[i + 1] : undefined;
   };
   const only = new Set((value("only") ?? "noop,hash,rss,tar").split(",").map((s) => s.trim()));
-  for (const section of only) if (!["noop", "hash", "rss", "tar"].includes(section)) throw new Error(`Cannot run section ${JSON.stringify(section)}: the sections are noop, hash, rss, tar`);
+  for (const section of only)
+    if (!["noop", "hash", "rss", "tar"].includes(section))
+      throw new Error(`Cannot run section ${JSON.stringify(section)}: the sections are noop, hash, rss, tar`);
   const rounds = Number(value("rounds") ?? 5);
   const files = Number(value("files") ?? 50_000);
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`Cannot use --rounds ${value("rounds")}: a whole number, 1 or more`);
@@ -51,7 +53,13 @@ interface Run {
 
 function run(command: string, args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): Run {
   const started = performance.now();
-  const result = spawnSync(command, args, { cwd: options.cwd, env: options.env ?? process.env, encoding: "utf8", maxBuffer: 64 << 20, ...(options.input !== undefined && { input: options.input }) });
+  const result = spawnSync(command, args, {
+    cwd: options.cwd,
+    env: options.env ?? process.env,
+    encoding: "utf8",
+    maxBuffer: 64 << 20,
+    ...(options.input !== undefined && { input: options.input }),
+  });
   const ms = performance.now() - started;
   if (result.error) throw new Error(`Cannot run ${command}: ${result.error.message}`);
   if (result.status !== 0) throw new Error(`${command} ${args.join(" ")} failed (exit ${result.status}):\n${result.stderr}`);
@@ -114,7 +122,8 @@ function testEnvironment(): Record<string, string> {
     const match = /^(?:export )?([A-Z0-9_]+)=['"]?(.*?)['"]?$/.exec(line.trim());
     if (match) env[match[1]!] = match[2]!;
   }
-  if (!env.IMAGESPEC_TEST_REGISTRY || !env.IMAGESPEC_TEST_BASE_IMAGE) throw new Error("Cannot read the test environment: scripts/test-env env did not name a registry and a base image");
+  if (!env.IMAGESPEC_TEST_REGISTRY || !env.IMAGESPEC_TEST_BASE_IMAGE)
+    throw new Error("Cannot read the test environment: scripts/test-env env did not name a registry and a base image");
   return env;
 }
 
@@ -130,7 +139,15 @@ function benchProject(dir: string, files: Readonly<Record<string, string>>): voi
     const link = path.join(dir, "node_modules", name);
     if (!existsSync(link)) symlinkSync(path.join(repoRoot, target), link, "dir");
   }
-  writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "imagespec-bench-project", private: true, type: "module", dependencies: { "@imagespec/core": "*", "@imagespec/builder-docker": "*" } }));
+  writeFileSync(
+    path.join(dir, "package.json"),
+    JSON.stringify({
+      name: "imagespec-bench-project",
+      private: true,
+      type: "module",
+      dependencies: { "@imagespec/core": "*", "@imagespec/builder-docker": "*" },
+    }),
+  );
   for (const [file, content] of Object.entries(files)) {
     mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
     writeFileSync(path.join(dir, file), content);
@@ -171,9 +188,25 @@ export const app = Image.fromBase(${JSON.stringify(env.IMAGESPEC_TEST_BASE_IMAGE
     docker: () => run("docker", ["build", "-q", "-t", "i14-bench-noop-anchor", "."], { cwd: project, env: base }).ms,
     node: () => run(process.execPath, ["-e", "0"]).ms,
   });
-  compare("no-op `imagespec build` (registry asked) vs cached `docker build`", medians.imagespec!, [["docker build", medians.docker!], ["node -e 0", medians.node!]], { max: 0.5, against: "docker build" });
+  compare(
+    "no-op `imagespec build` (registry asked) vs cached `docker build`",
+    medians.imagespec!,
+    [
+      ["docker build", medians.docker!],
+      ["node -e 0", medians.node!],
+    ],
+    { max: 0.5, against: "docker build" },
+  );
   compare("no-op `imagespec build` (registry asked) vs `node -e 0`", medians.imagespec!, [["node -e 0", medians.node!]], { max: 3, against: "node -e 0" });
-  compare("no-op `imagespec build` (answer remembered, within the TTL)", medians.remembered!, [["docker build", medians.docker!], ["node -e 0", medians.node!]], { max: 0.5, against: "docker build" });
+  compare(
+    "no-op `imagespec build` (answer remembered, within the TTL)",
+    medians.remembered!,
+    [
+      ["docker build", medians.docker!],
+      ["node -e 0", medians.node!],
+    ],
+    { max: 0.5, against: "docker build" },
+  );
 }
 
 /** Cold and warm hashing of the large tree in a new process, against sha256sum -P2 and git status. */
@@ -193,11 +226,20 @@ function hash(options: Options): void {
   const hashOnce = (cache: string) => JSON.parse(run(process.execPath, [hashChild, tree, cache]).stdout) as { ms: number; maxRssKiB: number };
   hashOnce(warmCache);
   const sha256 = () => run("bash", ["-c", "find . -path ./.git -prune -o -type f -print0 | xargs -0 -n 500 -P 2 sha256sum > /dev/null"], { cwd: tree }).ms;
-  const cold = interleave(options.rounds, {
-    imagespec: () => run(process.execPath, [hashChild, tree, coldCache]).ms,
-    sha256sum: sha256,
-  }, () => rmSync(coldCache, { recursive: true, force: true }));
-  compare(`cold hash, ${options.files} files / ${(info.bytes / 1e6).toFixed(0)} MB (new process, page cache warm)`, cold.imagespec!, [["sha256sum -P2", cold.sha256sum!]], { max: 2, against: "sha256sum -P2" });
+  const cold = interleave(
+    options.rounds,
+    {
+      imagespec: () => run(process.execPath, [hashChild, tree, coldCache]).ms,
+      sha256sum: sha256,
+    },
+    () => rmSync(coldCache, { recursive: true, force: true }),
+  );
+  compare(
+    `cold hash, ${options.files} files / ${(info.bytes / 1e6).toFixed(0)} MB (new process, page cache warm)`,
+    cold.imagespec!,
+    [["sha256sum -P2", cold.sha256sum!]],
+    { max: 2, against: "sha256sum -P2" },
+  );
   const warm = interleave(options.rounds, {
     imagespec: () => run(process.execPath, [hashChild, tree, warmCache]).ms,
     git: () => run("git", ["status", "--porcelain"], { cwd: tree }).ms,
@@ -257,7 +299,12 @@ console.log(JSON.stringify({ ms: performance.now() - started, bytes, files: stat
 `,
   );
   const medians = interleave(options.rounds, {
-    imagespec: () => (JSON.parse(run(process.execPath, [script], { env: { ...process.env, IMAGESPEC_CACHE_DIR: path.join(options.dir, "tar-cache") } }).stdout) as { ms: number }).ms,
+    imagespec: () =>
+      (
+        JSON.parse(run(process.execPath, [script], { env: { ...process.env, IMAGESPEC_CACHE_DIR: path.join(options.dir, "tar-cache") } }).stdout) as {
+          ms: number;
+        }
+      ).ms,
     tar: () => run("bash", ["-c", "tar -cf - src | wc -c > /dev/null"], { cwd: project }).ms,
   });
   compare("context tar of 10k files (streamed to its end; tag already computed)", medians.imagespec!, [["GNU tar", medians.tar!]]);

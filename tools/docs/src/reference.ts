@@ -76,7 +76,8 @@ const SAMPLES: Readonly<Record<string, ImageSpecFields>> = {
 /** What each grammar check in the spec schema accepts, in a few words. A new check needs a line here. */
 const CHECKS: Readonly<Record<string, string>> = {
   checkImageName: "an image name (lowercase path components)",
-  checkRegistry: "`host[:port][/namespace]`, lowercase, no scheme; a single label without `.` or `:` (not `localhost`) is a Docker Hub namespace, as Docker reads it (a warning says so)",
+  checkRegistry:
+    "`host[:port][/namespace]`, lowercase, no scheme; a single label without `.` or `:` (not `localhost`) is a Docker Hub namespace, as Docker reads it (a warning says so)",
   checkTagFormat: "contains `{spec_hash}` and nothing else in braces, and makes a valid tag",
   checkPythonVersion: "`3.<minor>[.<patch>]`",
   checkPep508: "PEP 508 requirements",
@@ -84,7 +85,8 @@ const CHECKS: Readonly<Record<string, string>> = {
   checkCondaPackage: "conda match specs",
   checkCondaChannel: "a channel name or an http(s) URL",
   checkAptPackage: "Debian package names (with optional `:arch`, `=version`, `/release`)",
-  checkContainedRelativePath: "relative paths inside the root, separated by `/` (no `..`, no backslash, not absolute; a symbolic link leading out of the root is refused)",
+  checkContainedRelativePath:
+    "relative paths inside the root, separated by `/` (no `..`, no backslash, not absolute; a symbolic link leading out of the root is refused)",
   checkEnvValue: "any text without NUL, at most 61,439 bytes as written in a Dockerfile",
   checkCommand: "non-empty, no NUL, at most 61,439 bytes as written in a Dockerfile",
   checkCudaVersion: "`<major>.<minor>[.<patch>]`",
@@ -159,7 +161,8 @@ export async function generateReference(): Promise<string> {
     const checked = checks.length > 0 ? ` Checked: ${checks.map((c) => CHECKS[c]).join("; ")}.` : "";
     out.push(`| \`${name}\` | \`${snake}\` | ${code(f.signature)} | ${cell(f.doc + checked)} | ${cell(effects.get(name) ?? "")} |`);
   }
-  for (const [name, checks] of schemaChecks) for (const c of checks) if (!CHECKS[c]) missing.push(`a description of ${c} (used by ${name}) in tools/docs/src/reference.ts (CHECKS)`);
+  for (const [name, checks] of schemaChecks)
+    for (const c of checks) if (!CHECKS[c]) missing.push(`a description of ${c} (used by ${name}) in tools/docs/src/reference.ts (CHECKS)`);
   out.push("", ...specRules(), "");
 
   // ------------------------------------------------------------------------------------------------ compile order
@@ -173,7 +176,9 @@ export async function generateReference(): Promise<string> {
     "| # | Layer kind | From the fields |",
     "| --- | --- | --- |",
   );
-  const all = new ImageSpec(Object.assign({}, ...SPEC_FIELDS.filter((f) => f !== "baseImage" && f !== "root").map((f) => SAMPLES[f])) as ImageSpecFields).toImage();
+  const all = new ImageSpec(
+    Object.assign({}, ...SPEC_FIELDS.filter((f) => f !== "baseImage" && f !== "root").map((f) => SAMPLES[f])) as ImageSpecFields,
+  ).toImage();
   const fieldsByKind = new Map<string, string[]>();
   for (const c of compiled) {
     for (const kind of c.effect.match(/layer `([^`]+)`/g) ?? []) {
@@ -292,7 +297,12 @@ export async function generateReference(): Promise<string> {
     const schema = z.toJSONSchema(definition.schema, { io: "input", unrepresentable: "any" }) as JsonSchema;
     const required = new Set(schema.required ?? []);
     const reads = readsFiles(definition, schema);
-    out.push(`### \`${kind}\``, "", `${definition.description ?? ""}${definition.codeBundle ? " A code bundle: left out of the image and the tag in fast mode." : ""}`, "");
+    out.push(
+      `### \`${kind}\``,
+      "",
+      `${definition.description ?? ""}${definition.codeBundle ? " A code bundle: left out of the image and the tag in fast mode." : ""}`,
+      "",
+    );
     out.push("| Field | Type | Required |", "| --- | --- | --- |");
     for (const [field, fieldSchema] of Object.entries(schema.properties ?? {})) {
       out.push(`| \`${field}\` | ${code(jsonType(fieldSchema))} | ${required.has(field) ? "yes" : "no"}${reads.includes(field) ? " (reads files)" : ""} |`);
@@ -367,7 +377,10 @@ export async function generateReference(): Promise<string> {
   out.push("");
 
   if (missing.length > 0) throw new Error(`Cannot generate docs/reference.md: missing\n  - ${missing.join("\n  - ")}`);
-  return `${out.join("\n").replace(/\n{3,}/g, "\n\n").trimEnd()}\n`;
+  return `${out
+    .join("\n")
+    .replace(/\n{3,}/g, "\n\n")
+    .trimEnd()}\n`;
 }
 
 // ------------------------------------------------------------------------------------------------ helpers
@@ -393,7 +406,9 @@ function compileEffect(field: string, properties: readonly Member[]): string {
     }
     parts.push(`${[...keys].map((k) => `\`${k}\``).join(", ")} of ${[...new Set(changedKinds.map((l) => `\`${l.kind}\``))].join(", ")}`);
   }
-  const changedProps = properties.filter((p) => p.name !== "layers" && JSON.stringify(withField[p.name as keyof Image]) !== JSON.stringify(without[p.name as keyof Image]));
+  const changedProps = properties.filter(
+    (p) => p.name !== "layers" && JSON.stringify(withField[p.name as keyof Image]) !== JSON.stringify(without[p.name as keyof Image]),
+  );
   if (changedProps.length > 0) parts.push(`Image ${changedProps.map((p) => `\`${p.name}\``).join(", ")}`);
   if (parts.length === 0) throw new Error(`Cannot tell what the spec field ${field} compiles into: its sample changes nothing`);
   return parts.join("; ");
@@ -416,7 +431,15 @@ function specSchemaChecks(): Map<string, string[]> {
   const visit = (node: ts.Node) => {
     if (ts.isVariableDeclaration(node) && ts.isIdentifier(node.name) && node.name.text === "specSchema") {
       const find = (n: ts.Node) => {
-        if (!object && ts.isCallExpression(n) && ts.isPropertyAccessExpression(n.expression) && n.expression.name.text === "object" && n.arguments[0] && ts.isObjectLiteralExpression(n.arguments[0])) object = n.arguments[0];
+        if (
+          !object &&
+          ts.isCallExpression(n) &&
+          ts.isPropertyAccessExpression(n.expression) &&
+          n.expression.name.text === "object" &&
+          n.arguments[0] &&
+          ts.isObjectLiteralExpression(n.arguments[0])
+        )
+          object = n.arguments[0];
         ts.forEachChild(n, find);
       };
       find(node);
@@ -490,7 +513,8 @@ function jsonType(schema: JsonSchema): string {
 function readsFiles(definition: LayerDefinition, schema: JsonSchema): string[] {
   if (!definition.inputs) return [];
   const sample: Record<string, unknown> = {};
-  for (const [field, s] of Object.entries(schema.properties ?? {})) sample[field] = s.enum ? s.enum[0] : s.type === "string" ? `sample-${field}.txt` : undefined;
+  for (const [field, s] of Object.entries(schema.properties ?? {}))
+    sample[field] = s.enum ? s.enum[0] : s.type === "string" ? `sample-${field}.txt` : undefined;
   return definition.inputs(sample as never).map((input) => input.field);
 }
 
@@ -506,5 +530,8 @@ function code(text: string): string {
 
 /** Table cell text: pipes escaped, on one line. */
 function cell(text: string): string {
-  return text.replace(/\|/g, "\\|").replace(/\s*\n\s*/g, " ").trim();
+  return text
+    .replace(/\|/g, "\\|")
+    .replace(/\s*\n\s*/g, " ")
+    .trim();
 }

@@ -52,7 +52,10 @@ export class SourceSet {
     const docs = ts.getJSDocCommentsAndTags(node).filter(ts.isJSDoc);
     const last = docs.at(-1);
     if (!last) return "";
-    const text = last.getText().replace(/^\/\*\*|\*\/$/g, "").replace(/^[ \t]*\* ?/gm, "");
+    const text = last
+      .getText()
+      .replace(/^\/\*\*|\*\/$/g, "")
+      .replace(/^[ \t]*\* ?/gm, "");
     return oneParagraph(text);
   }
 
@@ -99,7 +102,15 @@ export class SourceSet {
       } else if (ts.isGetAccessorDeclaration(m)) {
         members.push({ name, kind: "getter", isStatic, optional: false, signature: m.type ? flat(m.type.getText()) : "unknown", doc: this.#doc(m), node: m });
       } else if (ts.isPropertyDeclaration(m)) {
-        members.push({ name, kind: "property", isStatic, optional: m.questionToken !== undefined, signature: m.type ? flat(m.type.getText()) : "unknown", doc: this.#doc(m), node: m });
+        members.push({
+          name,
+          kind: "property",
+          isStatic,
+          optional: m.questionToken !== undefined,
+          signature: m.type ? flat(m.type.getText()) : "unknown",
+          doc: this.#doc(m),
+          node: m,
+        });
       }
     }
     return members;

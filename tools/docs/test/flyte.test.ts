@@ -29,7 +29,21 @@ const FLYTEKIT_ONLY: readonly string[] = [];
 const IMAGESPEC_ONLY = ["root", "forcePush"];
 
 /** flytekit's ImageSpec methods (flytekit/image_spec/image_spec.py). */
-const FLYTEKIT_METHODS = ["is_container", "image_name", "tag", "id", "exist", "with_commands", "with_packages", "with_apt_packages", "with_copy", "with_runtime_packages", "with_builder_options", "force_push", "from_env"];
+const FLYTEKIT_METHODS = [
+  "is_container",
+  "image_name",
+  "tag",
+  "id",
+  "exist",
+  "with_commands",
+  "with_packages",
+  "with_apt_packages",
+  "with_copy",
+  "with_runtime_packages",
+  "with_builder_options",
+  "force_push",
+  "from_env",
+];
 
 /** flyte-sdk's flyte.Image public constructors and methods (src/flyte/_image.py). */
 const FLYTE_SDK_METHODS = [

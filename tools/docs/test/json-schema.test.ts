@@ -57,7 +57,10 @@ describe("image-spec.schema.json", () => {
   });
 
   it("is shipped by @imagespec/core: in its files and its exports map", () => {
-    const manifest = JSON.parse(readFileSync(path.join(REPO_ROOT, "packages", "core", "package.json"), "utf8")) as { files: string[]; exports: Record<string, unknown> };
+    const manifest = JSON.parse(readFileSync(path.join(REPO_ROOT, "packages", "core", "package.json"), "utf8")) as {
+      files: string[];
+      exports: Record<string, unknown>;
+    };
     expect(manifest.files).toContain("image-spec.schema.json");
     expect(manifest.exports["./image-spec.schema.json"]).toBe("./image-spec.schema.json");
   });
@@ -70,7 +73,11 @@ describe("image-spec.schema.json", () => {
   });
 
   it("accepts every YAML spec in the docs and the examples", () => {
-    const specs = docFiles().flatMap((doc) => codeBlocks(readDoc(doc)).filter((b) => b.lang === "yaml" && b.file).map((b) => b.text));
+    const specs = docFiles().flatMap((doc) =>
+      codeBlocks(readDoc(doc))
+        .filter((b) => b.lang === "yaml" && b.file)
+        .map((b) => b.text),
+    );
     specs.push(readFileSync(path.join(REPO_ROOT, "examples", "yaml", "spec.yaml"), "utf8"));
     expect(specs.length).toBeGreaterThan(2);
     for (const text of specs) {

@@ -13,8 +13,7 @@ describe("docs/reference.md", () => {
   it("covers every spec field and every public method the classes have at run time", async () => {
     const reference = await generateReference();
     for (const field of SPEC_FIELDS) expect(reference).toContain(`| \`${field}\` |`);
-    const methods = (cls: { prototype: object }) =>
-      Object.getOwnPropertyNames(cls.prototype).filter((name) => name !== "constructor" && !name.startsWith("_"));
+    const methods = (cls: { prototype: object }) => Object.getOwnPropertyNames(cls.prototype).filter((name) => name !== "constructor" && !name.startsWith("_"));
     for (const name of methods(Image)) expect(reference, `Image.${name}`).toMatch(new RegExp(`\`image\\.${name}[(:]`));
     for (const name of methods(ImageSpec)) expect(reference, `ImageSpec.${name}`).toMatch(new RegExp(`\`spec\\.${name}[(:]`));
     const statics = (cls: object) => Object.getOwnPropertyNames(cls).filter((name) => typeof (cls as Record<string, unknown>)[name] === "function");

@@ -88,7 +88,8 @@ describe("the docs' imports", () => {
         for (const m of block.text.matchAll(/from "((?:@imagespec\/[a-z-]+)|imagespec)(?:\/[a-z-]+)?"/g)) {
           const pkg = m[1]!;
           if (pkg === "@imagespec/core") continue;
-          if (!new RegExp(`(^|\\s)${pkg.replace("/", "\\/")}(\\s|$|\`)`, "m").test(installs)) problems.push(`${doc}:${block.line}: imports ${pkg}, which the page never installs`);
+          if (!new RegExp(`(^|\\s)${pkg.replace("/", "\\/")}(\\s|$|\`)`, "m").test(installs))
+            problems.push(`${doc}:${block.line}: imports ${pkg}, which the page never installs`);
         }
       }
     }
@@ -112,7 +113,8 @@ describe("the docs' imagespec command lines", () => {
             count++;
             for (const flag of (m[2] ?? "").split(" ").filter((t) => t.startsWith("--"))) {
               const name = flag.slice(2).split("=")[0]!;
-              if (!Object.values(command.options).some((o) => o.flag === name)) problems.push(`${doc}:${block.line}: \`imagespec ${command.name}\` has no option --${name}`);
+              if (!Object.values(command.options).some((o) => o.flag === name))
+                problems.push(`${doc}:${block.line}: \`imagespec ${command.name}\` has no option --${name}`);
             }
           }
         }

@@ -83,7 +83,10 @@ describe.each<Manager>(["npm", "pnpm"])("docs/getting-started.md with %s, from p
     says("npm install --save-dev @imagespec/core imagespec @imagespec/builder-docker");
     says("pnpm add -D @imagespec/core imagespec @imagespec/builder-docker");
     const ours = ["@imagespec/core", "imagespec", "@imagespec/builder-docker"].map((name) => tarballs.get(name)!);
-    const install = await sh(manager, manager === "npm" ? ["install", "--save-dev", "--no-audit", "--no-fund", "--prefer-offline", ...ours] : ["add", "-D", "--prefer-offline", ...ours]);
+    const install = await sh(
+      manager,
+      manager === "npm" ? ["install", "--save-dev", "--no-audit", "--no-fund", "--prefer-offline", ...ours] : ["add", "-D", "--prefer-offline", ...ours],
+    );
     expect(install.exitCode, shown(install.stdout + install.stderr)).toBe(0);
 
     // npx imagespec builders
@@ -117,7 +120,8 @@ describe.each<Manager>(["npm", "pnpm"])("docs/getting-started.md with %s, from p
     expect(second.stderr).toContain(`hello: skipped ${tag.stdout.trim()} (docker)`);
 
     // Change main.py: explain --against HEAD names the file.
-    const git = (...args: string[]) => execFileSync("git", ["-c", "user.email=me@example.com", "-c", "user.name=me", ...args], { cwd: hello, encoding: "utf8" });
+    const git = (...args: string[]) =>
+      execFileSync("git", ["-c", "user.email=me@example.com", "-c", "user.name=me", ...args], { cwd: hello, encoding: "utf8" });
     writeFileSync(path.join(hello, ".gitignore"), "node_modules/\n");
     git("init", "-q");
     git("add", ".");
@@ -132,7 +136,10 @@ describe.each<Manager>(["npm", "pnpm"])("docs/getting-started.md with %s, from p
     says("npm install --save-dev tsx");
     says("npx tsx build.ts");
     writeFileSync(path.join(hello, "build.ts"), block("build.ts"));
-    const tsx = await sh(manager, manager === "npm" ? ["install", "--save-dev", "--no-audit", "--no-fund", "--prefer-offline", "tsx"] : ["add", "-D", "--prefer-offline", "tsx"]);
+    const tsx = await sh(
+      manager,
+      manager === "npm" ? ["install", "--save-dev", "--no-audit", "--no-fund", "--prefer-offline", "tsx"] : ["add", "-D", "--prefer-offline", "tsx"],
+    );
     expect(tsx.exitCode, shown(tsx.stdout + tsx.stderr)).toBe(0);
     const script = await sh("npx", ["tsx", "build.ts"]);
     expect(script.exitCode, shown(script.stdout + script.stderr)).toBe(0);

@@ -42,11 +42,19 @@ describe("pnpm pack", () => {
   it("writes each package's manifest with versions instead of workspace: ranges, and ships only dist, README and LICENSE", async () => {
     for (const pkg of published) {
       const listing = await run("tar", ["-tzf", tarballs.get(pkg.name)!], { cwd: tarballDir });
-      const top = new Set(listing.split("\n").filter(Boolean).map((entry) => entry.split("/")[1]));
+      const top = new Set(
+        listing
+          .split("\n")
+          .filter(Boolean)
+          .map((entry) => entry.split("/")[1]),
+      );
       // package.json, README and LICENSE always; then what `files` lists (dist, the CLI's bin, core's JSON Schema).
       const expected = [...new Set(["package.json", "README.md", "LICENSE", ...(pkg.manifest.files ?? [])])];
       expect([...top].sort(), pkg.name).toEqual(expected.sort());
-      const manifest = JSON.parse(await run("tar", ["-xzOf", tarballs.get(pkg.name)!, "package/package.json"], { cwd: tarballDir })) as Record<string, Record<string, string>>;
+      const manifest = JSON.parse(await run("tar", ["-xzOf", tarballs.get(pkg.name)!, "package/package.json"], { cwd: tarballDir })) as Record<
+        string,
+        Record<string, string>
+      >;
       for (const field of ["dependencies", "peerDependencies", "optionalDependencies"]) {
         for (const [dep, range] of Object.entries(manifest[field] ?? {})) {
           expect(range, `${pkg.name} ${field} ${dep}`).not.toMatch(/^workspace:/);
@@ -91,7 +99,9 @@ describe.each<Manager>(["npm", "pnpm"])("installed from tarballs with %s", (mana
       ["docker", "@imagespec/builder-docker", version("@imagespec/builder-docker")],
       ["noop", "@imagespec/builder-noop", version("@imagespec/builder-noop")],
     ]);
-    expect(existsSync(project.path("node_modules", "dockerode")) || readdirSync(project.path("node_modules", ".pnpm")).some((e) => e.startsWith("dockerode@"))).toBe(true);
+    expect(
+      existsSync(project.path("node_modules", "dockerode")) || readdirSync(project.path("node_modules", ".pnpm")).some((e) => e.startsWith("dockerode@")),
+    ).toBe(true);
 
     const base = process.env.IMAGESPEC_TEST_BASE_IMAGE!;
     const registry = process.env.IMAGESPEC_TEST_REGISTRY!;
@@ -117,7 +127,9 @@ describe.each<Manager>(["npm", "pnpm"])("installed from tarballs with %s", (mana
   });
 
   it("+ every other package and a third-party builder: entry points import as ESM and type-check (tsc, strict, NodeNext)", async () => {
-    const rest = published.map((p) => p.name).filter((name) => !["@imagespec/core", "imagespec", "@imagespec/builder-noop", "@imagespec/builder-docker"].includes(name));
+    const rest = published
+      .map((p) => p.name)
+      .filter((name) => !["@imagespec/core", "imagespec", "@imagespec/builder-noop", "@imagespec/builder-docker"].includes(name));
     // @types/node: the declarations use Node's types (streams, AbortSignal), as any Node library's do.
     await project.add({ ...fromTarballs(...rest, thirdParty.name), "@types/node": "^20.19.0" });
 

@@ -99,9 +99,15 @@ describe.each(published.map((p) => [p.name, p] as const))("%s", (name, pkg) => {
     const readme = readFileSync(path.join(pkg.dir, "README.md"), "utf8");
     expect(readme.startsWith(`# ${name}\n`)).toBe(true);
     const installs = readme.split("\n").filter((line) => /^(npm install|npm i|pnpm add|yarn add)\b/.test(line.trim()));
-    expect(installs.some((line) => line.split(/\s+/).includes(name)), installs.join("\n")).toBe(true);
+    expect(
+      installs.some((line) => line.split(/\s+/).includes(name)),
+      installs.join("\n"),
+    ).toBe(true);
     // One install style across the docs: `npm install ...` naming it, with pnpm's `pnpm add ...` beside it.
-    expect(installs.some((line) => line.trim().startsWith("npm install ") && line.split(/\s+/).includes(name)), installs.join("\n")).toBe(true);
+    expect(
+      installs.some((line) => line.trim().startsWith("npm install ") && line.split(/\s+/).includes(name)),
+      installs.join("\n"),
+    ).toBe(true);
     expect(readme).toMatch(/pnpm add (-D )?[^\n]*/);
     expect(readme).toMatch(/```(ts|typescript)\n/);
   });

@@ -37,7 +37,9 @@ async function repositoryState() {
   return JSON.stringify({
     versions: workspacePackages().map((p) => [p.name, p.manifest.version]),
     tags: await run("git", ["tag", "--list"], { cwd: REPO_DIR }),
-    changelogs: publishedPackages().filter((p) => existsSync(path.join(p.dir, "CHANGELOG.md"))).map((p) => [p.name, readFileSync(path.join(p.dir, "CHANGELOG.md"), "utf8")]),
+    changelogs: publishedPackages()
+      .filter((p) => existsSync(path.join(p.dir, "CHANGELOG.md")))
+      .map((p) => [p.name, readFileSync(path.join(p.dir, "CHANGELOG.md"), "utf8")]),
   });
 }
 let repoBefore: string;
@@ -82,7 +84,10 @@ describe("the release, rehearsed in a copy of the repository", () => {
     await run("pnpm", ["version-packages"], { cwd: copy });
     const after = publishedPackages(copy);
     versions = new Map(after.map((p) => [p.name, p.manifest.version]));
-    const bumps = requestedBumps([...pending, { id: "release-rehearsal", releases: Object.fromEntries(PUBLISHED.map((n) => [n, "patch"])), summary: rehearsal }]);
+    const bumps = requestedBumps([
+      ...pending,
+      { id: "release-rehearsal", releases: Object.fromEntries(PUBLISHED.map((n) => [n, "patch"])), summary: rehearsal },
+    ]);
 
     for (const pkg of after) {
       const old = before.get(pkg.name)!;

@@ -38,7 +38,10 @@ await setup();
 const env = testEnv();
 const dir = mkdtempSync(path.join(tmpdir(), "imagespec-stress-"));
 try {
-  writeFileSync(path.join(dir, "config.json"), JSON.stringify({ auths: { [env.authRegistry]: { auth: Buffer.from(`${env.authUser}:${env.authPassword}`).toString("base64") } } }));
+  writeFileSync(
+    path.join(dir, "config.json"),
+    JSON.stringify({ auths: { [env.authRegistry]: { auth: Buffer.from(`${env.authUser}:${env.authPassword}`).toString("base64") } } }),
+  );
   const credentials = createDockerConfigResolver({ configPath: path.join(dir, "config.json") });
   const engine = new ImageBuildEngine({ credentials }).register(createDockerBuilder(), { priority: 100 });
 
@@ -49,7 +52,8 @@ try {
   await docker(["image", "rm", baseOutcome.uri]);
   console.log(`private base ${baseOutcome.uri} pushed to the basic-auth registry and removed from the engine`);
 
-  const child = (n: number) => Image.fromBase(base, { root: dir, name: `i12-stress/child-${n}` }).withCommands(`test "$STRESS_RUN" = ${RUN} && echo ${RUN}-${n} > /child`);
+  const child = (n: number) =>
+    Image.fromBase(base, { root: dir, name: `i12-stress/child-${n}` }).withCommands(`test "$STRESS_RUN" = ${RUN} && echo ${RUN}-${n} > /child`);
   const failures: string[] = [];
   const record = (outcome: BuildOutcome | undefined, n: number) => {
     if (outcome?.status !== "built") failures.push(`child ${n}: ${outcome?.status}: ${outcome?.reason}`);
@@ -73,7 +77,13 @@ try {
   const concurrent = (await engine.build(children, { force: true, concurrency: CONCURRENT })).filter((o) => o.uri.includes("i12-stress/child-"));
   const wall = Date.now() - started;
   for (const [i, outcome] of concurrent.entries()) record(outcome, SEQUENTIAL + i);
-  console.log(`${summary(`${CONCURRENT} at once`, concurrent, concurrent.map(() => wall))} (wall time of the batch)`);
+  console.log(
+    `${summary(
+      `${CONCURRENT} at once`,
+      concurrent,
+      concurrent.map(() => wall),
+    )} (wall time of the batch)`,
+  );
 
   for (const outcome of [...sequential, ...concurrent]) if (outcome?.status === "built") await docker(["image", "rm", outcome.uri]).catch(() => {});
   if (failures.length > 0) {

@@ -31,9 +31,7 @@ export async function docker(args: string[], opts: DockerOptions = {}): Promise<
     maxBuffer: 256 * 1024 * 1024,
   });
   if (result.failed) {
-    const why = result.timedOut
-      ? `timed out after ${opts.timeout ?? 10 * 60_000} ms`
-      : `exit code ${result.exitCode ?? result.signal ?? "unknown"}`;
+    const why = result.timedOut ? `timed out after ${opts.timeout ?? 10 * 60_000} ms` : `exit code ${result.exitCode ?? result.signal ?? "unknown"}`;
     const stderr = tail(String(result.stderr ?? ""));
     throw new Error(`Cannot run docker ${args.join(" ")}: ${why}${stderr ? `\n${stderr}` : ""}`);
   }
@@ -137,7 +135,12 @@ export async function occurrencesInImage(uri: string, value: string): Promise<Im
 /** An image index or manifest as `skopeo inspect --raw` prints it. */
 export interface RawManifest {
   readonly mediaType?: string;
-  readonly manifests?: readonly { readonly mediaType: string; readonly digest: string; readonly size: number; readonly platform?: { readonly os: string; readonly architecture: string; readonly variant?: string } }[];
+  readonly manifests?: readonly {
+    readonly mediaType: string;
+    readonly digest: string;
+    readonly size: number;
+    readonly platform?: { readonly os: string; readonly architecture: string; readonly variant?: string };
+  }[];
 }
 
 /**
@@ -147,7 +150,9 @@ export interface RawManifest {
 export async function skopeo(args: string[], opts: { timeout?: number } = {}): Promise<string> {
   const result = await execa("skopeo", args, { reject: false, stdin: "ignore", timeout: opts.timeout ?? 120_000 });
   if (result.failed) {
-    throw new Error(`Cannot run skopeo ${args.join(" ")}: exit code ${result.exitCode ?? result.signal ?? "unknown"}${result.stderr ? `\n${tail(String(result.stderr))}` : ""}`);
+    throw new Error(
+      `Cannot run skopeo ${args.join(" ")}: exit code ${result.exitCode ?? result.signal ?? "unknown"}${result.stderr ? `\n${tail(String(result.stderr))}` : ""}`,
+    );
   }
   return String(result.stdout ?? "");
 }

@@ -20,7 +20,10 @@ export async function imageFiles(uri: string): Promise<string[]> {
       env: { DOCKER_HOST: env.dockerHost },
       maxBuffer: 256 * 1024 ** 2,
     });
-    return listing.stdout.split("\n").filter(Boolean).map((line) => line.replace(/\/$/, ""));
+    return listing.stdout
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => line.replace(/\/$/, ""));
   } finally {
     await docker(["rm", "-f", id]).catch(() => undefined);
   }

@@ -1,4 +1,15 @@
-export { docker, type DockerOptions, type ImageOccurrences, inspectRaw, occurrencesInImage, type RawManifest, remoteDocker, runImage, type RunImageOptions, skopeo } from "./docker.js";
+export {
+  docker,
+  type DockerOptions,
+  type ImageOccurrences,
+  inspectRaw,
+  occurrencesInImage,
+  type RawManifest,
+  remoteDocker,
+  runImage,
+  type RunImageOptions,
+  skopeo,
+} from "./docker.js";
 export { imageFiles, imageFilesContaining } from "./image-contents.js";
 export {
   NODE_TEST_ENV_VARIABLES,

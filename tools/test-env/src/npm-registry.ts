@@ -34,5 +34,9 @@ export async function publishNpmPackage(name: string, version: string, files: Re
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  return { name, version, remove: async () => void (await execa(process.execPath, [SCRIPT, "unpublish", ...auth, "--name", name], { timeout: 60_000, reject: false })) };
+  return {
+    name,
+    version,
+    remove: async () => void (await execa(process.execPath, [SCRIPT, "unpublish", ...auth, "--name", name], { timeout: 60_000, reject: false })),
+  };
 }

@@ -65,7 +65,12 @@ const MODE_LETTERS = (perm: string): number => {
  * Builds `context` (Dockerfile outside it, `dockerfile` next to it when given) and lists what COPY put in /ctx.
  * Returns the build's error output instead when Docker refuses the build.
  */
-export async function dockerSelection(client: DockerClient, context: string, tag: string, options: { dockerfile?: string } = {}): Promise<Map<string, ImageEntry> | { error: string }> {
+export async function dockerSelection(
+  client: DockerClient,
+  context: string,
+  tag: string,
+  options: { dockerfile?: string } = {},
+): Promise<Map<string, ImageEntry> | { error: string }> {
   const built = await dockerBuild(client, context, tag, options);
   if (built !== undefined) return built;
   try {
@@ -84,7 +89,11 @@ async function dockerBuild(client: DockerClient, context: string, tag: string, o
     writeFileSync(dockerfile, "FROM scratch\nCOPY . /ctx/\n");
   }
   // --no-cache: concurrent builds of identical contexts must not reuse (and then lose) each other's images.
-  const build = await execa(client.path, ["build", "-q", "--no-cache", "-f", dockerfile, "-t", tag, context], { reject: false, env: clientEnv(client), timeout: 120_000 });
+  const build = await execa(client.path, ["build", "-q", "--no-cache", "-f", dockerfile, "-t", tag, context], {
+    reject: false,
+    env: clientEnv(client),
+    timeout: 120_000,
+  });
   return build.exitCode === 0 ? undefined : { error: `${build.stderr}` };
 }
 

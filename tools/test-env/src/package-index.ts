@@ -77,7 +77,14 @@ export async function servePackageIndex(wheels: string[], opts: PackageIndexOpti
     if (pathname === "/simple" || pathname === "/") return [301, "text/plain", "", { location: "/simple/" }];
     if (pathname === "/simple/") {
       const names = [...projects.keys()].sort();
-      return [200, "text/html; charset=utf-8", page("Simple index", names.map((n) => [`/simple/${n}/`, n]))];
+      return [
+        200,
+        "text/html; charset=utf-8",
+        page(
+          "Simple index",
+          names.map((n) => [`/simple/${n}/`, n]),
+        ),
+      ];
     }
     const project = /^\/simple\/([^/]+)(\/?)$/.exec(pathname);
     if (project) {

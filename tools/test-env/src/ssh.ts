@@ -25,7 +25,11 @@ export function generateKeys(dir: string): SshKeys {
     return { privateKeyFile: path.join(dir, name), publicKey: readFileSync(path.join(dir, `${name}.pub`), "utf8").trim() };
   };
   const host = keygen("host_key");
-  return { host: { privateKey: readFileSync(host.privateKeyFile, "utf8"), publicKey: host.publicKey }, client: keygen("client_key"), stranger: keygen("stranger_key") };
+  return {
+    host: { privateKey: readFileSync(host.privateKeyFile, "utf8"), publicKey: host.publicKey },
+    client: keygen("client_key"),
+    stranger: keygen("stranger_key"),
+  };
 }
 
 export interface SshServer {

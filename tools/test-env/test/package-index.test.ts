@@ -62,7 +62,9 @@ describe("servePackageIndex", () => {
   });
 
   it("links files with their sha256", async () => {
-    const sha = createHash("sha256").update(await readFile(wheels[1]!)).digest("hex");
+    const sha = createHash("sha256")
+      .update(await readFile(wheels[1]!))
+      .digest("hex");
     const html = await (await fetch(`${index.url}/imagespec-demo/`)).text();
     expect(html).toContain(`href="/files/imagespec_demo-2.0.0-py3-none-any.whl#sha256=${sha}"`);
     const file = await fetch(new URL(`/files/imagespec_demo-2.0.0-py3-none-any.whl`, index.url));

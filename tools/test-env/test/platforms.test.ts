@@ -30,7 +30,9 @@ describe("the seed index", () => {
     expect(raw.mediaType).toBe("application/vnd.docker.distribution.manifest.list.v2+json");
     expect(raw.manifests?.map((m) => `${m.platform?.os}/${m.platform?.architecture}`)).toEqual(["linux/amd64", "linux/arm64"]);
     // skopeo resolves it per platform as a pull would.
-    expect(JSON.parse(await skopeo(["inspect", "--tls-verify=false", "--override-arch", "arm64", "--override-os", "linux", `docker://${baseImage}`])).Architecture).toBe("arm64");
+    expect(
+      JSON.parse(await skopeo(["inspect", "--tls-verify=false", "--override-arch", "arm64", "--override-os", "linux", `docker://${baseImage}`])).Architecture,
+    ).toBe("arm64");
     // The variable is the tag's digest: the index's.
     const head = await fetch(`http://${testEnv().registry}/v2/imagespec/python/manifests/3.11-slim-bookworm`, {
       method: "HEAD",
@@ -56,11 +58,22 @@ describe("the seed index", () => {
 
   it("has an arm64 image that runs arm64 Python 3.11 (under QEMU), with pip and venv", async () => {
     const arm = `${testEnv().baseImage}-linux-arm64`;
-    const out = await docker(["run", "--rm", "--platform", "linux/arm64", arm, "sh", "-c", "uname -m; python3 --version; python3 -m pip --version; python3 -c 'import venv'"]);
+    const out = await docker([
+      "run",
+      "--rm",
+      "--platform",
+      "linux/arm64",
+      arm,
+      "sh",
+      "-c",
+      "uname -m; python3 --version; python3 -m pip --version; python3 -c 'import venv'",
+    ]);
     const [machine, version, pip] = out.split("\n");
     expect(machine).toBe("aarch64");
     expect(version).toMatch(/^Python 3\.11\.\d+$/);
     expect(pip).toMatch(/^pip \d+/);
-    expect(await docker(["image", "inspect", "--format", "{{.Os}}/{{.Architecture}} {{index .Config.Labels \"org.imagespec.test-env.seed-hash\"}}", arm])).toMatch(/^linux\/arm64 [0-9a-f]{12}$/);
+    expect(
+      await docker(["image", "inspect", "--format", '{{.Os}}/{{.Architecture}} {{index .Config.Labels "org.imagespec.test-env.seed-hash"}}', arm]),
+    ).toMatch(/^linux\/arm64 [0-9a-f]{12}$/);
   });
 });

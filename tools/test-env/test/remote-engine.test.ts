@@ -17,12 +17,27 @@ describe("the remote engine", () => {
   it("refuses a client without a certificate", async () => {
     const remote = remoteTestEnv();
     const url = remote.remoteEngine.replace(/^tcp:/, "https:");
-    const result = await execa("curl", ["--noproxy", "*", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", `${remote.remoteCertPath}/ca.pem`, `${url}/_ping`], { reject: false });
+    const result = await execa(
+      "curl",
+      ["--noproxy", "*", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", `${remote.remoteCertPath}/ca.pem`, `${url}/_ping`],
+      { reject: false },
+    );
     expect(result.stdout).toBe("000");
     expect(result.exitCode).not.toBe(0);
     const withCert = await execa(
       "curl",
-      ["--noproxy", "*", "-s", "--cacert", `${remote.remoteCertPath}/ca.pem`, "--cert", `${remote.remoteCertPath}/cert.pem`, "--key", `${remote.remoteCertPath}/key.pem`, `${url}/_ping`],
+      [
+        "--noproxy",
+        "*",
+        "-s",
+        "--cacert",
+        `${remote.remoteCertPath}/ca.pem`,
+        "--cert",
+        `${remote.remoteCertPath}/cert.pem`,
+        "--key",
+        `${remote.remoteCertPath}/key.pem`,
+        `${url}/_ping`,
+      ],
       { reject: false },
     );
     expect(withCert.stdout).toBe("OK");

@@ -10,9 +10,13 @@ describe("seeded base image", () => {
 
   it("has pip, venv, poetry, PATH and LANG like a python slim image", async () => {
     const { baseImage } = testEnv();
-    const out = await runImage(baseImage, ["sh", "-c", 'python -m pip --version && python3 -m venv /tmp/v && poetry --version && echo "$PATH|$LANG|$GREETING"'], {
-      env: { GREETING: "hi" },
-    });
+    const out = await runImage(
+      baseImage,
+      ["sh", "-c", 'python -m pip --version && python3 -m venv /tmp/v && poetry --version && echo "$PATH|$LANG|$GREETING"'],
+      {
+        env: { GREETING: "hi" },
+      },
+    );
     expect(out).toMatch(/^pip \d+/m);
     expect(out).toMatch(/Poetry \(version \d+/);
     expect(out).toContain("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin|C.UTF-8|hi");
@@ -20,9 +24,13 @@ describe("seeded base image", () => {
 
   it("keeps apt pointed at deb.debian.org with no lists baked in", async () => {
     const { baseImage } = testEnv();
-    const out = await runImage(baseImage, ["-c", "import os; print(open('/etc/apt/sources.list').read().strip()); print(sorted(os.listdir('/var/lib/apt/lists')))"], {
-      entrypoint: "python3",
-    });
+    const out = await runImage(
+      baseImage,
+      ["-c", "import os; print(open('/etc/apt/sources.list').read().strip()); print(sorted(os.listdir('/var/lib/apt/lists')))"],
+      {
+        entrypoint: "python3",
+      },
+    );
     expect(out).toBe("deb http://deb.debian.org/debian bookworm main\n['partial']");
   });
 

@@ -152,7 +152,10 @@ describe("retrying a test that a crashed engine failed", () => {
         "supervise: stopping dockerd's companion (pid 16208, from /var/run/docker/containerd/containerd.pid)",
       ].join("\n"),
     );
-    await writeFile(path.join(state, "remote-engine", "dockerd.log"), "supervise: dockerd (pid 7) exited with code 137 at 2026-11-22T15:00:00Z; restarting it\n");
+    await writeFile(
+      path.join(state, "remote-engine", "dockerd.log"),
+      "supervise: dockerd (pid 7) exited with code 137 at 2026-11-22T15:00:00Z; restarting it\n",
+    );
     expect(engineCrashTimes(state)).toEqual([Date.parse("2026-11-22T14:01:16Z"), Date.parse("2026-11-22T15:00:00Z")]);
     expect(engineCrashTimes(path.join(dir, "missing"))).toEqual([]);
   });

@@ -22,7 +22,12 @@ function newEngine(config: Record<string, unknown> = {}, options: ConstructorPar
   return new ImageBuildEngine({ env: {}, ...options }).register(createDockerBuilder(config), { priority: 100 });
 }
 
-async function buildOne(engine: ImageBuildEngine, image: Image, options: Parameters<ImageBuildEngine["build"]>[1] = {}, events: EngineEvent[] = []): Promise<BuildOutcome> {
+async function buildOne(
+  engine: ImageBuildEngine,
+  image: Image,
+  options: Parameters<ImageBuildEngine["build"]>[1] = {},
+  events: EngineEvent[] = [],
+): Promise<BuildOutcome> {
   const [outcome] = await engine.build(image, { ...options, onEvent: (e) => events.push(e) });
   if (outcome === undefined) throw new Error("no outcome");
   if (outcome.status === "built" && !image.registry) madeImages.push(outcome.uri);
@@ -30,7 +35,10 @@ async function buildOne(engine: ImageBuildEngine, image: Image, options: Paramet
 }
 
 function expectBuilt(outcome: BuildOutcome): void {
-  if (outcome.status !== "built") throw new Error(`expected ${outcome.uri} to be built, got ${outcome.status}: ${outcome.reason}\n${(outcome.error as { log?: string } | undefined)?.log ?? ""}`);
+  if (outcome.status !== "built")
+    throw new Error(
+      `expected ${outcome.uri} to be built, got ${outcome.status}: ${outcome.reason}\n${(outcome.error as { log?: string } | undefined)?.log ?? ""}`,
+    );
 }
 
 async function imageHasNo(uri: string, file: string): Promise<boolean> {
@@ -57,7 +65,10 @@ describe("HIGH 1: a secret mount target cannot inject a command", () => {
     // What imagespec wrote before (tmpfs instead of a secret, so no session is needed): à is C3 A0, and A0 ends the flag.
     const dir = mkdtempSync(path.join(tmpdir(), "i19-flag-oracle-"));
     const tag = `i19-flag-oracle:${RUN}`;
-    writeFileSync(path.join(dir, "Dockerfile"), `FROM ${env.baseImage}\nRUN --mount=type=tmpfs,target=/a\u00e0touch\${IFS}/pwned;# ["/bin/sh","-c","echo intended > /intended"]\n`);
+    writeFileSync(
+      path.join(dir, "Dockerfile"),
+      `FROM ${env.baseImage}\nRUN --mount=type=tmpfs,target=/a\u00e0touch\${IFS}/pwned;# ["/bin/sh","-c","echo intended > /intended"]\n`,
+    );
     await docker(["build", "--quiet", "--tag", tag, dir]);
     madeImages.push(tag);
     expect(await imageHasNo(tag, "/pwned")).toBe(false);
@@ -67,10 +78,20 @@ describe("HIGH 1: a secret mount target cannot inject a command", () => {
   it("refuses the issue's target at every front door before anything builds, naming the field", async () => {
     const target = `/a\u00e0touch$${"{IFS}"}/pwned;#`;
     const attempts: [() => unknown, string][] = [
-      [() => Image.fromDebianBase({ pythonVersion: "3.11" }).withCommands(["echo intended > /intended"], { secretMounts: [{ id: "s1", env: "HOME", target }] }), "secretMounts[0].target"],
+      [
+        () =>
+          Image.fromDebianBase({ pythonVersion: "3.11" }).withCommands(["echo intended > /intended"], { secretMounts: [{ id: "s1", env: "HOME", target }] }),
+        "secretMounts[0].target",
+      ],
       [() => new ImageSpec({ pythonVersion: "3.11", packages: ["six"], pipSecretMounts: [{ id: "s1", env: "HOME", target }] }), "pipSecretMounts[0].target"],
       [() => new ImageSpec({ pythonVersion: "3.11", packages: ["six"], pipSecretMounts: [["/etc/hostname", target]] }), "pipSecretMounts[0][1]"],
-      [() => parseImageSpecYaml(`python_version: "3.11"\ncommands: [echo hi]\npackages: [six]\npip_secret_mounts: [{id: s1, env: HOME, target: "${target}"}]\n`, { root: tmpdir() }), "pip_secret_mounts[0].target"],
+      [
+        () =>
+          parseImageSpecYaml(`python_version: "3.11"\ncommands: [echo hi]\npackages: [six]\npip_secret_mounts: [{id: s1, env: HOME, target: "${target}"}]\n`, {
+            root: tmpdir(),
+          }),
+        "pip_secret_mounts[0].target",
+      ],
     ];
     for (const [attempt, field] of attempts) {
       let error: unknown;
@@ -117,7 +138,10 @@ describe("HIGH 2: a CUDA base template cannot add an instruction, and enters the
   });
 
   it("refuses it from a YAML builder_config (carried into builderOptions, so into the tag), and as an Image's builderConfig", async () => {
-    const spec = parseImageSpecYaml(`python_version: "3.11"\nname: i19-cuda-config\ncuda: "12.4.1"\nbuilder_config:\n  cudaImage: ${JSON.stringify(injected)}\n`, { root: tmpdir() });
+    const spec = parseImageSpecYaml(
+      `python_version: "3.11"\nname: i19-cuda-config\ncuda: "12.4.1"\nbuilder_config:\n  cudaImage: ${JSON.stringify(injected)}\n`,
+      { root: tmpdir() },
+    );
     expect(spec.toImage().builderOptions).toEqual({ cudaImage: injected });
     await expect(newEngine().build(spec)).rejects.toMatchObject({ code: "NO_BUILDER", message: expect.stringContaining("builderOptions.cudaImage") });
     expect(await engineHas(await spec.uri())).toBe(false);
@@ -125,7 +149,10 @@ describe("HIGH 2: a CUDA base template cannot add an instruction, and enters the
     const image = Image.fromDebianBase({ pythonVersion: "3.11", name: "i19-cuda-config", builderConfig: { cudaImage: injected } }).withCuda({ cuda: "12.4.1" });
     const outcome = await buildOne(newEngine(), image);
     expect(outcome.status).toBe("failed");
-    expect(outcome.error).toMatchObject({ code: "CONFIG_ERROR", message: expect.stringMatching(/cudaImage: changes what is built, so it is a builder option/) });
+    expect(outcome.error).toMatchObject({
+      code: "CONFIG_ERROR",
+      message: expect.stringMatching(/cudaImage: changes what is built, so it is a builder option/),
+    });
     expect(await engineHas(outcome.uri)).toBe(false);
   });
 
@@ -139,7 +166,9 @@ describe("HIGH 2: a CUDA base template cannot add an instruction, and enters the
     expect(from).toEqual([`FROM ${env.baseImage}`]);
     // Built by the engine through this builder (Engine API + BuildKit session), from the seeded base in the test
     // registry: bounded and offline, and no docker CLI build (which needs buildx for --output).
-    const fromLine = Image.fromBase(from[0]!.slice("FROM ".length), { name: "i19-cuda-from" }).withCommands(["python3 --version > /version"]).withEnvVars({ RUN });
+    const fromLine = Image.fromBase(from[0]!.slice("FROM ".length), { name: "i19-cuda-from" })
+      .withCommands(["python3 --version > /version"])
+      .withEnvVars({ RUN });
     const outcome = await buildOne(newEngine(), fromLine);
     expectBuilt(outcome);
     expect(await runImage(outcome.uri, ["-c", "cat /version"], { entrypoint: "/bin/sh" })).toMatch(/^Python 3\.11\./);
@@ -147,7 +176,8 @@ describe("HIGH 2: a CUDA base template cannot add an instruction, and enters the
   });
 
   it("gives two different CUDA bases two different tags", async () => {
-    const withBase = (cudaImage?: string) => Image.fromDebianBase({ pythonVersion: "3.11", ...(cudaImage && { builderOptions: { cudaImage } }) }).withCuda({ cuda: "12.4.1" });
+    const withBase = (cudaImage?: string) =>
+      Image.fromDebianBase({ pythonVersion: "3.11", ...(cudaImage && { builderOptions: { cudaImage } }) }).withCuda({ cuda: "12.4.1" });
     expect(await withBase("mirror.example.com/cuda:{cuda}-runtime").tag()).not.toBe(await withBase().tag());
   });
 });
@@ -181,7 +211,11 @@ describe("one build carrying more than a hundred hostile-but-valid values, read 
   });
 
   it("env values, the entrypoint and the working directory, from the image's config", async () => {
-    const config = JSON.parse(await docker(["image", "inspect", uri, "--format", "{{json .Config}}"])) as { Env: string[]; Entrypoint: string[]; WorkingDir: string };
+    const config = JSON.parse(await docker(["image", "inspect", uri, "--format", "{{json .Config}}"])) as {
+      Env: string[];
+      Entrypoint: string[];
+      WorkingDir: string;
+    };
     const imageEnv = new Map(config.Env.map((entry) => [entry.slice(0, entry.indexOf("=")), entry.slice(entry.indexOf("=") + 1)]));
     for (const [i, v] of values.entries()) expect(imageEnv.get(`H${i}`), `H${i}`).toBe(v);
     expect(config.Entrypoint).toEqual(["/bin/true", ...values]);
@@ -191,7 +225,10 @@ describe("one build carrying more than a hundred hostile-but-valid values, read 
   it("what the commands wrote, file names and contents, the copy destination; and no /pwned", async () => {
     const dump = await runImage(
       uri,
-      ["-c", "cd /hostile/cmd && for f in $(ls | sort -n); do cat \"$f\"; printf '\\0'; done; printf '\\001END\\001'; cd /hostile/names && for f in *; do printf '%s\\0' \"$f\"; cat -- \"$f\"; printf '\\0'; done"],
+      [
+        "-c",
+        "cd /hostile/cmd && for f in $(ls | sort -n); do cat \"$f\"; printf '\\0'; done; printf '\\001END\\001'; cd /hostile/names && for f in *; do printf '%s\\0' \"$f\"; cat -- \"$f\"; printf '\\0'; done",
+      ],
       { entrypoint: "/bin/sh" },
     );
     const [commands, names] = dump.split("\u0001END\u0001");
@@ -237,9 +274,16 @@ describe("links that leave the root, held against docker build's COPY", () => {
     const oracle = await dockerCopy("app");
     if (!("out" in oracle)) throw new Error(oracle.error);
     expect(lstatSync(path.join(oracle.out, "escape.txt")).isSymbolicLink()).toBe(true);
-    const outcome = await buildOne(newEngine(), new ImageSpec({ root, pythonVersion: "3.11", name: "i19-links", copy: ["app", "inside-link.txt"], env: { RUN } }).toImage());
+    const outcome = await buildOne(
+      newEngine(),
+      new ImageSpec({ root, pythonVersion: "3.11", name: "i19-links", copy: ["app", "inside-link.txt"], env: { RUN } }).toImage(),
+    );
     expectBuilt(outcome);
-    const listing = await runImage(outcome.uri, ["-c", "readlink /root/app/escape.txt; cat /root/inside-link.txt; grep -rs 'host secret' /root || echo no-host-file"], { entrypoint: "/bin/sh" });
+    const listing = await runImage(
+      outcome.uri,
+      ["-c", "readlink /root/app/escape.txt; cat /root/inside-link.txt; grep -rs 'host secret' /root || echo no-host-file"],
+      { entrypoint: "/bin/sh" },
+    );
     expect(listing.split("\n")).toEqual([readlinkSync(path.join(oracle.out, "escape.txt")), "inside", "no-host-file"]);
     // A link to a file inside the root is read through, as docker build's COPY reads it.
     const inside = await dockerCopy("inside-link.txt");
@@ -267,9 +311,17 @@ describe("registryConfig is the credential source of every step of a build", () 
   it("builds and pushes to the basic-auth registry with only the image's registryConfig (the engine's Docker config is empty)", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "i19-registry-config-"));
     mkdirSync(path.join(dir, "empty-docker-config"));
-    writeFileSync(path.join(dir, "creds.json"), JSON.stringify({ auths: { [env.authRegistry]: { auth: Buffer.from(`${env.authUser}:${env.authPassword}`).toString("base64") } } }));
+    writeFileSync(
+      path.join(dir, "creds.json"),
+      JSON.stringify({ auths: { [env.authRegistry]: { auth: Buffer.from(`${env.authUser}:${env.authPassword}`).toString("base64") } } }),
+    );
     const engine = newEngine({}, { credentials: createDockerConfigResolver({ env: { DOCKER_CONFIG: path.join(dir, "empty-docker-config") } }) });
-    const image = Image.fromBase(env.baseImage, { root: dir, registry: env.authRegistry, name: "i19/registry-config", registryConfig: "creds.json" }).withEnvVars({ RUN });
+    const image = Image.fromBase(env.baseImage, {
+      root: dir,
+      registry: env.authRegistry,
+      name: "i19/registry-config",
+      registryConfig: "creds.json",
+    }).withEnvVars({ RUN });
     const outcome = await buildOne(engine, image);
     expectBuilt(outcome);
     expect(outcome.pushed).toBe(true);
@@ -319,7 +371,10 @@ describe("pushes through a fault proxy in front of the real registry", () => {
     const started = Date.now();
     const outcome = await push();
     expect(outcome.status).toBe("failed");
-    expect(outcome.error).toMatchObject({ code: "REGISTRY_ERROR", message: expect.stringMatching(new RegExp(`${proxy.host.replace(".", "\\.")} stopped answering; the engine reported nothing for 3 s`)) });
+    expect(outcome.error).toMatchObject({
+      code: "REGISTRY_ERROR",
+      message: expect.stringMatching(new RegExp(`${proxy.host.replace(".", "\\.")} stopped answering; the engine reported nothing for 3 s`)),
+    });
     expect(Date.now() - started).toBeLessThan(60_000);
   });
 

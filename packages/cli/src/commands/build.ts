@@ -97,7 +97,8 @@ export async function run(inv: Invocation<"build">): Promise<number> {
     const cancelled = failed.filter((o) => isCancelled(o));
     const broken = failed.filter((o) => !isCancelled(o));
     if (broken.length > 0) out.err(`${out.style.red("error:")} ${broken.length} of ${outcomes.length} image(s) failed: ${broken.map(label).join(", ")}`);
-    if (cancelled.length > 0) out.err(`${out.style.yellow("cancelled:")} ${cancelled.length} of ${outcomes.length} image(s) not built: ${cancelled.map(label).join(", ")}`);
+    if (cancelled.length > 0)
+      out.err(`${out.style.yellow("cancelled:")} ${cancelled.length} of ${outcomes.length} image(s) not built: ${cancelled.map(label).join(", ")}`);
     const hints = new Set<string>();
     for (const o of broken) {
       if (isCoreError(o.error) && o.error.hint) hints.add(o.error.hint);
@@ -132,7 +133,13 @@ export function failureHints(outcome: Pick<BuildOutcome, "image" | "reason" | "e
     );
   }
   const debian = debianBase(outcome.image);
-  if (debian !== undefined && text.includes(debian.replace(/^docker\.io\/library\//, "")) && /failed to (?:resolve|fetch|pull|do request|copy)|dial tcp|no such host|lookup |i\/o timeout|connection refused|TLS handshake|not found|unauthorized/i.test(text)) {
+  if (
+    debian !== undefined &&
+    text.includes(debian.replace(/^docker\.io\/library\//, "")) &&
+    /failed to (?:resolve|fetch|pull|do request|copy)|dial tcp|no such host|lookup |i\/o timeout|connection refused|TLS handshake|not found|unauthorized/i.test(
+      text,
+    )
+  ) {
     hints.push(
       `The Debian Python base ${debian} could not be pulled from here. Point IMAGESPEC_DEBIAN_BASE_IMAGE (or debianBaseImage in imagespec.config.ts) ` +
         "at a mirror you can reach, e.g. registry.example.com/python:{python_version}-slim-bookworm, or start from another base with Image.fromBase.",

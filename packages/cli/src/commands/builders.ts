@@ -28,7 +28,9 @@ export async function run(inv: Invocation<"builders">): Promise<number> {
     return EXIT.ok;
   }
   if (builders.length === 0) {
-    out.out(`No builders found${packageJson ? ` in the dependencies of ${packageJson}` : " (no package.json found)"}${configFile ? ` or in ${configFile}` : ""}.`);
+    out.out(
+      `No builders found${packageJson ? ` in the dependencies of ${packageJson}` : " (no package.json found)"}${configFile ? ` or in ${configFile}` : ""}.`,
+    );
     out.out("Add one, e.g. npm install @imagespec/builder-docker (discovery reads the dependencies your package.json declares).");
   } else {
     const rows = builders.map((b) => [

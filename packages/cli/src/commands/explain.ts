@@ -37,7 +37,13 @@ export async function run(inv: Invocation<"explain">): Promise<number> {
         name: target.name,
         file: target.file,
         ...identityJson(identity),
-        against: { ref: against, ...(previous.commit !== undefined && { commit: previous.commit }), id: previous.identity.id, tag: previous.identity.tag, uri: previous.identity.uri },
+        against: {
+          ref: against,
+          ...(previous.commit !== undefined && { commit: previous.commit }),
+          id: previous.identity.id,
+          tag: previous.identity.tag,
+          uri: previous.identity.uri,
+        },
         changes,
       });
     } else {
@@ -81,7 +87,8 @@ function printInputs(out: Output, name: string, identity: ImageIdentity): void {
     for (const entry of input.files ?? []) {
       // Modes show where they differ from the usual 0644 file and 0755 folder.
       const mode = (usual: number) => (entry.mode === usual ? "" : ` (mode ${entry.mode.toString(8).padStart(4, "0")})`);
-      const label = entry.type === "dir" ? `${entry.path}/${mode(0o755)}` : entry.type === "symlink" ? `${entry.path} -> ${entry.target}` : `${entry.path}${mode(0o644)}`;
+      const label =
+        entry.type === "dir" ? `${entry.path}/${mode(0o755)}` : entry.type === "symlink" ? `${entry.path} -> ${entry.target}` : `${entry.path}${mode(0o644)}`;
       out.out(`  ${"".padEnd(width)}  ${style.dim(entry.digest ? short(entry.digest) : "".padEnd(12))}    ${label}`);
     }
   }
@@ -112,14 +119,17 @@ function printChangeList(out: Output, changes: readonly InputChange[], indent: s
   const { style } = out;
   const mark = (change: Change) => (change === "added" ? style.green("+") : change === "removed" ? style.red("-") : style.yellow("~"));
   for (const c of changes) {
-    const detail = c.change === "changed" && c.detailBefore !== c.detailAfter ? `${c.detailBefore} -> ${c.detailAfter}` : (c.detailAfter ?? c.detailBefore ?? "");
+    const detail =
+      c.change === "changed" && c.detailBefore !== c.detailAfter ? `${c.detailBefore} -> ${c.detailAfter}` : (c.detailAfter ?? c.detailBefore ?? "");
     out.out(`${indent}${mark(c.change)} ${c.input}  ${c.change}  ${short(c.before)} -> ${short(c.after)}  ${detail}`);
     for (const f of c.files ?? []) {
       const what = f.what && !(f.what.length === 1 && f.what[0] === "content") ? ` (${f.what.join(", ")})` : "";
       out.out(`${indent}    ${mark(f.change)} ${f.path}  ${f.change}${what}  ${short(f.before)} -> ${short(f.after)}`);
     }
     if (c.changes !== undefined) {
-      out.out(`${indent}    ${style.dim(c.changes.length === 0 ? "(the base's inputs are the same; its own base or settings differ)" : "because in the base:")}`);
+      out.out(
+        `${indent}    ${style.dim(c.changes.length === 0 ? "(the base's inputs are the same; its own base or settings differ)" : "because in the base:")}`,
+      );
       printChangeList(out, c.changes, `${indent}    `);
     }
   }
@@ -152,10 +162,14 @@ async function imageAgainst(inv: Invocation, settings: Settings, target: Target,
   try {
     const oldSource = checkout.map(target.absolute);
     if (!existsSync(oldSource)) {
-      throw new ImageSpecError("FILE_NOT_FOUND", `Cannot compare against ${against}: ${target.file} does not exist at that revision (${checkout.commit.slice(0, 12)})`, {
-        field: "against",
-        value: against,
-      });
+      throw new ImageSpecError(
+        "FILE_NOT_FOUND",
+        `Cannot compare against ${against}: ${target.file} does not exist at that revision (${checkout.commit.slice(0, 12)})`,
+        {
+          field: "against",
+          value: against,
+        },
+      );
     }
     // Images take the current folder as their root by default: construct the old ones from the same place in the old tree.
     const oldCwd = checkout.map(inv.cwd);
@@ -190,10 +204,14 @@ async function loadImage(file: string, shown: string, name: string): Promise<Ima
   const { images } = await importImages(file, shown);
   const image = images.get(name) ?? (images.size === 1 ? [...images.values()][0] : undefined);
   if (!image) {
-    throw new ImageSpecError("INVALID_SPEC", `Cannot compare against ${shown}: it has no image named ${JSON.stringify(name)} (it exports ${[...images.keys()].join(", ") || "none"})`, {
-      field: "against",
-      value: shown,
-    });
+    throw new ImageSpecError(
+      "INVALID_SPEC",
+      `Cannot compare against ${shown}: it has no image named ${JSON.stringify(name)} (it exports ${[...images.keys()].join(", ") || "none"})`,
+      {
+        field: "against",
+        value: shown,
+      },
+    );
   }
   return image;
 }

@@ -163,7 +163,10 @@ export function createProject(options: ProjectOptions = {}): Project {
       symlinkSync(target, link, "dir");
     }
   }
-  symlinkSync(path.relative(path.join(dir, "node_modules", ".bin"), path.join(dir, "node_modules", "imagespec", "dist", "cli.js")), path.join(dir, "node_modules", ".bin", "imagespec"));
+  symlinkSync(
+    path.relative(path.join(dir, "node_modules", ".bin"), path.join(dir, "node_modules", "imagespec", "dist", "cli.js")),
+    path.join(dir, "node_modules", ".bin", "imagespec"),
+  );
   chmodSync(cliBin, 0o755);
   for (const [name, files] of Object.entries(options.localPackages ?? {})) {
     const folder = path.join(dir, "packages", name);
@@ -186,7 +189,8 @@ export function createProject(options: ProjectOptions = {}): Project {
       writeFileSync(abs, content);
     },
     run(args, runOptions = {}) {
-      if (runOptions.process ?? options.process) return spawnIn(path.join(dir, "node_modules", ".bin", "imagespec"), args, runOptions.cwd ?? dir, runOptions.env);
+      if (runOptions.process ?? options.process)
+        return spawnIn(path.join(dir, "node_modules", ".bin", "imagespec"), args, runOptions.cwd ?? dir, runOptions.env);
       return runInProcess(args, runOptions.cwd ?? dir, dir, runOptions.env);
     },
     runCommand(command, args, env) {
@@ -198,7 +202,9 @@ export function createProject(options: ProjectOptions = {}): Project {
       try {
         value = JSON.parse(result.stdout);
       } catch {
-        throw new Error(`stdout of imagespec ${args.join(" ")} --json is not one JSON document (exit ${result.code}):\n${result.stdout}\nstderr:\n${result.stderr}`);
+        throw new Error(
+          `stdout of imagespec ${args.join(" ")} --json is not one JSON document (exit ${result.code}):\n${result.stdout}\nstderr:\n${result.stderr}`,
+        );
       }
       return { result, value: value as never };
     },

@@ -191,11 +191,15 @@ function compile(cleaned: string): (path: string) => boolean {
 }
 
 function invalid(origin: PatternOrigin, pattern: string, why: string): ImageSpecError {
-  return new ImageSpecError("INVALID_SPEC", `Cannot read ${origin.file} line ${origin.line}: ${JSON.stringify(pattern)} is not a valid pattern (${why}); Docker refuses it too`, {
-    field: origin.file,
-    value: pattern,
-    hint: "Fix or remove that line. Patterns are Go filepath.Match globs: escape a literal '[', '*', '?' or '\\' with '\\'.",
-  });
+  return new ImageSpecError(
+    "INVALID_SPEC",
+    `Cannot read ${origin.file} line ${origin.line}: ${JSON.stringify(pattern)} is not a valid pattern (${why}); Docker refuses it too`,
+    {
+      field: origin.file,
+      value: pattern,
+      hint: "Fix or remove that line. Patterns are Go filepath.Match globs: escape a literal '[', '*', '?' or '\\' with '\\'.",
+    },
+  );
 }
 
 /** A .dockerignore's patterns, ready to match paths relative to the context (slash-separated). */

@@ -17,25 +17,59 @@ const MAX_CODE_POINT = 0x10ffff;
 const MAX_REPEAT = 1000;
 
 const POSIX_CLASSES: Record<string, readonly Range[]> = {
-  alnum: [[0x30, 0x39], [0x41, 0x5a], [0x61, 0x7a]],
-  alpha: [[0x41, 0x5a], [0x61, 0x7a]],
+  alnum: [
+    [0x30, 0x39],
+    [0x41, 0x5a],
+    [0x61, 0x7a],
+  ],
+  alpha: [
+    [0x41, 0x5a],
+    [0x61, 0x7a],
+  ],
   ascii: [[0x00, 0x7f]],
-  blank: [[0x09, 0x09], [0x20, 0x20]],
-  cntrl: [[0x00, 0x1f], [0x7f, 0x7f]],
+  blank: [
+    [0x09, 0x09],
+    [0x20, 0x20],
+  ],
+  cntrl: [
+    [0x00, 0x1f],
+    [0x7f, 0x7f],
+  ],
   digit: [[0x30, 0x39]],
   graph: [[0x21, 0x7e]],
   lower: [[0x61, 0x7a]],
   print: [[0x20, 0x7e]],
-  punct: [[0x21, 0x2f], [0x3a, 0x40], [0x5b, 0x60], [0x7b, 0x7e]],
-  space: [[0x09, 0x0d], [0x20, 0x20]],
+  punct: [
+    [0x21, 0x2f],
+    [0x3a, 0x40],
+    [0x5b, 0x60],
+    [0x7b, 0x7e],
+  ],
+  space: [
+    [0x09, 0x0d],
+    [0x20, 0x20],
+  ],
   upper: [[0x41, 0x5a]],
-  word: [[0x30, 0x39], [0x41, 0x5a], [0x5f, 0x5f], [0x61, 0x7a]],
-  xdigit: [[0x30, 0x39], [0x41, 0x46], [0x61, 0x66]],
+  word: [
+    [0x30, 0x39],
+    [0x41, 0x5a],
+    [0x5f, 0x5f],
+    [0x61, 0x7a],
+  ],
+  xdigit: [
+    [0x30, 0x39],
+    [0x41, 0x46],
+    [0x61, 0x66],
+  ],
 };
 
 const PERL_CLASSES: Record<string, readonly Range[]> = {
   d: POSIX_CLASSES.digit!,
-  s: [[0x09, 0x0a], [0x0c, 0x0d], [0x20, 0x20]],
+  s: [
+    [0x09, 0x0a],
+    [0x0c, 0x0d],
+    [0x20, 0x20],
+  ],
   w: POSIX_CLASSES.word!,
 };
 
@@ -207,7 +241,11 @@ class Parser {
       }
     }
     const part = this.#classEscape();
-    return "ranges" in part ? (part.ranges.length === 1 && part.ranges[0]![0] === part.ranges[0]![1] ? literal(part.ranges[0]![0]) : `[${rangesToJs(part.ranges)}]`) : part.js;
+    return "ranges" in part
+      ? part.ranges.length === 1 && part.ranges[0]![0] === part.ranges[0]![1]
+        ? literal(part.ranges[0]![0])
+        : `[${rangesToJs(part.ranges)}]`
+      : part.js;
   }
 
   /** An escape that stands for characters (inside or outside a class); the cursor is after the backslash. */
@@ -245,7 +283,8 @@ class Parser {
     }
     if (c >= "0" && c <= "7") {
       let value = ch - 0x30;
-      for (let k = 1; k < 3 && this.#peek() !== undefined && this.#peek()! >= 0x30 && this.#peek()! <= 0x37; k++) value = value * 8 + (this.#chars[this.#i++]! - 0x30);
+      for (let k = 1; k < 3 && this.#peek() !== undefined && this.#peek()! >= 0x30 && this.#peek()! <= 0x37; k++)
+        value = value * 8 + (this.#chars[this.#i++]! - 0x30);
       return one(value);
     }
     if (c === "x") {

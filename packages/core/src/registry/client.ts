@@ -12,7 +12,15 @@ import { type ErrorCode, ImageSpecError, printable } from "../errors.js";
 import { DOCKER_HUB, isLoopbackRegistry, parseImageReference } from "../reference.js";
 import type { CredentialResolver, RegistryCredentials } from "./credentials.js";
 import { bodyStream, type HttpAnswer, type HttpTransport, nodeHttpTransport, toResponse } from "./http.js";
-import { findPlatformEntry, indexPlatforms, isIndexMediaType, ociImageIndex, OCI_INDEX_MEDIA_TYPE, parseIndexEntries, type PlatformManifest } from "./image-index.js";
+import {
+  findPlatformEntry,
+  indexPlatforms,
+  isIndexMediaType,
+  ociImageIndex,
+  OCI_INDEX_MEDIA_TYPE,
+  parseIndexEntries,
+  type PlatformManifest,
+} from "./image-index.js";
 
 /**
  * Whether a manifest is in its registry; `unknown` (down, no permission, ...) carries why. For an index checked for
@@ -259,20 +267,34 @@ export class RegistryClient {
   async pushImageIndex(reference: string, manifests: readonly PlatformManifest[], options: { signal?: AbortSignal } = {}): Promise<string> {
     const ref = parseImageReference(reference);
     if (!ref?.tag || ref.digest) {
-      throw new ImageSpecError("INVALID_SPEC", `Cannot push an image index to ${JSON.stringify(reference)}: it needs a reference with a tag (registry/name:tag)`, { value: reference });
+      throw new ImageSpecError(
+        "INVALID_SPEC",
+        `Cannot push an image index to ${JSON.stringify(reference)}: it needs a reference with a tag (registry/name:tag)`,
+        { value: reference },
+      );
     }
-    if (manifests.length === 0) throw new ImageSpecError("INVALID_SPEC", `Cannot push an image index to ${reference}: it lists no manifest`, { value: reference });
+    if (manifests.length === 0)
+      throw new ImageSpecError("INVALID_SPEC", `Cannot push an image index to ${reference}: it lists no manifest`, { value: reference });
     const described = await Promise.all(
       manifests.map(async (m) => {
-        const response = await this.#request(ref, `/v2/${ref.path}/manifests/${m.digest}`, { method: "HEAD", headers: { Accept: MANIFEST_ACCEPT }, actions: ["pull", "push"], ...(options.signal && { signal: options.signal }) });
+        const response = await this.#request(ref, `/v2/${ref.path}/manifests/${m.digest}`, {
+          method: "HEAD",
+          headers: { Accept: MANIFEST_ACCEPT },
+          actions: ["pull", "push"],
+          ...(options.signal && { signal: options.signal }),
+        });
         await discard(response);
         const mediaType = response.headers.get("content-type")?.split(";")[0]?.trim();
         const size = Number(response.headers.get("content-length"));
         if (response.status !== 200 || !mediaType || !Number.isInteger(size) || size <= 0) {
-          throw new ImageSpecError("REGISTRY_ERROR", `Cannot push an image index to ${reference}: the ${m.platform} manifest ${m.digest} is not in ${ref.domain}/${ref.path} (HEAD answered ${response.status}${mediaType ? `, ${mediaType}` : ""})`, {
-            value: m.digest,
-            hint: "Push every platform's image to the same repository first.",
-          });
+          throw new ImageSpecError(
+            "REGISTRY_ERROR",
+            `Cannot push an image index to ${reference}: the ${m.platform} manifest ${m.digest} is not in ${ref.domain}/${ref.path} (HEAD answered ${response.status}${mediaType ? `, ${mediaType}` : ""})`,
+            {
+              value: m.digest,
+              hint: "Push every platform's image to the same repository first.",
+            },
+          );
         }
         return { ...m, mediaType, size };
       }),
@@ -287,10 +309,14 @@ export class RegistryClient {
     });
     const answer = await response.text().catch(() => "");
     if (response.status !== 201 && response.status !== 200) {
-      throw new ImageSpecError("REGISTRY_ERROR", `Cannot push an image index to ${reference}: ${describeStatus(ref.domain, response)}${answer ? ` (${answer.trim().slice(0, 300)})` : ""}`, {
-        value: reference,
-        hint: `Check that ${ref.domain} accepts OCI image indexes (${OCI_INDEX_MEDIA_TYPE}).`,
-      });
+      throw new ImageSpecError(
+        "REGISTRY_ERROR",
+        `Cannot push an image index to ${reference}: ${describeStatus(ref.domain, response)}${answer ? ` (${answer.trim().slice(0, 300)})` : ""}`,
+        {
+          value: reference,
+          hint: `Check that ${ref.domain} accepts OCI image indexes (${OCI_INDEX_MEDIA_TYPE}).`,
+        },
+      );
     }
     return `sha256:${createHash("sha256").update(body).digest("hex")}`;
   }
@@ -321,7 +347,8 @@ export class RegistryClient {
       if (challenge.scheme === "basic") {
         response = await this.#fetchOnce(domain, url, { method: "GET" }, authorization, op);
         await discard(response);
-        if (response.status === 401 || response.status === 403) return { status: "refused", reason: `credentials for ${domain} were refused (${response.status})` };
+        if (response.status === 401 || response.status === 403)
+          return { status: "refused", reason: `credentials for ${domain} were refused (${response.status})` };
         if (response.status !== 200) return { status: "unreachable", reason: describeStatus(domain, response) };
         return { status: "allowed" };
       }
@@ -329,7 +356,9 @@ export class RegistryClient {
       if (granted !== undefined && !granted.includes("push") && !granted.includes("*")) {
         return {
           status: "refused",
-          reason: auth.usedCredentials ? `credentials for ${domain} do not allow push to ${repository.path}` : `${credentialsNeeded(domain)}; an anonymous token does not allow push to ${repository.path}`,
+          reason: auth.usedCredentials
+            ? `credentials for ${domain} do not allow push to ${repository.path}`
+            : `${credentialsNeeded(domain)}; an anonymous token does not allow push to ${repository.path}`,
         };
       }
       // A token whose grants cannot be read: only a token got without credentials is known to be useless for a push.
@@ -385,7 +414,10 @@ export class RegistryClient {
     }
     const bytes = await readBody(response, url, op, MANIFEST_SIZE_LIMIT);
     if (bytes === undefined || manifestMediaType(bytes) === undefined) {
-      return { status: "unknown", reason: `${ref.domain} answered 200 for ${reference} with something that is not an image manifest or index (a proxy or a login page in the way?)` };
+      return {
+        status: "unknown",
+        reason: `${ref.domain} answered 200 for ${reference} with something that is not an image manifest or index (a proxy or a login page in the way?)`,
+      };
     }
     const body = bytes.toString("utf8");
     const entries = parseIndexEntries(body, response.headers.get("content-type"));
@@ -405,14 +437,22 @@ export class RegistryClient {
     // An index can outlive a manifest it lists (deleted by digest): each must still be there.
     const checks = await Promise.all(
       found.map(async ({ platform, entry }) => {
-        const child = await this.#send(ref, `${this.registryBaseUrl(ref.domain)}/v2/${ref.path}/manifests/${entry!.digest}`, { method: "HEAD", headers: { Accept: MANIFEST_ACCEPT }, actions: ["pull"] }, op);
+        const child = await this.#send(
+          ref,
+          `${this.registryBaseUrl(ref.domain)}/v2/${ref.path}/manifests/${entry!.digest}`,
+          { method: "HEAD", headers: { Accept: MANIFEST_ACCEPT }, actions: ["pull"] },
+          op,
+        );
         await discard(child);
         return { platform, digest: entry!.digest, status: child.status, response: child };
       }),
     );
     const gone = checks.filter((c) => c.status === 404);
     if (gone.length > 0) {
-      return { status: "absent", reason: `the index at ${reference} lists ${gone.map((g) => `${g.platform} (${g.digest})`).join(", ")}, but the registry no longer has ${gone.length === 1 ? "that manifest" : "those manifests"}` };
+      return {
+        status: "absent",
+        reason: `the index at ${reference} lists ${gone.map((g) => `${g.platform} (${g.digest})`).join(", ")}, but the registry no longer has ${gone.length === 1 ? "that manifest" : "those manifests"}`,
+      };
     }
     const odd = checks.find((c) => c.status !== 200);
     if (odd) return { status: "unknown", reason: `the ${odd.platform} manifest of ${reference}: ${describeStatus(ref.domain, odd.response)}` };
@@ -454,22 +494,21 @@ export class RegistryClient {
     const headerDigest = response.headers.get("docker-content-digest") ?? undefined;
     const expected = knownDigest ?? headerDigest;
     const algorithm = expected?.split(":", 1)[0] ?? "sha256";
-    if (!["sha256", "sha384", "sha512"].includes(algorithm)) return { status: "unknown", reason: `${repository.domain} names the manifest by ${expected}, a digest imagespec cannot check` };
+    if (!["sha256", "sha384", "sha512"].includes(algorithm))
+      return { status: "unknown", reason: `${repository.domain} names the manifest by ${expected}, a digest imagespec cannot check` };
     const digest = `${algorithm}:${createHash(algorithm).update(body).digest("hex")}`;
     // Schema 1 manifests are signed: their digest is of the payload without the signatures, so it cannot be checked here.
     if (expected !== undefined && expected !== digest && !mediaType.startsWith("application/vnd.docker.distribution.manifest.v1")) {
-      return { status: "unknown", reason: `${repository.domain} sent a manifest whose bytes do not match its digest ${expected} (got ${digest}); a proxy changed it, or the transfer broke` };
+      return {
+        status: "unknown",
+        reason: `${repository.domain} sent a manifest whose bytes do not match its digest ${expected} (got ${digest}); a proxy changed it, or the transfer broke`,
+      };
     }
     return { status: "present", digest: expected ?? digest };
   }
 
   /** Sends a request, answering at most one auth challenge; a final 401/403 becomes a RegistryProblem. */
-  async #send(
-    repository: RegistryRepository,
-    url: string,
-    init: RegistryRequestInit & { method: string },
-    op: Operation,
-  ): Promise<HttpAnswer> {
+  async #send(repository: RegistryRepository, url: string, init: RegistryRequestInit & { method: string }, op: Operation): Promise<HttpAnswer> {
     const { domain } = repository;
     const scope = `repository:${repository.path}:${(init.actions ?? ["pull"]).join(",")}`;
     // Credentials go to the registry's own origin only, never to a host an upload Location points elsewhere.
@@ -504,22 +543,13 @@ export class RegistryClient {
       // Token registries (distribution, Docker Hub, GHCR) answer a valid token that lacks an action with 401 insufficient_scope.
       const insufficientScope = pickChallenge(response.headers.get("www-authenticate"))?.params.error === "insufficient_scope";
       await discard(response);
-      throw new RegistryProblem(
-        "AUTH_ERROR",
-        describeRefusal(domain, repository.path, scope, response.status, auth.usedCredentials, insufficientScope),
-      );
+      throw new RegistryProblem("AUTH_ERROR", describeRefusal(domain, repository.path, scope, response.status, auth.usedCredentials, insufficientScope));
     }
     return response;
   }
 
   /** The Authorization header for a challenge; undefined when Basic is asked for and there are no credentials. */
-  async #authorize(
-    domain: string,
-    challenge: Challenge,
-    scope: string,
-    auth: AuthAttempt,
-    op: Operation,
-  ): Promise<string | undefined> {
+  async #authorize(domain: string, challenge: Challenge, scope: string, auth: AuthAttempt, op: Operation): Promise<string | undefined> {
     const credentials = await this.#credentialsFor(domain, op);
     if (challenge.scheme === "basic") {
       if (credentials?.username === undefined || credentials.password === undefined) return undefined;
@@ -544,13 +574,7 @@ export class RegistryClient {
   }
 
   /** The distribution token flow: GET realm?service&scope with Basic credentials, or POST an OAuth2 refresh token. */
-  async #fetchToken(
-    domain: string,
-    challenge: Challenge,
-    scope: string,
-    credentials: RegistryCredentials | undefined,
-    op: Operation,
-  ): Promise<CachedToken> {
+  async #fetchToken(domain: string, challenge: Challenge, scope: string, credentials: RegistryCredentials | undefined, op: Operation): Promise<CachedToken> {
     const { realm, service } = challenge.params;
     let realmUrl: URL;
     try {
@@ -571,11 +595,17 @@ export class RegistryClient {
     if (credentials?.identityToken !== undefined) {
       const form = new URLSearchParams({ grant_type: "refresh_token", refresh_token: credentials.identityToken, client_id: "imagespec", scope });
       if (service !== undefined) form.set("service", service);
-      response = await this.#fetchOnce(tokenHost, realmUrl.toString(), {
-        method: "POST",
-        headers: { "Content-Type": "application/x-www-form-urlencoded" },
-        body: form.toString(),
-      }, undefined, op);
+      response = await this.#fetchOnce(
+        tokenHost,
+        realmUrl.toString(),
+        {
+          method: "POST",
+          headers: { "Content-Type": "application/x-www-form-urlencoded" },
+          body: form.toString(),
+        },
+        undefined,
+        op,
+      );
       // A token service without OAuth2 support: fall back to the plain GET below.
       if (response.status === 404 || response.status === 405) response = await discard(response);
     }
@@ -716,7 +746,10 @@ function jwtGrantedActions(token: string, path: string): string[] | undefined {
   const access = (claims as { access?: unknown } | null)?.access;
   if (!Array.isArray(access)) return undefined;
   return access
-    .filter((entry): entry is { type: string; name: string; actions: unknown[] } => typeof entry === "object" && entry !== null && entry.type === "repository" && entry.name === path)
+    .filter(
+      (entry): entry is { type: string; name: string; actions: unknown[] } =>
+        typeof entry === "object" && entry !== null && entry.type === "repository" && entry.name === path,
+    )
     .flatMap((entry) => (Array.isArray(entry.actions) ? entry.actions.filter((a): a is string => typeof a === "string") : []));
 }
 
@@ -724,9 +757,7 @@ function describeRefusal(domain: string, path: string, scope: string, status: nu
   if (usedCredentials) {
     if (status === 403) return `credentials for ${domain} do not allow ${scope} (403)`;
     // The token service accepted the credentials; the token it gave does not cover what was asked.
-    return insufficientScope
-      ? `credentials for ${domain} do not allow ${scope} (401 insufficient_scope)`
-      : `credentials for ${domain} were refused (401)`;
+    return insufficientScope ? `credentials for ${domain} do not allow ${scope} (401 insufficient_scope)` : `credentials for ${domain} were refused (401)`;
   }
   // Docker Hub answers an anonymous request for a repository that does not exist with 401 too.
   return status === 401
@@ -738,7 +769,12 @@ function describeStatus(domain: string, response: HttpAnswer): string {
   const text = printable(`${response.status} ${response.statusText.slice(0, 80)}`.trimEnd());
   if (response.status === 429) {
     const retryAfter = response.headers.get("retry-after")?.trim();
-    const when = retryAfter && /^\d{1,9}$/.test(retryAfter) ? `in ${retryAfter} s (its Retry-After)` : retryAfter ? `after ${printable(retryAfter.slice(0, 64))} (its Retry-After)` : "later";
+    const when =
+      retryAfter && /^\d{1,9}$/.test(retryAfter)
+        ? `in ${retryAfter} s (its Retry-After)`
+        : retryAfter
+          ? `after ${printable(retryAfter.slice(0, 64))} (its Retry-After)`
+          : "later";
     return `${domain} is rate limiting requests (${text}); try again ${when}`;
   }
   if (response.status >= 500) return `${domain} answered with a server error (${text})`;

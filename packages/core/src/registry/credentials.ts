@@ -93,9 +93,7 @@ export function createDockerConfigResolver(options: DockerConfigResolverOptions 
     const domain = normalizeRegistryKey(registryDomain);
     let pending = resolved.get(domain);
     if (!pending) {
-      pending = loadConfig().then(({ path, config }) =>
-        config ? lookUpCredentials(domain, config, path, env, helperTimeoutMs) : undefined,
-      );
+      pending = loadConfig().then(({ path, config }) => (config ? lookUpCredentials(domain, config, path, env, helperTimeoutMs) : undefined));
       resolved.set(domain, pending);
       // A failure may be transient (a locked keychain): do not keep it.
       pending.catch(() => resolved.delete(domain));
@@ -128,10 +126,7 @@ function normalizeRegistryKey(key: string): string {
   return DOCKER_HUB_ALIASES.has(host) ? DOCKER_HUB : host;
 }
 
-async function readDockerConfig(
-  explicitPath: string | undefined,
-  env: NodeJS.ProcessEnv,
-): Promise<{ path: string; config: DockerConfigFile | undefined }> {
+async function readDockerConfig(explicitPath: string | undefined, env: NodeJS.ProcessEnv): Promise<{ path: string; config: DockerConfigFile | undefined }> {
   let path = explicitPath ?? defaultDockerConfigPath(env);
   if (explicitPath !== undefined) {
     // `registryConfig` may name the folder, like DOCKER_CONFIG does.

@@ -39,7 +39,9 @@ const MAX_REDIRECTS = 5;
 
 /** A transport with its own keep-alive agents, so a token request and the manifest request share a connection. */
 export function nodeHttpTransport(): HttpTransport {
-  let agents: Promise<{ http: Agent; https: Agent; request: typeof import("node:http").request; httpsRequest: typeof import("node:https").request }> | undefined;
+  let agents:
+    | Promise<{ http: Agent; https: Agent; request: typeof import("node:http").request; httpsRequest: typeof import("node:https").request }>
+    | undefined;
   const load = () => {
     agents ??= Promise.all([import("node:http"), import("node:https")]).then(([http, https]) => ({
       http: new http.Agent({ keepAlive: true }),

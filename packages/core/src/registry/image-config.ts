@@ -28,9 +28,15 @@ interface Descriptor {
  * Reads the ENTRYPOINT and CMD of `reference` for `platform` (`os/arch[/variant]`, default linux/amd64). Throws
  * REGISTRY_ERROR (AUTH_ERROR for refused credentials) naming the reference when the registry cannot say.
  */
-export async function readImageRunConfig(reference: string, options: { platform?: string; client?: RegistryClient; signal?: AbortSignal } = {}): Promise<ImageRunConfig> {
+export async function readImageRunConfig(
+  reference: string,
+  options: { platform?: string; client?: RegistryClient; signal?: AbortSignal } = {},
+): Promise<ImageRunConfig> {
   const ref = parseImageReference(reference);
-  if (!ref) throw new ImageSpecError("INVALID_SPEC", `Cannot read the configuration of ${JSON.stringify(reference)}: it is not an image reference`, { value: reference });
+  if (!ref)
+    throw new ImageSpecError("INVALID_SPEC", `Cannot read the configuration of ${JSON.stringify(reference)}: it is not an image reference`, {
+      value: reference,
+    });
   const client = options.client ?? new RegistryClient();
   const platform = options.platform ?? "linux/amd64";
   const fail = (why: string) =>
@@ -73,7 +79,10 @@ export async function readImageRunConfig(reference: string, options: { platform?
   }
   const config = manifest.body.config as Descriptor | undefined;
   if (!config?.digest) throw fail("its manifest names no configuration (a schema 1 manifest?)");
-  const blob = await get(`/v2/${ref.path}/blobs/${config.digest}`, "application/vnd.oci.image.config.v1+json, application/vnd.docker.container.image.v1+json, */*");
+  const blob = await get(
+    `/v2/${ref.path}/blobs/${config.digest}`,
+    "application/vnd.oci.image.config.v1+json, application/vnd.docker.container.image.v1+json, */*",
+  );
   const run = (blob.body.config ?? {}) as { Entrypoint?: unknown; Cmd?: unknown };
   const list = (value: unknown) => (Array.isArray(value) && value.every((v) => typeof v === "string") ? (value as string[]) : undefined);
   return { entrypoint: list(run.Entrypoint), cmd: list(run.Cmd) };

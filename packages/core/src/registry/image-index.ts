@@ -52,7 +52,14 @@ export function parseIndexEntries(body: string, contentType: string | null | und
       typeof p?.os === "string" && typeof p.architecture === "string"
         ? { os: p.os, architecture: p.architecture, ...(typeof p.variant === "string" && p.variant !== "" && { variant: p.variant }) }
         : undefined;
-    return [{ mediaType: typeof e.mediaType === "string" ? e.mediaType : undefined, digest: e.digest, size: typeof e.size === "number" ? e.size : undefined, platform }];
+    return [
+      {
+        mediaType: typeof e.mediaType === "string" ? e.mediaType : undefined,
+        digest: e.digest,
+        size: typeof e.size === "number" ? e.size : undefined,
+        platform,
+      },
+    ];
   });
 }
 

@@ -33,7 +33,12 @@ describe("existence through a fault proxy in front of the real registry", () => 
     const answer = await exists();
     expect(answer).toEqual({ status: "unknown", reason: expect.stringMatching(/answered 200 with a "text\/html" body, which is not an image manifest/) });
     // HEAD said text/html with no digest, so the manifest was read to be sure: both were asked.
-    expect(proxy.requests.filter(isManifest).slice(-2).map((r) => r.method)).toEqual(["HEAD", "GET"]);
+    expect(
+      proxy.requests
+        .filter(isManifest)
+        .slice(-2)
+        .map((r) => r.method),
+    ).toEqual(["HEAD", "GET"]);
   });
 
   it("is unknown for a JSON 200 that is no manifest, and for a manifest whose bytes do not match its digest", async () => {
@@ -56,7 +61,12 @@ describe("existence through a fault proxy in front of the real registry", () => 
       isManifest(r)
         ? r.method === "HEAD"
           ? { kind: "status", status: 405 }
-          : { kind: "status", status: 200, headers: { "Content-Type": "application/vnd.docker.distribution.manifest.v2+json", "Docker-Content-Digest": env.baseImageDigest }, body: manifest }
+          : {
+              kind: "status",
+              status: 200,
+              headers: { "Content-Type": "application/vnd.docker.distribution.manifest.v2+json", "Docker-Content-Digest": env.baseImageDigest },
+              body: manifest,
+            }
         : undefined,
     );
     expect(await exists()).toEqual({ status: "unknown", reason: expect.stringMatching(/bytes do not match its digest/) });
@@ -75,7 +85,10 @@ describe("existence through a fault proxy in front of the real registry", () => 
 
   it("is unknown for 429, saying when the registry asks to try again", async () => {
     proxy.setFault((r) => (isManifest(r) ? { kind: "status", status: 429, headers: { "Retry-After": "30" } } : undefined));
-    expect(await exists()).toEqual({ status: "unknown", reason: expect.stringMatching(/is rate limiting requests \(429.*\); try again in 30 s \(its Retry-After\)/) });
+    expect(await exists()).toEqual({
+      status: "unknown",
+      reason: expect.stringMatching(/is rate limiting requests \(429.*\); try again in 30 s \(its Retry-After\)/),
+    });
   });
 
   it("gives up on a registry that hangs, within its bound, saying so", async () => {

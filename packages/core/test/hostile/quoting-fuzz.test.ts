@@ -19,7 +19,16 @@ import path from "node:path";
 import { docker, hostileStrings, testEnv } from "@imagespec/test-env";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
-import { dockerfileFlag, dockerfileJsonArray, dockerfileWord, fitsDockerfileWord, fitsMountOption, mountOption, shellQuote, starlarkString } from "../../src/authoring.js";
+import {
+  dockerfileFlag,
+  dockerfileJsonArray,
+  dockerfileWord,
+  fitsDockerfileWord,
+  fitsMountOption,
+  mountOption,
+  shellQuote,
+  starlarkString,
+} from "../../src/authoring.js";
 import { splitArgs } from "../../src/spec.js";
 
 const SEED = 19;
@@ -63,7 +72,10 @@ describe(`quoting functions against their readers (${COUNT} strings, seed ${SEED
   });
 
   it("dockerfileJsonArray reads back exactly through JSON, and refuses only NUL and half surrogate pairs", () => {
-    const quoted = quoteAll((s) => dockerfileJsonArray([s]), (s) => s.includes("\0") || !wellFormed(s));
+    const quoted = quoteAll(
+      (s) => dockerfileJsonArray([s]),
+      (s) => s.includes("\0") || !wellFormed(s),
+    );
     strings.forEach((s, i) => {
       if (quoted[i] !== undefined) expect(JSON.parse(quoted[i]!)).toEqual([s]);
     });
@@ -82,7 +94,30 @@ describe(`quoting functions against their readers (${COUNT} strings, seed ${SEED
     // sh also expands $, `, globs, ~, and runs ; & | < > ( ): those are left out of this alphabet. An unquoted newline
     // ends a command in sh, where splitArgs reads it as a space (as shlex does): whether a newline is quoted depends on
     // the quotes before it, so newlines are left out here (values.test.ts holds quoted ones and continuations).
-    const alphabet = ["a", "b", "1", "-", "=", ".", "/", ",", " ", "  ", "\t", "'", '"', "\\", "'x y'", '"x\\"y"', "\u000b", "\u00a0", "\u2028", "\u3000", "\ufeff", "é"];
+    const alphabet = [
+      "a",
+      "b",
+      "1",
+      "-",
+      "=",
+      ".",
+      "/",
+      ",",
+      " ",
+      "  ",
+      "\t",
+      "'",
+      '"',
+      "\\",
+      "'x y'",
+      '"x\\"y"',
+      "\u000b",
+      "\u00a0",
+      "\u2028",
+      "\u3000",
+      "\ufeff",
+      "é",
+    ];
     const texts = hostileStrings(COUNT, SEED, { alphabet, maxPieces: 10 });
     const cases: { text: string; args: string[] }[] = [];
     for (const text of texts) {
@@ -116,7 +151,9 @@ describe(`quoting functions against their readers (${COUNT} strings, seed ${SEED
       const words = sample.map((s) => (fitsDockerfileWord(s) ? s : undefined));
       const execArgs = sample.filter((s) => !s.includes("\0") && wellFormed(s));
       // Mount targets under /t/<n>/: accepted values only, and only those that stay below it once BuildKit cleans the path.
-      const mountable = sample.map((s, i) => ({ i, s })).filter(({ i, s }) => fitsMountOption(s) && path.posix.normalize(`/t/${i}/${s}`).startsWith(`/t/${i}/`));
+      const mountable = sample
+        .map((s, i) => ({ i, s }))
+        .filter(({ i, s }) => fitsMountOption(s) && path.posix.normalize(`/t/${i}/${s}`).startsWith(`/t/${i}/`));
       const refusedMounts = sample.filter((s) => !fitsMountOption(s));
       expect(refusedMounts.filter((s) => /^[\x20-\x7e]+$/.test(s) && !/[$\\'"]/.test(s))).toEqual([]);
       expect(mountable.length).toBeGreaterThan(100);
@@ -125,7 +162,10 @@ describe(`quoting functions against their readers (${COUNT} strings, seed ${SEED
       // build as files (`--output type=local`), so no image is exported or run.
       const lines = [`FROM ${env.baseImage} AS fuzz`];
       const envNames: [string, string][] = [];
-      for (const batch of byBytes(words.map((w, i) => ({ w, i })).filter((x) => x.w !== undefined), ({ w, i }) => `F${i}=${dockerfileWord(w!)}`)) {
+      for (const batch of byBytes(
+        words.map((w, i) => ({ w, i })).filter((x) => x.w !== undefined),
+        ({ w, i }) => `F${i}=${dockerfileWord(w!)}`,
+      )) {
         lines.push(`ENV ${batch.map(({ w, i }) => `F${i}=${dockerfileWord(w!)}`).join(" ")}`);
         for (const { w, i } of batch) envNames.push([`F${i}`, w!]);
       }
@@ -146,7 +186,11 @@ describe(`quoting functions against their readers (${COUNT} strings, seed ${SEED
       await docker(["build", "--quiet", "--output", `type=local,dest=${out}`, dir], { timeout: 900_000 });
       const read = (name: string) => readFileSync(path.join(out, name), "utf8");
 
-      const imageEnv = new Map(read("env").split("\0").map((entry) => [entry.slice(0, entry.indexOf("=")), entry.slice(entry.indexOf("=") + 1)]));
+      const imageEnv = new Map(
+        read("env")
+          .split("\0")
+          .map((entry) => [entry.slice(0, entry.indexOf("=")), entry.slice(entry.indexOf("=") + 1)]),
+      );
       for (const [name, value] of envNames) expect(imageEnv.get(name), name).toBe(value);
       const exec = execBatches.flatMap((_, n) => read(`exec-${n}`).split("\0").slice(0, -1));
       expect(exec).toEqual(execArgs);

@@ -26,18 +26,26 @@ function refusal(run: () => unknown): { code: string; field?: string; message: s
 
 describe("1. a secret mount target must be read back by BuildKit's flag parser exactly", () => {
   it("refuses the injection through withCommands, naming the field", () => {
-    const error = refusal(() => Image.fromDebianBase({ root }).withCommands(["echo intended > /intended"], { secretMounts: [{ id: "s1", env: "HOME", target: INJECTION }] }));
+    const error = refusal(() =>
+      Image.fromDebianBase({ root }).withCommands(["echo intended > /intended"], { secretMounts: [{ id: "s1", env: "HOME", target: INJECTION }] }),
+    );
     expect(error).toMatchObject({ code: "INVALID_SPEC", field: "secretMounts[0].target" });
     expect(error.message).toContain("U+00E0");
     expect(error.message).toMatch(/BuildKit reads --mount flags byte by byte/);
   });
 
   it("refuses it through pipSecretMounts, the [src, target] form and YAML, each naming its field", () => {
-    expect(refusal(() => new ImageSpec({ root, packages: ["six"], pipSecretMounts: [{ id: "s1", target: INJECTION }] }))).toMatchObject({ field: "pipSecretMounts[0].target" });
-    expect(refusal(() => new ImageSpec({ root, packages: ["six"], pipSecretMounts: [["netrc", INJECTION]] }))).toMatchObject({ field: "pipSecretMounts[0][1]" });
+    expect(refusal(() => new ImageSpec({ root, packages: ["six"], pipSecretMounts: [{ id: "s1", target: INJECTION }] }))).toMatchObject({
+      field: "pipSecretMounts[0].target",
+    });
+    expect(refusal(() => new ImageSpec({ root, packages: ["six"], pipSecretMounts: [["netrc", INJECTION]] }))).toMatchObject({
+      field: "pipSecretMounts[0][1]",
+    });
     const yaml = `packages: [six]\npip_secret_mounts:\n  - [netrc, "${INJECTION}"]\n`;
     expect(refusal(() => parseImageSpecYaml(yaml, { root }))).toMatchObject({ code: "INVALID_SPEC", field: "pip_secret_mounts[0][1]" });
-    expect(refusal(() => Image.fromDebianBase({ root }).withAptPackages("curl", { secretMounts: [{ id: "s", target: "/run/x\u00a0y" }] }))).toMatchObject({ field: "secretMounts[0].target" });
+    expect(refusal(() => Image.fromDebianBase({ root }).withAptPackages("curl", { secretMounts: [{ id: "s", target: "/run/x\u00a0y" }] }))).toMatchObject({
+      field: "secretMounts[0].target",
+    });
   });
 
   it("refuses what newer BuildKit expands in mount options ($, quotes, backslashes) and non-printable ASCII", () => {
@@ -71,7 +79,9 @@ describe("7. registries as Docker's reference grammar reads them", () => {
     expect(await fluent.uri()).toMatch(/^pingsutw\/app:/);
     expect(parseImageReference(`${fluent.registry}/app:1`)).toMatchObject({ domain: "docker.io", path: "pingsutw/app" });
     const warning = grammar.registryWarning("pingsutw");
-    expect(warning).toMatch(/registry "pingsutw" is a Docker Hub namespace: .*"docker\.io\/pingsutw\/app".*pushes go to Docker Hub; write "docker\.io\/pingsutw"/);
+    expect(warning).toMatch(
+      /registry "pingsutw" is a Docker Hub namespace: .*"docker\.io\/pingsutw\/app".*pushes go to Docker Hub; write "docker\.io\/pingsutw"/,
+    );
     expect(new ImageSpec({ root, registry: "pingsutw" }).warnings).toContain(warning);
     expect(parseImageSpecYaml("registry: myteam/sub\n", { root }).warnings).toContain(grammar.registryWarning("myteam/sub"));
     for (const host of ["localhost", "localhost:5000/team", "registry.example.com", "127.0.0.1:5000", "myregistry:5000", "[::1]:5000", "docker.io/pingsutw"]) {
@@ -85,8 +95,12 @@ describe("7. registries as Docker's reference grammar reads them", () => {
     expect(refusal(() => Image.fromDebianBase({ root, registry: "ghcr.io/Acme" })).message).toContain(
       'registry = "ghcr.io/Acme": the path of a registry is lowercase (it is part of every image name); write "ghcr.io/acme"',
     );
-    expect(refusal(() => Image.fromDebianBase({ root, registry: "PingSutw" })).message).toContain('the path of a registry is lowercase (it is part of every image name); write "pingsutw"');
-    expect(refusal(() => Image.fromDebianBase({ root, registry: "Registry.Example.com" })).message).toMatch(/registry host is written in lowercase.*write "registry\.example\.com"/);
+    expect(refusal(() => Image.fromDebianBase({ root, registry: "PingSutw" })).message).toContain(
+      'the path of a registry is lowercase (it is part of every image name); write "pingsutw"',
+    );
+    expect(refusal(() => Image.fromDebianBase({ root, registry: "Registry.Example.com" })).message).toMatch(
+      /registry host is written in lowercase.*write "registry\.example\.com"/,
+    );
     expect(refusal(() => Image.fromDebianBase({ root, registry: "https://ghcr.io/acme" })).field).toBe("registry");
     expect(new ImageSpec({ root, registry: "GHCR.io/Acme" }).registry).toBe("ghcr.io/acme");
   });
@@ -102,7 +116,10 @@ describe("8. the lower ones", () => {
 
   it("refuses an env value or a command longer than a Dockerfile line can hold, before anything builds", () => {
     const long = "x".repeat(70_000);
-    expect(refusal(() => Image.fromDebianBase({ root }).withEnvVars({ BIG: long }))).toMatchObject({ field: "vars.BIG", message: expect.stringMatching(/at most 61439 bytes/) });
+    expect(refusal(() => Image.fromDebianBase({ root }).withEnvVars({ BIG: long }))).toMatchObject({
+      field: "vars.BIG",
+      message: expect.stringMatching(/at most 61439 bytes/),
+    });
     expect(refusal(() => new ImageSpec({ root, commands: [`echo ${long}`] }))).toMatchObject({ field: "commands[0]" });
     // Escapes count: 40 000 quotes take 80 000 bytes in the Dockerfile.
     expect(refusal(() => new ImageSpec({ root, env: { Q: '"'.repeat(40_000) } })).field).toBe("env.Q");
@@ -152,7 +169,7 @@ describe("8. the lower ones", () => {
 
   it("splits pipExtraArgs only where sh does (space, tab, newline)", () => {
     expect(splitArgs("a\u000bb c\fd e\u00a0f g\u2028h i\u3000j k\ufeffl")).toEqual(["a\u000bb", "c\fd", "e\u00a0f", "g\u2028h", "i\u3000j", "k\ufeffl"]);
-    expect(splitArgs("a\tb\nc  'd e' \"f\\\"g\" h\\ i j\\\nk")).toEqual(["a", "b", "c", "d e", 'f"g', "h i", "jk"]);
+    expect(splitArgs('a\tb\nc  \'d e\' "f\\"g" h\\ i j\\\nk')).toEqual(["a", "b", "c", "d e", 'f"g', "h i", "jk"]);
   });
 
   it("refuses conda specs with a newline or other whitespace than spaces", () => {
@@ -162,7 +179,10 @@ describe("8. the lower ones", () => {
   });
 
   it("bounds the name (and registry with name) by the reference grammar's 255 characters", () => {
-    expect(refusal(() => Image.fromDebianBase({ root, name: "a".repeat(256) }))).toMatchObject({ field: "name", message: expect.stringMatching(/at most 255 characters/) });
+    expect(refusal(() => Image.fromDebianBase({ root, name: "a".repeat(256) }))).toMatchObject({
+      field: "name",
+      message: expect.stringMatching(/at most 255 characters/),
+    });
     expect(refusal(() => Image.fromDebianBase({ root, registry: "r.example.com", name: "a".repeat(250) }))).toMatchObject({ field: "name" });
     expect(Image.fromDebianBase({ root, name: "a".repeat(255) }).name).toHaveLength(255);
   });
@@ -197,7 +217,11 @@ describe("6. nothing is read through a link that leaves the root", () => {
       [() => new ImageSpec({ root: project, requirements: "outside-dir/secret.txt", packages: [] }), "layers[0].requirements.file"],
       [() => Image.fromDebianBase({ root: project }).withDockerignore("secret-link.txt"), "layers[0].dockerignore.file"],
     ] as const) {
-      await expect(make().tag()).rejects.toMatchObject({ code: "INVALID_SPEC", field, message: expect.stringMatching(/a symbolic link on its path leads outside the root/) });
+      await expect(make().tag()).rejects.toMatchObject({
+        code: "INVALID_SPEC",
+        field,
+        message: expect.stringMatching(/a symbolic link on its path leads outside the root/),
+      });
     }
   });
 
@@ -212,7 +236,9 @@ describe("6. nothing is read through a link that leaves the root", () => {
     // As /tmp is on macOS (/tmp -> /private/tmp), or a checkout reached through a linked home folder.
     const linkedRoot = path.join(tree, "linked-project");
     symlinkSync(project, linkedRoot, "dir");
-    await expect(new ImageSpec({ root: linkedRoot, copy: ["inside.txt", "inside-link.txt", "app"], requirements: "inside.txt", packages: [] }).tag()).resolves.toBeTypeOf("string");
+    await expect(
+      new ImageSpec({ root: linkedRoot, copy: ["inside.txt", "inside-link.txt", "app"], requirements: "inside.txt", packages: [] }).tag(),
+    ).resolves.toBeTypeOf("string");
     await expect(new ImageSpec({ root: `${linkedRoot}/`, copy: ["app/main.py"] }).tag()).resolves.toBeTypeOf("string");
     await expect(new ImageSpec({ root: linkedRoot, copy: ["secret-link.txt"] }).tag()).rejects.toMatchObject({
       code: "INVALID_SPEC",
@@ -224,14 +250,20 @@ describe("6. nothing is read through a link that leaves the root", () => {
   it("lets the fluent API name a folder outside the root, but not follow a link out of that folder", async () => {
     const fromSub = Image.fromDebianBase({ root: path.join(project, "app") });
     await expect(fromSub.withSourceFile("../inside.txt", "/x").tag()).resolves.toBeTypeOf("string");
-    await expect(fromSub.withSourceFile("../secret-link.txt", "/x").tag()).rejects.toMatchObject({ code: "INVALID_SPEC", message: expect.stringContaining("leads outside") });
+    await expect(fromSub.withSourceFile("../secret-link.txt", "/x").tag()).rejects.toMatchObject({
+      code: "INVALID_SPEC",
+      message: expect.stringContaining("leads outside"),
+    });
   });
 });
 
 describe("5. one credential resolver for everything an image's build does with registries", () => {
   it("hands the builder the resolver of the image's registryConfig, not the engine's", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "imagespec-hostile-creds-"));
-    writeFileSync(path.join(dir, "config.json"), JSON.stringify({ auths: { "127.0.0.1:5999": { auth: Buffer.from("from-image:secret").toString("base64") } } }));
+    writeFileSync(
+      path.join(dir, "config.json"),
+      JSON.stringify({ auths: { "127.0.0.1:5999": { auth: Buffer.from("from-image:secret").toString("base64") } } }),
+    );
     const seen: (string | undefined)[] = [];
     const builder: ImageBuilder = {
       type: "fake",

@@ -103,7 +103,8 @@ export function parseEngineHost(host: string, options: EngineHostOptions = {}): 
       },
     };
   }
-  if (url.protocol !== "tcp:" && url.protocol !== "http:" && url.protocol !== "https:") throw bad(`uses ${url.protocol}//; an engine is reached over unix://, tcp:// or ssh://`);
+  if (url.protocol !== "tcp:" && url.protocol !== "http:" && url.protocol !== "https:")
+    throw bad(`uses ${url.protocol}//; an engine is reached over unix://, tcp:// or ssh://`);
   if (url.username || url.password) throw bad("has a user name; a tcp:// engine authenticates with its TLS client certificate");
   const verify = (env.DOCKER_TLS_VERIFY ?? "") !== "";
   const tls = url.protocol === "https:" || verify || port === 2376;

@@ -56,7 +56,11 @@ export function engineConnectionFailure(error: EngineConnectionError, action: st
       : kind === "config"
         ? `Cannot ${action}: the Docker engine at ${endpoint} cannot be reached: ${error.message}`
         : `Cannot ${action}: no Docker engine answers at ${endpoint} (${error.message})`;
-  return new ImageSpecError(kind === "config" ? "CONFIG_ERROR" : "ENVIRONMENT", message, { value: endpoint, cause: error, ...((error.hint ?? downHint) !== undefined && { hint: error.hint ?? downHint }) });
+  return new ImageSpecError(kind === "config" ? "CONFIG_ERROR" : "ENVIRONMENT", message, {
+    value: endpoint,
+    cause: error,
+    ...((error.hint ?? downHint) !== undefined && { hint: error.hint ?? downHint }),
+  });
 }
 
 export interface OpenedEngine extends EngineConnection {
@@ -74,7 +78,11 @@ async function readMaterial(endpoint: string, file: string, what: string): Promi
     return await readFile(file);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new EngineConnectionError("config", endpoint, `cannot read the TLS ${what} ${file}: ${code === "ENOENT" ? "it does not exist" : (error as Error).message}`);
+    throw new EngineConnectionError(
+      "config",
+      endpoint,
+      `cannot read the TLS ${what} ${file}: ${code === "ENOENT" ? "it does not exist" : (error as Error).message}`,
+    );
   }
 }
 
@@ -82,7 +90,12 @@ async function readMaterial(endpoint: string, file: string, what: string): Promi
 export async function loadTlsMaterial(tls: TlsMaterial, endpoint = "the engine"): Promise<{ ca?: Buffer; cert?: Buffer; key?: Buffer }> {
   const fail = (message: string) => new EngineConnectionError("config", endpoint, message);
   const inFolder = (name: string) => (tls.certPath === undefined ? undefined : path.join(tls.certPath, name));
-  const exists = async (file: string | undefined) => file !== undefined && (await access(file).then(() => true, () => false));
+  const exists = async (file: string | undefined) =>
+    file !== undefined &&
+    (await access(file).then(
+      () => true,
+      () => false,
+    ));
   const caFile = tls.ca ?? inFolder("ca.pem");
   let certFile = tls.cert ?? inFolder("cert.pem");
   let keyFile = tls.key ?? inFolder("key.pem");
@@ -102,7 +115,8 @@ export async function loadTlsMaterial(tls: TlsMaterial, endpoint = "the engine")
     }
   }
   if (certFile !== undefined || keyFile !== undefined) {
-    if (certFile === undefined || keyFile === undefined) throw fail(`the TLS client certificate needs both cert and key, but only ${certFile ?? keyFile} is given`);
+    if (certFile === undefined || keyFile === undefined)
+      throw fail(`the TLS client certificate needs both cert and key, but only ${certFile ?? keyFile} is given`);
     material.cert = await readMaterial(endpoint, certFile, "client certificate");
     material.key = await readMaterial(endpoint, keyFile, "client key");
     let certificate: X509Certificate;
@@ -128,7 +142,11 @@ async function sshKey(endpoint: string, file: string | undefined, env: NodeJS.Pr
     try {
       return { privateKey: await readFile(file) };
     } catch (error) {
-      throw new EngineConnectionError("config", endpoint, `cannot read the SSH key ${file}: ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "it does not exist" : (error as Error).message}`);
+      throw new EngineConnectionError(
+        "config",
+        endpoint,
+        `cannot read the SSH key ${file}: ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "it does not exist" : (error as Error).message}`,
+      );
     }
   }
   if (env.SSH_AUTH_SOCK) return { agent: env.SSH_AUTH_SOCK };
@@ -174,29 +192,52 @@ async function clientOptions(
   const key = await sshKey(address.endpoint, t.identityFile, env);
   const verifier = await knownHostsVerifier(t.knownHosts, t.host, t.port);
   const sshOptions = { ...key, hostVerifier: verifier, readyTimeout: timeoutMs };
-  const options = { ...NONE, protocol: "ssh", host: t.host, port: t.port, ...(t.username !== undefined && { username: t.username }), sshOptions } as Dockerode.DockerOptions;
+  const options = {
+    ...NONE,
+    protocol: "ssh",
+    host: t.host,
+    port: t.port,
+    ...(t.username !== undefined && { username: t.username }),
+    sshOptions,
+  } as Dockerode.DockerOptions;
   return { options, sshOptions, verifier };
 }
 
 /** Explains the usual SSH and TLS failures in terms of the files the user gave. */
-function explainFailure(transport: EngineTransport, error: Error, verifier: HostVerifier | undefined): { kind: "host-key" | "down"; message: string; hint?: string } {
+function explainFailure(
+  transport: EngineTransport,
+  error: Error,
+  verifier: HostVerifier | undefined,
+): { kind: "host-key" | "down"; message: string; hint?: string } {
   const message = error.message || String(error);
   const code = (error as NodeJS.ErrnoException).code ?? "";
   if (verifier?.refusal !== undefined) return { kind: "host-key", message: verifier.refusal, hint: HOST_KEY_HINT };
   if (transport.kind === "ssh" && /authentication methods failed/i.test(message)) {
-    return { kind: "down", message: `it refused our SSH key (${message})`, hint: "Give the engine an identityFile whose public key is in the remote user's authorized_keys, or load it into your SSH agent." };
+    return {
+      kind: "down",
+      message: `it refused our SSH key (${message})`,
+      hint: "Give the engine an identityFile whose public key is in the remote user's authorized_keys, or load it into your SSH agent.",
+    };
   }
   if (transport.kind === "tcp" && transport.tls !== false) {
     const tls = transport.tls;
     const ca = tls.ca ?? (tls.certPath ? path.join(tls.certPath, "ca.pem") : "the system CAs");
     if (/self[- ]signed|unable to (get|verify)|certificate (verify|signature)|UNABLE_TO|SELF_SIGNED|CERT_/.test(`${code} ${message}`)) {
-      return { kind: "down", message: `its TLS certificate is not signed by ${ca} (${message})`, hint: `Use the CA that signed the engine's certificate as ${ca}.` };
+      return {
+        kind: "down",
+        message: `its TLS certificate is not signed by ${ca} (${message})`,
+        hint: `Use the CA that signed the engine's certificate as ${ca}.`,
+      };
     }
     if (/altnames|ERR_TLS_CERT_ALTNAME_INVALID|Hostname\/IP does not match/.test(`${code} ${message}`)) {
       return { kind: "down", message: `its TLS certificate is not for ${transport.host} (${message})` };
     }
     if (/bad certificate|certificate required|alert|handshake/i.test(message)) {
-      return { kind: "down", message: `it refused our TLS client certificate (${message})`, hint: "Give a client certificate (cert.pem, key.pem) signed by the CA the engine trusts (its --tlscacert)." };
+      return {
+        kind: "down",
+        message: `it refused our TLS client certificate (${message})`,
+        hint: "Give a client certificate (cert.pem, key.pem) signed by the CA the engine trusts (its --tlscacert).",
+      };
     }
   }
   if (transport.kind !== "socket" && code === "ECONNREFUSED") return { kind: "down", message: "it refuses connections (nothing listens on that port)" };
@@ -236,7 +277,11 @@ export async function openEngineConnection(address: EngineAddress, options: { ti
   }
   const api = (version.ApiVersion ?? "0.0").split(".").map(Number);
   if ((api[0] ?? 0) < MIN_API[0] || ((api[0] ?? 0) === MIN_API[0] && (api[1] ?? 0) < MIN_API[1])) {
-    throw new EngineConnectionError("down", endpoint, `its Engine API ${version.ApiVersion} is too old for BuildKit (needs ${MIN_API.join(".")}, Docker 18.09 or later)`);
+    throw new EngineConnectionError(
+      "down",
+      endpoint,
+      `its Engine API ${version.ApiVersion} is too old for BuildKit (needs ${MIN_API.join(".")}, Docker 18.09 or later)`,
+    );
   }
   const platform = formatPlatform({ os: String(version.Os).toLowerCase(), architecture: String(version.Arch).toLowerCase() });
   return { docker, endpoint, description: `Docker ${version.Version}, API ${version.ApiVersion}, ${platform}`, platform };

@@ -32,10 +32,11 @@ export interface SessionSources {
 export async function sessionSources(image: Image, plan: Pick<DockerBuildPlan, "secrets" | "ssh">, env: NodeJS.ProcessEnv): Promise<SessionSources> {
   const problems: string[] = [];
   const fields = new Set<string>();
-  const exists = (file: string) => access(file).then(
-    () => true,
-    () => false,
-  );
+  const exists = (file: string) =>
+    access(file).then(
+      () => true,
+      () => false,
+    );
   const secrets = new Map<string, SecretSource>();
   for (const secret of plan.secrets) {
     if (secret.src !== undefined) {

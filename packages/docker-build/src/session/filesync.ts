@@ -101,7 +101,11 @@ export function walkOrder(entries: readonly ContextEntry[]): ContextEntry[] {
 export function offeredTime(entry: ContextEntry): bigint {
   const seconds = BigInt(Math.floor(entry.mtime.getTime() / 1000)) * 1_000_000_000n;
   if (entry.type !== "file") return seconds;
-  const digest = entry.source?.digest ?? createHash("sha256").update(entry.content ?? new Uint8Array()).digest("hex");
+  const digest =
+    entry.source?.digest ??
+    createHash("sha256")
+      .update(entry.content ?? new Uint8Array())
+      .digest("hex");
   return seconds + (BigInt(`0x${digest.slice(0, 16)}`) % 1_000_000_000n);
 }
 

@@ -31,7 +31,10 @@ export function secretsService(sources: ReadonlyMap<string, SecretSource>, env: 
       readFile(source.file).then(
         (data) => callback(null, { data }),
         (error: NodeJS.ErrnoException) =>
-          callback({ code: status.NOT_FOUND, details: `secret ${id}: cannot read ${source.file}: ${error.code === "ENOENT" ? "it does not exist" : error.message}` }),
+          callback({
+            code: status.NOT_FOUND,
+            details: `secret ${id}: cannot read ${source.file}: ${error.code === "ENOENT" ? "it does not exist" : error.message}`,
+          }),
       );
     },
   };

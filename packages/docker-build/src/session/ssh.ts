@@ -36,12 +36,16 @@ class KeyRing {
         try {
           text = await readFile(file);
         } catch (error) {
-          throw new Error(`cannot read the SSH key ${file}: ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "it does not exist" : (error as Error).message}`);
+          throw new Error(
+            `cannot read the SSH key ${file}: ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "it does not exist" : (error as Error).message}`,
+          );
         }
         const parsed = ssh2.utils.parseKey(text);
         const key = Array.isArray(parsed) ? parsed[0] : parsed;
         if (key === undefined || key instanceof Error) {
-          throw new Error(`cannot use the SSH key ${file}: ${key instanceof Error ? key.message : "it holds no key"} (a key with a passphrase must be loaded into ssh-agent instead)`);
+          throw new Error(
+            `cannot use the SSH key ${file}: ${key instanceof Error ? key.message : "it holds no key"} (a key with a passphrase must be loaded into ssh-agent instead)`,
+          );
         }
         if (!key.isPrivateKey()) throw new Error(`cannot use the SSH key ${file}: it is a public key`);
         return key;
@@ -140,7 +144,11 @@ export function sshService(sources: ReadonlyMap<string, SshAgentSource>, trace: 
         if (closed) return;
         closed = true;
         agent.destroy();
-        if (error !== undefined) call.emit("error", { code: status.UNAVAILABLE, details: `the SSH agent ${"socket" in source ? source.socket : "of the key files"} failed: ${error.message}` });
+        if (error !== undefined)
+          call.emit("error", {
+            code: status.UNAVAILABLE,
+            details: `the SSH agent ${"socket" in source ? source.socket : "of the key files"} failed: ${error.message}`,
+          });
         else call.end();
       };
       agent.on("data", (chunk: Buffer) => {
