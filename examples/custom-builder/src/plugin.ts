@@ -4,12 +4,5 @@ import { createExportBuilder } from "./index.js";
 export default definePlugin({
   specificationVersion: "v1",
   name: "imagespec-builder-export",
-  builders: [
-    {
-      type: "export",
-      priority: 10,
-      description: "writes the Dockerfile and build context to a folder, for another system to build",
-      create: createExportBuilder,
-    },
-  ],
+  builders: [{ type: "export", priority: 10, description: "writes the Dockerfile to a folder, for another system to build", create: createExportBuilder }],
 });
