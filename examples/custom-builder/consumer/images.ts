@@ -10,8 +10,6 @@ export const base = Image.fromBase("python:3.12-slim-bookworm", { root, name: "c
 
 // Only the export builder can take this one: noop refuses images with layers.
 export const app = Image.fromBase(base, { root, name: "consumer-app" })
-  .withPipPackages("requests>=2.31,<3")
-  .withSourceFolder("src", "/app")
   .withEnvVars({ GREETING: "hello from a third-party builder" })
   .withWorkdir("/app")
-  .withEntrypoint(["python3", "/app/main.py"]);
+  .withEntrypoint(["python3", "-c", "import os; print(os.environ['GREETING'])"]);

@@ -1,7 +1,7 @@
-import { lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { Image, ImageBuildEngine, ImageSpec } from "@imagespec/core";
+import { Image, ImageBuildEngine } from "@imagespec/core";
 import { defineLayer } from "@imagespec/core/authoring";
 import { createBuildContext } from "@imagespec/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,28 +14,20 @@ let outDir: string;
 beforeAll(async () => {
   root = await mkdtemp(path.join(os.tmpdir(), "export-root-"));
   outDir = await mkdtemp(path.join(os.tmpdir(), "export-out-"));
-  await mkdir(path.join(root, "src", "bin"), { recursive: true });
-  await writeFile(path.join(root, "src", "app.py"), "print(1)\n");
-  await writeFile(path.join(root, "src", "bin", "run.sh"), "#!/bin/sh\n", { mode: 0o755 });
-  await writeFile(path.join(root, "src", "debug.log"), "left out\n");
-  await symlink("app.py", path.join(root, "src", "link.py"));
   await writeFile(path.join(root, "requirements.txt"), "six\n");
   await writeFile(path.join(root, "notes.txt"), "notes\n");
-  await writeFile(path.join(root, ".dockerignore"), "*.log\n");
 });
 afterAll(async () => {
   await rm(root, { recursive: true, force: true });
   await rm(outDir, { recursive: true, force: true });
 });
 
+const SUPPORTED = "aptPackages, env, workdir, commands, entrypoint";
+
 describe("the export builder's Dockerfile", () => {
-  it("renders every layer it supports, with every value quoted by core", async () => {
+  it("renders every layer kind it supports, with every value quoted by core", async () => {
     const image = Image.fromDebianBase({ root, name: "app", pythonVersion: "3.12" })
       .withAptPackages("git", "curl")
-      .withPipPackages("pandas<2,>=1.5")
-      .withDockerignore(".dockerignore")
-      .withSourceFolder("src", "/app")
-      .withSourceFile("notes.txt", "/app/docs/")
       .withEnvVars({ GREETING: 'say "hi" to $USER' })
       .withWorkdir("/app")
       .withCommands(["echo 'one' && echo two"])
@@ -47,9 +39,6 @@ describe("the export builder's Dockerfile", () => {
       [
         "FROM python:3.12-slim-bookworm",
         'RUN ["/bin/sh","-c","apt-get update && apt-get install -y --no-install-recommends git curl && rm -rf /var/lib/apt/lists/*"]',
-        `RUN ["/bin/sh","-c","python3 -m pip install --no-cache-dir 'pandas<2,>=1.5'"]`,
-        'COPY ["files/3","/app"]',
-        'COPY ["files/4/notes.txt","/app/docs/"]',
         'ENV GREETING="say \\"hi\\" to \\$USER"',
         'WORKDIR "/app"',
         `RUN ["/bin/sh","-c","echo 'one' && echo two"]`,
@@ -60,21 +49,33 @@ describe("the export builder's Dockerfile", () => {
     );
   });
 
-  it("refuses by name what it cannot write", () => {
+  it("refuses by name every core kind it does not support, and what it cannot write", () => {
     const builder = createExportBuilder();
     const debian = Image.fromDebianBase({ root });
-    expect(builder.supports(debian.withCondaPackages(["numpy"]))).toBe("layers[0] (condaPackages): not handled by this example");
+    const unsupported = `not supported by this example builder (it exports ${SUPPORTED})`;
+    expect(builder.supports(debian.withCondaPackages(["numpy"]))).toBe(`layers[0] (condaPackages): ${unsupported}`);
+    expect(builder.supports(debian.withPipPackages("six"))).toBe(`layers[0] (pipPackages): ${unsupported}`);
+    expect(builder.supports(debian.withSourceFile("notes.txt", "/app/"))).toBe(`layers[0] (copy): ${unsupported}`);
     expect(builder.supports(debian.withEnvVars({ MULTI: "a\nb" }))).toBe(
       'layers[0] (env): Cannot write "a\\nb" as a Dockerfile word: it contains a newline or NUL',
     );
-    expect(builder.supports(debian.withPipPackages("six", { secretMounts: ["PIP_TOKEN"] }))).toMatch(/needs build secrets \(PIP_TOKEN\)/);
+    expect(builder.supports(debian.withCommands("true", { secretMounts: ["PIP_TOKEN"] }))).toMatch(/needs build secrets \(PIP_TOKEN\)/);
     expect(builder.supports(debian.withCommands("true", { sshMounts: ["default"] }))).toMatch(/needs build secrets \(default\)/);
-    expect(builder.supports(debian.withPipPackages("six", { pre: true }))).toBe("layers[0] (pipPackages): pip options are not handled");
     // Every reason at once.
     expect(builder.supports(debian.withRequirements("requirements.txt").withEnvVars({ MULTI: "a\nb" }))).toBe(
-      'layers[0] (requirements): not handled by this example; layers[1] (env): Cannot write "a\\nb" as a Dockerfile word: it contains a newline or NUL',
+      `layers[0] (requirements): ${unsupported}; layers[1] (env): Cannot write "a\\nb" as a Dockerfile word: it contains a newline or NUL`,
     );
     expect(builder.supports(Image.fromDockerfile("notes.txt", { root }))).toBe("the image is built from a Dockerfile of its own; build that one directly");
+  });
+
+  it("fails render() and build() of a refused image with NO_BUILDER, naming every reason", async () => {
+    const image = Image.fromDebianBase({ root, name: "refused" }).withPipPackages("six");
+    const context = await createBuildContext(image, { config: { outDir } });
+    await expect(createExportBuilder().render!(image, context)).rejects.toMatchObject({
+      code: "NO_BUILDER",
+      message: expect.stringContaining("(pipPackages)"),
+    });
+    await expect(createExportBuilder().build(image, context)).rejects.toMatchObject({ code: "NO_BUILDER" });
   });
 });
 
@@ -108,24 +109,15 @@ describe("a layer package's kinds", () => {
 });
 
 describe("exporting", () => {
-  const image = () =>
-    Image.fromDebianBase({ root, name: "team/app" })
-      .withDockerignore(".dockerignore")
-      .withSourceFolder("src", "/app")
-      .withSourceFile("requirements.txt", "/app/");
-
-  it("writes the Dockerfile, the context the tag was computed from, and image.json, into <outDir>/<repository>/<tag>", async () => {
-    const img = image();
+  it("writes the Dockerfile and image.json into <outDir>/<repository>/<tag>", async () => {
+    const img = Image.fromDebianBase({ root, name: "team/app" }).withCommands("echo hi");
     const context = await createBuildContext(img, { config: { outDir } });
     const result = await createExportBuilder().build(img, context);
     const folder = exportFolder(outDir, context.uri);
     expect(folder).toBe(path.join(outDir, "team", "app", context.identity.tag));
     expect(result).toEqual({ uri: context.uri, pushed: false, engine: `export:${outDir}` });
-    expect((await readdir(folder)).sort()).toEqual(["Dockerfile", "files", "image.json"]);
-    expect((await readdir(path.join(folder, "files", "1"))).sort()).toEqual(["app.py", "bin", "link.py"]);
-    expect((await stat(path.join(folder, "files", "1", "bin", "run.sh"))).mode & 0o111).not.toBe(0);
-    expect((await lstat(path.join(folder, "files", "1", "link.py"))).isSymbolicLink()).toBe(true);
-    expect(await readFile(path.join(folder, "files", "2", "requirements.txt"), "utf8")).toBe("six\n");
+    expect((await readdir(folder)).sort()).toEqual(["Dockerfile", "image.json"]);
+    expect(await readFile(path.join(folder, "Dockerfile"), "utf8")).toBe((await createExportBuilder().render!(img, context)).content);
     expect(JSON.parse(await readFile(path.join(folder, "image.json"), "utf8"))).toEqual({
       uri: context.uri,
       id: img.id,
@@ -133,34 +125,13 @@ describe("exporting", () => {
       platforms: ["linux/amd64"],
       push: false,
     });
-    // No half-written staging folders are left behind.
-    expect(await readdir(path.dirname(folder))).toEqual([context.identity.tag]);
-  });
-
-  it("fails with FILE_CHANGED when a file changed since the tag was computed", async () => {
-    const img = Image.fromDebianBase({ root, name: "changed" }).withSourceFile("notes.txt", "/app/");
-    const context = await createBuildContext(img, { config: { outDir } });
-    await writeFile(path.join(root, "notes.txt"), "other notes\n");
-    try {
-      await expect(createExportBuilder().build(img, context)).rejects.toMatchObject({ code: "FILE_CHANGED" });
-    } finally {
-      await writeFile(path.join(root, "notes.txt"), "notes\n");
-    }
-  });
-
-  it("copies what an ImageSpec's copy list names, file or folder", async () => {
-    const img = new ImageSpec({ root, name: "spec", copy: ["notes.txt", "src"] }).toImage();
-    const identity = await img.identity();
-    const { content } = await createExportBuilder().render!(img, { identity, baseUri: undefined, config: {} });
-    expect(content).toContain('COPY ["files/0/notes.txt","/root/notes.txt"]');
-    expect(content).toContain('COPY ["files/1","/root/src"]');
   });
 
   it("lets the engine skip a local image already exported, and exports base images first", async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), "export-engine-"));
     const engine = new ImageBuildEngine({ env: {} }).register(createExportBuilder(), { priority: 10, config: { outDir: dir } });
     const base = Image.fromDebianBase({ root, name: "base" }).withAptPackages("curl");
-    const app = Image.fromBase(base, { root, name: "app" }).withSourceFolder("src", "/app");
+    const app = Image.fromBase(base, { root, name: "app" }).withWorkdir("/app");
     const first = await engine.build(app);
     expect(first.map((o) => [o.image.name, o.status])).toEqual([
       ["base", "built"],
