@@ -6,6 +6,7 @@
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
+import { type AddressInfo, createServer, type Socket } from "node:net";
 import path from "node:path";
 import { type BuildOutcome, type EngineEvent, Image, ImageBuildEngine } from "@imagespec/core";
 import { type BuildContext, type BuildEvent, createDockerConfigResolver, isImageSpecError, RegistryClient } from "@imagespec/core/authoring";
@@ -419,6 +420,55 @@ describe("secrets, served by the build's own BuildKit session (no docker CLI)", 
     expect(outcome.status).toBe("failed");
     expect(outcome.reason).toContain("the environment variable IMAGESPEC_TEST_UNSET_SECRET is not set");
     expect(isImageSpecError(outcome.error) && outcome.error.code).toBe("ENVIRONMENT");
+  });
+});
+
+describe("package caches and concurrent builds", () => {
+  it("a pip step does not wait for another build's pip step: each concurrent build gets a pip cache of its own", async () => {
+    // An index that accepts and never answers while `holding`: build A's pip step stays running, its cache mount in use.
+    const held = new Set<Socket>();
+    let holding = true;
+    let reached: () => void = () => {};
+    const reachedA = new Promise<void>((resolve) => {
+      reached = resolve;
+    });
+    const hanging = createServer((socket) => {
+      if (!holding) return socket.destroy();
+      held.add(socket);
+      socket.on("error", () => {});
+      reached();
+    });
+    await new Promise<void>((resolve) => hanging.listen(0, "127.0.0.1", resolve));
+    const port = (hanging.address() as AddressInfo).port;
+    const run = randomBytes(6).toString("hex");
+    const a = Image.fromDebianBase({ pythonVersion: "3.11", root, name: "builder-docker-test/cache-holder" })
+      .withEnvVars({ RUN: run })
+      .withPipPackages("imagespec-demo", { indexUrl: `http://127.0.0.1:${port}/simple`, extraArgs: ["--retries", "0", "--timeout", "90"] });
+    const b = Image.fromDebianBase({ pythonVersion: "3.11", root, name: "builder-docker-test/cache-sharer" })
+      .withEnvVars({ RUN: run })
+      .withPipPackages("imagespec-demo", { indexUrl: index.url });
+    try {
+      let settledA = false;
+      const buildingA = buildOne(a, { push: false, force: true }).finally(() => {
+        settledA = true;
+      });
+      // Bounded: A's pip step is reached in seconds (its base and venv are cached by the tests above).
+      await Promise.race([reachedA, buildingA.then((o) => Promise.reject(new Error(`build A ended before its pip step ran: ${o.status} ${o.reason}`)))]);
+      const outcomeB = await buildOne(b, { push: false, force: true });
+      // B built while A was still in its pip step, holding its cache. (Under sharing=locked, B's step waited until A's
+      // pip gave up on the index after 90 s and A's build had failed.)
+      expect(settledA, "build A still running when B finished").toBe(false);
+      expectBuilt(outcomeB);
+      expect(outcomeB.result?.log).toMatch(/Successfully installed imagespec-demo/);
+      holding = false;
+      for (const socket of held) socket.destroy();
+      const outcomeA = await buildingA;
+      expect(outcomeA.status).toBe("failed");
+    } finally {
+      holding = false;
+      for (const socket of held) socket.destroy();
+      hanging.close();
+    }
   });
 });
 

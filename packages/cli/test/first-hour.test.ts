@@ -232,7 +232,7 @@ describe("8. progress that reads well in CI logs", () => {
       '[stage-0 3/6] RUN ["/bin/sh","-c","if [ ! -x /opt/venv/bin/python ]; then command -v python3 >/dev/null 2>&1 || { echo \'imagespec: cannot create the Python environment\' >&2; exit 1; }; python3 -m venv --system-site-packages /opt/venv; fi"]';
     expect(shortStepName(venv)).toBe("[stage-0 3/6] RUN (create the Python environment /opt/venv)");
     const pip =
-      '[stage-0 4/6] RUN --mount=type=cache,id=imagespec-pip,target=/var/cache/imagespec/pip,sharing=locked,mode=0777 ["/bin/sh","-c","/opt/venv/bin/python -m pip install --disable-pip-version-check --no-input --cache-dir /var/cache/imagespec/pip requests"]';
+      '[stage-0 4/6] RUN --mount=type=cache,id=imagespec-pip,target=/var/cache/imagespec/pip,sharing=private,mode=0777 ["/bin/sh","-c","/opt/venv/bin/python -m pip install --disable-pip-version-check --no-input --cache-dir /var/cache/imagespec/pip requests"]';
     expect(shortStepName(pip)).toBe("[stage-0 4/6] RUN /opt/venv/bin/python -m pip install --disable-pip-version-check --no-input --cach…");
     expect(shortStepName(pip)).toHaveLength(100);
     expect(shortStepName("[stage-0 5/6] COPY [layers/1/main.py,/app/main.py]")).toBe("[stage-0 5/6] COPY [layers/1/main.py,/app/main.py]");

@@ -42,7 +42,12 @@ export interface DockerPythonEnvironment {
 export interface DockerCacheMountOptions {
   /** Cache id, shared by every build on the engine that uses it. Default: `imagespec-` plus the target. */
   readonly id?: string;
-  /** Default `locked` (concurrent builds wait rather than corrupt a package cache). */
+  /**
+   * Default `private`: a build that finds the cache in use gets a cache of its own, so concurrent builds neither wait
+   * for one another (`locked` queues every install on the engine behind the one running) nor write into one cache at
+   * once (pip's, apt's and poetry's caches are not safe for that). `shared` only for a tool whose cache is made for
+   * concurrent writers, such as uv's or npm's.
+   */
   readonly sharing?: "shared" | "private" | "locked";
   /** Octal mode of the cache folder. Default `0777`, so a non-root build user can write to it too. */
   readonly mode?: string;

@@ -387,7 +387,7 @@ export class RenderState {
       ["type", "cache"],
       ["id", id],
       ["target", target],
-      ["sharing", options.sharing ?? "locked"],
+      ["sharing", options.sharing ?? "private"],
       ["mode", options.mode ?? "0777"],
     ]);
   }

@@ -84,7 +84,7 @@ describe("the Dockerfile", () => {
   it("installs apt packages with a cache mount and cleans the lists", async () => {
     const lines = instructions((await renderDockerBuild(Image.fromDebianBase({ root }).withAptPackages("zlib1g-dev", "curl"))).dockerfile);
     const run = lines.find((l) => l.includes("apt-get"))!;
-    expect(run).toContain("--mount=type=cache,id=imagespec-apt,target=/var/cache/apt,sharing=locked");
+    expect(run).toContain("--mount=type=cache,id=imagespec-apt,target=/var/cache/apt,sharing=private");
     expect(runArgv(run)[2]).toBe(
       "apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install --yes --no-install-recommends curl zlib1g-dev && rm -rf /var/lib/apt/lists/*",
     );
@@ -460,7 +460,7 @@ describe("the extension point for layer packages", () => {
     const lines = instructions(plan.dockerfile);
     expect(lines[0]).toBe("FROM ghcr.io/astral-sh/uv:0.5.0 AS imagespec-stage-0");
     const sync = lines.find((l) => l.includes("uv sync"))!;
-    expect(sync).toContain("--mount=type=cache,id=imagespec-root-.cache-uv,target=/root/.cache/uv,sharing=locked,mode=0777");
+    expect(sync).toContain("--mount=type=cache,id=imagespec-root-.cache-uv,target=/root/.cache/uv,sharing=private,mode=0777");
     expect(sync).toContain("--mount=type=bind,source=layers/0/uv.lock,target=/tmp/uv.lock");
     expect(sync).toContain("--mount=type=bind,from=imagespec-stage-0,source=/uv,target=/usr/local/bin/uv");
     expect(runArgv(sync)[2]).toBe('GH_TOKEN="$(cat /run/secrets/gh)"; export GH_TOKEN; uv sync --locked --python /opt/venv/bin/python');

@@ -29,6 +29,11 @@ import type { PackageManager } from "./workspace.js";
 export const DEFAULT_NODE_DST = "/app";
 /** Caches of the package managers: cache mounts on the engine, never in the image. */
 export const NPM_CACHE_DIR = "/var/cache/imagespec/npm";
+/**
+ * npm's cache (cacache) is made for concurrent writers, so builds share it. pnpm's store and yarn's cache get one
+ * per concurrent build (private): neither waits for the other, and neither writes into a cache another is using.
+ */
+const NPM_CACHE = { target: NPM_CACHE_DIR, id: "imagespec-npm", sharing: "shared" as const };
 export const PNPM_STORE_DIR = "/var/cache/imagespec/pnpm-store";
 export const YARN_CACHE_DIR = "/var/cache/imagespec/yarn";
 /** Where the build stage gathers what the image runs from. */
@@ -130,7 +135,7 @@ function managerCommands(fields: NodeProjectFields) {
       return {
         env,
         runEnv,
-        cache: { target: NPM_CACHE_DIR, id: "imagespec-npm" },
+        cache: NPM_CACHE,
         install: (prod: boolean) => [...env, `npm_config_cache=${NPM_CACHE_DIR}`, "npm", "ci", ...(prod ? ["--omit=dev"] : [])],
         run: (script: string) => ["npm", "run", script],
       };
@@ -138,7 +143,7 @@ function managerCommands(fields: NodeProjectFields) {
       return {
         env,
         runEnv,
-        cache: { target: PNPM_STORE_DIR, id: "imagespec-pnpm-store" },
+        cache: { target: PNPM_STORE_DIR, id: "imagespec-pnpm-store", sharing: "private" as const },
         install: (prod: boolean) => [
           ...env,
           "pnpm",
@@ -155,7 +160,7 @@ function managerCommands(fields: NodeProjectFields) {
       return {
         env,
         runEnv,
-        cache: { target: YARN_CACHE_DIR, id: "imagespec-yarn" },
+        cache: { target: YARN_CACHE_DIR, id: "imagespec-yarn", sharing: "private" as const },
         install: (prod: boolean) => [
           ...env,
           "yarn",
@@ -213,7 +218,7 @@ const renderDocker: DockerLayerRenderer<NodeProjectFields> = (layer, ctx) => {
   const q = ctx.quote;
   const dst = layer.dst;
   const secrets: SecretMount[] = layer.npmrc === undefined ? [] : [{ id: `imagespec-npmrc-${ctx.layerIndex}`, src: layer.npmrc, target: NPMRC_TARGET }];
-  const cache = () => ctx.cacheMount(pm.cache.target, { id: pm.cache.id });
+  const cache = () => ctx.cacheMount(pm.cache.target, { id: pm.cache.id, sharing: pm.cache.sharing });
   const name = project.target.name ?? layer.package;
 
   // The package manager, and the checks on the base, in a stage both install stages start from.
@@ -226,7 +231,7 @@ const renderDocker: DockerLayerRenderer<NodeProjectFields> = (layer, ctx) => {
     const install = shellJoin([...pm.env, `npm_config_cache=${NPM_CACHE_DIR}`, "npm", "install", "--global", "--force", want]);
     tools.add(
       ctx.run(`if [ "$(${shellQuote(layer.manager)} --version 2>/dev/null)" != ${shellQuote(layer.managerVersion)} ]; then ${install}; fi`, {
-        mounts: [ctx.cacheMount(NPM_CACHE_DIR, { id: "imagespec-npm" })],
+        mounts: [ctx.cacheMount(NPM_CACHE.target, { id: NPM_CACHE.id, sharing: NPM_CACHE.sharing })],
         secrets,
         description: `install ${want}`,
       }),

@@ -46,6 +46,16 @@ describe.each(MANAGERS)("the Dockerfile of a %s workspace package", (manager) =>
     expect(plan.secrets).toEqual([{ id: "imagespec-npmrc-0", src: ".npmrc" }]);
     expect(lines.filter((l) => l.startsWith("COPY") && l.includes("npmrc"))).toEqual([]);
     expect(plan.context.map((c) => c.path).filter((p) => p.includes("npmrc"))).toEqual([]);
+    // npm's cache (which also installs pnpm and yarn) is made for concurrent writers and is shared; pnpm's store and
+    // yarn's cache are one per concurrent build.
+    const caches = new Set(lines.flatMap((l) => [...l.matchAll(/--mount=type=cache,id=([^,]+),[^ ]*sharing=(\w+)/g)].map((m) => `${m[1]} ${m[2]}`)));
+    expect([...caches].sort()).toEqual(
+      {
+        npm: ["imagespec-npm shared"],
+        pnpm: ["imagespec-npm shared", "imagespec-pnpm-store private"],
+        yarn: ["imagespec-npm shared", "imagespec-yarn private"],
+      }[manager],
+    );
     // The lock the stages install from is the pruned one, generated; the workspace's own is never sent.
     const lockfile = { pnpm: "pnpm-lock.yaml", npm: "package-lock.json", yarn: "yarn.lock" }[manager];
     const locks = plan.context.filter((c) => c.path.endsWith(lockfile));

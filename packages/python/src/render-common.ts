@@ -24,10 +24,10 @@ export function uvEnvironment(python: DockerPythonEnvironment): string[] {
   ];
 }
 
-/** The mounts every uv step needs: uv's cache, and the uv binary from its image. */
+/** The mounts every uv step needs: uv's cache (made for concurrent writers, so shared), and the uv binary from its image. */
 export function uvMounts(ctx: DockerRenderContext, uvImage: string): string[] {
   const stage = ctx.stage(uvImage);
-  return [ctx.cacheMount(UV_CACHE_DIR, { id: "imagespec-uv" }), ctx.bindMount("/uv", UV_BIN, { from: stage })];
+  return [ctx.cacheMount(UV_CACHE_DIR, { id: "imagespec-uv", sharing: "shared" }), ctx.bindMount("/uv", UV_BIN, { from: stage })];
 }
 
 /** uv sync manages a virtual environment; the conda environment of conda/CUDA images is not one. */
