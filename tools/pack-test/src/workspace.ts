@@ -53,7 +53,11 @@ export interface WorkspacePackage {
   manifest: Manifest;
 }
 
-/** Every package of the workspace under `root` (pnpm-workspace.yaml: packages/*, examples/*, tools/*). */
+/**
+ * Every package of the workspace under `root` (pnpm-workspace.yaml: packages/*, examples/*, tools/*), as pnpm reads
+ * those globs: a folder whose name starts with a dot is not matched (examples/node-monorepo's test works in a scratch
+ * copy, examples/.node-monorepo-*, while other tests read this list).
+ */
 export function workspacePackages(root = REPO_DIR): WorkspacePackage[] {
   const out: WorkspacePackage[] = [];
   for (const group of ["packages", "examples", "tools"]) {
@@ -61,7 +65,7 @@ export function workspacePackages(root = REPO_DIR): WorkspacePackage[] {
     if (!existsSync(groupDir)) continue;
     for (const entry of readdirSync(groupDir, { withFileTypes: true })) {
       const file = path.join(groupDir, entry.name, "package.json");
-      if (!entry.isDirectory() || !existsSync(file)) continue;
+      if (!entry.isDirectory() || entry.name.startsWith(".") || !existsSync(file)) continue;
       const manifest = JSON.parse(readFileSync(file, "utf8")) as Manifest;
       out.push({ name: manifest.name, dir: path.dirname(file), relDir: `${group}/${entry.name}`, manifest });
     }

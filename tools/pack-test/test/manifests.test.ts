@@ -4,10 +4,12 @@
  * have @imagespec/core as a peer and never depend on each other; the CLI depends on core).
  */
 
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import semver from "semver";
 import { describe, expect, it } from "vitest";
+import { run } from "../src/run.js";
 import { PUBLISHED, publishedPackages, REPO_DIR, workspacePackages } from "../src/workspace.js";
 
 const published = publishedPackages();
@@ -17,6 +19,41 @@ const CORE_VERSION = published.find((p) => p.name === "@imagespec/core")!.manife
 const PRIVATE = workspacePackages()
   .filter((p) => p.manifest.private)
   .map((p) => p.name);
+
+describe("the workspace's packages", () => {
+  it("are the ones pnpm lists, in this repository and in a workspace with a scratch folder whose name starts with a dot", async () => {
+    const pnpmList = async (root: string) =>
+      (JSON.parse(await run("pnpm", ["ls", "--recursive", "--depth", "-1", "--json"], { cwd: root })) as { name: string; path: string }[])
+        .filter((p) => p.path !== root)
+        .map((p) => p.name)
+        .sort();
+    const ours = (root: string) => workspacePackages(root).map((p) => p.name);
+    expect(ours(REPO_DIR)).toEqual(await pnpmList(REPO_DIR));
+
+    const root = mkdtempSync(path.join(tmpdir(), "imagespec-workspace-"));
+    try {
+      const write = (file: string, content: string) => {
+        mkdirSync(path.dirname(path.join(root, file)), { recursive: true });
+        writeFileSync(path.join(root, file), content);
+      };
+      write("pnpm-workspace.yaml", "packages:\n  - packages/*\n  - examples/*\n  - tools/*\n");
+      write("package.json", '{ "name": "root", "private": true }\n');
+      for (const [dir, name] of [
+        ["packages/a", "a"],
+        ["examples/b", "b"],
+        ["examples/.scratch-b", "b"],
+        ["tools/.hidden", "hidden"],
+      ]) {
+        write(`${dir}/package.json`, JSON.stringify({ name, version: "1.0.0" }));
+      }
+      const listed = await pnpmList(root);
+      expect(listed).toEqual(["a", "b"]);
+      expect(ours(root)).toEqual(listed);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
 
 describe("the published packages", () => {
   it("are exactly the ones this test knows", () => {
