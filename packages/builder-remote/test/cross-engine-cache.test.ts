@@ -64,9 +64,8 @@ const stepOf = (log: string, needle: string) => {
 };
 
 /** A build on the local engine through docker-build's engine entry, as the docker builder runs it. */
-async function buildLocally(target: Image, settings: DockerBuildSettings): Promise<BuildResult> {
+async function buildLocally(target: Image, settings: DockerBuildSettings, events: BuildEvent[] = []): Promise<BuildResult> {
   const identity = await target.identity();
-  const events: BuildEvent[] = [];
   return buildOnEngine(
     local,
     target,
@@ -134,11 +133,16 @@ describe("the build cache across engines (cacheTo inline on the remote engine, c
     expect(await engineImageId(local, parentUri)).toBeUndefined();
     expect(await engineImageId(local, childUri)).toBeUndefined();
 
-    // An image that is not there costs a lookup and nothing else.
+    // An image that is not there costs a lookup and a warning, and the build goes on (BuildKit fails only its import).
     const missing = `${env.registry}/builder-remote-test/cross-engine-cache:missing-${RUN}`;
+    const events: BuildEvent[] = [];
     const result = await timed("changed child on the local engine, cacheFrom the pushed parent", () =>
-      buildLocally(child, { cacheFrom: [missing, parentUri] }),
+      buildLocally(child, { cacheFrom: [missing, parentUri] }, events),
     );
+    expect(events.filter((e) => e.type === "warning").map((e) => e.type === "warning" && e.message)).toEqual([
+      expect.stringContaining(`Cannot use the build cache of ${missing} (cacheFrom): `),
+    ]);
+    expect(events.some((e) => e.type === "warning" && e.message.endsWith("; the build goes on without it"))).toBe(true);
     const log = result.log ?? "";
     expect(log).toContain(`Cache: steps may come from ${missing}, ${parentUri}`);
     expect(steps(log).some((s) => s.name.includes(`importing cache manifest from ${parentUri}`))).toBe(true);
