@@ -12,6 +12,7 @@ export default defineConfig({
       "test/filesync.test.ts",
       "test/progress.test.ts",
       "test/render.test.ts",
+      "test/cache-settings.test.ts",
     ],
     testTimeout: 120_000,
   },

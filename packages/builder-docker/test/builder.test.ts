@@ -3,7 +3,7 @@ import { execFile } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { Image } from "@imagespec/core";
+import { Image, ImageBuildEngine } from "@imagespec/core";
 import { checkBuilderSettings, isImageSpecError } from "@imagespec/core/authoring";
 import { renderDockerBuild } from "@imagespec/docker-build";
 import { describe, expect, it } from "vitest";
@@ -75,6 +75,28 @@ describe("the docker builder", () => {
     expect(checkBuilderSettings(settings, { micromamba_image: "m:1" }, { type: "docker", at: "builderConfig" })).toEqual([
       { field: "builderConfig.micromamba_image", value: "m:1", message: "is not a setting of the docker builder; did you mean micromambaImage?" },
     ]);
+  });
+
+  it("takes cacheFrom and cacheTo inline; a cache exporter the Engine API lacks is refused before anything builds", () => {
+    const settings = plugin.builders[0]!.settings!;
+    const at = { type: "docker", at: "builders.docker" };
+    expect(checkBuilderSettings(settings, { cacheFrom: ["127.0.0.1:5000/app:main"], cacheTo: "inline" }, at)).toEqual([]);
+    expect(checkBuilderSettings(settings, { cacheTo: "type=registry,ref=127.0.0.1:5000/app:cache", cacheFrom: ["Bad Ref"] }, at)).toEqual([
+      expect.objectContaining({
+        field: "builders.docker.cacheFrom[0]",
+        value: "Bad Ref",
+        message: expect.stringMatching(/is not an image to take cache from/),
+      }),
+      expect.objectContaining({
+        field: "builders.docker.cacheTo",
+        message: expect.stringMatching(/registry cache exporter, but the Docker Engine API .* writes only inline cache/),
+      }),
+    ]);
+    expect(() => createDockerBuilder({ cacheTo: "local" as "inline" })).toThrow(/builders\.docker\.cacheTo: asks for the local cache exporter/);
+    // In an image's builderConfig, the engine refuses it when it chooses the builder: nothing is built.
+    const engine = new ImageBuildEngine({ env: {} }).register(createDockerBuilder(), { priority: 100, settings });
+    const image = Image.fromBase("127.0.0.1:5000/x:1", { root: project(), builderConfig: { cacheTo: "type=registry,ref=r:1" } }).withEnvVars({ A: "1" });
+    expect(() => engine.select(image)).toThrow(/builderConfig\.cacheTo = "type=registry,ref=r:1": asks for the registry cache exporter/);
   });
 
   it("refuses what the renderer cannot render, with the reason", () => {

@@ -129,6 +129,14 @@ describe("the engines", () => {
     expect(error.message).toContain('builders.remote.engins (["tcp://a:2376"]): is not a setting of the remote builder; did you mean engines?');
   });
 
+  it("takes the cache settings, and refuses a cache exporter the Engine API lacks, naming the field and the value", () => {
+    const { settings } = resolveRemoteConfig({ engines: ["tcp://a:2376"], cacheFrom: ["127.0.0.1:5000/app:main"], cacheTo: "inline" }, certs);
+    expect(settings).toEqual({ cacheFrom: ["127.0.0.1:5000/app:main"], cacheTo: "inline" });
+    const error = configError(() => resolveRemoteConfig({ engines: ["tcp://a:2376"], cacheTo: "type=registry,ref=127.0.0.1:5000/app:cache" }, certs));
+    expect(error.issues.map((i) => i.field)).toEqual(["cacheTo"]);
+    expect(error.message).toContain('cacheTo ("type=registry,ref=127.0.0.1:5000/app:cache"): asks for the registry cache exporter');
+  });
+
   it("reports the shared build settings' problems with its own", () => {
     const error = configError(() => resolveRemoteConfig({ network: "bridge-ish", maxBuilds: -1 }, {}));
     expect(error.issues.map((i) => i.field).sort()).toEqual(["maxBuilds", "network"]);

@@ -235,6 +235,9 @@ export async function buildOnEngine(connection: EngineConnection, image: Image, 
   signal.addEventListener("abort", onAbort, { once: true });
   // An abort that came while the context was prepared or the session opened fired no listener: act on it now.
   if (signal.aborted) onAbort();
+  const cacheFrom = run.settings.cacheFrom ?? [];
+  if (cacheFrom.length > 0) progress.line(`Cache: steps may come from ${cacheFrom.join(", ")}`);
+  if (run.settings.cacheTo === "inline") progress.line("Cache: written inline, into the image's configuration");
   let result: { imageId: string | undefined; error: string | undefined };
   try {
     result = await engineBuild(
@@ -248,6 +251,8 @@ export async function buildOnEngine(connection: EngineConnection, image: Image, 
         network: run.settings.network,
         pull: run.settings.pull ?? false,
         noCache: run.settings.noCache ?? false,
+        ...(run.settings.cacheFrom !== undefined && { cacheFrom: run.settings.cacheFrom }),
+        inlineCache: run.settings.cacheTo === "inline",
         session: session.id,
         signal: request.signal,
       },

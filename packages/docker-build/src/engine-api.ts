@@ -65,6 +65,10 @@ export interface EngineBuildOptions {
   readonly network: DockerBuildSettings["network"];
   readonly pull: boolean;
   readonly noCache: boolean;
+  /** Images to take build cache from (`cachefrom`): checked references, see DockerBuildSettings.cacheFrom. */
+  readonly cacheFrom?: readonly string[];
+  /** Writes BuildKit's inline cache into the image (`BUILDKIT_INLINE_CACHE=1`, which dockerd reads as an export). */
+  readonly inlineCache?: boolean;
   /** The session that serves the context, the Dockerfile, credentials, secrets and SSH agents (`session=<id>`). */
   readonly session: string;
   readonly signal: AbortSignal;
@@ -78,12 +82,16 @@ function dialBuild(connection: EngineConnection, options: EngineBuildOptions): P
     dockerfile: options.dockerfile,
     remote: "client-session",
     session: options.session,
-    buildargs: { ...options.buildArgs },
+    // dockerd takes the inline cache export from this build argument, undeclared in the Dockerfile, so it changes
+    // no step's cache key; only the exported image's configuration gains the cache record.
+    buildargs: { ...options.buildArgs, ...(options.inlineCache && { BUILDKIT_INLINE_CACHE: "1" }) },
     labels: { ...options.labels },
     ...(options.platform !== undefined && { platform: options.platform }),
     ...(options.network !== undefined && options.network !== "default" && { networkmode: options.network }),
     ...(options.pull && { pull: true }),
     ...(options.noCache && { nocache: true }),
+    // A JSON array, as dockerd reads it (docker-modem would repeat the key for an array).
+    ...(options.cacheFrom !== undefined && options.cacheFrom.length > 0 && { cachefrom: JSON.stringify(options.cacheFrom) }),
     rm: true,
     forcerm: true,
   };

@@ -156,6 +156,8 @@ export interface StepFailure {
   readonly logTail: readonly string[];
 }
 
+/** BuildKit's vertex for reading one `cacheFrom` image. */
+const CACHE_IMPORT = /^importing cache manifest from (.+)$/;
 /** `[stage n/m] ...` or `[n/m] ...`; BuildKit pads `n` to the width of `m` (`[build  9/13]`). */
 const STEP_NAME = /^\[(?:(\S+) +)? *(\d+)\/(\d+)\] (.*)$/s;
 
@@ -203,8 +205,11 @@ export class BuildProgress {
     if (status === undefined || status === v.reported || !v.name) return;
     if (status !== "started") this.#flushPartial(v);
     v.reported = status;
-    if (status === "failed") this.#log.push(`#${v.number} ERROR: ${v.error}`);
-    else if (status === "cached") this.#log.push(`#${v.number} CACHED`);
+    if (status === "failed") {
+      this.#log.push(`#${v.number} ERROR: ${v.error}`);
+      const cacheImage = CACHE_IMPORT.exec(v.name)?.[1];
+      if (cacheImage !== undefined) this.warning(`Cannot use the build cache of ${cacheImage} (cacheFrom): ${v.error}; the build goes on without it`);
+    } else if (status === "cached") this.#log.push(`#${v.number} CACHED`);
     else if (status === "done") this.#log.push(`#${v.number} DONE${duration === undefined ? "" : ` ${(duration / 1000).toFixed(1)}s`}`);
     this.#report({ type: "step", id: v.id, name: v.name, status, ...(status !== "started" && duration !== undefined && { durationMs: duration }) });
   }
@@ -284,7 +289,8 @@ export class BuildProgress {
   /** The step that failed (the first with an error), with its origin and the tail of its output. */
   failure(tailLines = 30): StepFailure | undefined {
     for (const v of this.#vertexes.values()) this.#flushPartial(v);
-    const failed = [...this.#vertexes.values()].find((v) => v.error);
+    // A cacheFrom image that cannot be read fails its own vertex, and BuildKit builds on without it: not a failure.
+    const failed = [...this.#vertexes.values()].find((v) => v.error && !CACHE_IMPORT.test(v.name));
     if (!failed) return undefined;
     return { name: failed.name, error: failed.error, origin: this.origin(failed.name), logTail: failed.lines.slice(-tailLines) };
   }

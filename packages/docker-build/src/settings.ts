@@ -2,9 +2,15 @@
  * How a Docker build runs, whichever builder runs it: the settings the docker and remote builders share. None of it
  * enters the tag: it says how to build, not what is built. Each builder reads these keys from its own configuration
  * (`defineConfig({ builders: { <type>: {...} } })`, an image's `builderConfig`) next to its own keys.
+ *
+ * The cache settings (`cacheFrom`, `cacheTo`) do not enter the tag either: a step taken from another build's cache
+ * gives the layer that step made, the same files and image configuration a fresh run gives (what `noCache` turns
+ * off, `cacheFrom` only widens). Inline cache adds BuildKit's cache record (`moby.buildkit.cache.v0`) to the pushed
+ * image's configuration, which changes the digest but nothing a container sees (files, env, entrypoint, labels), and
+ * the digest of a rebuilt image differs anyway; so one tag still means one image.
  */
 
-import { type ValidationIssue, zodIssuesToValidation } from "@imagespec/core/authoring";
+import { grammar, type ValidationIssue, zodIssuesToValidation } from "@imagespec/core/authoring";
 import { z } from "zod";
 
 export interface DockerBuildSettings {
@@ -18,6 +24,40 @@ export interface DockerBuildSettings {
   readonly labels?: Readonly<Record<string, string>>;
   /** A push that reports no progress for this many milliseconds is given up (default 60000). */
   readonly pushIdleTimeoutMs?: number;
+  /**
+   * Images whose build cache this build may reuse: pushed images that carry BuildKit's inline cache (built with
+   * `cacheTo: "inline"`), e.g. the image's last build on another machine. Steps whose inputs match are `CACHED` and
+   * their layers come from the registry. An image that has no cache, or is missing, only costs a lookup.
+   */
+  readonly cacheFrom?: readonly string[];
+  /**
+   * Writes the build cache: `"inline"` puts BuildKit's cache record into the image's configuration, so a later
+   * build anywhere can name the pushed image in `cacheFrom`. Docker Engine API builds (the docker and remote
+   * builders) write inline cache only; registry and local cache exporters are refused.
+   */
+  readonly cacheTo?: "inline";
+}
+
+/** At most this many `cacheFrom` images: each is a registry lookup before the build starts. */
+export const MAX_CACHE_FROM = 16;
+
+const cacheFromReference = z.string().superRefine((value, ctx) => {
+  const problem = grammar.checkImageReference(value);
+  if (problem !== undefined) ctx.addIssue({ code: "custom", message: `is not an image to take cache from: ${problem}` });
+});
+
+/**
+ * `cacheTo`: `"inline"`, the one cache export the Engine API's `/build` has (the build argument
+ * `BUILDKIT_INLINE_CACHE`, read by dockerd). Anything else is refused with why, never dropped: a CI that asks for a
+ * registry cache and silently gets none would rebuild everything without saying so.
+ */
+const cacheTo = z.custom<"inline">((value) => value === "inline", { error: (issue) => cacheToRefusal(issue.input) });
+
+function cacheToRefusal(value: unknown): string {
+  const type = typeof value === "string" ? (/^(?:type=)?([a-z0-9-]+)/i.exec(value)?.[1] ?? value).toLowerCase() : undefined;
+  if (type !== undefined && ["registry", "local", "gha", "s3", "azblob"].includes(type))
+    return `asks for the ${type} cache exporter, but the Docker Engine API that the docker and remote builders build through writes only inline cache (its /build has no cache-to: registry and local exporters are BuildKit's own API, as docker buildx uses it); use "inline" and push the image, then name it in cacheFrom`;
+  return 'must be "inline" (the cache goes into the pushed image, for cacheFrom elsewhere): the Docker Engine API writes no other cache';
 }
 
 /**
@@ -44,6 +84,8 @@ export const dockerBuildSettingsShape = {
   cudaImage: MOVED_TO_BUILDER_OPTIONS.optional(),
   labels: z.record(z.string().min(1), z.string()).optional(),
   pushIdleTimeoutMs: z.number().int().min(100).max(3_600_000).optional(),
+  cacheFrom: z.array(cacheFromReference).max(MAX_CACHE_FROM).optional(),
+  cacheTo: cacheTo.optional(),
 };
 
 const schema = z.object(dockerBuildSettingsShape);

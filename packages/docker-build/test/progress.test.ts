@@ -100,6 +100,30 @@ describe("progress tracking", () => {
     expect(progress.allCached).toBe(false);
   });
 
+  it("takes a cacheFrom image that cannot be read for a warning, not a failed step (BuildKit builds on without it)", () => {
+    const events: BuildEvent[] = [];
+    const progress = new BuildProgress((e) => events.push(e), steps);
+    const t0 = 1_700_000_000_000;
+    const name = "importing cache manifest from 127.0.0.1:5000/app:gone";
+    progress.status(
+      decodeStatusResponse(new Uint8Array(vertex({ digest: "c1", name, started: t0, completed: t0 + 5, error: "127.0.0.1:5000/app:gone: not found" }))),
+    );
+    expect(progress.failure()).toBeUndefined();
+    expect(events.filter((e) => e.type === "warning")).toEqual([
+      {
+        type: "warning",
+        message: "Cannot use the build cache of 127.0.0.1:5000/app:gone (cacheFrom): 127.0.0.1:5000/app:gone: not found; the build goes on without it",
+      },
+    ]);
+    // A real step's failure is still the failure.
+    progress.status(
+      decodeStatusResponse(
+        new Uint8Array(vertex({ digest: "d3", name: '[stage-0 3/3] RUN ["/bin/sh","-c","exit 3"]', started: t0, completed: t0 + 5, error: "exit code: 3" })),
+      ),
+    );
+    expect(progress.failure()?.error).toBe("exit code: 3");
+  });
+
   it("reports steps with cache hits and timings, logs by line, and the failed step's layer and log tail", () => {
     const events: BuildEvent[] = [];
     const progress = new BuildProgress((e) => events.push(e), steps);
