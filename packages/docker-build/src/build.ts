@@ -105,7 +105,34 @@ export function isConnectionFailure(error: unknown): boolean {
 }
 
 /** `Cannot <do what>: <why>`: the image's name (no `:` in it), with the URI in the details. */
-export function buildFailure(name: string, uri: string, failure: StepFailure | undefined, engineMessage: string | undefined, log: string): DockerBuildError {
+/** BuildKit's errors for a step that needed the session after it was dropped (grpc-go's, then the session manager's). */
+const SESSION_LOST = /transport is closing|no active session for/;
+
+/** Said with a failure when the engine ended the build's session first: the failure is most likely its consequence. */
+const SESSION_ENDED =
+  "The engine ended this build's BuildKit session before the build ended: BuildKit does that when the session's health check goes unanswered for about 10 s, so this process was blocked or short of CPU, and a step that needed the session (files, secrets, SSH, credentials) then failed. Give the machine fewer concurrent jobs, or keep long synchronous work off the process that builds.";
+
+export function buildFailure(
+  name: string,
+  uri: string,
+  failure: StepFailure | undefined,
+  engineMessage: string | undefined,
+  log: string,
+  options: { readonly sessionEnded?: boolean } = {},
+): DockerBuildError {
+  const error = describeFailure(name, uri, failure, engineMessage, log);
+  if (!options.sessionEnded) return error;
+  return new DockerBuildError(`${error.message}\n  session: ended by the engine before the build ended`, {
+    ...(error.layerIndex !== undefined && { layerIndex: error.layerIndex }),
+    ...(error.layerKind !== undefined && { layerKind: error.layerKind }),
+    ...(error.command !== undefined && { command: error.command }),
+    logTail: error.logTail,
+    log,
+    hint: SESSION_ENDED,
+  });
+}
+
+function describeFailure(name: string, uri: string, failure: StepFailure | undefined, engineMessage: string | undefined, log: string): DockerBuildError {
   if (failure === undefined) {
     const tail = log.split("\n").slice(-20);
     return new DockerBuildError(`Cannot build ${name}: ${engineMessage ?? "the build failed"}\n  image: ${uri}${tail.length > 0 ? `\n${indent(tail)}` : ""}`, {
@@ -278,7 +305,12 @@ export async function buildOnEngine(connection: EngineConnection, image: Image, 
   const failure = progress.failure();
   // An engine that stops cancels its builds: no step failed, the build was cut short.
   if (failure === undefined && result.error !== undefined && /context canceled/i.test(result.error)) throw lost(`it built (${result.error})`);
-  if (result.error !== undefined || failure !== undefined) throw buildFailure(name, uri, failure, result.error, progress.log);
+  if (result.error !== undefined || failure !== undefined) {
+    // A failed step may be the consequence of a session the engine had already ended. Dockerd 20.10 keeps the
+    // connection open when BuildKit drops the session, so its steps' errors are what says so.
+    const sessionEnded = session.endedByEngine() || SESSION_LOST.test(failure?.error ?? result.error ?? "");
+    throw buildFailure(name, uri, failure, result.error, progress.log, { sessionEnded });
+  }
   if (result.imageId === undefined) throw lost("it built: the build ended without an image and without an error");
 
   let digest: string | undefined;

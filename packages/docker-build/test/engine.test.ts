@@ -76,6 +76,40 @@ describe("buildOnEngine", () => {
     expect(error).toBeInstanceOf(DockerBuildError);
     expect(error).toMatchObject({ code: "BUILD_FAILED", layerIndex: 1, layerKind: "commands" });
     expect(isEngineLost(error)).toBe(false);
+    // The session was ours to close: nothing blames it.
+    expect((error as DockerBuildError).message).not.toContain("session");
+  });
+
+  it("says so when the engine ended the build's session first (this process did not answer its health check)", async () => {
+    const { connection } = await engineProxy();
+    const image = Image.fromBase(env.baseImage, { root: project({ "token.txt": "t\n" }), name: "docker-build-test/session-ended" })
+      .withCommands(`echo ${RUN} before; sleep 3`)
+      .withCommands("test -s /run/secrets/token", { secretMounts: [{ id: "token", src: "token.txt" }] });
+    let blocked = false;
+    const ctx = await context(image);
+    const report = ctx.report;
+    const error = await buildOnEngine(
+      connection,
+      image,
+      {
+        ...ctx,
+        report: (event) => {
+          report(event);
+          if (!blocked && event.type === "step" && event.name.includes("sleep 3") && event.status === "started") {
+            blocked = true;
+            // Blocks this process for longer than BuildKit's health check waits (about 10 s), as a starved CI process would.
+            const until = Date.now() + 20_000;
+            while (Date.now() < until) {}
+          }
+        },
+      },
+      { settings: {}, engine: "the proxy" },
+    ).catch((e: unknown) => e);
+    expect(blocked).toBe(true);
+    expect(error).toBeInstanceOf(DockerBuildError);
+    expect(error).toMatchObject({ code: "BUILD_FAILED", layerIndex: 1, layerKind: "commands" });
+    expect((error as DockerBuildError).message).toContain("session: ended by the engine before the build ended");
+    expect((error as DockerBuildError).hint).toMatch(/health check goes unanswered for about 10 s/);
   });
 
   it("tells an engine that went away mid-build from a failed build: EngineLostError", async () => {

@@ -69,6 +69,12 @@ export interface BuildSession {
   close(): void;
   /** Resolves when the connection is closed, by either side. */
   readonly closed: Promise<void>;
+  /**
+   * Whether the engine closed the session's connection before we did. BuildKit ends a session whose health check
+   * goes unanswered for about ten seconds (this process blocked or starved of CPU), and a later step that needs the
+   * session then fails. Ask after `close()` has settled: the engine's close may arrive with the build's last answer.
+   */
+  endedByEngine(): boolean;
 }
 
 /** Opens the upgraded connection: resolves to the raw socket (or SSH channel), or rejects with the engine's answer. */
@@ -173,19 +179,26 @@ export async function openSession(connection: EngineConnection, options: Session
     throw error;
   }
   const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+  let closing = false;
+  // Set when our own teardown runs (after the current ticks, see close()): a close before that is the engine's.
+  let tornDown = false;
+  let endedByEngine = false;
   const closed = new Promise<void>((resolve) => {
-    socket.once("close", () => resolve());
+    socket.once("close", () => {
+      if (!tornDown) endedByEngine = true;
+      resolve();
+    });
   });
   socket.on("error", () => {
     // A connection reset ends the session; the build that used it reports what happened.
   });
   injector.injectConnection(asPlainStream(socket) as never);
 
-  let closing = false;
   return {
     id,
     fileSync,
     failure: () => failure,
+    endedByEngine: () => endedByEngine,
     close() {
       if (closing) return;
       closing = true;
@@ -193,6 +206,7 @@ export async function openSession(connection: EngineConnection, options: Session
       // the next tick, and throws an uncaught TypeError if it was destroyed in between (an abort right after
       // the session opened).
       setImmediate(() => {
+        tornDown = true;
         injector.destroy();
         server.forceShutdown();
         socket.destroy();
