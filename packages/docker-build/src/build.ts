@@ -218,7 +218,9 @@ export async function buildOnEngine(connection: EngineConnection, image: Image, 
   const plan = run.plan ?? (await renderDockerBuild(image, { baseUri: context.baseUri, config: run.settings }));
   const sources = await sessionSources(image, plan, env);
   const progress = new BuildProgress((event) => context.report(event), plan.steps);
-  const labels = await ociLabels(image, run.settings.labels ?? {}, env);
+  // Two git commands: they run while the session opens.
+  const labelsRead = ociLabels(image, run.settings.labels ?? {}, env);
+  labelsRead.catch(() => {}); // awaited below; not unhandled if the session fails to open first
   const platform = run.platform ?? image.platforms[0];
   // One platform of several: every message says which.
   const name = image.platforms.length > 1 && platform !== undefined ? `${image.name} for ${platform}` : image.name;
@@ -248,6 +250,7 @@ export async function buildOnEngine(connection: EngineConnection, image: Image, 
     throw failed(error, "a build session was opened");
   }
   const { session } = started;
+  const labels = await labelsRead;
   const closeSession = () => {
     session.close();
     return Promise.race([session.closed, new Promise((resolve) => setTimeout(resolve, SESSION_CLOSE_MS).unref())]);

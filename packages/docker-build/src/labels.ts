@@ -34,10 +34,9 @@ export async function ociLabels(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<Record<string, string>> {
   const labels: Record<string, string> = {};
-  const remote = await git(image.root, ["remote", "get-url", "origin"]);
+  const [remote, revision] = await Promise.all([git(image.root, ["remote", "get-url", "origin"]), git(image.root, ["rev-parse", "HEAD"])]);
   const source = remote === undefined ? undefined : publicSourceUrl(remote);
   if (source !== undefined) labels["org.opencontainers.image.source"] = source;
-  const revision = await git(image.root, ["rev-parse", "HEAD"]);
   if (revision !== undefined && /^[0-9a-f]{40,64}$/.test(revision)) labels["org.opencontainers.image.revision"] = revision;
   const epoch = env.SOURCE_DATE_EPOCH;
   if (epoch !== undefined && /^\d+$/.test(epoch)) labels["org.opencontainers.image.created"] = new Date(Number(epoch) * 1000).toISOString();
