@@ -44,8 +44,9 @@ function removeImages(cli: string, env: NodeJS.ProcessEnv, refs: Iterable<string
   if (list.length === 0) return;
   try {
     run(cli, ["image", "rm", "--force", ...list], { env });
-  } catch {
-    // Only disk space is at stake; a tag already gone is not a failure of the bench.
+  } catch (error) {
+    // Only disk space is at stake: said, not a failure of the bench.
+    console.error(`  warning: not every image of this section was removed: ${(error as Error).message.split("\n").slice(-3).join(" ")}`);
   }
 }
 
