@@ -5,153 +5,38 @@
  *   pnpm bench                        # everything (needs the test environment: bash scripts/test-env up)
  *   pnpm --filter @imagespec/bench bench -- --only noop,hash --rounds 7
  *
- * Options: --only <noop,hash,rss,tar> (default all), --rounds <n> (default 5), --files <n> (the large tree,
- * default 50000), --dir <folder> (where trees and projects are kept between runs; default $TMPDIR/imagespec-bench).
- * Sections that need Docker (noop) start the shared test environment through scripts/test-env first.
+ * Options: --only <noop,hash,cdk,rss,tar,edit,fourimages> (default all), --rounds <n> (default 5), --files <n> (the
+ * large tree, default 50000), --dir <folder> (where trees and projects are kept between runs; default
+ * $TMPDIR/imagespec-bench). Sections that need Docker (noop, edit, fourimages) start the shared test environment
+ * through scripts/test-env first.
  */
 
-import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { edit, fourImages } from "./builds.js";
+import { cdk } from "./cdk.js";
+import { benchProject, cliBin, compare, interleave, median, type Options, repoRoot, rows, run, testEnvironment } from "./measure.js";
 import { makeTree } from "./tree.js";
 
-const repoRoot = path.resolve(import.meta.dirname, "../../..");
-const cliBin = path.join(repoRoot, "packages/cli/dist/cli.js");
 const hashChild = path.join(import.meta.dirname, "hash-child.js");
 
-interface Options {
-  only: Set<string>;
-  rounds: number;
-  files: number;
-  dir: string;
-}
+const SECTIONS = ["noop", "hash", "cdk", "rss", "tar", "edit", "fourimages"];
 
 function parseOptions(argv: readonly string[]): Options {
   const value = (name: string): string | undefined => {
     const i = argv.indexOf(`--${name}`);
     return i >= 0 ? argv[i + 1] : undefined;
   };
-  const only = new Set((value("only") ?? "noop,hash,rss,tar").split(",").map((s) => s.trim()));
+  const only = new Set((value("only") ?? SECTIONS.join(",")).split(",").map((s) => s.trim()));
   for (const section of only)
-    if (!["noop", "hash", "rss", "tar"].includes(section))
-      throw new Error(`Cannot run section ${JSON.stringify(section)}: the sections are noop, hash, rss, tar`);
+    if (!SECTIONS.includes(section)) throw new Error(`Cannot run section ${JSON.stringify(section)}: the sections are ${SECTIONS.join(", ")}`);
   const rounds = Number(value("rounds") ?? 5);
   const files = Number(value("files") ?? 50_000);
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`Cannot use --rounds ${value("rounds")}: a whole number, 1 or more`);
   if (!Number.isInteger(files) || files < 1_000) throw new Error(`Cannot use --files ${value("files")}: a whole number, 1000 or more`);
   return { only, rounds, files, dir: value("dir") ?? path.join(tmpdir(), "imagespec-bench") };
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Running and timing
-
-interface Run {
-  readonly ms: number;
-  readonly stdout: string;
-}
-
-function run(command: string, args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): Run {
-  const started = performance.now();
-  const result = spawnSync(command, args, {
-    cwd: options.cwd,
-    env: options.env ?? process.env,
-    encoding: "utf8",
-    maxBuffer: 64 << 20,
-    ...(options.input !== undefined && { input: options.input }),
-  });
-  const ms = performance.now() - started;
-  if (result.error) throw new Error(`Cannot run ${command}: ${result.error.message}`);
-  if (result.status !== 0) throw new Error(`${command} ${args.join(" ")} failed (exit ${result.status}):\n${result.stderr}`);
-  return { ms, stdout: result.stdout };
-}
-
-const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
-
-/** Runs each contender once per round, in turn (A B A B ...), after `before` when given; returns medians in ms. */
-function interleave(rounds: number, contenders: Readonly<Record<string, () => number>>, before?: () => void): Record<string, number> {
-  const times: Record<string, number[]> = Object.fromEntries(Object.keys(contenders).map((k) => [k, []]));
-  for (let round = 0; round < rounds; round++) {
-    for (const [name, measure] of Object.entries(contenders)) {
-      before?.();
-      times[name]!.push(measure());
-    }
-  }
-  return Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
-}
-
-interface Row {
-  readonly what: string;
-  readonly imagespec: string;
-  readonly anchor: string;
-  readonly ratio: string;
-  readonly target: string;
-  readonly met: boolean | undefined;
-}
-
-const rows: Row[] = [];
-const seconds = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${Math.round(ms)} ms`);
-
-function compare(what: string, mine: number, anchors: readonly [string, number][], target?: { max: number; against: string }): void {
-  const ratios = anchors.map(([name, ms]) => `${(mine / ms).toFixed(2)}× ${name}`);
-  const against = target ? anchors.find(([name]) => name === target.against) : undefined;
-  const met = against ? mine / against[1] <= target!.max : undefined;
-  rows.push({
-    what,
-    imagespec: seconds(mine),
-    anchor: anchors.map(([name, ms]) => `${name} ${seconds(ms)}`).join("; "),
-    ratio: ratios.join("; "),
-    target: target ? `≤ ${target.max}× ${target.against}` : "",
-    met,
-  });
-  console.error(`  ${what}: imagespec ${seconds(mine)} | ${rows.at(-1)!.anchor} | ${rows.at(-1)!.ratio}${met === undefined ? "" : met ? " ✓" : " ✗"}`);
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// The test environment (Docker engine, registry, seeded base image)
-
-function testEnvironment(): Record<string, string> {
-  run("bash", [path.join(repoRoot, "scripts/test-env"), "up"]);
-  const text = run("bash", [path.join(repoRoot, "scripts/test-env"), "env"]).stdout;
-  const env: Record<string, string> = {};
-  for (const line of text.split("\n")) {
-    const match = /^(?:export )?([A-Z0-9_]+)=['"]?(.*?)['"]?$/.exec(line.trim());
-    if (match) env[match[1]!] = match[2]!;
-  }
-  if (!env.IMAGESPEC_TEST_REGISTRY || !env.IMAGESPEC_TEST_BASE_IMAGE)
-    throw new Error("Cannot read the test environment: scripts/test-env env did not name a registry and a base image");
-  return env;
-}
-
-/** A project folder whose node_modules links the workspace's packages, as an installed project has them. */
-function benchProject(dir: string, files: Readonly<Record<string, string>>): void {
-  mkdirSync(path.join(dir, "node_modules/@imagespec"), { recursive: true });
-  const links: Record<string, string> = {
-    "@imagespec/core": "packages/core",
-    "@imagespec/builder-docker": "packages/builder-docker",
-    "@imagespec/docker-build": "packages/docker-build",
-  };
-  for (const [name, target] of Object.entries(links)) {
-    const link = path.join(dir, "node_modules", name);
-    if (!existsSync(link)) symlinkSync(path.join(repoRoot, target), link, "dir");
-  }
-  writeFileSync(
-    path.join(dir, "package.json"),
-    JSON.stringify({
-      name: "imagespec-bench-project",
-      private: true,
-      type: "module",
-      dependencies: { "@imagespec/core": "*", "@imagespec/builder-docker": "*" },
-    }),
-  );
-  for (const [file, content] of Object.entries(files)) {
-    mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
-    writeFileSync(path.join(dir, file), content);
-  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -316,8 +201,8 @@ const options = parseOptions(process.argv.slice(2));
 mkdirSync(options.dir, { recursive: true });
 if (!existsSync(cliBin)) throw new Error(`Cannot find the CLI at ${cliBin}: build first (pnpm exec turbo run build)`);
 console.error(`imagespec bench: ${options.rounds} interleaved rounds, medians; trees in ${options.dir}`);
-const sections: Record<string, (o: Options) => void> = { noop, hash, rss, tar: tarSection };
-for (const [name, section] of Object.entries(sections)) if (options.only.has(name)) section(options);
+const sections: Record<string, (o: Options) => void | Promise<void>> = { noop, hash, cdk, rss, tar: tarSection, edit, fourimages: fourImages };
+for (const name of SECTIONS) if (options.only.has(name)) await sections[name]!(options);
 
 const table = [
   "| what | imagespec | anchor | ratio | target |",

@@ -4,7 +4,7 @@
  * 50,000 files come to about 207 MB.
  */
 
-import { mkdirSync, utimesSync, writeFileSync, existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import path from "node:path";
 
 /** xorshift32: a few lines of deterministic randomness, no dependency. */
