@@ -104,7 +104,6 @@ export function isConnectionFailure(error: unknown): boolean {
   return false;
 }
 
-/** `Cannot <do what>: <why>`: the image's name (no `:` in it), with the URI in the details. */
 /** BuildKit's errors for a step that needed the session after it was dropped (grpc-go's, then the session manager's). */
 const SESSION_LOST = /transport is closing|no active session for/;
 
@@ -112,6 +111,10 @@ const SESSION_LOST = /transport is closing|no active session for/;
 const SESSION_ENDED =
   "The engine ended this build's BuildKit session before the build ended: BuildKit does that when the session's health check goes unanswered for about 10 s, so this process was blocked or short of CPU, and a step that needed the session (files, secrets, SSH, credentials) then failed. Give the machine fewer concurrent jobs, or keep long synchronous work off the process that builds.";
 
+/**
+ * `Cannot <do what>: <why>`: the image's name (no `:` in it), with the URI in the details; when the engine had ended
+ * the session first, that is said too, with what to do about it.
+ */
 export function buildFailure(
   name: string,
   uri: string,
