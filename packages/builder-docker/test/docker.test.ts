@@ -10,7 +10,7 @@ import { type AddressInfo, createServer, type Socket } from "node:net";
 import path from "node:path";
 import { type BuildOutcome, type EngineEvent, Image, ImageBuildEngine } from "@imagespec/core";
 import { type BuildContext, type BuildEvent, createDockerConfigResolver, isImageSpecError, RegistryClient } from "@imagespec/core/authoring";
-import { buildWheel, docker, occurrencesInImage, type PackageIndex, runImage, servePackageIndex, type TestEnv, testEnv } from "@imagespec/test-env";
+import { buildWheel, docker, occurrencesInImage, type PackageIndex, runImage, servePackageIndex, stopwatch, type TestEnv, testEnv } from "@imagespec/test-env";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDockerBuilder, renderDockerBuild } from "../src/index.js";
 import type { DockerBuildError } from "../src/run-build.js";
@@ -20,17 +20,8 @@ let env: TestEnv;
 let index: PackageIndex;
 let root: string;
 let engine: ImageBuildEngine;
-const timings: [string, number][] = [];
+const { timed, print: printTimings } = stopwatch();
 const events: EngineEvent[] = [];
-
-async function timed<T>(name: string, work: () => Promise<T>): Promise<T> {
-  const start = Date.now();
-  try {
-    return await work();
-  } finally {
-    timings.push([name, Date.now() - start]);
-  }
-}
 
 async function buildOne(target: Image, options: Parameters<ImageBuildEngine["build"]>[1] = {}, using = engine): Promise<BuildOutcome> {
   const outcomes = await using.build(target, { ...options, onEvent: (e) => events.push(e) });
@@ -98,9 +89,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await index?.close();
-  if (timings.length > 0) {
-    console.log(`docker test timings:\n${timings.map(([name, ms]) => `  ${(ms / 1000).toFixed(1).padStart(6)} s  ${name}`).join("\n")}`);
-  }
+  printTimings("docker test");
 });
 
 describe("an image with every kind of layer, built through the Engine API", () => {

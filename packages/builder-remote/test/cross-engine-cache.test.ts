@@ -12,7 +12,7 @@ import { Image, ImageBuildEngine } from "@imagespec/core";
 import type { BuildEvent, BuildResult } from "@imagespec/core/authoring";
 import { type DockerBuildSettings, localEngineAddress } from "@imagespec/docker-build";
 import { buildOnEngine, engineImageId, type OpenedEngine, openEngineConnection } from "@imagespec/docker-build/engine";
-import { type RemoteTestEnv, remoteTestEnv, runImage, type TestEnv, testEnv } from "@imagespec/test-env";
+import { type RemoteTestEnv, remoteTestEnv, runImage, stopwatch, type TestEnv, testEnv } from "@imagespec/test-env";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRemoteBuilder } from "../src/index.js";
 import { project } from "./support/project.js";
@@ -23,16 +23,7 @@ let local: OpenedEngine;
 let root: string;
 /** Unique to this run: no engine has built these steps before, so no cache but the imported one can answer them. */
 const RUN = `${Date.now().toString(36)}-${randomBytes(4).toString("hex")}`;
-const timings: [string, number][] = [];
-
-async function timed<T>(name: string, work: () => Promise<T>): Promise<T> {
-  const start = Date.now();
-  try {
-    return await work();
-  } finally {
-    timings.push([name, Date.now() - start]);
-  }
-}
+const { timed, print: printTimings } = stopwatch();
 
 /** The first steps, the same in parent and child: a file from the context and two slow commands. */
 function image(last: string): Image {
@@ -91,8 +82,7 @@ beforeAll(async () => {
 });
 
 afterAll(() => {
-  if (timings.length > 0)
-    console.log(`cross-engine cache timings:\n${timings.map(([name, ms]) => `  ${(ms / 1000).toFixed(1).padStart(6)} s  ${name}`).join("\n")}`);
+  printTimings("cross-engine cache");
 });
 
 describe("the build cache across engines (cacheTo inline on the remote engine, cacheFrom on the local one)", () => {

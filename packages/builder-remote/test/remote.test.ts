@@ -22,6 +22,7 @@ import {
   remoteTestEnv,
   runImage,
   servePackageIndex,
+  stopwatch,
   type TestEnv,
   testEnv,
 } from "@imagespec/test-env";
@@ -36,16 +37,7 @@ let index: PackageIndex;
 let root: string;
 /** Makes every image of this run new: nothing can come from an earlier run's registry, engine or cache. */
 const RUN = `${Date.now().toString(36)}${process.pid}`;
-const timings: [string, number][] = [];
-
-async function timed<T>(name: string, work: () => Promise<T>): Promise<T> {
-  const start = Date.now();
-  try {
-    return await work();
-  } finally {
-    timings.push([name, Date.now() - start]);
-  }
-}
+const { timed, print: printTimings } = stopwatch();
 
 /** The local engine is unreachable for this process while `work` runs (dockerode and the docker CLI read DOCKER_HOST). */
 async function withoutLocalDocker<T>(work: () => Promise<T>): Promise<T> {
@@ -98,7 +90,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await index?.close();
-  if (timings.length > 0) console.log(`remote test timings:\n${timings.map(([name, ms]) => `  ${(ms / 1000).toFixed(1).padStart(6)} s  ${name}`).join("\n")}`);
+  printTimings("remote test");
 });
 
 describe("a build on the remote engine, with no local Docker", () => {

@@ -30,8 +30,8 @@ export const DEFAULT_NODE_DST = "/app";
 /** Caches of the package managers: cache mounts on the engine, never in the image. */
 export const NPM_CACHE_DIR = "/var/cache/imagespec/npm";
 /**
- * npm's cache (cacache) is made for concurrent writers, so builds share it. pnpm's store and yarn's cache get one
- * per concurrent build (private): neither waits for the other, and neither writes into a cache another is using.
+ * npm's cache (cacache) is made for concurrent writers, so builds share it. pnpm's store and yarn's cache take
+ * cacheMount's default, one per concurrent build: neither waits for another build, nor writes into its cache.
  */
 const NPM_CACHE = { target: NPM_CACHE_DIR, id: "imagespec-npm", sharing: "shared" as const };
 export const PNPM_STORE_DIR = "/var/cache/imagespec/pnpm-store";
@@ -143,7 +143,7 @@ function managerCommands(fields: NodeProjectFields) {
       return {
         env,
         runEnv,
-        cache: { target: PNPM_STORE_DIR, id: "imagespec-pnpm-store", sharing: "private" as const },
+        cache: { target: PNPM_STORE_DIR, id: "imagespec-pnpm-store" },
         install: (prod: boolean) => [
           ...env,
           "pnpm",
@@ -160,7 +160,7 @@ function managerCommands(fields: NodeProjectFields) {
       return {
         env,
         runEnv,
-        cache: { target: YARN_CACHE_DIR, id: "imagespec-yarn", sharing: "private" as const },
+        cache: { target: YARN_CACHE_DIR, id: "imagespec-yarn" },
         install: (prod: boolean) => [
           ...env,
           "yarn",
@@ -218,7 +218,7 @@ const renderDocker: DockerLayerRenderer<NodeProjectFields> = (layer, ctx) => {
   const q = ctx.quote;
   const dst = layer.dst;
   const secrets: SecretMount[] = layer.npmrc === undefined ? [] : [{ id: `imagespec-npmrc-${ctx.layerIndex}`, src: layer.npmrc, target: NPMRC_TARGET }];
-  const cache = () => ctx.cacheMount(pm.cache.target, { id: pm.cache.id, sharing: pm.cache.sharing });
+  const cache = () => ctx.cacheMount(pm.cache.target, pm.cache);
   const name = project.target.name ?? layer.package;
 
   // The package manager, and the checks on the base, in a stage both install stages start from.
@@ -231,7 +231,7 @@ const renderDocker: DockerLayerRenderer<NodeProjectFields> = (layer, ctx) => {
     const install = shellJoin([...pm.env, `npm_config_cache=${NPM_CACHE_DIR}`, "npm", "install", "--global", "--force", want]);
     tools.add(
       ctx.run(`if [ "$(${shellQuote(layer.manager)} --version 2>/dev/null)" != ${shellQuote(layer.managerVersion)} ]; then ${install}; fi`, {
-        mounts: [ctx.cacheMount(NPM_CACHE.target, { id: NPM_CACHE.id, sharing: NPM_CACHE.sharing })],
+        mounts: [ctx.cacheMount(NPM_CACHE.target, NPM_CACHE)],
         secrets,
         description: `install ${want}`,
       }),

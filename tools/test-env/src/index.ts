@@ -33,3 +33,4 @@ export { servePackageIndex, type PackageIndex, type PackageIndexOptions } from "
 export { generateKeys, type SshKeys, type SshServer, sshServer, sshTestEngine } from "./ssh.js";
 export { buildWheel, normalizeProjectName, type WheelSpec } from "./wheel.js";
 export { buildkitDockerClient, type DockerClient, dockerSelection, type ImageEntry, imageFolder, inParallel, modernDockerClient } from "./oracle.js";
+export { type Stopwatch, stopwatch } from "./stopwatch.js";
