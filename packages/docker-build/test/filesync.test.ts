@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from "vitest";
 import type { ContextEntry } from "../src/context-entries.js";
-import { filterIncludes, followPathTargets, goFileMode, offeredTime, walkOrder } from "../src/session/filesync.js";
+import { encodeStatPacket, filterIncludes, followPathTargets, goFileMode, offeredTime, walkOrder } from "../src/session/filesync.js";
+import { messageCodec } from "../src/session/proto.js";
 
 const mtime = new Date(1_700_000_000_500);
 const entry = (name: string, type: ContextEntry["type"] = "file", target = ""): ContextEntry =>
@@ -95,5 +96,49 @@ describe("goFileMode", () => {
     expect(goFileMode({ type: "symlink" })).toBe(2 ** 27 + 0o777);
     expect(goFileMode({ type: "file", mode: 0o4755 })).toBe(2 ** 23 + 0o755);
     expect(goFileMode({ type: "dir", mode: 0o1777 })).toBe(0x80000000 + 2 ** 20 + 0o777);
+  });
+});
+
+describe("encodeStatPacket", () => {
+  const packet = messageCodec("fsutil.types.Packet");
+  const cases: ContextEntry[] = [
+    entry("a.txt"),
+    entry("d", "dir"),
+    { type: "dir", name: "sticky", mode: 0o1777, mtime },
+    entry("link", "symlink", "../somewhere/else"),
+    entry("é/ünïcode name with spaces.py"),
+    {
+      type: "file",
+      name: "big",
+      mode: 0o4755,
+      size: 5 * 2 ** 32 + 7,
+      mtime: new Date(4_102_444_800_000),
+      source: { path: "/x/big", digest: "ff".repeat(32), follow: true },
+    },
+    { type: "file", name: "empty", mode: 0o600, size: 0, mtime: new Date(0), content: new Uint8Array() },
+    { type: "file", name: `${"deep/".repeat(40)}long-name`, mode: 0o644, size: 200, mtime, content: Buffer.alloc(200) },
+  ];
+  it("writes the bytes protobufjs writes for the same STAT packet", () => {
+    for (const e of cases) {
+      const expected = packet.encode({
+        type: 0,
+        stat: {
+          path: e.name,
+          mode: goFileMode(e),
+          uid: 0,
+          gid: 0,
+          size: String(e.type === "file" ? e.size : e.type === "symlink" ? Buffer.byteLength(e.target) : 0),
+          modTime: String(offeredTime(e)),
+          ...(e.type === "symlink" && { linkname: e.target }),
+        },
+      });
+      expect(encodeStatPacket(e).toString("hex"), e.name).toBe(expected.toString("hex"));
+    }
+  });
+  it("decodes to the entry's name, mode, size, time and link target", () => {
+    const decoded = packet.decode(encodeStatPacket(cases[5]!));
+    expect(decoded.stat).toMatchObject({ path: "big", mode: 2 ** 23 + 0o755, size: String(5 * 2 ** 32 + 7) });
+    expect(BigInt((decoded.stat as { modTime: string }).modTime) / 1_000_000_000n).toBe(4_102_444_800n);
+    expect(packet.decode(encodeStatPacket(cases[3]!)).stat).toMatchObject({ linkname: "../somewhere/else", mode: 2 ** 27 + 0o777 });
   });
 });

@@ -5,7 +5,7 @@
  * cancellation closing the session and stopping the build.
  */
 import { execFileSync, spawn } from "node:child_process";
-import { createPublicKey, verify } from "node:crypto";
+import { createHash, createPublicKey, randomBytes, verify } from "node:crypto";
 import { existsSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -235,6 +235,24 @@ describe("the context, synced incrementally", () => {
     writeFileSync(path.join(root, "app/v.txt"), "version=2\n");
     utimesSync(path.join(root, "app/v.txt"), new Date("2020-01-01"), new Date("2020-01-01"));
     expect(await runImage((await build()).uri, ["cat", "/app/v.txt"])).toBe("version=2");
+  });
+
+  it("a context larger than what the session keeps on its way at once (4,000 files, a 12 MiB file) arrives whole and in order", async () => {
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 4000; i++) files[`app/d${i % 50}/f${i}.txt`] = `${i}\n`;
+    const root = project(files);
+    // Random bytes, so a piece sent twice, dropped or out of order shows in the digest.
+    const big = randomBytes(12 * 1024 * 1024);
+    writeFileSync(path.join(root, "app/big.bin"), big);
+    const image = Image.fromBase(env.baseImage, { root, name: "i14-session/large" }).withSourceFolder("app", "/app");
+    const result = await buildOnEngine(local, image, await context(image), { settings: {}, engine: "local" });
+    expect(contextLine(result.log)).toMatchObject({ offered: 4001, asked: 4001 });
+    const listing = await runImage(result.uri, [
+      "sh",
+      "-c",
+      "sha256sum /app/big.bin | cut -d' ' -f1; find /app -type f | wc -l; find /app -type d | wc -l; cat /app/d7/f2457.txt",
+    ]);
+    expect(listing.split("\n")).toEqual([createHash("sha256").update(big).digest("hex"), "4001", "51", "2457"]);
   });
 });
 

@@ -16,7 +16,8 @@ import * as grpc from "@grpc/grpc-js";
 import type { ContextEntry } from "../context-entries.js";
 import type { EngineConnection } from "../engine-api.js";
 import { authService, type SessionCredentials } from "./auth.js";
-import { type FileSyncStats, serveDiffCopy } from "./filesync.js";
+import { type FileSyncStats, prepareFileSync, serveDiffCopy } from "./filesync.js";
+import { pipelinedMessages } from "./pipeline.js";
 import { type Message, methodPath, serviceDefinition } from "./proto.js";
 import { type SecretSource, secretsService } from "./secrets.js";
 import { type SshAgentSource, sshService } from "./ssh.js";
@@ -135,7 +136,11 @@ export async function openSession(connection: EngineConnection, options: Session
   const fileSync: FileSyncStats = { transfers: [], wireBytes: 0 };
   let failure: Error | undefined;
 
-  const server = new grpc.Server({ "grpc.max_receive_message_length": 32 * 1024 * 1024, "grpc.max_send_message_length": 32 * 1024 * 1024 });
+  const server = new grpc.Server({
+    "grpc.max_receive_message_length": 32 * 1024 * 1024,
+    "grpc.max_send_message_length": 32 * 1024 * 1024,
+    interceptors: [pipelinedMessages],
+  });
   const health = serviceDefinition(HEALTH);
   server.addService(health, { Check: (_call: unknown, callback: grpc.sendUnaryData<Message>) => callback(null, { status: 1 /* SERVING */ }) });
   server.addService(serviceDefinition(AUTH), { ...authService(options.credentials, trace) });
@@ -146,9 +151,9 @@ export async function openSession(connection: EngineConnection, options: Session
   // Count what file sync writes, message by message, for the build log and the incremental-context bench.
   const serialize = diffCopy.responseSerialize;
   server.addService(
-    { DiffCopy: { ...diffCopy, responseSerialize: (value: Message) => countWire(serialize(value)) } },
+    { DiffCopy: { ...diffCopy, responseSerialize: (value: Message | Buffer) => countWire(Buffer.isBuffer(value) ? value : serialize(value)) } },
     {
-      DiffCopy: (call: grpc.ServerDuplexStream<Message, Message>) => {
+      DiffCopy: (call: grpc.ServerDuplexStream<Message, Message | Buffer>) => {
         void serveDiffCopy(
           call,
           options.dirs,
@@ -193,6 +198,7 @@ export async function openSession(connection: EngineConnection, options: Session
     // A connection reset ends the session; the build that used it reports what happened.
   });
   injector.injectConnection(asPlainStream(socket) as never);
+  prepareFileSync(options.dirs);
 
   return {
     id,
