@@ -5,14 +5,14 @@
  */
 
 import { localEngineAddress } from "@imagespec/docker-build";
-import { type EngineConnection, engineConnectionFailure, isEngineConnectionError, openEngineConnection } from "@imagespec/docker-build/engine";
+import { engineConnectionFailure, isEngineConnectionError, type OpenedEngine, openEngineConnection } from "@imagespec/docker-build/engine";
 import type { DockerBuilderConfig } from "./config.js";
 
 const START_HINT =
   "Start Docker (e.g. `sudo systemctl start docker`, or Docker Desktop), or point DOCKER_HOST (or the docker builder's `host` setting) at a running engine.";
 
 /** Connects and checks the engine; no engine → an ENVIRONMENT error that says how to start one; an untrusted SSH host key → ENVIRONMENT naming the host. */
-export async function connectEngine(config: DockerBuilderConfig, action: string, env: NodeJS.ProcessEnv = process.env): Promise<EngineConnection> {
+export async function connectEngine(config: DockerBuilderConfig, action: string, env: NodeJS.ProcessEnv = process.env): Promise<OpenedEngine> {
   const address = localEngineAddress(config.host, {
     env,
     ...(config.identityFile !== undefined && { identityFile: config.identityFile }),

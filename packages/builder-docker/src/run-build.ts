@@ -6,7 +6,15 @@
  */
 
 import type { Image } from "@imagespec/core";
-import { type BuildContext, type BuildResult, type Existence, limiter, type NativePlatform, parseImageReference } from "@imagespec/core/authoring";
+import {
+  type BuildContext,
+  type BuildResult,
+  type Existence,
+  limiter,
+  type NativePlatform,
+  parseImageReference,
+  samePlatform,
+} from "@imagespec/core/authoring";
 import { type DockerBuildPlan, renderDockerBuild } from "@imagespec/docker-build";
 import {
   buildOnEngine,
@@ -14,11 +22,11 @@ import {
   cancelledError,
   cannotRunReason,
   DockerBuildError,
-  type EngineConnection,
   engineImageId,
   engineNativePlatform,
   enginePlatforms,
   unsupportedPlatformError,
+  type OpenedEngine,
   unsupportedPlatforms,
 } from "@imagespec/docker-build/engine";
 import { DEFAULT_MAX_BUILDS, type DockerBuilderConfig } from "./config.js";
@@ -60,7 +68,9 @@ export async function runBuild(image: Image, context: BuildContext, config: Dock
  * Fails before anything is built when the engine cannot run one of the image's platforms (no emulator for it on its
  * host). When the engine cannot be asked which platforms it emulates, the build goes ahead with a warning.
  */
-async function checkPlatforms(image: Image, connection: EngineConnection, engine: string, warn: (message: string) => void): Promise<void> {
+async function checkPlatforms(image: Image, connection: OpenedEngine, engine: string, warn: (message: string) => void): Promise<void> {
+  // An engine always builds for its own platform (its `/version`, asked when it was connected): BuildKit need not be asked.
+  if (image.platforms.every((platform) => samePlatform(platform, connection.platform))) return;
   const platforms = await enginePlatforms(connection);
   const missing = unsupportedPlatforms(image.platforms, platforms);
   if (missing.length === 0) return;

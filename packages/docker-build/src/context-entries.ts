@@ -90,6 +90,8 @@ export function contextEntries(items: readonly ContextItem[], image: Image, iden
     } else {
       const input = hashedInput(image, identity, item.source, { type: "folder", select: item.select });
       const prefix = item.path === "." ? "" : `${item.path}/`;
+      const folderSep = path.sep === "/";
+      const folder = input.absolutePath.endsWith("/") ? input.absolutePath : `${input.absolutePath}/`;
       if (prefix) directory(item.path);
       for (const entry of input.entries) {
         const name = `${prefix}${entry.path}`;
@@ -104,7 +106,8 @@ export function contextEntries(items: readonly ContextItem[], image: Image, iden
         written.add(name);
         if (entry.type === "symlink") out.push({ type: "symlink", name, target: entry.target!, mtime: time(entry.mtimeMs) });
         else {
-          const source = path.join(input.absolutePath, ...entry.path.split("/"));
+          // A walk's paths are clean (no `.`, `..` or doubled `/`): joined without path.join's normalising, once per file.
+          const source = folderSep ? `${folder}${entry.path}` : path.join(input.absolutePath, ...entry.path.split("/"));
           out.push({
             type: "file",
             name,

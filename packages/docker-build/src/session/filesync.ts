@@ -109,29 +109,30 @@ export function offeredTime(entry: ContextEntry): bigint {
   return seconds + (BigInt(`0x${digest.slice(0, 16)}`) % 1_000_000_000n);
 }
 
-/** Bytes of a protobuf varint (unsigned, up to 64 bits). */
-function varint(out: number[], value: number | bigint): void {
-  if (typeof value === "number" && value < 0x80000000) {
-    let v = value;
+/** Where STAT packets are put together before they are copied out (grown for a longer path). */
+let scratch = Buffer.allocUnsafe(4096);
+/** A STAT packet's first bytes: type STAT (0), then the Stat as field 2, whose length follows. */
+const packetHeader = Buffer.from([0x08, PACKET_STAT, 0x12, 0, 0, 0, 0, 0]);
+
+/** Writes a protobuf varint (unsigned, up to 64 bits) at `at`; returns the offset after it. */
+function putVarint(buffer: Buffer, at: number, value: number | bigint): number {
+  let i = at;
+  if (typeof value === "number" && value <= 0xffffffff) {
+    let v = value >>> 0;
     while (v > 0x7f) {
-      out.push((v & 0x7f) | 0x80);
+      buffer[i++] = (v & 0x7f) | 0x80;
       v >>>= 7;
     }
-    out.push(v);
-    return;
+    buffer[i++] = v;
+    return i;
   }
   let v = BigInt(value);
   while (v > 0x7fn) {
-    out.push(Number(v & 0x7fn) | 0x80);
+    buffer[i++] = Number(v & 0x7fn) | 0x80;
     v >>= 7n;
   }
-  out.push(Number(v));
-}
-
-function lengthDelimited(out: number[], tag: number, bytes: Buffer | number[]): void {
-  out.push(tag);
-  varint(out, bytes.length);
-  for (const byte of bytes) out.push(byte);
+  buffer[i++] = Number(v);
+  return i;
 }
 
 /**
@@ -140,19 +141,42 @@ function lengthDelimited(out: number[], tag: number, bytes: Buffer | number[]): 
  * bytes are the ones protobufjs writes for the same packet (a test holds them equal).
  */
 export function encodeStatPacket(entry: ContextEntry): Buffer {
-  const stat: number[] = [];
-  lengthDelimited(stat, 0x0a, Buffer.from(entry.name, "utf8"));
-  stat.push(0x10);
-  varint(stat, goFileMode(entry));
-  stat.push(0x18, 0, 0x20, 0); // uid, gid: 0
-  stat.push(0x28);
-  varint(stat, entry.type === "file" ? entry.size : entry.type === "symlink" ? Buffer.byteLength(entry.target) : 0);
-  stat.push(0x30);
-  varint(stat, offeredTime(entry));
-  if (entry.type === "symlink") lengthDelimited(stat, 0x3a, Buffer.from(entry.target, "utf8"));
-  const packet: number[] = [0x08, PACKET_STAT];
-  lengthDelimited(packet, 0x12, stat);
-  return Buffer.from(packet);
+  const target = entry.type === "symlink" ? entry.target : "";
+  const room = 3 * (entry.name.length + target.length) + 64;
+  if (scratch.length < room) scratch = Buffer.allocUnsafe(room * 2);
+  const buffer = scratch;
+  // The Stat message from offset 8, so the packet's header (at most 7 bytes) can go in front of it.
+  const start = 8;
+  buffer[start] = 0x0a; // path
+  const pathLength = buffer.write(entry.name, start + 6, "utf8");
+  // The path's length takes 1 to 5 bytes: move the path right after it.
+  let i = putVarint(buffer, start + 1, pathLength);
+  if (i !== start + 6) buffer.copy(buffer, i, start + 6, start + 6 + pathLength);
+  i += pathLength;
+  buffer[i++] = 0x10; // mode
+  i = putVarint(buffer, i, goFileMode(entry));
+  buffer[i++] = 0x18; // uid 0
+  buffer[i++] = 0;
+  buffer[i++] = 0x20; // gid 0
+  buffer[i++] = 0;
+  buffer[i++] = 0x28; // size
+  i = putVarint(buffer, i, entry.type === "file" ? entry.size : Buffer.byteLength(target));
+  buffer[i++] = 0x30; // modTime
+  i = putVarint(buffer, i, offeredTime(entry));
+  if (entry.type === "symlink") {
+    buffer[i++] = 0x3a; // linkname
+    const linkLength = Buffer.byteLength(target);
+    i = putVarint(buffer, i, linkLength);
+    i += buffer.write(target, i, "utf8");
+  }
+  const statLength = i - start;
+  // Packet: type STAT (0), then the Stat as field 2.
+  const header = packetHeader;
+  const headerLength = putVarint(header, 3, statLength);
+  const out = Buffer.allocUnsafe(headerLength + statLength);
+  header.copy(out, 0, 0, headerLength);
+  buffer.copy(out, headerLength, start, i);
+  return out;
 }
 
 // ------------------------------------------------------------------------------------------- include patterns
