@@ -7,4 +7,6 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   target: "node20",
+  // zod is bundled and tree-shaken (see src/zod.ts): its full entry loads ~95 modules, every locale among them.
+  noExternal: ["zod"],
 });

@@ -8,9 +8,8 @@
  * declares it on its builder factory); the declaration below makes `defineConfig` complete them in an editor.
  */
 
-import { checkBuilderSettings, ImageSpecError } from "@imagespec/core/authoring";
+import { checkBuilderSettings, ImageSpecError, z } from "@imagespec/core/authoring";
 import { type DockerBuildSettings, dockerBuildSettingsShape } from "@imagespec/docker-build";
-import { z } from "zod";
 
 export { DEFAULT_CUDA_IMAGE, DEFAULT_MICROMAMBA_IMAGE } from "@imagespec/docker-build";
 

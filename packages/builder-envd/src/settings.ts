@@ -4,7 +4,7 @@
  * complete them in an editor.
  */
 
-import { z } from "zod";
+import { z } from "@imagespec/core/authoring";
 
 export interface EnvdBuilderOptions {
   /** The envd executable: a name looked up on PATH, or a path. Default `envd`. */

@@ -4,7 +4,7 @@
  * material and SSH keys are read when a build connects, so `supports()` stays cheap and never throws.
  */
 
-import { checkBuilderSettings, grammar, ImageSpecError, type ValidationIssue, zodIssuesToValidation } from "@imagespec/core/authoring";
+import { checkBuilderSettings, grammar, ImageSpecError, type ValidationIssue, z, zodIssuesToValidation } from "@imagespec/core/authoring";
 import {
   type DockerBuildSettings,
   dockerBuildSettingsShape,
@@ -13,7 +13,6 @@ import {
   readDockerBuildSettings,
   type TlsMaterial,
 } from "@imagespec/docker-build";
-import { z } from "zod";
 
 /** One engine of the pool, as written in the configuration. */
 export interface RemoteEngineConfig {

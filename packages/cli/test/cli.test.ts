@@ -66,6 +66,45 @@ describe("help", () => {
   });
 });
 
+describe("what a command that builds nothing loads", () => {
+  it("exists with the docker builder's plugin: one copy of zod (core's, bundled), no Docker client", async () => {
+    // Port 9 refuses at once: the command runs its whole path (discovery, the plugin's settings, the tag, the
+    // registry) and answers "unknown" without a registry or an engine.
+    const docker = createProject({
+      dependencies: ["@imagespec/core", "@imagespec/builder-docker"],
+      files: {
+        "images.ts":
+          'import { Image } from "@imagespec/core";\nexport const app = Image.fromBase("debian:bookworm", { name: "app", registry: "127.0.0.1:9" }).withEnvVars({ A: "1" });\n',
+      },
+    });
+    try {
+      const trace = path.join(mkdtempSync(path.join(tmpdir(), "imagespec-trace-")), "imports.txt");
+      const bin = path.join(packagesDir, "cli", "dist", "cli.js");
+      const failed = await promisify(execFile)(
+        process.execPath,
+        ["--import", path.join(import.meta.dirname, "support", "trace-imports.mjs"), bin, "exists", "images.ts"],
+        { cwd: docker.dir, env: { ...process.env, TRACE_IMPORTS_FILE: trace } },
+      ).then(
+        () => undefined,
+        (error: { code: number; stdout: string }) => error,
+      );
+      expect(failed?.code).toBe(3);
+      expect(failed?.stdout).toMatch(/^unknown 127\.0\.0\.1:9\/app:/);
+      const loaded = readFileSync(trace, "utf8").trim().split("\n");
+      // The plugin did load: its settings are checked, and they enter the tag.
+      expect(loaded.some((url) => url.includes("/builder-docker/dist/plugin.js"))).toBe(true);
+      // zod's own entry loads ~95 modules (every locale); core bundles the part it uses and the plugins share it.
+      for (const heavy of ["/zod/", "/dockerode/", "/tar-stream/", "/@grpc/", "/execa/"])
+        expect(
+          loaded.filter((url) => url.includes(heavy)),
+          heavy,
+        ).toEqual([]);
+    } finally {
+      docker.remove();
+    }
+  });
+});
+
 describe("exit codes", () => {
   it("--help lists every error code of core under its exit code, as exit.ts maps them", async () => {
     const { EXIT_BY_ERROR_CODE } = await import("../src/exit.js");

@@ -5,6 +5,9 @@
  * reporting and the quoting functions. Users' things (Image, ImageSpec, loadProject, ...) are on the main entry.
  */
 
+// zod for settings and field schemas: core's bundled copy (see zod.ts).
+export * as z from "./zod.js";
+
 // The contracts.
 export type { BuildContext, BuildEvent, BuildResult, ImageBuilder, PlatformBuild, RenderContext, RenderedBuildFile } from "./builder.js";
 export { isImageBuilder } from "./builder.js";

@@ -12,7 +12,7 @@
  *   }
  */
 
-import { z } from "zod";
+import * as z from "zod";
 import type { ValidationIssue } from "./errors.js";
 import { closestMatch } from "./suggest.js";
 import { formatFieldPath, valueAt, zodIssuesToValidation } from "./validation.js";

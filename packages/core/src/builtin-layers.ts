@@ -4,7 +4,7 @@
  * defaulted, so that adding an optional field later does not change existing tags.
  */
 
-import { z } from "zod";
+import * as z from "zod";
 import {
   checkAptPackage,
   checkCommand,

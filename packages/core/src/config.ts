@@ -8,7 +8,7 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { z } from "zod";
+import * as z from "zod";
 import { errorMessage, ImageSpecError, isImageSpecError, showValue } from "./errors.js";
 import { checkRegistry } from "./grammar.js";
 import type { BuilderSettings } from "./builder-settings.js";

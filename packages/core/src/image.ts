@@ -6,7 +6,7 @@
 
 import { statSync } from "node:fs";
 import path from "node:path";
-import { z } from "zod";
+import * as z from "zod";
 import {
   aptPackagesLayer,
   codeBundleLayer,

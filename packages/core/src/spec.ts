@@ -11,7 +11,7 @@
  */
 
 import path from "node:path";
-import { z } from "zod";
+import * as z from "zod";
 import { copyLayer, envName, type PipOptions, type SecretMountInput, secretMountSchema } from "./builtin-layers.js";
 import { ImageSpecError, showValue } from "./errors.js";
 import {

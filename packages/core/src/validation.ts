@@ -3,7 +3,7 @@
  * issues into errors that name the field path, the value and what was expected.
  */
 
-import { z } from "zod";
+import * as z from "zod";
 import { ImageSpecError, showValue, type ValidationIssue } from "./errors.js";
 import { textProblem } from "./quote.js";
 import { closestMatch } from "./suggest.js";

@@ -6,8 +6,7 @@
  */
 
 import type { Image } from "@imagespec/core";
-import { grammar, type ValidationIssue } from "@imagespec/core/authoring";
-import { z } from "zod";
+import { grammar, type ValidationIssue, z } from "@imagespec/core/authoring";
 
 export interface DockerBuildOptions {
   /** The NVIDIA CUDA base for `withCuda`: a template with `{cuda}` and `{cudnn}` (`cudnn-`, `cudnn8-` or empty). */

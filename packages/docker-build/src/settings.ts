@@ -10,8 +10,7 @@
  * the digest of a rebuilt image differs anyway; so one tag still means one image.
  */
 
-import { grammar, type ValidationIssue, zodIssuesToValidation } from "@imagespec/core/authoring";
-import { z } from "zod";
+import { grammar, type ValidationIssue, z, zodIssuesToValidation } from "@imagespec/core/authoring";
 
 export interface DockerBuildSettings {
   /** Network for RUN steps: `host` reaches servers on the build machine's 127.0.0.1 (a local package index). */

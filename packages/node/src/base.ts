@@ -6,8 +6,7 @@
  */
 
 import { Image, type ImageOptions } from "@imagespec/core";
-import { type DockerLayerRenderer, defineLayer, ImageSpecError, normalizeImageReference, shellQuote } from "@imagespec/core/authoring";
-import { z } from "zod";
+import { defineLayer, type DockerLayerRenderer, ImageSpecError, normalizeImageReference, shellQuote, z } from "@imagespec/core/authoring";
 
 /** The Node.js version `fromNodeBase` uses when none is given: the active LTS line. */
 export const DEFAULT_NODE_VERSION = "22";

@@ -10,17 +10,17 @@ import { existsSync, statSync } from "node:fs";
 import path from "node:path";
 import type { Image } from "@imagespec/core";
 import {
+  defineLayer,
   type DockerBuildStage,
   type DockerLayerRenderer,
   type DockerRenderContext,
-  defineLayer,
   grammar,
   ImageSpecError,
   type SecretMount,
   shellJoin,
   shellQuote,
+  z,
 } from "@imagespec/core/authoring";
-import { z } from "zod";
 import { statedNodeVersion } from "./base.js";
 import { ALWAYS_EXCLUDED, loadNodeProject, type NodeProject, runtimeFiles } from "./project.js";
 import type { PackageManager } from "./workspace.js";

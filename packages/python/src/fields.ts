@@ -1,7 +1,7 @@
 /** The Python layer kinds' own field schemas. Every generic field helper (grammars, mounts, paths) is core's, from @imagespec/core/authoring. */
 
 import path from "node:path";
-import { z } from "zod";
+import { z } from "@imagespec/core/authoring";
 
 export const installModeSchema = z.enum(["dependencies", "project"]);
 export const installerSchema = z.enum(["uv", "pip"]);

@@ -8,21 +8,21 @@ import type { Image } from "@imagespec/core";
 import {
   defineLayer,
   type DockerLayerRenderer,
-  type SecretMount,
-  type SecretMountInput,
-  type SshMount,
-  type SshMountInput,
-  shellJoin,
   imagePath,
   localPath,
   relativeTo,
   secretIdentity,
+  type SecretMount,
+  type SecretMountInput,
   secretMountSchema,
-  sshIdentity,
-  sshMountSchema,
   shellArgument,
+  shellJoin,
+  sshIdentity,
+  type SshMount,
+  type SshMountInput,
+  sshMountSchema,
+  z,
 } from "@imagespec/core/authoring";
-import { z } from "zod";
 import { folderOf, installModeSchema } from "./fields.js";
 import { hasPoetryDevGroup } from "./poetry-lock.js";
 import { loadPoetryProject, loadPoetryProjectSync } from "./project.js";

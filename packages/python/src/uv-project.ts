@@ -8,22 +8,22 @@ import type { Image } from "@imagespec/core";
 import {
   defineLayer,
   type DockerLayerRenderer,
-  type SecretMount,
-  type SecretMountInput,
-  type SshMount,
-  type SshMountInput,
-  shellJoin,
   imagePath,
   imageReference,
   localPath,
   relativeTo,
   secretIdentity,
+  type SecretMount,
+  type SecretMountInput,
   secretMountSchema,
-  sshIdentity,
-  sshMountSchema,
   shellArgument,
+  shellJoin,
+  sshIdentity,
+  type SshMount,
+  type SshMountInput,
+  sshMountSchema,
+  z,
 } from "@imagespec/core/authoring";
-import { z } from "zod";
 import { folderOf, installerSchema, installModeSchema } from "./fields.js";
 import { loadUvProject, loadUvProjectSync } from "./project.js";
 import {
