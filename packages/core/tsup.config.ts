@@ -1,7 +1,7 @@
 import { defineConfig } from "tsup";
 
 export default defineConfig({
-  entry: ["src/index.ts", "src/authoring.ts"],
+  entry: { index: "src/index.ts", authoring: "src/authoring.ts", files: "src/files-entry.ts" },
   format: ["esm"],
   dts: true,
   sourcemap: true,

@@ -24,9 +24,11 @@ const MAX_SINGLE_FILES = 4_096;
  * The mode is the whole st_mode (type and permission bits).
  */
 export function statSignature(stat: { size: bigint; mtimeNs: bigint; ctimeNs: bigint; ino: bigint; dev: bigint; mode: bigint }): string {
-  // join, not a template: a template of 11 pieces is a tree of concatenated strings (about 490 bytes held per file
-  // for a 60-character text); join makes one flat string (about 105).
-  return [stat.size, stat.mtimeNs, stat.ctimeNs, stat.ino, stat.dev, stat.mode].join(":");
+  const text = `${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}:${stat.ino}:${stat.dev}:${stat.mode}`;
+  // Reading a character flattens the template's tree of 11 concatenated pieces in place: about 490 bytes held per
+  // file become about 110 (50k files waiting to be read hold each signature until their digest comes back).
+  text.charCodeAt(0);
+  return text;
 }
 
 /** `"<signature>|<digest>"` as one flat string (a concatenation is flattened in place by the first character read). */
