@@ -10,7 +10,7 @@
  */
 
 import { createHash } from "node:crypto";
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import path from "node:path";
 
 const MAGIC = "imagespec-digests 3\n";
@@ -24,7 +24,18 @@ const MAX_SINGLE_FILES = 4_096;
  * The mode is the whole st_mode (type and permission bits).
  */
 export function statSignature(stat: { size: bigint; mtimeNs: bigint; ctimeNs: bigint; ino: bigint; dev: bigint; mode: bigint }): string {
-  return `${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}:${stat.ino}:${stat.dev}:${stat.mode}`;
+  const text = `${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}:${stat.ino}:${stat.dev}:${stat.mode}`;
+  // Reading a character flattens the template's tree of 11 concatenated pieces in place: about 490 bytes held per
+  // file become about 110 (50k files waiting to be read hold each signature until their digest comes back).
+  text.charCodeAt(0);
+  return text;
+}
+
+/** `"<signature>|<digest>"` as one flat string (a concatenation is flattened in place by the first character read). */
+function record(signature: string, digest: string): string {
+  const text = `${signature}|${digest}`;
+  text.charCodeAt(0);
+  return text;
 }
 
 /** A record: `"<signature>|<sha256>"`; the digest when the signature is the same, else undefined. */
@@ -85,7 +96,7 @@ export class RootDigests {
         return { slot, digest };
       },
       remember: (slot, signature, digest) => {
-        seenRecords[slot] = `${signature}|${digest}`;
+        seenRecords[slot] = record(signature, digest);
         learned = true;
       },
       end: () => {
@@ -109,9 +120,12 @@ export class RootDigests {
   flush(): boolean {
     if (!this.file || !this.#changed) return false;
     this.#changed = false;
-    const parts: string[] = [MAGIC];
-    for (let i = 0; i < this.#keys.length; i++) parts.push(this.#keys[i]!, "\0", this.#records[i]!, "\0");
-    return writeAtomically(this.file, parts.join(""));
+    const keys = this.#keys;
+    const records = this.#records;
+    return writeAtomically(this.file, function* () {
+      yield MAGIC;
+      for (let i = 0; i < keys.length; i++) yield `${keys[i]}\0${records[i]}\0`;
+    });
   }
 }
 
@@ -144,17 +158,19 @@ export class SingleFileDigests {
 
   remember(key: string, signature: string, digest: string): void {
     this.#records.delete(key);
-    this.#records.set(key, `${signature}|${digest}`);
+    this.#records.set(key, record(signature, digest));
     this.#changed = true;
   }
 
   flush(): boolean {
     if (!this.file || !this.#changed) return false;
     this.#changed = false;
-    const parts: string[] = [MAGIC];
-    let skip = this.#records.size - MAX_SINGLE_FILES;
-    for (const [key, record] of this.#records) if (skip-- <= 0) parts.push(key, "\0", record, "\0");
-    return writeAtomically(this.file, parts.join(""));
+    const records = this.#records;
+    return writeAtomically(this.file, function* () {
+      yield MAGIC;
+      let skip = records.size - MAX_SINGLE_FILES;
+      for (const [key, record] of records) if (skip-- <= 0) yield `${key}\0${record}\0`;
+    });
   }
 }
 
@@ -210,18 +226,41 @@ function readFields(file: string): string[] {
   return fields.length % 2 === 0 ? fields : [];
 }
 
-function writeAtomically(file: string, text: string): boolean {
+/** Bytes gathered before one write: the file is written in pieces, never held whole (50k files: about 8 MB). */
+const WRITE_CHUNK = 1 << 20;
+
+/** Writes `file` from the pieces `text` yields, through a temporary file renamed over it. */
+function writeAtomically(file: string, text: () => Iterable<string>): boolean {
   const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+  let fd: number | undefined;
   try {
     mkdirSync(path.dirname(file), { recursive: true });
-    writeFileSync(tmp, text, "latin1");
+    fd = openSync(tmp, "w");
+    let chunk = "";
+    for (const piece of text()) {
+      chunk += piece;
+      if (chunk.length >= WRITE_CHUNK) {
+        writeAll(fd, chunk);
+        chunk = "";
+      }
+    }
+    writeAll(fd, chunk);
+    const open = fd;
+    fd = undefined;
+    closeSync(open);
     renameSync(tmp, file);
     return true;
   } catch {
     // A read-only home or a full disk must not fail a build: the cache only saves time.
+    if (fd !== undefined) closeSync(fd);
     rmSync(tmp, { force: true });
     return false;
   }
+}
+
+function writeAll(fd: number, text: string): void {
+  const bytes = Buffer.from(text, "latin1");
+  for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at);
 }
 
 /** Keeps the newest MAX_ROOTS root files (by when they were last written); drops stale temporary files. */

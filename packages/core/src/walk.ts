@@ -57,8 +57,10 @@ interface Repository {
 }
 
 interface TrackedPaths {
-  readonly files: ReadonlySet<string>;
-  readonly dirs: ReadonlySet<string>;
+  /** Whether git tracks this file (a repository-relative binary string). */
+  hasFile(path: string): boolean;
+  /** Whether git tracks a file somewhere below this folder. */
+  hasDir(path: string): boolean;
 }
 
 /** Folders walked into without being selected: sent only as the parents of what is selected below them, once. */
@@ -214,7 +216,7 @@ export async function walkFolder(root: string, selection: FolderSelection, visit
         if (gitIgnored) {
           if (!state.repository) continue;
           const paths = state.repository.tracked();
-          if (isDir ? !paths.dirs.has(repoPath) : !paths.files.has(repoPath)) continue;
+          if (isDir ? !paths.hasDir(repoPath) : !paths.hasFile(repoPath)) continue;
         }
       }
 
@@ -317,14 +319,17 @@ function findRepository(folder: string): Repository | undefined {
 /** A repository found inside the listed folder: git lists its paths relative to its own root, the walk relative to the folder. */
 function nestedRepository(abs: string, relBytes: string): Repository {
   const inner = repositoryAt(abs, abs, "");
+  const below = `${relBytes}/`;
   let paths: TrackedPaths | undefined;
-  const shift = (set: ReadonlySet<string>) => new Set([...set].map((p) => `${relBytes}/${p}`));
   return {
     prefix: "",
     tracked: () => {
       if (!paths) {
         const own = inner.tracked();
-        paths = { files: shift(own.files), dirs: new Set([relBytes, ...shift(own.dirs)]) };
+        paths = {
+          hasFile: (p) => p.startsWith(below) && own.hasFile(p.slice(below.length)),
+          hasDir: (p) => p === relBytes || (p.startsWith(below) && own.hasDir(p.slice(below.length))),
+        };
       }
       return paths;
     },
@@ -336,19 +341,19 @@ function repositoryAt(root: string, folder: string, prefix: string): Repository 
   return {
     prefix,
     tracked: () => {
-      paths ??= gitTrackedPaths(root, folder, prefix);
+      paths ??= gitTrackedPaths(root, folder);
       return paths;
     },
   };
 }
 
 /** Every path git tracks below `folder` (as repository-relative binary strings), and every folder holding one. */
-function gitTrackedPaths(root: string, folder: string, prefix: string): TrackedPaths {
+function gitTrackedPaths(root: string, folder: string): TrackedPaths {
   // Inside the folder, ls-files lists only what is below it; --full-name keeps paths relative to the repository.
   const result = spawnSync("git", ["ls-files", "-z", "--cached", "--full-name"], { cwd: folder, maxBuffer: 1 << 30, stdio: ["ignore", "pipe", "pipe"] });
   const stderr = (result.stderr ?? Buffer.alloc(0)).toString("utf8").trim();
   // A `.git` that git does not take for a repository (an empty folder, a broken worktree link) holds no tracked files.
-  if (result.status === 128 && /not a git repository/i.test(stderr)) return { files: new Set(), dirs: new Set() };
+  if (result.status === 128 && /not a git repository/i.test(stderr)) return sortedPaths([]);
   if (result.error || result.status !== 0) {
     const why = stderr || result.error?.message || `git exited with ${result.status ?? result.signal}`;
     throw new ImageSpecError("ENVIRONMENT", `Cannot list the git-tracked files of ${showValue(folder)} (repository ${showValue(root)}): ${why}`, {
@@ -356,14 +361,41 @@ function gitTrackedPaths(root: string, folder: string, prefix: string): TrackedP
       hint: "Selecting files inside a git repository needs git on PATH: git keeps the files it tracks even where a .gitignore matches them.",
     });
   }
-  const files = new Set<string>();
-  const dirs = new Set<string>();
-  for (const file of result.stdout.toString("latin1").split("\0")) {
-    if (file === "" || !file.startsWith(prefix)) continue;
-    files.add(file);
-    for (let slash = file.lastIndexOf("/"); slash > prefix.length - 1 && slash > 0; slash = file.lastIndexOf("/", slash - 1)) dirs.add(file.slice(0, slash));
+  const paths = result.stdout.toString("latin1").split("\0");
+  paths.pop(); // after the last NUL
+  return sortedPaths(paths);
+}
+
+/**
+ * Lookups in git's list of paths, searched in place rather than copied into sets (50k paths: a set of files and one
+ * of folders took about 100 ms to fill). git lists its index sorted by bytes, which is how binary strings compare;
+ * a list out of that order (never seen) is sorted first.
+ */
+function sortedPaths(paths: string[]): TrackedPaths {
+  for (let i = 1; i < paths.length; i++) {
+    if (paths[i - 1]! > paths[i]!) {
+      paths.sort();
+      break;
+    }
   }
-  return { files, dirs };
+  /** The first index whose path is not below `key` in byte order. */
+  const lowerBound = (key: string): number => {
+    let lo = 0;
+    let hi = paths.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (paths[mid]! < key) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  return {
+    hasFile: (p) => paths[lowerBound(p)] === p,
+    hasDir: (p) => {
+      const below = `${p}/`;
+      return paths[lowerBound(below)]?.startsWith(below) ?? false;
+    },
+  };
 }
 
 /**

@@ -25,6 +25,13 @@ function cacheRecords(cacheDir: string): number[] {
     .sort((a, b) => a - b);
 }
 
+/**
+ * With `racyWindowMs: 0` a file is cached once its mtime is before "now", which the hasher reads in whole
+ * milliseconds: a file written in the same millisecond as the walk is (rightly) not cached. Tests that expect every
+ * file cached wait that millisecond out.
+ */
+const pastThisMillisecond = () => new Promise((resolve) => setTimeout(resolve, 3));
+
 const paths = async (dir: string, patterns?: string[]) =>
   (await new FileHasher({ cacheFile: false }).listFolder(dir, { ignorePatterns: patterns })).map((e) => `${e.type[0]} ${e.path}`);
 
@@ -66,6 +73,7 @@ describe("the digest cache", () => {
     for (let i = 0; i < 50; i++) files[`src/m${i}.py`] = `print(${i})\n`;
     const dir = project(files);
     const cacheDir = mkdtempSync(path.join(tmpdir(), "imagespec-cache-"));
+    await pastThisMillisecond();
 
     const first = new FileHasher({ cacheDir, racyWindowMs: 0 });
     const cold = await first.hashFolder(path.join(dir, "src"));
@@ -118,6 +126,7 @@ describe("the digest cache", () => {
     for (let i = 0; i < 5; i++) files[`b/n${i}.py`] = `print(${i})\n`;
     const dir = project(files);
     const cacheDir = mkdtempSync(path.join(tmpdir(), "imagespec-cache-"));
+    await pastThisMillisecond();
     const first = new FileHasher({ cacheDir, racyWindowMs: 0 });
     await first.hashFolder(path.join(dir, "a"));
     await first.hashFolder(path.join(dir, "b"));
@@ -139,6 +148,7 @@ describe("the digest cache", () => {
   it("keeps at most 64 folders' files, dropping the least recently written", async () => {
     const dir = project(Object.fromEntries(Array.from({ length: 70 }, (_, i) => [`d${i}/f`, `${i}`])));
     const cacheDir = mkdtempSync(path.join(tmpdir(), "imagespec-cache-"));
+    await pastThisMillisecond();
     for (let i = 0; i < 70; i++) await new FileHasher({ cacheDir, racyWindowMs: 0 }).hashFolder(path.join(dir, `d${i}`));
     expect(readdirSync(cacheDir).filter((n) => n.startsWith("root-"))).toHaveLength(64);
     // The newest folder is still cached, the oldest is not.
