@@ -34,7 +34,7 @@ function builtAll(stdout: string, expected: number, what: string): BuildEntry[] 
 }
 
 /** The Docker CLI that builds with BuildKit without buildx: Debian's, as the test environment names it. */
-function dockerCli(env: Readonly<Record<string, string>>): { cli: string; env: NodeJS.ProcessEnv } {
+export function dockerCli(env: Readonly<Record<string, string>>): { cli: string; env: NodeJS.ProcessEnv } {
   return { cli: env.IMAGESPEC_DOCKER_CLI || "/usr/bin/docker", env: { ...process.env, ...env, DOCKER_BUILDKIT: "1" } };
 }
 

@@ -15,7 +15,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { edit, fourImages } from "./builds.js";
+import { dockerCli, edit, fourImages } from "./builds.js";
 import { cdk } from "./cdk.js";
 import { benchProject, cliBin, compare, interleave, median, type Options, repoRoot, rows, run, testEnvironment } from "./measure.js";
 import { makeTree } from "./tree.js";
@@ -64,6 +64,10 @@ export const app = Image.fromBase(${JSON.stringify(env.IMAGESPEC_TEST_BASE_IMAGE
   const first = JSON.parse(run(process.execPath, [cliBin, "build", "images.ts", "--json"], { cwd: project, env: asked }).stdout) as { status: string }[];
   console.error(`  first imagespec build: ${first.map((r) => r.status).join(", ")}`);
   run("docker", ["build", "-q", "-t", "i14-bench-noop-anchor", "."], { cwd: project, env: base });
+  // The issue's anchor is the CLI first on PATH, whose `docker build` (without buildx) is Docker's legacy builder; the
+  // same cached build through BuildKit (Debian's client, as the edit section uses) is shown beside it.
+  const buildkit = dockerCli(env);
+  run(buildkit.cli, ["build", "-q", "-t", "i14-bench-noop-anchor-buildkit", "."], { cwd: project, env: { ...buildkit.env, ...base, DOCKER_BUILDKIT: "1" } });
   const skipped = JSON.parse(run(process.execPath, [cliBin, "build", "images.ts", "--json"], { cwd: project, env: asked }).stdout) as { status: string }[];
   if (skipped.some((r) => r.status !== "skipped")) throw new Error(`the second imagespec build was not a no-op: ${JSON.stringify(skipped)}`);
 
@@ -71,6 +75,9 @@ export const app = Image.fromBase(${JSON.stringify(env.IMAGESPEC_TEST_BASE_IMAGE
     imagespec: () => run(process.execPath, [cliBin, "build", "images.ts"], { cwd: project, env: asked }).ms,
     remembered: () => run(process.execPath, [cliBin, "build", "images.ts"], { cwd: project, env: base }).ms,
     docker: () => run("docker", ["build", "-q", "-t", "i14-bench-noop-anchor", "."], { cwd: project, env: base }).ms,
+    buildkit: () =>
+      run(buildkit.cli, ["build", "-q", "-t", "i14-bench-noop-anchor-buildkit", "."], { cwd: project, env: { ...buildkit.env, ...base, DOCKER_BUILDKIT: "1" } })
+        .ms,
     node: () => run(process.execPath, ["-e", "0"]).ms,
   });
   compare(
@@ -82,6 +89,9 @@ export const app = Image.fromBase(${JSON.stringify(env.IMAGESPEC_TEST_BASE_IMAGE
     ],
     { max: 0.5, against: "docker build" },
   );
+  compare("no-op `imagespec build` (registry asked) vs cached `docker build` with BuildKit (Debian's client)", medians.imagespec!, [
+    ["docker build (BuildKit)", medians.buildkit!],
+  ]);
   compare("no-op `imagespec build` (registry asked) vs `node -e 0`", medians.imagespec!, [["node -e 0", medians.node!]], { max: 3, against: "node -e 0" });
   compare(
     "no-op `imagespec build` (answer remembered, within the TTL)",
