@@ -4,7 +4,7 @@
  */
 
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 
 export const repoRoot = path.resolve(import.meta.dirname, "../../..");
@@ -137,6 +137,14 @@ export function testEnvironment(): Record<string, string> {
   return env;
 }
 
+function readlinkOrNull(link: string): string | null {
+  try {
+    return readlinkSync(link);
+  } catch {
+    return null;
+  }
+}
+
 /** A project folder whose node_modules links the workspace's packages, as an installed project has them. */
 export function benchProject(dir: string, files: Readonly<Record<string, string>>): void {
   mkdirSync(path.join(dir, "node_modules/@imagespec"), { recursive: true });
@@ -147,7 +155,12 @@ export function benchProject(dir: string, files: Readonly<Record<string, string>
   };
   for (const [name, target] of Object.entries(links)) {
     const link = path.join(dir, "node_modules", name);
-    if (!existsSync(link)) symlinkSync(path.join(repoRoot, target), link, "dir");
+    const wanted = path.join(repoRoot, target);
+    // A link left by a checkout elsewhere (another worktree, a removed clone) may dangle: point it here.
+    if (readlinkOrNull(link) !== wanted) {
+      rmSync(link, { force: true });
+      symlinkSync(wanted, link, "dir");
+    }
   }
   writeFileSync(
     path.join(dir, "package.json"),
