@@ -8,7 +8,7 @@
  */
 
 import { isUtf8 } from "node:buffer";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { type BigIntStats, lstatSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { ImageSpecError, showValue } from "./errors.js";
@@ -49,11 +49,16 @@ const ALWAYS_IGNORED = new Set([".git", ".hg", ".svn"]);
 /** How long one synchronous slice of the walk may run before the event loop gets a turn. */
 const SLICE_MS = 10;
 
-/** A git repository a walked folder belongs to, and which paths of it git tracks (read once, when needed). */
+/** A git repository a walked folder belongs to, and which paths of it git tracks (asked when needed). */
 interface Repository {
   /** The listed folder's path inside the repository, as bytes in a binary string, with a trailing `/` (or ""). */
   readonly prefix: string;
+  /** Everything git tracks in the walked folder: its whole index, listed once. */
   tracked(): TrackedPaths;
+  /** What git tracks at or below `repoPath`, when git was already asked about it (or listed everything). */
+  known(repoPath: string): TrackedPaths | undefined;
+  /** Asks git, without holding up the walk, what it tracks at or below these paths only (a small answer). */
+  ask(repoPaths: readonly string[]): Promise<void>;
 }
 
 interface TrackedPaths {
@@ -90,6 +95,23 @@ interface PendingDir {
   readonly abs: string | Buffer;
   readonly state: WalkState;
 }
+
+/** A folder being listed: where it is, what applies in it, and the .gitignore files in effect for its names. */
+interface ListedDir {
+  readonly abs: string | Buffer;
+  readonly state: WalkState;
+  readonly gitignores: readonly GitignoreFile[] | undefined;
+}
+
+/** A name git ignores, waiting until git is asked (once, for all of them) whether it tracks it or anything below. */
+interface DeferredName {
+  readonly dir: ListedDir;
+  readonly name: Name;
+  readonly repoPath: string;
+}
+
+/** Past this many ignored names, git lists its whole index once rather than answering for each name. */
+const MAX_DEFERRED = 2_000;
 
 /** A name in a folder: as Go reads it, as bytes in a binary string (for git), and whether it is valid UTF-8. */
 interface Name {
@@ -179,90 +201,146 @@ export async function walkFolder(root: string, selection: FolderSelection, visit
       },
     },
   ];
+  /**
+   * One name in a listed folder: left out, or visited (and walked into, for a folder). A name git ignores needs to
+   * know whether git tracks it (or, for a folder, anything below it); until git was asked, it waits in `deferred`.
+   */
+  const deferred: DeferredName[] = [];
+  const consider = (dir: ListedDir, dirent: Name, asked = false): void => {
+    const { state } = dir;
+    const { name, binary: nameBinary, bytes: nameBytes, validName, isDir } = dirent;
+    if (ALWAYS_IGNORED.has(nameBinary)) return;
+    const rel = state.rel ? `${state.rel}/${name}` : name;
+
+    // Docker first: a path inherits what its folder matched; an excluded folder is entered only for an exception
+    // below it. What Docker leaves out for good needs no answer from git.
+    let docker = state.docker;
+    let excluded = false;
+    if (matchers.length > 0) {
+      const infos: (DockerMatchInfo | undefined)[] = [];
+      let reenter = true;
+      for (let i = 0; i < matchers.length; i++) {
+        const result = matchers[i]!.match(rel, state.docker[i]);
+        infos.push(result.info);
+        if (result.excluded) {
+          excluded = true;
+          if (!isDir || !matchers[i]!.mayReinclude(rel)) reenter = false;
+        }
+      }
+      if (excluded && !(isDir && reenter)) return;
+      docker = infos;
+    }
+
+    // git: ignored (or, for `tracked`, untracked) entries are left out unless git tracks them.
+    let relBytes = "";
+    let gitIgnored = state.gitIgnored;
+    if (useGit) {
+      relBytes = state.relBytes ? `${state.relBytes}/${nameBinary}` : nameBinary;
+      const repoPath = state.repository ? `${state.repository.prefix}${relBytes}` : relBytes;
+      if (tracked) gitIgnored = true;
+      else if (!gitIgnored && dir.gitignores) gitIgnored = isGitIgnored(dir.gitignores, repoPath, isDir);
+      if (gitIgnored) {
+        if (!state.repository) return;
+        const paths = tracked || asked ? (state.repository.known(repoPath) ?? state.repository.tracked()) : state.repository.known(repoPath);
+        if (!paths) {
+          deferred.push({ dir, name: dirent, repoPath });
+          return;
+        }
+        if (isDir ? !paths.hasDir(repoPath) : !paths.hasFile(repoPath)) return;
+      }
+    }
+
+    const isSelected = !excluded && !(gitIgnored && isDir) && !(tracked && isDir);
+    const abs = typeof dir.abs === "string" && validName ? `${dir.abs}/${name}` : join(dir.abs, nameBytes ?? Buffer.from(name));
+    const stat = lstatOrUndefined(abs);
+    if (!stat) return; // removed while walking
+    const entry: WalkedEntry = { rel, abs, stat };
+    if (isSelected) {
+      if (!validName) throw invalidName(root, rel);
+      sendParents(state.unselected);
+      visit(entry);
+    }
+    if (!stat.isDirectory()) return;
+    stack.push({
+      abs,
+      state: {
+        rel,
+        relBytes,
+        gitignores: dir.gitignores,
+        repository: state.repository,
+        gitIgnored,
+        docker,
+        unselected: isSelected ? undefined : { entry, validName, parent: state.unselected, sent: false },
+        mayBeRepository: !tracked && dir.gitignores !== undefined,
+      },
+    });
+  };
+
+  // git is asked about the names it ignores while the walk goes on: one query at a time, for what waits so far.
+  let askedUpTo = 0;
+  let asking: Promise<void> | undefined;
+  let askFailure: unknown;
+  const askWaiting = (): void => {
+    const byRepository = new Map<Repository, string[]>();
+    for (const { dir, repoPath } of deferred.slice(askedUpTo)) {
+      const repository = dir.state.repository!;
+      if (repository.known(repoPath)) continue;
+      const paths = byRepository.get(repository) ?? [];
+      if (paths.length === 0) byRepository.set(repository, paths);
+      paths.push(repoPath);
+    }
+    askedUpTo = deferred.length;
+    const queries: Promise<void>[] = [];
+    for (const [repository, paths] of byRepository) {
+      if (paths.length > MAX_DEFERRED) repository.tracked();
+      else queries.push(repository.ask(paths));
+    }
+    if (queries.length === 0) return;
+    asking = Promise.all(queries).then(
+      () => {
+        asking = undefined;
+      },
+      (error: unknown) => {
+        askFailure ??= error;
+        asking = undefined;
+      },
+    );
+  };
+
   let sliceStart = performance.now();
-  while (stack.length > 0) {
-    if (performance.now() - sliceStart > SLICE_MS) {
-      await new Promise((resolve) => setImmediate(resolve));
-      sliceStart = performance.now();
-    }
-    const { abs: absDir, state: dirState } = stack.pop()!;
-    const dirents = listDir(absDir);
-    if (dirents === undefined) continue; // removed (or replaced) while walking
-    let state = dirState;
-    if (state.mayBeRepository && dirents.some((d) => d.binary === ".git")) {
-      // A repository inside the folder has its own .gitignore files and its own index.
-      state = { ...state, gitignores: [], repository: nestedRepository(toText(absDir), state.relBytes), gitIgnored: false };
-    }
-    let gitignoresHere = state.gitignores;
-    if (gitignoresHere && !state.gitIgnored && dirents.some((d) => d.binary === ".gitignore")) {
-      const text = readBytes(typeof absDir === "string" ? `${absDir}/.gitignore` : join(absDir, Buffer.from(".gitignore")));
-      const base = state.relBytes ? `${state.repository?.prefix ?? ""}${state.relBytes}/` : (state.repository?.prefix ?? "");
-      if (text !== undefined) gitignoresHere = [...gitignoresHere, parseGitignore(text, base)];
-    }
-
-    for (const dirent of dirents) {
-      const { name, binary: nameBinary, bytes: nameBytes, validName, isDir } = dirent;
-      if (ALWAYS_IGNORED.has(nameBinary)) continue;
-      const rel = state.rel ? `${state.rel}/${name}` : name;
-
-      // git: ignored (or, for `tracked`, untracked) entries are left out unless git tracks them.
-      let relBytes = "";
-      let gitIgnored = state.gitIgnored;
-      if (useGit) {
-        relBytes = state.relBytes ? `${state.relBytes}/${nameBinary}` : nameBinary;
-        const repoPath = state.repository ? `${state.repository.prefix}${relBytes}` : relBytes;
-        if (tracked) gitIgnored = true;
-        else if (!gitIgnored && gitignoresHere) gitIgnored = isGitIgnored(gitignoresHere, repoPath, isDir);
-        if (gitIgnored) {
-          if (!state.repository) continue;
-          const paths = state.repository.tracked();
-          if (isDir ? !paths.hasDir(repoPath) : !paths.hasFile(repoPath)) continue;
-        }
+  for (;;) {
+    while (stack.length > 0) {
+      if (performance.now() - sliceStart > SLICE_MS) {
+        await new Promise((resolve) => setImmediate(resolve));
+        sliceStart = performance.now();
       }
-
-      // Docker: a path inherits what its folder matched; an excluded folder is entered only for an exception below it.
-      let docker = state.docker;
-      let excluded = false;
-      if (matchers.length > 0) {
-        const infos: (DockerMatchInfo | undefined)[] = [];
-        let reenter = true;
-        for (let i = 0; i < matchers.length; i++) {
-          const result = matchers[i]!.match(rel, state.docker[i]);
-          infos.push(result.info);
-          if (result.excluded) {
-            excluded = true;
-            if (!isDir || !matchers[i]!.mayReinclude(rel)) reenter = false;
-          }
-        }
-        if (excluded && !(isDir && reenter)) continue;
-        docker = infos;
+      const { abs: absDir, state: dirState } = stack.pop()!;
+      const dirents = listDir(absDir);
+      if (dirents === undefined) continue; // removed (or replaced) while walking
+      let state = dirState;
+      if (state.mayBeRepository && dirents.some((d) => d.binary === ".git")) {
+        // A repository inside the folder has its own .gitignore files and its own index.
+        state = { ...state, gitignores: [], repository: nestedRepository(toText(absDir), state.relBytes), gitIgnored: false };
       }
-
-      const isSelected = !excluded && !(gitIgnored && isDir) && !(tracked && isDir);
-      const abs = typeof absDir === "string" && validName ? `${absDir}/${name}` : join(absDir, nameBytes ?? Buffer.from(name));
-      const stat = lstatOrUndefined(abs);
-      if (!stat) continue; // removed while walking
-      const entry: WalkedEntry = { rel, abs, stat };
-      if (isSelected) {
-        if (!validName) throw invalidName(root, rel);
-        sendParents(state.unselected);
-        visit(entry);
+      let gitignoresHere = state.gitignores;
+      if (gitignoresHere && !state.gitIgnored && dirents.some((d) => d.binary === ".gitignore")) {
+        const text = readBytes(typeof absDir === "string" ? `${absDir}/.gitignore` : join(absDir, Buffer.from(".gitignore")));
+        const base = state.relBytes ? `${state.repository?.prefix ?? ""}${state.relBytes}/` : (state.repository?.prefix ?? "");
+        if (text !== undefined) gitignoresHere = [...gitignoresHere, parseGitignore(text, base)];
       }
-      if (!stat.isDirectory()) continue;
-      stack.push({
-        abs,
-        state: {
-          rel,
-          relBytes,
-          gitignores: gitignoresHere,
-          repository: state.repository,
-          gitIgnored,
-          docker,
-          unselected: isSelected ? undefined : { entry, validName, parent: state.unselected, sent: false },
-          mayBeRepository: !tracked && gitignoresHere !== undefined,
-        },
-      });
+      const dir: ListedDir = { abs: absDir, state, gitignores: gitignoresHere };
+      for (const dirent of dirents) consider(dir, dirent);
+      if (!asking && deferred.length > askedUpTo) askWaiting();
     }
+    if (deferred.length === 0) break;
+    // Everything git does not ignore is walked; with git's answers, walk what it tracks among what it ignores.
+    while (asking) await asking;
+    if (deferred.length > askedUpTo) askWaiting();
+    while (asking) await asking;
+    if (askFailure !== undefined) throw askFailure;
+    const waiting = deferred.splice(0);
+    askedUpTo = 0;
+    for (const { dir, name } of waiting) consider(dir, name, true);
   }
 }
 
@@ -320,50 +398,122 @@ function findRepository(folder: string): Repository | undefined {
 function nestedRepository(abs: string, relBytes: string): Repository {
   const inner = repositoryAt(abs, abs, "");
   const below = `${relBytes}/`;
-  let paths: TrackedPaths | undefined;
+  const outer = (own: TrackedPaths): TrackedPaths => ({
+    hasFile: (p) => p.startsWith(below) && own.hasFile(p.slice(below.length)),
+    hasDir: (p) => p === relBytes || (p.startsWith(below) && own.hasDir(p.slice(below.length))),
+  });
   return {
     prefix: "",
-    tracked: () => {
-      if (!paths) {
-        const own = inner.tracked();
-        paths = {
-          hasFile: (p) => p.startsWith(below) && own.hasFile(p.slice(below.length)),
-          hasDir: (p) => p === relBytes || (p.startsWith(below) && own.hasDir(p.slice(below.length))),
-        };
-      }
-      return paths;
+    tracked: () => outer(inner.tracked()),
+    known: (p) => {
+      const own = p.startsWith(below) ? inner.known(p.slice(below.length)) : sortedPaths([]);
+      return own && outer(own);
     },
+    ask: (paths) => inner.ask(paths.filter((p) => p.startsWith(below)).map((p) => p.slice(below.length))),
   };
 }
 
 function repositoryAt(root: string, folder: string, prefix: string): Repository {
-  let paths: TrackedPaths | undefined;
+  let all: TrackedPaths | undefined;
+  const answers: { readonly asked: ReadonlySet<string>; readonly paths: TrackedPaths }[] = [];
+  const tracked = () => {
+    // Inside the folder, ls-files lists only what is below it.
+    all ??= sortedPaths(gitOutput(runGitSync(folder, lsFilesArgs([])), root, folder));
+    return all;
+  };
   return {
     prefix,
-    tracked: () => {
-      paths ??= gitTrackedPaths(root, folder);
-      return paths;
+    tracked,
+    known: (p) => {
+      if (all) return all;
+      for (const answer of answers) {
+        // git answered for a path and everything below it.
+        for (let at = p.length; at > 0; at = p.lastIndexOf("/", at - 1)) if (answer.asked.has(p.slice(0, at))) return answer.paths;
+      }
+      return undefined;
+    },
+    ask: async (repoPaths) => {
+      const pathspecs: string[] = [];
+      for (const repoPath of repoPaths) {
+        const bytes = Buffer.from(repoPath, "latin1");
+        // An argument cannot carry bytes that are not UTF-8: with such a name, git lists everything instead.
+        if (!isUtf8(bytes)) {
+          tracked();
+          return;
+        }
+        pathspecs.push(bytes.toString("utf8"));
+      }
+      const listed: string[] = [];
+      // Command lines are bounded: a long list of names is asked in pieces.
+      for (let from = 0; from < pathspecs.length; ) {
+        let to = from;
+        for (let length = 0; to < pathspecs.length && length < 64 << 10; to++) length += pathspecs[to]!.length + 1;
+        listed.push(...gitOutput(await runGit(root, lsFilesArgs(pathspecs.slice(from, to))), root, folder));
+        from = to;
+      }
+      answers.push({ asked: new Set(repoPaths), paths: sortedPaths(listed) });
     },
   };
 }
 
-/** Every path git tracks below `folder` (as repository-relative binary strings), and every folder holding one. */
-function gitTrackedPaths(root: string, folder: string): TrackedPaths {
-  // Inside the folder, ls-files lists only what is below it; --full-name keeps paths relative to the repository.
-  const result = spawnSync("git", ["ls-files", "-z", "--cached", "--full-name"], { cwd: folder, maxBuffer: 1 << 30, stdio: ["ignore", "pipe", "pipe"] });
-  const stderr = (result.stderr ?? Buffer.alloc(0)).toString("utf8").trim();
+/** How one `git ls-files` ended. */
+interface GitRun {
+  readonly status: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly error: Error | undefined;
+  readonly stdout: Buffer;
+  readonly stderr: Buffer;
+}
+
+/**
+ * `git ls-files` of the tracked paths (repository-relative, `--full-name`): everything below the working folder or,
+ * given pathspecs, what is at or below those (literal: a name with `*` is that name, not a pattern).
+ */
+function lsFilesArgs(pathspecs: readonly string[]): string[] {
+  return ["--literal-pathspecs", "ls-files", "-z", "--cached", "--full-name", ...(pathspecs.length > 0 ? ["--", ...pathspecs] : [])];
+}
+
+function runGitSync(cwd: string, args: readonly string[]): GitRun {
+  const result = spawnSync("git", args, { cwd, maxBuffer: 1 << 30, stdio: ["ignore", "pipe", "pipe"] });
+  return {
+    status: result.status,
+    signal: result.signal,
+    error: result.error,
+    stdout: result.stdout ?? Buffer.alloc(0),
+    stderr: result.stderr ?? Buffer.alloc(0),
+  };
+}
+
+function runGit(cwd: string, args: readonly string[]): Promise<GitRun> {
+  return new Promise((resolve) => {
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    let error: Error | undefined;
+    const child = spawn("git", args, { cwd, stdio: ["ignore", "pipe", "pipe"] });
+    child.stdout.on("data", (chunk: Buffer) => stdout.push(chunk));
+    child.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
+    child.on("error", (e) => {
+      error = e;
+    });
+    child.on("close", (status, signal) => resolve({ status, signal, error, stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr) }));
+  });
+}
+
+/** The paths in git's answer (binary strings), or the error that says why git could not answer. */
+function gitOutput({ status, signal, error, stdout, stderr }: GitRun, root: string, folder: string): string[] {
+  const message = stderr.toString("utf8").trim();
   // A `.git` that git does not take for a repository (an empty folder, a broken worktree link) holds no tracked files.
-  if (result.status === 128 && /not a git repository/i.test(stderr)) return sortedPaths([]);
-  if (result.error || result.status !== 0) {
-    const why = stderr || result.error?.message || `git exited with ${result.status ?? result.signal}`;
+  if (status === 128 && /not a git repository/i.test(message)) return [];
+  if (error || status !== 0) {
+    const why = message || error?.message || `git exited with ${status ?? signal}`;
     throw new ImageSpecError("ENVIRONMENT", `Cannot list the git-tracked files of ${showValue(folder)} (repository ${showValue(root)}): ${why}`, {
       value: folder,
       hint: "Selecting files inside a git repository needs git on PATH: git keeps the files it tracks even where a .gitignore matches them.",
     });
   }
-  const paths = result.stdout.toString("latin1").split("\0");
+  const paths = stdout.toString("latin1").split("\0");
   paths.pop(); // after the last NUL
-  return sortedPaths(paths);
+  return paths;
 }
 
 /**

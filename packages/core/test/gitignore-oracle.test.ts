@@ -16,6 +16,8 @@ interface GitCase {
   readonly files: Readonly<Record<string, string>>;
   /** Files committed with `git add -f` (tracked although ignored). */
   readonly tracked?: readonly string[];
+  /** Files committed with `git add -f` in the repository `inner/` (cases with a repository inside the repository). */
+  readonly innerTracked?: readonly string[];
   /** Folders (relative to the repository) to list, besides the root. */
   readonly folders?: readonly string[];
 }
@@ -96,6 +98,38 @@ const CASES: readonly GitCase[] = [
     files: { ".gitignore": "*.log\n", "inner/.gitignore": "*.tmp\n", "inner/a.log": "", "inner/b.tmp": "", "inner/c.py": "", "outer.log": "", "outer.py": "" },
     folders: ["inner"],
   },
+  {
+    name: "tracked although ignored: names that look like patterns, and files deep in an ignored folder",
+    files: {
+      ".gitignore": "*.log\nbuild/\n",
+      "a*b.log": "",
+      "aXb.log": "",
+      "q?.log": "",
+      "[x].log": "",
+      "sp ace.log": "",
+      "é.log": "",
+      "build/a/b/keep.js": "",
+      "build/a/c.js": "",
+      "build/other/d.js": "",
+      "src/e.py": "",
+    },
+    tracked: ["a*b.log", "q?.log", "[x].log", "sp ace.log", "é.log", "build/a/b/keep.js"],
+  },
+  {
+    name: "tracked although ignored, in a repository inside the repository",
+    files: {
+      ".gitignore": "*.log\n",
+      "inner/.gitignore": "*.tmp\n",
+      "inner/kept.tmp": "",
+      "inner/dropped.tmp": "",
+      "inner/c.py": "",
+      "kept.log": "",
+      "x.log": "",
+    },
+    tracked: ["kept.log"],
+    innerTracked: ["kept.tmp"],
+    folders: ["inner"],
+  },
 ];
 
 const gitEnv = (home: string) => ({
@@ -123,6 +157,7 @@ function repository(c: GitCase): { root: string; home: string } {
   git(root, home, ["init", "-q"]);
   if (c.name.includes("inside the repository")) git(path.join(root, "inner"), home, ["init", "-q"]);
   for (const file of c.tracked ?? []) git(root, home, ["add", "-f", file]);
+  for (const file of c.innerTracked ?? []) git(path.join(root, "inner"), home, ["add", "-f", file]);
   return { root, home };
 }
 
