@@ -107,7 +107,7 @@ export {
 } from "./quote.js";
 
 // What a builder reads and ships: the identity's recorded inputs, read once.
-export { type FolderEntry, readHashedFile } from "./files.js";
+export { type FolderEntry, type HashedFile, readHashedFile, readHashedFileSync, WHOLE_FILE_MAX } from "./files.js";
 export { type HashedSource, hashedInput, type ImageIdentity, type TagInput } from "./identity.js";
 export { IMAGE_ID_ENV, type NativePlatform } from "./image.js";
 

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { FileHasher } from "../src/index.js";
-import { readHashedFile } from "../src/authoring.js";
+import { type HashedFile, readHashedFile, readHashedFileSync } from "../src/authoring.js";
 
 function project(files: Record<string, string>): string {
   const dir = mkdtempSync(path.join(tmpdir(), "imagespec-files-"));
@@ -234,44 +234,62 @@ describe("the digest cache trusts what git's index trusts", () => {
   });
 });
 
-describe("readHashedFile: the bytes that were hashed, or a typed error naming the file", () => {
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+describe.each([
+  ["readHashedFile (streamed)", (file: string, expected: HashedFile, options?: { follow?: boolean }) => readAll(readHashedFile(file, expected, options))],
+  [
+    "readHashedFileSync (whole)",
+    async (file: string, expected: HashedFile, options?: { follow?: boolean }) => readHashedFileSync(file, expected, options).toString("utf8"),
+  ],
+])("%s: the bytes that were hashed, or a typed error naming the file", (_name, readHashed) => {
   async function hashed(content: string) {
     const dir = project({ "f.txt": content });
     const file = path.join(dir, "f.txt");
     const entry = (await new FileHasher({ cacheFile: false }).hashFile(file)).entries[0]!;
     return { file, expected: { digest: entry.digest!, size: entry.size! } };
   }
-  const read = async (stream: NodeJS.ReadableStream) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of stream) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks).toString("utf8");
-  };
 
-  it("streams an unchanged file", async () => {
+  it("reads an unchanged file", async () => {
     const { file, expected } = await hashed("same\n");
-    expect(await read(readHashedFile(file, expected))).toBe("same\n");
+    expect(await readHashed(file, expected)).toBe("same\n");
+    const empty = await hashed("");
+    expect(await readHashed(empty.file, empty.expected)).toBe("");
   });
 
   it("fails when the bytes changed, even at the same size", async () => {
     const { file, expected } = await hashed("aaaa");
     writeFileSync(file, "bbbb");
-    await expect(read(readHashedFile(file, expected))).rejects.toMatchObject({ code: "FILE_CHANGED", message: expect.stringContaining("f.txt") });
+    await expect(readHashed(file, expected)).rejects.toMatchObject({ code: "FILE_CHANGED", message: expect.stringContaining("f.txt") });
     writeFileSync(file, "longer");
-    await expect(read(readHashedFile(file, expected))).rejects.toMatchObject({ code: "FILE_CHANGED", message: expect.stringMatching(/size changed/) });
+    await expect(readHashed(file, expected)).rejects.toMatchObject({ code: "FILE_CHANGED", message: expect.stringMatching(/size changed/) });
   });
 
-  it("fails when the file was deleted or became a symlink", async () => {
+  it("fails when the file was deleted, became a symlink or a folder", async () => {
     const { file, expected } = await hashed("x");
     rmSync(file);
-    await expect(read(readHashedFile(file, expected))).rejects.toMatchObject({ code: "FILE_CHANGED", message: expect.stringMatching(/deleted/) });
+    await expect(readHashed(file, expected)).rejects.toMatchObject({ code: "FILE_CHANGED", message: expect.stringMatching(/deleted/) });
     writeFileSync(`${file}.real`, "x");
     symlinkSync(`${file}.real`, file);
-    await expect(read(readHashedFile(file, expected))).rejects.toMatchObject({ code: "FILE_CHANGED", message: expect.stringMatching(/symlink/) });
-    expect(await read(readHashedFile(file, expected, { follow: true }))).toBe("x");
+    await expect(readHashed(file, expected)).rejects.toMatchObject({ code: "FILE_CHANGED", message: expect.stringMatching(/symlink/) });
+    expect(await readHashed(file, expected, { follow: true })).toBe("x");
+    rmSync(file);
+    mkdirSync(file);
+    await expect(readHashed(file, expected)).rejects.toMatchObject({ code: "FILE_CHANGED", message: expect.stringMatching(/no longer a regular file/) });
   });
+});
 
+describe("readHashedFile: large files", () => {
   it("never hands out the whole of a changed file: the last chunk waits for the digest", async () => {
-    const { file, expected } = await hashed("a".repeat(3 << 20));
+    const dir = project({ "f.txt": "a".repeat(3 << 20) });
+    const file = path.join(dir, "f.txt");
+    const entry = (await new FileHasher({ cacheFile: false }).hashFile(file)).entries[0]!;
+    const expected = { digest: entry.digest!, size: entry.size! };
+    expect(() => readHashedFileSync(file, expected)).toThrow(RangeError);
     writeFileSync(file, `${"a".repeat((3 << 20) - 1)}b`);
     const received: Buffer[] = [];
     await expect(

@@ -9,7 +9,7 @@ import path from "node:path";
 import type { Readable } from "node:stream";
 import { Readable as ReadableStream } from "node:stream";
 import type { Image } from "@imagespec/core";
-import { hashedInput, type ImageIdentity, ImageSpecError, readHashedFile } from "@imagespec/core/authoring";
+import { hashedInput, type ImageIdentity, ImageSpecError, readHashedFile, readHashedFileSync, WHOLE_FILE_MAX } from "@imagespec/core/authoring";
 import type { ContextItem } from "./plan.js";
 
 /** Folders imagespec makes up (`layers/`, `layers/2/`) and generated files get this mode; copied ones keep theirs. */
@@ -139,6 +139,17 @@ function checkDerived(image: Image, identity: ImageIdentity, name: string, from:
 }
 
 /** The bytes of a file entry: generated content as it is, a local file through core's `readHashedFile` (verified). */
+/**
+ * A small file's bytes, whole (read with synchronous calls and checked against its digest), or undefined for a large
+ * one, which is streamed through `openContextFile`.
+ */
+export function readSmallContextFile(entry: Extract<ContextEntry, { type: "file" }>): Buffer | undefined {
+  if (entry.content !== undefined) return Buffer.from(entry.content);
+  if (entry.size > WHOLE_FILE_MAX) return undefined;
+  const source = entry.source!;
+  return readHashedFileSync(source.path, { digest: source.digest, size: entry.size }, { follow: source.follow });
+}
+
 export function openContextFile(entry: Extract<ContextEntry, { type: "file" }>): Readable {
   if (entry.content !== undefined) return ReadableStream.from([Buffer.from(entry.content)]);
   const source = entry.source!;

@@ -8,7 +8,7 @@ import type { Readable } from "node:stream";
 import type { Image } from "@imagespec/core";
 import type { ImageIdentity } from "@imagespec/core/authoring";
 import tar from "tar-stream";
-import { type ContextEntryOptions, contextEntries, openContextFile } from "./context-entries.js";
+import { type ContextEntryOptions, contextEntries, openContextFile, readSmallContextFile } from "./context-entries.js";
 import type { ContextItem } from "./plan.js";
 
 export interface ContextStats {
@@ -45,9 +45,15 @@ export function contextTar(items: readonly ContextItem[], options: ContextTarOpt
           pack.entry({ ...header, type: "symlink", linkname: entry.target, mode: 0o777 }, (error) => (error ? reject(error) : resolve())),
         );
       } else {
+        const whole = readSmallContextFile(entry);
         await new Promise<void>((resolve, reject) => {
+          const fileHeader = { ...header, type: "file" as const, size: entry.size, mode: entry.mode };
+          if (whole) {
+            pack.entry(fileHeader, whole, (error) => (error ? reject(error) : resolve()));
+            return;
+          }
           const body = openContextFile(entry);
-          const sink = pack.entry({ ...header, type: "file", size: entry.size, mode: entry.mode }, (error) => (error ? reject(error) : resolve()));
+          const sink = pack.entry(fileHeader, (error) => (error ? reject(error) : resolve()));
           body.on("error", (error) => {
             sink.on("error", () => {}); // its "entry destroyed" is not the reason: `done` carries that
             sink.destroy();

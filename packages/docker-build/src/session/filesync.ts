@@ -12,9 +12,9 @@
  * Dockerfile) without the rest; a follow path is included, and so is the target of a symlink on its way.
  */
 
-import { type ServerDuplexStream, status } from "@grpc/grpc-js";
 import { createHash } from "node:crypto";
-import { type ContextEntry, openContextFile } from "../context-entries.js";
+import { type ServerDuplexStream, status } from "@grpc/grpc-js";
+import { type ContextEntry, openContextFile, readSmallContextFile } from "../context-entries.js";
 import type { Message } from "./proto.js";
 
 const PACKET_STAT = 0;
@@ -437,7 +437,9 @@ export function serveDiffCopy(
       const id = ids.get(entry)!;
       dir.files++;
       // The bytes the tag was computed from, checked as they are read: a file that changed fails the build, named.
-      for await (const chunk of openContextFile(entry)) {
+      // A small file is read whole, synchronously (no stream, handle or promise per call); a large one streamed.
+      const whole = readSmallContextFile(entry);
+      for await (const chunk of whole ? [whole] : openContextFile(entry)) {
         const buffer = chunk as Buffer;
         for (let offset = 0; offset < buffer.length; offset += CHUNK) {
           const data = buffer.subarray(offset, Math.min(buffer.length, offset + CHUNK));
