@@ -75,6 +75,8 @@ export function hashFileSync(file: string | Buffer): string {
 export interface HashPoolOptions {
   /** Threads that hash, the calling one included. Default: the machine's cores. */
   readonly threads?: number;
+  /** Tests: the calling thread hashes nothing, so worker threads take every batch of a large job. */
+  readonly workersOnly?: boolean;
 }
 
 /**
@@ -116,6 +118,8 @@ export async function hashFiles(
 
   const workers = workerCount > 0 ? await startWorkers(workerCount) : [];
   try {
+    // Each worker's batch in flight (undefined: idle or still starting), and how to stop waiting for an idle one.
+    const idle: (() => void)[] = [];
     const finished = workers.map(
       (worker) =>
         new Promise<void>((resolve, reject) => {
@@ -137,12 +141,17 @@ export async function hashFiles(
             send();
           });
           worker.on("error", reject);
-          send();
+          // The first batch goes once the thread is up: until then the calling thread takes every batch, and a job it
+          // finishes alone never waits for a thread that is still starting (about 40 ms).
+          worker.once("online", send);
+          idle.push(() => {
+            if (batch === undefined) resolve();
+          });
         }),
     );
     // The calling thread takes batches too, a slice at a time.
     let sliceStart = performance.now();
-    while (failure === undefined && next < batches.length) {
+    while (failure === undefined && next < batches.length && !(options.workersOnly && workers.length > 0)) {
       const batch = batches[next++]!;
       for (const index of batch) {
         try {
@@ -158,9 +167,17 @@ export async function hashFiles(
         sliceStart = performance.now();
       }
     }
+    if (!options.workersOnly) for (const stop of idle) stop();
     await Promise.all(finished);
   } finally {
-    await Promise.all(workers.map((w) => w.terminate()));
+    // Not waited for: a thread still starting takes tens of ms to stop, and nothing depends on it any more.
+    for (const worker of workers) {
+      // After a failure a worker may still be busy: what it answers now is nobody's business.
+      worker.removeAllListeners("message").removeAllListeners("online");
+      worker.on("error", () => {});
+      worker.unref();
+      void worker.terminate();
+    }
   }
   if (failure) throw failure;
 }
