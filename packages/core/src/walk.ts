@@ -53,12 +53,15 @@ const SLICE_MS = 10;
 interface Repository {
   /** The listed folder's path inside the repository, as bytes in a binary string, with a trailing `/` (or ""). */
   readonly prefix: string;
-  /** Everything git tracks in the walked folder: its whole index, listed once. */
+  /** Every path git tracks in the walked folder: its index, listed once (for `tracked`). */
   tracked(): TrackedPaths;
-  /** What git tracks at or below `repoPath`, when git was already asked about it (or listed everything). */
-  known(repoPath: string): TrackedPaths | undefined;
-  /** Asks git, without holding up the walk, what it tracks at or below these paths only (a small answer). */
-  ask(repoPaths: readonly string[]): Promise<void>;
+  /**
+   * The tracked paths git's ignore rules match (`git ls-files --cached --ignored`), usually none or a few: once
+   * `askIgnoredTracked` has settled (it throws git's failure then), else undefined.
+   */
+  ignoredTracked(): TrackedPaths | undefined;
+  /** Asks git for them in the background, once; never rejects. */
+  askIgnoredTracked(): Promise<void>;
 }
 
 interface TrackedPaths {
@@ -103,15 +106,11 @@ interface ListedDir {
   readonly gitignores: readonly GitignoreFile[] | undefined;
 }
 
-/** A name git ignores, waiting until git is asked (once, for all of them) whether it tracks it or anything below. */
+/** A name git ignores, waiting for git's answer to whether it tracks it (or, for a folder, anything below it). */
 interface DeferredName {
   readonly dir: ListedDir;
   readonly name: Name;
-  readonly repoPath: string;
 }
-
-/** Past this many ignored names, git lists its whole index once rather than answering for each name. */
-const MAX_DEFERRED = 2_000;
 
 /** A name in a folder: as Go reads it, as bytes in a binary string (for git), and whether it is valid UTF-8. */
 interface Name {
@@ -203,10 +202,12 @@ export async function walkFolder(root: string, selection: FolderSelection, visit
   ];
   /**
    * One name in a listed folder: left out, or visited (and walked into, for a folder). A name git ignores needs to
-   * know whether git tracks it (or, for a folder, anything below it); until git was asked, it waits in `deferred`.
+   * know whether git tracks it (or, for a folder, anything below it); until git has answered, it waits in `deferred`.
    */
   const deferred: DeferredName[] = [];
-  const consider = (dir: ListedDir, dirent: Name, asked = false): void => {
+  // git's answers for the names it ignores, asked (once per repository) while the walk goes on.
+  const asking = new Set<Promise<void>>();
+  const consider = (dir: ListedDir, dirent: Name): void => {
     const { state } = dir;
     const { name, binary: nameBinary, bytes: nameBytes, validName, isDir } = dirent;
     if (ALWAYS_IGNORED.has(nameBinary)) return;
@@ -241,9 +242,10 @@ export async function walkFolder(root: string, selection: FolderSelection, visit
       else if (!gitIgnored && dir.gitignores) gitIgnored = isGitIgnored(dir.gitignores, repoPath, isDir);
       if (gitIgnored) {
         if (!state.repository) return;
-        const paths = tracked || asked ? (state.repository.known(repoPath) ?? state.repository.tracked()) : state.repository.known(repoPath);
+        const paths = tracked ? state.repository.tracked() : state.repository.ignoredTracked();
         if (!paths) {
-          deferred.push({ dir, name: dirent, repoPath });
+          deferred.push({ dir, name: dirent });
+          asking.add(state.repository.askIgnoredTracked());
           return;
         }
         if (isDir ? !paths.hasDir(repoPath) : !paths.hasFile(repoPath)) return;
@@ -276,37 +278,6 @@ export async function walkFolder(root: string, selection: FolderSelection, visit
     });
   };
 
-  // git is asked about the names it ignores while the walk goes on: one query at a time, for what waits so far.
-  let askedUpTo = 0;
-  let asking: Promise<void> | undefined;
-  let askFailure: unknown;
-  const askWaiting = (): void => {
-    const byRepository = new Map<Repository, string[]>();
-    for (const { dir, repoPath } of deferred.slice(askedUpTo)) {
-      const repository = dir.state.repository!;
-      if (repository.known(repoPath)) continue;
-      const paths = byRepository.get(repository) ?? [];
-      if (paths.length === 0) byRepository.set(repository, paths);
-      paths.push(repoPath);
-    }
-    askedUpTo = deferred.length;
-    const queries: Promise<void>[] = [];
-    for (const [repository, paths] of byRepository) {
-      if (paths.length > MAX_DEFERRED) repository.tracked();
-      else queries.push(repository.ask(paths));
-    }
-    if (queries.length === 0) return;
-    asking = Promise.all(queries).then(
-      () => {
-        asking = undefined;
-      },
-      (error: unknown) => {
-        askFailure ??= error;
-        asking = undefined;
-      },
-    );
-  };
-
   let sliceStart = performance.now();
   for (;;) {
     while (stack.length > 0) {
@@ -330,17 +301,13 @@ export async function walkFolder(root: string, selection: FolderSelection, visit
       }
       const dir: ListedDir = { abs: absDir, state, gitignores: gitignoresHere };
       for (const dirent of dirents) consider(dir, dirent);
-      if (!asking && deferred.length > askedUpTo) askWaiting();
     }
     if (deferred.length === 0) break;
     // Everything git does not ignore is walked; with git's answers, walk what it tracks among what it ignores.
-    while (asking) await asking;
-    if (deferred.length > askedUpTo) askWaiting();
-    while (asking) await asking;
-    if (askFailure !== undefined) throw askFailure;
+    await Promise.all(asking);
+    asking.clear();
     const waiting = deferred.splice(0);
-    askedUpTo = 0;
-    for (const { dir, name } of waiting) consider(dir, name, true);
+    for (const { dir, name } of waiting) consider(dir, name);
   }
 }
 
@@ -405,56 +372,55 @@ function nestedRepository(abs: string, relBytes: string): Repository {
   return {
     prefix: "",
     tracked: () => outer(inner.tracked()),
-    known: (p) => {
-      const own = p.startsWith(below) ? inner.known(p.slice(below.length)) : sortedPaths([]);
+    ignoredTracked: () => {
+      const own = inner.ignoredTracked();
       return own && outer(own);
     },
-    ask: (paths) => inner.ask(paths.filter((p) => p.startsWith(below)).map((p) => p.slice(below.length))),
+    askIgnoredTracked: () => inner.askIgnoredTracked(),
   };
 }
 
 function repositoryAt(root: string, folder: string, prefix: string): Repository {
   let all: TrackedPaths | undefined;
-  const answers: { readonly asked: ReadonlySet<string>; readonly paths: TrackedPaths }[] = [];
-  const tracked = () => {
-    // Inside the folder, ls-files lists only what is below it.
-    all ??= sortedPaths(gitOutput(runGitSync(folder, lsFilesArgs([])), root, folder));
-    return all;
-  };
+  let ignored: { readonly paths: TrackedPaths } | { readonly failure: unknown } | undefined;
+  let asked: Promise<void> | undefined;
   return {
     prefix,
-    tracked,
-    known: (p) => {
-      if (all) return all;
-      for (const answer of answers) {
-        // git answered for a path and everything below it.
-        for (let at = p.length; at > 0; at = p.lastIndexOf("/", at - 1)) if (answer.asked.has(p.slice(0, at))) return answer.paths;
-      }
-      return undefined;
+    tracked: () => {
+      // Inside the folder, ls-files lists only what is below it; --full-name keeps paths relative to the repository.
+      all ??= sortedPaths(gitOutput(runGitSync(folder, LS_TRACKED), root, folder));
+      return all;
     },
-    ask: async (repoPaths) => {
-      const pathspecs: string[] = [];
-      for (const repoPath of repoPaths) {
-        const bytes = Buffer.from(repoPath, "latin1");
-        // An argument cannot carry bytes that are not UTF-8: with such a name, git lists everything instead.
-        if (!isUtf8(bytes)) {
-          tracked();
-          return;
-        }
-        pathspecs.push(bytes.toString("utf8"));
-      }
-      const listed: string[] = [];
-      // Command lines are bounded: a long list of names is asked in pieces.
-      for (let from = 0; from < pathspecs.length; ) {
-        let to = from;
-        for (let length = 0; to < pathspecs.length && length < 64 << 10; to++) length += pathspecs[to]!.length + 1;
-        listed.push(...gitOutput(await runGit(root, lsFilesArgs(pathspecs.slice(from, to))), root, folder));
-        from = to;
-      }
-      answers.push({ asked: new Set(repoPaths), paths: sortedPaths(listed) });
+    ignoredTracked: () => {
+      if (ignored && "failure" in ignored) throw ignored.failure;
+      return ignored?.paths;
+    },
+    askIgnoredTracked: () => {
+      asked ??= runGit(folder, LS_IGNORED_TRACKED).then(
+        (run) => {
+          try {
+            ignored = { paths: sortedPaths(gitOutput(run, root, folder)) };
+          } catch (failure) {
+            ignored = { failure };
+          }
+        },
+        (failure: unknown) => {
+          ignored = { failure };
+        },
+      );
+      return asked;
     },
   };
 }
+
+/** Every path git tracks below the working folder, repository-relative. */
+const LS_TRACKED = ["ls-files", "-z", "--cached", "--full-name"];
+/**
+ * The tracked paths below the working folder that git's ignore rules match (a file in an ignored folder included):
+ * the only ones the walk has to ask about, since what it ignores is what git ignores (the oracle tests hold it to
+ * that); git's own extra rules (`.git/info/exclude`, `core.excludesFile`) only add paths it never asks about.
+ */
+const LS_IGNORED_TRACKED = ["ls-files", "-z", "--cached", "--ignored", "--exclude-standard", "--full-name"];
 
 /** How one `git ls-files` ended. */
 interface GitRun {
@@ -463,14 +429,6 @@ interface GitRun {
   readonly error: Error | undefined;
   readonly stdout: Buffer;
   readonly stderr: Buffer;
-}
-
-/**
- * `git ls-files` of the tracked paths (repository-relative, `--full-name`): everything below the working folder or,
- * given pathspecs, what is at or below those (literal: a name with `*` is that name, not a pattern).
- */
-function lsFilesArgs(pathspecs: readonly string[]): string[] {
-  return ["--literal-pathspecs", "ls-files", "-z", "--cached", "--full-name", ...(pathspecs.length > 0 ? ["--", ...pathspecs] : [])];
 }
 
 function runGitSync(cwd: string, args: readonly string[]): GitRun {
