@@ -196,6 +196,19 @@ describe(".gitignore, compared with git ls-files --cached --others --exclude-sta
     });
   }
 
+  it("asks git only when a rule ignores something, and says clearly when git is missing", async () => {
+    const { root } = repository({ name: "no git", files: { ".gitignore": "*.log\n", "a.log": "", "src/b.py": "" } });
+    const savedPath = process.env.PATH;
+    process.env.PATH = "/nonexistent";
+    try {
+      expect(await imagespecFiles(path.join(root, "src"))).toEqual(["b.py"]);
+      await expect(imagespecFiles(root)).rejects.toMatchObject({ code: "ENVIRONMENT", message: expect.stringContaining("git") });
+      await expect(new FileHasher({ cacheFile: false }).listFolder(root, { select: "tracked" })).rejects.toMatchObject({ code: "ENVIRONMENT" });
+    } finally {
+      process.env.PATH = savedPath;
+    }
+  });
+
   it("keeps symlinks as git lists them", async () => {
     const { root, home } = repository({ name: "links", files: { ".gitignore": "*.tmp\n", "real.txt": "" } });
     symlinkSync("real.txt", path.join(root, "link.txt"));
