@@ -369,12 +369,20 @@ function nestedRepository(abs: string, relBytes: string): Repository {
     hasFile: (p) => p.startsWith(below) && own.hasFile(p.slice(below.length)),
     hasDir: (p) => p === relBytes || (p.startsWith(below) && own.hasDir(p.slice(below.length))),
   });
+  let tracked: TrackedPaths | undefined;
+  let ignoredTracked: TrackedPaths | undefined;
   return {
     prefix: "",
-    tracked: () => outer(inner.tracked()),
+    tracked: () => {
+      tracked ??= outer(inner.tracked());
+      return tracked;
+    },
     ignoredTracked: () => {
-      const own = inner.ignoredTracked();
-      return own && outer(own);
+      if (!ignoredTracked) {
+        const own = inner.ignoredTracked();
+        if (own) ignoredTracked = outer(own);
+      }
+      return ignoredTracked;
     },
     askIgnoredTracked: () => inner.askIgnoredTracked(),
   };
