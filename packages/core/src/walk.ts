@@ -404,18 +404,14 @@ function repositoryAt(root: string, folder: string, prefix: string): Repository 
       return ignored?.paths;
     },
     askIgnoredTracked: () => {
-      asked ??= runGit(folder, LS_IGNORED_TRACKED).then(
-        (run) => {
-          try {
-            ignored = { paths: sortedPaths(gitOutput(run, root, folder)) };
-          } catch (failure) {
-            ignored = { failure };
-          }
-        },
-        (failure: unknown) => {
+      // runGit never rejects: a git that cannot start is in its result, and gitOutput turns that into the error.
+      asked ??= runGit(folder, LS_IGNORED_TRACKED).then((run) => {
+        try {
+          ignored = { paths: sortedPaths(gitOutput(run, root, folder)) };
+        } catch (failure) {
           ignored = { failure };
-        },
-      );
+        }
+      });
       return asked;
     },
   };
