@@ -14,6 +14,7 @@ export default defineConfig({
       "test/settings.test.ts",
       "test/build.test.ts",
     ],
+    setupFiles: ["test/support/setup.ts"],
     testTimeout: 120_000,
   },
 });

@@ -7,7 +7,7 @@
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { imageFiles, imageFilesContaining, nodeTestEnv, testEnv, testNpmrc } from "@imagespec/test-env";
+import { imageFiles, imageFilesContaining, imageHttpAnswer, nodeTestEnv, testEnv, testNpmrc } from "@imagespec/test-env";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -43,24 +43,6 @@ async function docker(args: string[], input?: Buffer): Promise<string> {
   const { dockerCli, dockerHost } = testEnv();
   const result = await execa(dockerCli, args, { env: { DOCKER_HOST: dockerHost }, ...(input && { input }), timeout: 300_000 });
   return String(result.stdout);
-}
-
-/** Runs the image on the host's network and returns its answer on 127.0.0.1:port. */
-async function answer(uri: string, port: number): Promise<string> {
-  const container = (await docker(["run", "-d", "--rm", "--network", "host", "-e", `PORT=${port}`, "-e", "HOST=127.0.0.1", uri])).trim();
-  try {
-    for (let i = 0; i < 50; i++) {
-      const body = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2_000) }).then(
-        (r) => r.text(),
-        () => "",
-      );
-      if (body !== "") return body;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    throw new Error(`${uri} did not answer on 127.0.0.1:${port}: ${await docker(["logs", container]).catch((e) => String(e))}`);
-  } finally {
-    await docker(["rm", "-f", container]).catch(() => undefined);
-  }
 }
 
 beforeAll(() => {
@@ -103,8 +85,8 @@ describe("examples/node-monorepo", () => {
   }, 1_800_000);
 
   it("runs both services: each answers HTTP on loopback", async () => {
-    expect(await answer(first.api!.uri, 38161)).toMatch(/^api says hello \(up \d+m?s\); Hello, api user, from a private package!\n$/);
-    expect(await answer(first.web!.uri, 38162)).toMatch(/^<p>web says hello \(up \d+m?s\)<\/p>\n$/);
+    expect(await imageHttpAnswer(first.api!.uri, { port: 38161 })).toMatch(/^api says hello \(up \d+m?s\); Hello, api user, from a private package!\n$/);
+    expect(await imageHttpAnswer(first.web!.uri, { port: 38162 })).toMatch(/^<p>web says hello \(up \d+m?s\)<\/p>\n$/);
   }, 300_000);
 
   it("puts no dev dependency, no other service, no sources of the shared library, no .npmrc in an image", async () => {

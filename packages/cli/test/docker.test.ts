@@ -146,7 +146,7 @@ export const secret = Image.fromDebianBase({ name: "cli-e2e-secret", pythonVersi
       await index.close();
       rmSync(wheels, { recursive: true, force: true });
     }
-  });
+  }, 300_000); // two complete builds (noCache), each with a pip install: minutes on a 2-core CI machine running other suites
 
   it("no Docker engine exits 3", async () => {
     const local = { IMAGESPEC_DEBIAN_BASE_IMAGE: env.IMAGESPEC_DEBIAN_BASE_IMAGE!, DOCKER_HOST: "unix:///nonexistent/docker.sock" };

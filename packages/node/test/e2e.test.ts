@@ -5,10 +5,9 @@
  * NODE_ENV=production, and its files (listed from the image itself) hold no dev dependency, no other workspace
  * package and no token — nor does any layer or the image's history.
  */
-import { execa } from "execa";
 import { createDockerBuilder } from "@imagespec/builder-docker";
 import { type BuildOutcome, type Image, ImageBuildEngine } from "@imagespec/core";
-import { docker, imageFiles, imageFilesContaining, nodeTestEnv, publishNpmPackage, runImage, testEnv } from "@imagespec/test-env";
+import { docker, imageFiles, imageFilesContaining, imageHttpAnswer, nodeTestEnv, publishNpmPackage, runImage, testEnv } from "@imagespec/test-env";
 import { tempProject } from "@imagespec/test-env/project";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fromNodeBase, withNodeProject } from "../src/index.js";
@@ -50,23 +49,9 @@ describe.each(MANAGERS)("a package of a %s workspace", (manager: Manager) => {
 
   it("answers HTTP on loopback, as the user node, with NODE_ENV=production and what its build made", async () => {
     const port = 38100 + MANAGERS.indexOf(manager);
-    const env = testEnv();
-    const container = await docker(["run", "-d", "--rm", "--network", "host", "-e", `PORT=${port}`, "-e", "HOST=127.0.0.1", uri]);
-    try {
-      let body = "";
-      for (let i = 0; i < 50 && body === ""; i++) {
-        body = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2_000) }).then(
-          (r) => r.text(),
-          () => "",
-        );
-        if (body === "") await new Promise((r) => setTimeout(r, 200));
-      }
-      expect(body, await docker(["logs", container]).catch(() => "")).toMatch(
-        /^Hello, fixture, from a private package! up \d+m?s, typescript 5\.9\.3, NODE_ENV=production, uid=1000\n$/,
-      );
-    } finally {
-      await execa(env.dockerCli, ["rm", "-f", container], { env: { DOCKER_HOST: env.dockerHost }, reject: false });
-    }
+    expect(await imageHttpAnswer(uri, { port })).toMatch(
+      /^Hello, fixture, from a private package! up \d+m?s, typescript 5\.9\.3, NODE_ENV=production, uid=1000\n$/,
+    );
   });
 
   it("holds the package and the shared package's files only: no dev dependency, no other package, no sources left out by files", async () => {

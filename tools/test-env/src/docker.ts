@@ -65,6 +65,59 @@ export async function runImage(uri: string, command: string[], opts: RunImageOpt
   return docker(args, { input: opts.input, timeout: opts.timeout });
 }
 
+export interface HttpAnswerOptions {
+  /** The port the server listens on, on the host's 127.0.0.1 (the container shares the host's network). */
+  port: number;
+  /** Environment variables for the container (PORT and HOST are set from `port`). */
+  env?: Record<string, string>;
+  /** Overrides the image's command. */
+  command?: string[];
+  /** How long the server may take to answer; default 90 s (a loaded CI machine takes tens of seconds to start one). */
+  timeoutMs?: number;
+}
+
+/**
+ * Runs the image as a server on the host's network and returns the body of its first non-empty answer to
+ * `GET http://127.0.0.1:<port>/`. Asks until the deadline, and stops early when the container has exited; then
+ * throws with the container's log and state. The container is removed either way.
+ */
+export async function imageHttpAnswer(uri: string, options: HttpAnswerOptions): Promise<string> {
+  const { port } = options;
+  const env = { ...options.env, PORT: String(port), HOST: "127.0.0.1" };
+  const container = await docker([
+    "run",
+    "-d",
+    "--network",
+    "host",
+    ...Object.entries(env).flatMap(([k, v]) => ["--env", `${k}=${v}`]),
+    uri,
+    ...(options.command ?? []),
+  ]);
+  const deadline = Date.now() + (options.timeoutMs ?? 90_000);
+  try {
+    let attempts = 0;
+    while (Date.now() < deadline) {
+      attempts++;
+      const body = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(5_000) }).then(
+        (r) => r.text(),
+        () => "",
+      );
+      if (body !== "") return body;
+      const running = await docker(["inspect", "--format", "{{.State.Running}}", container]).catch(() => "false");
+      if (running !== "true") break;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    const state = await docker(["inspect", "--format", "{{.State.Status}} (exit code {{.State.ExitCode}})", container]).catch((e: Error) => e.message);
+    const { dockerCli, dockerHost } = testEnv();
+    const logs = await execa(dockerCli, ["logs", container], { all: true, reject: false, env: { DOCKER_HOST: dockerHost } }).then((r) => String(r.all ?? ""));
+    throw new Error(
+      `${uri} gave no answer on 127.0.0.1:${port} after ${attempts} attempt${attempts === 1 ? "" : "s"}; the container is ${state}; its log:\n${logs}`,
+    );
+  } finally {
+    await docker(["rm", "--force", container]).catch(() => undefined);
+  }
+}
+
 /**
  * Runs the docker CLI against the test environment's second ("remote") engine, over mutual TLS with the client
  * certificate from IMAGESPEC_TEST_REMOTE_CERT_PATH; `listener` 2 uses its second address. Returns stdout.

@@ -1,6 +1,8 @@
 export {
   docker,
   type DockerOptions,
+  type HttpAnswerOptions,
+  imageHttpAnswer,
   type ImageOccurrences,
   inspectRaw,
   occurrencesInImage,

@@ -82,10 +82,10 @@ function baseEnv(): Record<string, string> {
 function spawnIn(command: string, args: readonly string[], cwd: string, extra: Record<string, string | undefined> = {}): Promise<RunResult> {
   const env = { ...baseEnv(), ...extra };
   for (const [key, value] of Object.entries(env)) if (value === undefined) delete env[key];
-  return new Promise((resolve, reject) => {
+  let stdout = "";
+  let stderr = "";
+  const result = new Promise<RunResult>((resolve, reject) => {
     const child = spawn(command, [...args], { cwd, env: env as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
     child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
     const timer = setTimeout(() => child.kill("SIGKILL"), 10 * 60_000);
@@ -95,6 +95,29 @@ function spawnIn(command: string, args: readonly string[], cwd: string, extra: R
       resolve({ code, stdout, stderr });
     });
   });
+  return track([command, ...args], { stdout: () => stdout, stderr: () => stderr }, result);
+}
+
+/** A command that has not ended yet, with what it printed so far. */
+export interface RunningCommand {
+  readonly args: readonly string[];
+  readonly startedAt: number;
+  readonly stdout: () => string;
+  readonly stderr: () => string;
+}
+
+const running = new Set<RunningCommand>();
+
+/** Commands still running: a test that timed out says what the command it waited on was doing (test/support/setup.ts). */
+export function runningCommands(): readonly RunningCommand[] {
+  return [...running];
+}
+
+/** Adds the command to `running` until `result` settles. */
+function track<T>(args: readonly string[], output: { stdout: () => string; stderr: () => string }, result: Promise<T>): Promise<T> {
+  const command: RunningCommand = { args, startedAt: Date.now(), ...output };
+  running.add(command);
+  return result.finally(() => running.delete(command));
 }
 
 /** In-process runs change this process's cwd and environment while they run: one at a time. */
@@ -107,11 +130,11 @@ const requireCache = createRequire(import.meta.url).cache;
  * output captured. Afterwards the project's modules leave the require cache, so a rewritten images.ts is read anew.
  */
 function runInProcess(args: readonly string[], cwd: string, dir: string, extra: Record<string, string | undefined> = {}): Promise<RunResult> {
+  let stdout = "";
+  let stderr = "";
   const run = async (): Promise<RunResult> => {
     const env: Record<string, string | undefined> = { ...baseEnv(), ...extra };
     for (const [key, value] of Object.entries(env)) if (value === undefined) delete env[key];
-    let stdout = "";
-    let stderr = "";
     const sink = (append: (text: string) => void) =>
       ({
         write: (chunk: string | Uint8Array) => {
@@ -141,7 +164,7 @@ function runInProcess(args: readonly string[], cwd: string, dir: string, extra: 
   };
   const result = queue.then(run, run);
   queue = result.catch(() => undefined);
-  return result;
+  return track(["imagespec", ...args], { stdout: () => stdout, stderr: () => stderr }, result);
 }
 
 export function createProject(options: ProjectOptions = {}): Project {
