@@ -95,7 +95,8 @@ describe("an ssh:// engine", () => {
     const socket = path.join(dir, "agent.sock");
     const agent = spawn("ssh-agent", ["-D", "-a", socket], { stdio: "ignore" });
     try {
-      for (let i = 0; i < 50 && !existsSync(socket); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+      // ssh-agent makes its socket soon after it starts; a loaded CI machine may take seconds to start it.
+      for (const deadline = Date.now() + 30_000; !existsSync(socket) && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 100));
       execFileSync("ssh-add", [keys.client.privateKeyFile], { env: { ...process.env, SSH_AUTH_SOCK: socket }, stdio: "ignore" });
       const hosts = knownHosts("known_hosts", `[127.0.0.1]:${server.port} ${keys.host.publicKey}`);
       // The same agent is forwarded into a step (sshMounts), through the session on the SSH channel.

@@ -155,7 +155,8 @@ describe("SSH agent forwarding", () => {
     const socket = path.join(dir, "agent.sock");
     const agent = spawn("ssh-agent", ["-D", "-a", socket], { stdio: "ignore" });
     try {
-      for (let i = 0; i < 50 && !existsSync(socket); i++) await sleep(100);
+      // ssh-agent makes its socket soon after it starts; a loaded CI machine may take seconds to start it.
+      for (const deadline = Date.now() + 30_000; !existsSync(socket) && Date.now() < deadline; ) await sleep(100);
       execFileSync("ssh-add", [path.join(dir, "agent_key")], { env: { ...process.env, SSH_AUTH_SOCK: socket }, stdio: "ignore" });
       const image = Image.fromBase(env.baseImage, { root: dir, name: "i12-session/ssh-agent" })
         .withSourceFile("agent_client.py", "/opt/agent_client.py")
