@@ -16,7 +16,7 @@ registry_host=${IMAGESPEC_TEST_NPM_REGISTRY#http://}
 
 pnpm exec imagespec build images.ts api web >&2
 api=$(pnpm exec imagespec tag images.ts api)
-port=${PORT:-38016}
+port=${PORT:-28016}
 echo "run.sh: running $api on 127.0.0.1:$port" >&2
 container=$("$docker_cli" run -d --rm --network host -e PORT="$port" -e HOST=127.0.0.1 "$api")
 trap '"$docker_cli" rm -f "$container" >/dev/null 2>&1 || true' EXIT

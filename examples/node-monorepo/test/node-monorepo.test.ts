@@ -85,8 +85,8 @@ describe("examples/node-monorepo", () => {
   }, 1_800_000);
 
   it("runs both services: each answers HTTP on loopback", async () => {
-    expect(await imageHttpAnswer(first.api!.uri, { port: 38161 })).toMatch(/^api says hello \(up \d+m?s\); Hello, api user, from a private package!\n$/);
-    expect(await imageHttpAnswer(first.web!.uri, { port: 38162 })).toMatch(/^<p>web says hello \(up \d+m?s\)<\/p>\n$/);
+    expect(await imageHttpAnswer(first.api!.uri, { port: 28161 })).toMatch(/^api says hello \(up \d+m?s\); Hello, api user, from a private package!\n$/);
+    expect(await imageHttpAnswer(first.web!.uri, { port: 28162 })).toMatch(/^<p>web says hello \(up \d+m?s\)<\/p>\n$/);
   }, 300_000);
 
   it("puts no dev dependency, no other service, no sources of the shared library, no .npmrc in an image", async () => {

@@ -16,7 +16,7 @@ import { createProject, packagesDir, type Project } from "./support/project.js";
 
 const CORPUS = path.join(packagesDir, "core", "test", "fixtures", "flyte");
 /** The index URL the corpus files name (an index URL is part of a definition, so it is fixed). */
-const INDEX_PORT = 38915;
+const INDEX_PORT = 28915;
 const run = Date.now().toString(36);
 
 const YAML_FILES = [

@@ -48,7 +48,7 @@ describe.each(MANAGERS)("a package of a %s workspace", (manager: Manager) => {
   }, 900_000);
 
   it("answers HTTP on loopback, as the user node, with NODE_ENV=production and what its build made", async () => {
-    const port = 38100 + MANAGERS.indexOf(manager);
+    const port = 28100 + MANAGERS.indexOf(manager);
     expect(await imageHttpAnswer(uri, { port })).toMatch(
       /^Hello, fixture, from a private package! up \d+m?s, typescript 5\.9\.3, NODE_ENV=production, uid=1000\n$/,
     );

@@ -66,7 +66,10 @@ export async function runImage(uri: string, command: string[], opts: RunImageOpt
 }
 
 export interface HttpAnswerOptions {
-  /** The port the server listens on, on the host's 127.0.0.1 (the container shares the host's network). */
+  /**
+   * The port the server listens on, on the host's 127.0.0.1 (the container shares the host's network). Take one
+   * below 32768, outside Linux's ephemeral range: there, any other test's connection may hold it (EADDRINUSE).
+   */
   port: number;
   /** Environment variables for the container (PORT and HOST are set from `port`). */
   env?: Record<string, string>;
