@@ -64,6 +64,24 @@ describe("help", () => {
       ).toEqual([]);
     }
   });
+
+  it("the binary asks Node for its compile cache before it loads the CLI", async () => {
+    // Node 20 has no compile cache: support/fake-compile-cache.mjs stands in for Node 22's and records the call.
+    const trace = path.join(mkdtempSync(path.join(tmpdir(), "imagespec-trace-")), "imports.txt");
+    const bin = path.join(packagesDir, "cli", "bin", "imagespec.js");
+    const support = path.join(import.meta.dirname, "support");
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ["--import", path.join(support, "trace-imports.mjs"), "--import", path.join(support, "fake-compile-cache.mjs"), bin, "--version"],
+      { env: { ...process.env, TRACE_IMPORTS_FILE: trace } },
+    );
+    expect(stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    const lines = readFileSync(trace, "utf8").trim().split("\n");
+    const asked = lines.indexOf("enableCompileCache()");
+    const cli = lines.findIndex((line) => line.endsWith("/cli/dist/cli.js"));
+    expect(asked, lines.join("\n")).toBeGreaterThanOrEqual(0);
+    expect(cli, lines.join("\n")).toBeGreaterThan(asked);
+  });
 });
 
 describe("what a command that builds nothing loads", () => {
