@@ -113,14 +113,14 @@ ${images}`,
   const tagged: string[] = [];
   const imagespecBuild = async (round: string, concurrency?: number): Promise<number> => {
     const args = [cliBin, "build", "images.ts", "--no-push", "--json", ...(concurrency ? ["--concurrency", String(concurrency)] : [])];
-    const result = await runAsync(process.execPath, args, { cwd: project, env: envFor(`i${concurrency ?? ""}${round}`) });
+    const result = await runAsync(options.node, args, { cwd: project, env: envFor(`i${concurrency ?? ""}${round}`) });
     tagged.push(...builtAll(result.stdout, 4, `imagespec build, round ${round}`).map((e) => e.uri));
     return result.ms;
   };
   const dockerBuilds = async (round: string): Promise<number> => {
     // The Dockerfiles of this round's images (a new BENCH_ROUND is a new Dockerfile), rendered before the clock starts.
     for (const n of FOUR) {
-      const dockerfile = run(process.execPath, [cliBin, "dockerfile", "images.ts", `four${n}`], { cwd: project, env: envFor(`d${round}`) }).stdout;
+      const dockerfile = run(options.node, [cliBin, "dockerfile", "images.ts", `four${n}`], { cwd: project, env: envFor(`d${round}`) }).stdout;
       mkdirSync(path.join(project, "anchor", `four-${n}`), { recursive: true });
       writeFileSync(path.join(project, "anchor", `four-${n}`, "Dockerfile"), dockerfile);
     }
@@ -204,7 +204,7 @@ export const edit = Image.fromBase(${JSON.stringify(env.IMAGESPEC_TEST_BASE_IMAG
     ".dockerignore": "node_modules\nimages.ts\npackage.json\nDockerfile\n.dockerignore\n",
   });
   const base = { ...process.env, ...env, IMAGESPEC_CACHE_DIR: path.join(options.dir, "edit-cache"), NO_COLOR: "1" };
-  const rendered = run(process.execPath, [cliBin, "dockerfile", "images.ts", "edit"], { cwd: project, env: base }).stdout;
+  const rendered = run(options.node, [cliBin, "dockerfile", "images.ts", "edit"], { cwd: project, env: base }).stdout;
   if (!rendered.includes('COPY ["layers/0/","/app"]')) throw new Error(`imagespec dockerfile no longer copies the folder as layers/0/:\n${rendered}`);
   writeFileSync(path.join(project, "Dockerfile"), rendered.replace('COPY ["layers/0/","/app"]', 'COPY ["src/","/app"]'));
 
@@ -219,7 +219,7 @@ export const edit = Image.fromBase(${JSON.stringify(env.IMAGESPEC_TEST_BASE_IMAG
   const imagespecBuild = (): number => {
     editOne();
     // --debug prints the build log (as docker's plain progress does), which holds the context's byte count.
-    const result = run(process.execPath, [cliBin, "build", "images.ts", "--no-push", "--json", "--debug"], { cwd: project, env: base });
+    const result = run(options.node, [cliBin, "build", "images.ts", "--no-push", "--json", "--debug"], { cwd: project, env: base });
     tagged.push(...builtAll(result.stdout, 1, "imagespec build after an edit").map((e) => e.uri));
     const bytes = imagespecContextBytes(result.stderr);
     imagespecSent.push(bytes.sent);

@@ -39,8 +39,8 @@ export function cdk(options: Options): void {
   const cold = interleave(
     options.rounds,
     {
-      imagespec: () => timed("imagespecCold", process.execPath, [hashChild, tree, coldCache]),
-      cdk: () => timed("cdkCold", process.execPath, [cdkChild, tree], cdkEnv("cold")),
+      imagespec: () => timed("imagespecCold", options.node, [hashChild, tree, coldCache]),
+      cdk: () => timed("cdkCold", options.node, [cdkChild, tree], cdkEnv("cold")),
     },
     () => {
       rmSync(coldCache, { recursive: true, force: true });
@@ -52,11 +52,11 @@ export function cdk(options: Options): void {
     against: "CDK FileSystem.fingerprint",
   });
   // Each warm cache filled once, then every run finds it as the previous run left it.
-  run(process.execPath, [hashChild, tree, warmCache]);
-  run(process.execPath, [cdkChild, tree], { env: cdkEnv("warm") });
+  run(options.node, [hashChild, tree, warmCache]);
+  run(options.node, [cdkChild, tree], { env: cdkEnv("warm") });
   const warm = interleave(options.rounds, {
-    imagespec: () => timed("imagespecWarm", process.execPath, [hashChild, tree, warmCache]),
-    cdk: () => timed("cdkWarm", process.execPath, [cdkChild, tree], cdkEnv("warm")),
+    imagespec: () => timed("imagespecWarm", options.node, [hashChild, tree, warmCache]),
+    cdk: () => timed("cdkWarm", options.node, [cdkChild, tree], cdkEnv("warm")),
   });
   compare(`warm re-hash, ${label} (new process) vs AWS CDK`, warm.imagespec!, [["CDK FileSystem.fingerprint", warm.cdk!]]);
   const m = (key: string) => median(inProcess[key]!);

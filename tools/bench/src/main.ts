@@ -7,7 +7,8 @@
  *
  * Options: --only <noop,hash,cdk,rss,tar,edit,fourimages> (default all), --rounds <n> (default 5), --files <n> (the
  * large tree, default 50000), --dir <folder> (where trees and projects are kept between runs; default
- * $TMPDIR/imagespec-bench). Sections that need Docker (noop, edit, fourimages) start the shared test environment
+ * $TMPDIR/imagespec-bench), --node <path> (the Node that runs imagespec and the `node -e 0` anchor, to compare Node
+ * versions; default the one running the bench). Sections that need Docker (noop, edit, fourimages) start the shared test environment
  * through scripts/test-env first.
  */
 
@@ -36,7 +37,9 @@ function parseOptions(argv: readonly string[]): Options {
   const files = Number(value("files") ?? 50_000);
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`Cannot use --rounds ${value("rounds")}: a whole number, 1 or more`);
   if (!Number.isInteger(files) || files < 1_000) throw new Error(`Cannot use --files ${value("files")}: a whole number, 1000 or more`);
-  return { only, rounds, files, dir: value("dir") ?? path.join(tmpdir(), "imagespec-bench") };
+  const node = value("node") ?? process.execPath;
+  if (!existsSync(node)) throw new Error(`Cannot use --node ${node}: there is no such file`);
+  return { only, rounds, files, dir: value("dir") ?? path.join(tmpdir(), "imagespec-bench"), node };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -61,24 +64,24 @@ export const app = Image.fromBase(${JSON.stringify(env.IMAGESPEC_TEST_BASE_IMAGE
   const base = { ...process.env, ...env, IMAGESPEC_CACHE_DIR: cacheDir, NO_COLOR: "1" };
   const asked = { ...base, IMAGESPEC_EXISTENCE_TTL: "0" };
   // The first build pushes the tag; the first docker build fills its cache.
-  const first = JSON.parse(run(process.execPath, [cliBin, "build", "images.ts", "--json"], { cwd: project, env: asked }).stdout) as { status: string }[];
+  const first = JSON.parse(run(options.node, [cliBin, "build", "images.ts", "--json"], { cwd: project, env: asked }).stdout) as { status: string }[];
   console.error(`  first imagespec build: ${first.map((r) => r.status).join(", ")}`);
   run("docker", ["build", "-q", "-t", "i14-bench-noop-anchor", "."], { cwd: project, env: base });
   // The issue's anchor is the CLI first on PATH, whose `docker build` (without buildx) is Docker's legacy builder; the
   // same cached build through BuildKit (Debian's client, as the edit section uses) is shown beside it.
   const buildkit = dockerCli(env);
   run(buildkit.cli, ["build", "-q", "-t", "i14-bench-noop-anchor-buildkit", "."], { cwd: project, env: { ...buildkit.env, ...base, DOCKER_BUILDKIT: "1" } });
-  const skipped = JSON.parse(run(process.execPath, [cliBin, "build", "images.ts", "--json"], { cwd: project, env: asked }).stdout) as { status: string }[];
+  const skipped = JSON.parse(run(options.node, [cliBin, "build", "images.ts", "--json"], { cwd: project, env: asked }).stdout) as { status: string }[];
   if (skipped.some((r) => r.status !== "skipped")) throw new Error(`the second imagespec build was not a no-op: ${JSON.stringify(skipped)}`);
 
   const medians = interleave(options.rounds, {
-    imagespec: () => run(process.execPath, [cliBin, "build", "images.ts"], { cwd: project, env: asked }).ms,
-    remembered: () => run(process.execPath, [cliBin, "build", "images.ts"], { cwd: project, env: base }).ms,
+    imagespec: () => run(options.node, [cliBin, "build", "images.ts"], { cwd: project, env: asked }).ms,
+    remembered: () => run(options.node, [cliBin, "build", "images.ts"], { cwd: project, env: base }).ms,
     docker: () => run("docker", ["build", "-q", "-t", "i14-bench-noop-anchor", "."], { cwd: project, env: base }).ms,
     buildkit: () =>
       run(buildkit.cli, ["build", "-q", "-t", "i14-bench-noop-anchor-buildkit", "."], { cwd: project, env: { ...buildkit.env, ...base, DOCKER_BUILDKIT: "1" } })
         .ms,
-    node: () => run(process.execPath, ["-e", "0"]).ms,
+    node: () => run(options.node, ["-e", "0"]).ms,
   });
   compare(
     "no-op `imagespec build` (registry asked) vs cached `docker build`",
@@ -118,13 +121,13 @@ function hash(options: Options): void {
   writeFileSync(path.join(tree, ".gitignore"), ".git\n.bench-tree.json\n.gitignore\n");
   const warmCache = path.join(options.dir, `warm-cache-${options.files}`);
   const coldCache = path.join(options.dir, "cold-cache");
-  const hashOnce = (cache: string) => JSON.parse(run(process.execPath, [hashChild, tree, cache]).stdout) as { ms: number; maxRssKiB: number };
+  const hashOnce = (cache: string) => JSON.parse(run(options.node, [hashChild, tree, cache]).stdout) as { ms: number; maxRssKiB: number };
   hashOnce(warmCache);
   const sha256 = () => run("bash", ["-c", "find . -path ./.git -prune -o -type f -print0 | xargs -0 -n 500 -P 2 sha256sum > /dev/null"], { cwd: tree }).ms;
   const cold = interleave(
     options.rounds,
     {
-      imagespec: () => run(process.execPath, [hashChild, tree, coldCache]).ms,
+      imagespec: () => run(options.node, [hashChild, tree, coldCache]).ms,
       sha256sum: sha256,
     },
     () => rmSync(coldCache, { recursive: true, force: true }),
@@ -136,7 +139,7 @@ function hash(options: Options): void {
     { max: 2, against: "sha256sum -P2" },
   );
   const warm = interleave(options.rounds, {
-    imagespec: () => run(process.execPath, [hashChild, tree, warmCache]).ms,
+    imagespec: () => run(options.node, [hashChild, tree, warmCache]).ms,
     git: () => run("git", ["status", "--porcelain"], { cwd: tree }).ms,
   });
   compare("warm re-hash, same tree", warm.imagespec!, [["git status", warm.git!]], { max: 2, against: "git status" });
@@ -153,7 +156,7 @@ function rss(options: Options): void {
     const values: number[] = [];
     for (let i = 0; i < Math.min(options.rounds, 3); i++) {
       rmSync(cache, { recursive: true, force: true });
-      values.push((JSON.parse(run(process.execPath, [hashChild, tree, cache]).stdout) as { maxRssKiB: number }).maxRssKiB / 1024);
+      values.push((JSON.parse(run(options.node, [hashChild, tree, cache]).stdout) as { maxRssKiB: number }).maxRssKiB / 1024);
     }
     return median(values);
   });
@@ -196,7 +199,7 @@ console.log(JSON.stringify({ ms: performance.now() - started, bytes, files: stat
   const medians = interleave(options.rounds, {
     imagespec: () =>
       (
-        JSON.parse(run(process.execPath, [script], { env: { ...process.env, IMAGESPEC_CACHE_DIR: path.join(options.dir, "tar-cache") } }).stdout) as {
+        JSON.parse(run(options.node, [script], { env: { ...process.env, IMAGESPEC_CACHE_DIR: path.join(options.dir, "tar-cache") } }).stdout) as {
           ms: number;
         }
       ).ms,
@@ -226,4 +229,4 @@ try {
 } catch {
   // Only the sections that need Docker need it.
 }
-console.log(`\nnode ${process.version}, ${engine}, ${new Date().toISOString()}`);
+console.log(`\nnode ${execFileSync(options.node, ["--version"], { encoding: "utf8" }).trim()}, ${engine}, ${new Date().toISOString()}`);

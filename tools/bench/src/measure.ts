@@ -8,13 +8,16 @@ import { mkdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "nod
 import path from "node:path";
 
 export const repoRoot = path.resolve(import.meta.dirname, "../../..");
-export const cliBin = path.join(repoRoot, "packages/cli/dist/cli.js");
+/** The installed binary, as users run it (it turns on Node's compile cache where Node has one, then loads dist/cli.js). */
+export const cliBin = path.join(repoRoot, "packages/cli/bin/imagespec.js");
 
 export interface Options {
   only: Set<string>;
   rounds: number;
   files: number;
   dir: string;
+  /** The Node that runs imagespec, its hashing children and the `node -e 0` anchor (default: the bench's own). */
+  node: string;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
