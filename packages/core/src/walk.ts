@@ -8,9 +8,7 @@
  */
 
 import { isUtf8 } from "node:buffer";
-import type * as ChildProcess from "node:child_process";
 import { type BigIntStats, lstatSync, readdirSync, readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import path from "node:path";
 import { ImageSpecError, showValue } from "./errors.js";
 import { DockerIgnore, type DockerMatchInfo, readDockerignore } from "./ignore/dockerignore.js";
@@ -437,11 +435,7 @@ interface GitRun {
 }
 
 /** node:child_process, loaded when git first runs: most walks never run it, and loading it costs every command ~6 ms. */
-let childProcess: typeof ChildProcess | undefined;
-function processes(): typeof ChildProcess {
-  childProcess ??= createRequire(import.meta.url)("node:child_process") as typeof ChildProcess;
-  return childProcess;
-}
+const processes = () => process.getBuiltinModule("node:child_process");
 
 function runGitSync(cwd: string, args: readonly string[]): GitRun {
   const result = processes().spawnSync("git", args, { cwd, maxBuffer: 1 << 30, stdio: ["ignore", "pipe", "pipe"] });
