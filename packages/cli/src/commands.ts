@@ -40,7 +40,7 @@ function command<const O extends OptionSpecs>(spec: CommandSpec<O>): CommandSpec
 }
 
 const json = { flag: "json", type: "boolean", description: "Print one JSON document on stdout (progress and warnings go to stderr)" } as const;
-const debug = { flag: "debug", type: "boolean", description: "Show stack traces and every log line" } as const;
+const debug = { flag: "debug", type: "boolean", description: "Show stack traces, every log line, what hashing read, and timings" } as const;
 const config = {
   flag: "config",
   type: "string",

@@ -10,6 +10,7 @@
  */
 
 import { createHash } from "node:crypto";
+import { channel, subscribe, unsubscribe } from "node:diagnostics_channel";
 import type { BigIntStats } from "node:fs";
 import { closeSync, constants, fstatSync, openSync, readlinkSync, readSync } from "node:fs";
 import * as fs from "node:fs/promises";
@@ -116,6 +117,119 @@ export function fileDigest(entry: FolderEntry, options: { readonly mode?: boolea
   return sha256Hex(canonicalJson({ type: "file", digest: entry.digest, mode: options.mode === false ? undefined : entry.mode, name: options.name }));
 }
 
+// ------------------------------------------------------------------------------------------------ progress
+
+/** How far the hashing of one folder (or file) has got: what `onHashingProgress` listeners receive. */
+export interface HashingProgress {
+  /** The folder or file being hashed (absolute). */
+  readonly path: string;
+  /** A folder's entries, or one file (a Dockerfile, a requirements file, a file copied on its own). */
+  readonly type: "folder" | "file";
+  /**
+   * `walking`: listing entries and asking the digest cache; `reading`: reading the files it did not answer; then
+   * `done`, or `failed` when the hashing threw (the error reaches the caller as usual).
+   */
+  readonly phase: "walking" | "reading" | "done" | "failed";
+  /** Entries (files, folders, symlinks) selected so far. */
+  readonly entries: number;
+  /** Files whose digest the cache did not have, and how many of them (and of their bytes) are read so far. */
+  readonly filesToRead: number;
+  readonly filesRead: number;
+  readonly bytesToRead: number;
+  readonly bytesRead: number;
+  /** Milliseconds since the hashing of this path began. */
+  readonly elapsedMs: number;
+}
+
+export type HashingListener = (progress: HashingProgress) => void;
+
+/**
+ * A named diagnostics channel, not a module's own list: every copy of core in the process (the CLI's, and a
+ * project's own install that its Image objects come from) reports to the same listeners.
+ */
+const HASHING_CHANNEL = "imagespec:hashing-progress";
+const hashingChannel = channel(HASHING_CHANNEL);
+
+/**
+ * Calls `listener` while folders and files are hashed for a tag anywhere in the process: when a hashing has run for
+ * 200 ms, every 100 ms after that, and once when it ends (`done` or `failed`), so a quick one reports only its end.
+ * Returns the function that stops it. A listener that throws is ignored: progress must not break hashing.
+ */
+export function onHashingProgress(listener: HashingListener): () => void {
+  const subscriber = (message: unknown) => {
+    try {
+      listener(message as HashingProgress);
+    } catch {}
+  };
+  subscribe(HASHING_CHANNEL, subscriber);
+  return () => {
+    unsubscribe(HASHING_CHANNEL, subscriber);
+  };
+}
+
+/** When a hashing first reports, and how often after that. */
+export const PROGRESS_FIRST_MS = 200;
+export const PROGRESS_EVERY_MS = 100;
+
+/** The counters of one hashing and when to report them; created only when someone listens. */
+export class HashingReporter {
+  phase: HashingProgress["phase"] = "walking";
+  entries = 0;
+  filesToRead = 0;
+  filesRead = 0;
+  bytesToRead = 0;
+  bytesRead = 0;
+  readonly #path: string;
+  readonly #type: HashingProgress["type"];
+  readonly #clock: () => number;
+  readonly #started: number;
+  #next: number;
+  #calls = 0;
+
+  constructor(path: string, type: HashingProgress["type"], clock: () => number = () => performance.now()) {
+    this.#path = path;
+    this.#type = type;
+    this.#clock = clock;
+    this.#started = clock();
+    this.#next = this.#started + PROGRESS_FIRST_MS;
+  }
+
+  /** An entry walked or a file (or chunk) read: reports when it is time. */
+  tick(): void {
+    // Walking, an entry costs microseconds: the clock is read every 64. Reading, a file may take long: every file.
+    if (this.phase === "walking" && (++this.#calls & 63) !== 0) return;
+    const now = this.#clock();
+    if (now < this.#next) return;
+    this.#next = now + PROGRESS_EVERY_MS;
+    this.#report(now);
+  }
+
+  end(failed: boolean): void {
+    this.phase = failed ? "failed" : "done";
+    this.#report(this.#clock());
+  }
+
+  #report(now: number): void {
+    const progress: HashingProgress = {
+      path: this.#path,
+      type: this.#type,
+      phase: this.phase,
+      entries: this.entries,
+      filesToRead: this.filesToRead,
+      filesRead: this.filesRead,
+      bytesToRead: this.bytesToRead,
+      bytesRead: this.bytesRead,
+      elapsedMs: now - this.#started,
+    };
+    hashingChannel.publish(progress);
+  }
+}
+
+/** A reporter for `path` when anyone listens, else undefined (so hashing without listeners counts nothing). */
+function reporterFor(path: string, type: HashingProgress["type"]): HashingReporter | undefined {
+  return hashingChannel.hasSubscribers ? new HashingReporter(path, type) : undefined;
+}
+
 type MutableEntry = { -readonly [K in keyof FolderEntry]: FolderEntry[K] };
 
 export class FileHasher {
@@ -144,14 +258,39 @@ export class FileHasher {
     const scope = this.#cache.singleFiles();
     const signature = statSignature(stat);
     let digest = scope.lookup(absolutePath, signature);
+    const reporter = reporterFor(absolutePath, "file");
+    if (reporter) reporter.entries = 1;
     if (digest !== undefined) {
       this.stats.cached++;
     } else {
       const trusted = this.#trusted(stat, BigInt(Date.now()) * 1_000_000n);
-      digest = Number(stat.size) > LARGE_SINGLE_FILE ? await hashStreamed(absolutePath) : hashFileSync(absolutePath);
+      const size = Number(stat.size);
+      if (reporter) {
+        reporter.phase = "reading";
+        reporter.filesToRead = 1;
+        reporter.bytesToRead = size;
+      }
+      try {
+        digest =
+          size > LARGE_SINGLE_FILE
+            ? await hashStreamed(absolutePath, (bytes) => {
+                if (!reporter) return;
+                reporter.bytesRead += bytes;
+                reporter.tick();
+              })
+            : hashFileSync(absolutePath);
+      } catch (error) {
+        reporter?.end(true);
+        throw error;
+      }
+      if (reporter) {
+        reporter.filesRead = 1;
+        reporter.bytesRead = size;
+      }
       this.stats.read++;
       if (trusted) scope.remember(absolutePath, signature, digest);
     }
+    reporter?.end(false);
     const entry: FolderEntry = {
       path: ".",
       type: "file",
@@ -186,48 +325,68 @@ export class FileHasher {
     const toReadSizes: number[] = [];
     const toReadSignatures: (string | undefined)[] = [];
     const toReadSlots: number[] = [];
-
-    await walkFolder(absolutePath, selection, ({ rel, abs, stat: s }) => {
-      const mode = Number(s.mode & 0o7777n);
-      const mtimeMs = Number(s.mtimeNs / 1_000_000n);
-      if (s.isDirectory()) {
-        entries.push({ path: rel, type: "dir", mode, mtimeMs });
-      } else if (s.isSymbolicLink()) {
-        entries.push({ path: rel, type: "symlink", mode, target: readlinkSync(abs, "utf8"), mtimeMs });
-      } else if (!scope) {
-        entries.push({ path: rel, type: "file", mode, size: Number(s.size), mtimeMs });
-      } else {
-        const signature = statSignature(s);
-        const { slot, digest } = scope.lookup(rel, signature);
-        if (digest !== undefined) this.stats.cached++;
-        else {
-          toRead.push(entries.length);
-          toReadSlots.push(slot);
-          toReadPaths.push(abs);
-          toReadSizes.push(Number(s.size));
-          toReadSignatures.push(this.#trusted(s, now) ? signature : undefined);
+    const reporter = withDigests ? reporterFor(absolutePath, "folder") : undefined;
+    try {
+      await walkFolder(absolutePath, selection, ({ rel, abs, stat: s }) => {
+        const mode = Number(s.mode & 0o7777n);
+        const mtimeMs = Number(s.mtimeNs / 1_000_000n);
+        if (s.isDirectory()) {
+          entries.push({ path: rel, type: "dir", mode, mtimeMs });
+        } else if (s.isSymbolicLink()) {
+          entries.push({ path: rel, type: "symlink", mode, target: readlinkSync(abs, "utf8"), mtimeMs });
+        } else if (!scope) {
+          entries.push({ path: rel, type: "file", mode, size: Number(s.size), mtimeMs });
+        } else {
+          const signature = statSignature(s);
+          const { slot, digest } = scope.lookup(rel, signature);
+          if (digest !== undefined) this.stats.cached++;
+          else {
+            toRead.push(entries.length);
+            toReadSlots.push(slot);
+            toReadPaths.push(abs);
+            toReadSizes.push(Number(s.size));
+            toReadSignatures.push(this.#trusted(s, now) ? signature : undefined);
+            if (reporter) {
+              reporter.filesToRead++;
+              reporter.bytesToRead += Number(s.size);
+            }
+          }
+          entries.push({ path: rel, type: "file", mode, size: Number(s.size), digest, mtimeMs });
         }
-        entries.push({ path: rel, type: "file", mode, size: Number(s.size), digest, mtimeMs });
-      }
-    });
+        if (reporter) {
+          reporter.entries = entries.length;
+          reporter.tick();
+        }
+      });
 
-    if (scope && toRead.length > 0) {
-      await hashFiles(
-        toReadPaths,
-        toReadSizes,
-        (k, digest) => {
-          const entry = entries[toRead[k]!]!;
-          entry.digest = digest;
-          this.stats.read++;
-          const signature = toReadSignatures[k];
-          if (signature !== undefined) scope.remember(toReadSlots[k]!, signature, digest);
-        },
-        this.#threads !== undefined ? { threads: this.#threads } : {},
-      );
+      if (scope && toRead.length > 0) {
+        if (reporter) reporter.phase = "reading";
+        await hashFiles(
+          toReadPaths,
+          toReadSizes,
+          (k, digest) => {
+            const entry = entries[toRead[k]!]!;
+            entry.digest = digest;
+            this.stats.read++;
+            const signature = toReadSignatures[k];
+            if (signature !== undefined) scope.remember(toReadSlots[k]!, signature, digest);
+            if (reporter) {
+              reporter.filesRead++;
+              reporter.bytesRead += toReadSizes[k]!;
+              reporter.tick();
+            }
+          },
+          this.#threads !== undefined ? { threads: this.#threads } : {},
+        );
+      }
+    } catch (error) {
+      reporter?.end(true);
+      throw error;
     }
     scope?.end();
     entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     if (withDigests) await this.flush();
+    reporter?.end(false);
     return entries;
   }
 
@@ -334,7 +493,7 @@ export function readHashedFileSync(absolutePath: string, expected: HashedFile, o
   }
 }
 
-async function hashStreamed(file: string): Promise<string> {
+async function hashStreamed(file: string, onChunk: (bytes: number) => void): Promise<string> {
   const handle = await fs.open(file, "r");
   try {
     const hash = createHash("sha256");
@@ -343,6 +502,7 @@ async function hashStreamed(file: string): Promise<string> {
       const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
       if (bytesRead === 0) break;
       hash.update(buffer.subarray(0, bytesRead));
+      onChunk(bytesRead);
     }
     return hash.digest("hex");
   } finally {

@@ -22,7 +22,7 @@ export {
   type RegisterOptions,
 } from "./engine.js";
 export { type ErrorCode, errorMessage, ImageSpecError, isImageSpecError, printable, showValue, type ValidationIssue } from "./errors.js";
-export { FileHasher, type FileHasherOptions, type FolderEntry } from "./files.js";
+export { FileHasher, type FileHasherOptions, type FolderEntry, type HashingListener, type HashingProgress, onHashingProgress } from "./files.js";
 export * as grammar from "./grammar.js";
 export { HASH_CONTRACT_VERSION, type ImageIdentity, type TagInput } from "./identity.js";
 export {

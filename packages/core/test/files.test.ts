@@ -3,8 +3,9 @@ import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, s
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { FileHasher } from "../src/index.js";
 import { type HashedFile, readHashedFile, readHashedFileSync } from "../src/authoring.js";
+import { HashingReporter, PROGRESS_EVERY_MS, PROGRESS_FIRST_MS } from "../src/files.js";
+import { FileHasher, type HashingProgress, onHashingProgress } from "../src/index.js";
 
 function project(files: Record<string, string>): string {
   const dir = mkdtempSync(path.join(tmpdir(), "imagespec-files-"));
@@ -326,5 +327,114 @@ describe("modes and names", () => {
       code: "INVALID_SPEC",
       message: expect.stringMatching(/\.dockerignore line 3: "\[oops" is not a valid pattern/),
     });
+  });
+});
+
+describe("hashing progress", () => {
+  const collect = () => {
+    const events: HashingProgress[] = [];
+    const stop = onHashingProgress((p) => events.push(p));
+    return { events, stop };
+  };
+
+  it("reports the end of a folder's hashing with its entries, the files read and their bytes; a warm one reads none", async () => {
+    const files: Record<string, string> = { "a.txt": "alpha", "sub/b.txt": "bravo!", "sub/deeper/c.bin": "x".repeat(5000) };
+    const dir = project(files);
+    const cacheDir = mkdtempSync(path.join(tmpdir(), "imagespec-cache-"));
+    const { events, stop } = collect();
+    try {
+      const cold = await new FileHasher({ cacheDir, racyWindowMs: 0 }).hashFolder(dir);
+      const end = events.filter((e) => e.path === dir).at(-1)!;
+      expect(end).toMatchObject({
+        type: "folder",
+        phase: "done",
+        entries: cold.entries.length,
+        filesToRead: 3,
+        filesRead: 3,
+        bytesToRead: 5011,
+        bytesRead: 5011,
+      });
+      expect(end.elapsedMs).toBeGreaterThanOrEqual(0);
+      events.length = 0;
+      await new FileHasher({ cacheDir, racyWindowMs: 0 }).hashFolder(dir);
+      expect(events.filter((e) => e.path === dir)).toEqual([
+        expect.objectContaining({ phase: "done", entries: cold.entries.length, filesToRead: 0, filesRead: 0, bytesRead: 0 }),
+      ]);
+    } finally {
+      stop();
+    }
+    events.length = 0;
+    await new FileHasher({ cacheDir: false }).hashFolder(dir);
+    expect(events).toEqual([]);
+  });
+
+  it("reports a single file, and ignores a listener that throws", async () => {
+    const dir = project({ Dockerfile: "FROM scratch\n" });
+    const stopThrowing = onHashingProgress(() => {
+      throw new Error("a broken progress renderer");
+    });
+    const { events, stop } = collect();
+    try {
+      const hashed = await new FileHasher({ cacheDir: false }).hashFile(path.join(dir, "Dockerfile"));
+      expect(hashed.entries[0]!.digest).toMatch(/^[0-9a-f]{64}$/);
+      expect(events).toEqual([
+        expect.objectContaining({ path: path.join(dir, "Dockerfile"), type: "file", phase: "done", entries: 1, filesRead: 1, bytesRead: 13 }),
+      ]);
+    } finally {
+      stop();
+      stopThrowing();
+    }
+  });
+
+  it("reports `failed` when a folder cannot be hashed", async () => {
+    const dir = project({ "ok.txt": "fine" });
+    // A name that is not UTF-8 in a folder that is sent: the walk refuses it (see "modes and names").
+    writeFileSync(Buffer.from(`${dir}/\xff.dat`, "latin1"), "x");
+    const { events, stop } = collect();
+    try {
+      await expect(new FileHasher({ cacheDir: false }).hashFolder(dir)).rejects.toMatchObject({ code: "INVALID_SPEC" });
+    } finally {
+      stop();
+    }
+    expect(events.at(-1)).toMatchObject({ path: dir, phase: "failed" });
+  });
+
+  it("reports a long hashing after 200 ms and then every 100 ms, reading the clock every 64 entries while walking", () => {
+    let now = 1_000;
+    let clockReads = 0;
+    const { events, stop } = collect();
+    try {
+      const reporter = new HashingReporter("/tree", "folder", () => {
+        clockReads++;
+        return now;
+      });
+      for (let i = 0; i < 64 * 3; i++) {
+        reporter.entries++;
+        reporter.tick();
+      }
+      expect(clockReads).toBe(1 + 3);
+      expect(events).toEqual([]);
+      now += PROGRESS_FIRST_MS;
+      for (let i = 0; i < 64; i++) reporter.tick();
+      expect(events.map((e) => [e.phase, e.entries, e.elapsedMs])).toEqual([["walking", 192, 200]]);
+      now += PROGRESS_EVERY_MS - 1;
+      for (let i = 0; i < 64; i++) reporter.tick();
+      expect(events).toHaveLength(1);
+      reporter.phase = "reading";
+      reporter.filesToRead = 2;
+      const reads = clockReads;
+      reporter.tick();
+      expect(clockReads).toBe(reads + 1);
+      expect(events).toHaveLength(1);
+      now += 1;
+      reporter.filesRead = 1;
+      reporter.tick();
+      expect(events.at(-1)).toMatchObject({ phase: "reading", filesRead: 1, filesToRead: 2, elapsedMs: 300 });
+      reporter.end(false);
+      expect(events.at(-1)).toMatchObject({ phase: "done" });
+      expect(events).toHaveLength(3);
+    } finally {
+      stop();
+    }
   });
 });

@@ -2,6 +2,7 @@
 
 import type { BuildOutcome, Image, PlatformBuild } from "@imagespec/core";
 import { EXIT, type ErrorJson, errorJson, exitCodeFor, isCoreError } from "../exit.js";
+import { whileHashing } from "../hashing.js";
 import { baseChain, builderOverride, concurrency, loadSettings, loadTargets, type Target } from "../load.js";
 import type { Invocation } from "../main.js";
 import { Progress } from "../progress.js";
@@ -32,7 +33,7 @@ export async function run(inv: Invocation<"build">): Promise<number> {
   mark("config and plugins");
   const targets = await loadTargets(inv, settings, "many");
   mark("modules");
-  const names = await nameImages(targets);
+  const names = await whileHashing(out, inv.cwd, () => nameImages(targets));
   mark("tags");
   const dryRun = options.dryRun === true;
   const parallel = concurrency(inv);

@@ -2,6 +2,7 @@
 
 import { ImageSpecError } from "@imagespec/core";
 import { EXIT } from "../exit.js";
+import { whileHashing } from "../hashing.js";
 import { builderOverride, loadSettings, loadTargets } from "../load.js";
 import type { Invocation } from "../main.js";
 
@@ -19,7 +20,7 @@ export async function run(inv: Invocation<"dockerfile">): Promise<number> {
       hint: "Pick a builder that builds from a file, e.g. --builder docker (Dockerfile) or --builder envd (build.envd).",
     });
   }
-  const identity = await image.identity();
+  const identity = await whileHashing(inv.out, inv.cwd, () => image.identity());
   const baseUri = image.base.type === "image" ? await image.base.image.uri() : undefined;
   const rendered = await builder.render(image, { identity, baseUri, config: engine.configFor(image, selected) });
   inv.out.err(inv.out.style.dim(`# ${rendered.filename} for ${name} (${builder.type} builder), ${identity.uri}`));

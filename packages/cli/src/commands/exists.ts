@@ -2,12 +2,15 @@
 
 import type { Existence } from "@imagespec/core";
 import { EXIT } from "../exit.js";
+import { whileHashing } from "../hashing.js";
 import { builderOverride, loadSettings, loadTargets } from "../load.js";
 import type { Invocation } from "../main.js";
 
 export async function run(inv: Invocation<"exists">): Promise<number> {
   const settings = await loadSettings(inv, { project: true, deferBuilders: true });
   const targets = await loadTargets(inv, settings, "many");
+  // The tags first, with hashing progress; the existence checks below reuse them.
+  await whileHashing(inv.out, inv.cwd, () => Promise.all(targets.map((t) => t.image.identity())));
   const results = await Promise.all(
     targets.map(async ({ name, file, image }) => {
       const uri = await image.uri();

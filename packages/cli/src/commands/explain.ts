@@ -9,6 +9,7 @@ import { type Image, type ImageIdentity, ImageSpecError, loadImageSpecFile, type
 import { type Change, diffIdentities, type InputChange, isFolder } from "../diff.js";
 import { EXIT } from "../exit.js";
 import { checkoutRevision } from "../git.js";
+import { whileHashing } from "../hashing.js";
 import { importImages, loadSettings, loadTargets, prepare, resolveNativePlatforms, type Settings, type Target } from "../load.js";
 import type { Invocation } from "../main.js";
 import type { Output } from "../output.js";
@@ -24,13 +25,13 @@ export async function run(inv: Invocation<"explain">): Promise<number> {
 
   for (const [i, target] of targets.entries()) {
     if (i > 0 && !out.json) out.out("");
-    const identity = await target.image.identity();
+    const identity = await whileHashing(out, inv.cwd, () => target.image.identity());
     if (against === undefined) {
       if (out.json) documents.push({ name: target.name, file: target.file, ...identityJson(identity) });
       else printInputs(out, target.name, identity);
       continue;
     }
-    const previous = await imageAgainst(inv, settings, target, against, targets.length);
+    const previous = await whileHashing(out, inv.cwd, () => imageAgainst(inv, settings, target, against, targets.length));
     const changes = await diffImages(previous.image, target.image);
     if (out.json) {
       documents.push({
