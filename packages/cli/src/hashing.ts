@@ -37,7 +37,7 @@ export class HashingDisplay {
     if (!ended) this.#running.set(progress.path, progress);
     const summary =
       progress.phase === "done" && (progress.elapsedMs >= SUMMARY_AFTER_MS || (this.#out.debug && progress.type === "folder"))
-        ? this.summary(progress)
+        ? this.#summary(progress)
         : undefined;
     if (!this.#out.live) {
       if (summary) this.#out.err(summary);
@@ -56,14 +56,14 @@ export class HashingDisplay {
   }
 
   /** `hashed src: 51,389 entries, 51,389 files read (215.3 MB) in 2.1s`. */
-  summary(progress: HashingProgress): string {
+  #summary(progress: HashingProgress): string {
     const read = progress.filesToRead === 0 ? "every digest from the cache" : `${count(progress.filesRead, "file")} read (${size(progress.bytesRead)})`;
     const what = progress.type === "folder" ? `${count(progress.entries, "entry", "entries")}, ${read}` : read;
     return `${this.#out.style.dim("hashed")} ${this.#label(progress.path)}: ${what} in ${(progress.elapsedMs / 1000).toFixed(1)}s`;
   }
 
   /** The live line: the latest hashing that reported, and how many others run beside it. */
-  line(progress: HashingProgress, others: number): string {
+  #line(progress: HashingProgress, others: number): string {
     const doing =
       progress.phase === "reading"
         ? `reading ${progress.filesRead.toLocaleString("en-US")} of ${count(progress.filesToRead, "file")} (${size(progress.bytesRead)} of ${size(progress.bytesToRead)})`
@@ -76,7 +76,7 @@ export class HashingDisplay {
     const latest = [...this.#running.values()].at(-1);
     if (!latest) return;
     const width = Math.max(20, (this.#out.stderr.columns || 100) - 1);
-    const text = terminalSafe(this.line(latest, this.#running.size - 1));
+    const text = terminalSafe(this.#line(latest, this.#running.size - 1));
     // One row only, so clearing it is exact: cut to the terminal's width (colour codes do not take a column).
     const visible = text.replace(/\x1b\[[0-9;]*m/g, "");
     this.#out.stderr.write(visible.length > width ? `\r${visible.slice(0, width - 1)}…` : `\r${text}`);
