@@ -9,10 +9,10 @@
 import path from "node:path";
 import { type HashingProgress, onHashingProgress } from "@imagespec/core";
 import { type Output, terminalSafe } from "./output.js";
+import { FRAMES, firstLine } from "./progress.js";
 
 /** A hashing at least this long leaves a summary line. */
 const SUMMARY_AFTER_MS = 1_000;
-const FRAMES = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 
 export class HashingDisplay {
   readonly #out: Output;
@@ -62,24 +62,23 @@ export class HashingDisplay {
     return `${this.#out.style.dim("hashed")} ${this.#label(progress.path)}: ${what} in ${(progress.elapsedMs / 1000).toFixed(1)}s`;
   }
 
-  /** The live line: the latest hashing that reported, and how many others run beside it. */
+  /** The live line's text (after its spinner): the latest hashing that reported, and how many others run beside it. */
   #line(progress: HashingProgress, others: number): string {
     const doing =
       progress.phase === "reading"
         ? `reading ${progress.filesRead.toLocaleString("en-US")} of ${count(progress.filesToRead, "file")} (${size(progress.bytesRead)} of ${size(progress.bytesToRead)})`
         : `${count(progress.entries, "entry", "entries")} so far`;
     const more = others > 0 ? ` (and ${others} more)` : "";
-    return `${this.#out.style.cyan(FRAMES[this.#frame++ % FRAMES.length]!)} hashing ${this.#label(progress.path)}: ${doing}${more}`;
+    return `hashing ${this.#label(progress.path)}: ${doing}${more}`;
   }
 
   #drawLine(): void {
     const latest = [...this.#running.values()].at(-1);
     if (!latest) return;
     const width = Math.max(20, (this.#out.stderr.columns || 100) - 1);
-    const text = terminalSafe(this.#line(latest, this.#running.size - 1));
-    // One row only, so clearing it is exact: cut to the terminal's width (colour codes do not take a column).
-    const visible = text.replace(/\x1b\[[0-9;]*m/g, "");
-    this.#out.stderr.write(visible.length > width ? `\r${visible.slice(0, width - 1)}…` : `\r${text}`);
+    // One row only, so clearing it is exact: the text cut to the terminal's width, as build progress cuts its lines.
+    const text = terminalSafe(firstLine(this.#line(latest, this.#running.size - 1), width - 2));
+    this.#out.stderr.write(`\r${this.#out.style.cyan(FRAMES[this.#frame++ % FRAMES.length]!)} ${text}`);
     this.#lineShown = true;
   }
 

@@ -30,7 +30,8 @@ interface ImageState {
 
 const LOG_TAIL = 25;
 const LIVE_STEPS = 6;
-const FRAMES = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+/** The spinner of live progress lines (build progress and hashing progress). */
+export const FRAMES = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 const FINAL = new Set(["built", "skipped", "failed", "planned"]);
 
 export class Progress {
@@ -256,7 +257,7 @@ export function shortStepName(name: string): string {
 }
 
 /** One line that fits the terminal, so the live region's line count stays exact. */
-function firstLine(text: string, width: number): string {
+export function firstLine(text: string, width: number): string {
   const line = text.split("\n")[0]!;
   return line.length > width ? `${line.slice(0, Math.max(0, width - 1))}…` : line;
 }
